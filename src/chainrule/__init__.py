@@ -1,0 +1,37 @@
+"""chainrule: backpropagation you can read, fast enough to train real networks.
+
+``import chainrule as cr`` gives PyTorch-style tensors with reverse-mode autodiff (``cr.tensor``,
+``cr.autograd``), neural-network modules (``cr.nn``), optimisers (``cr.optim``), data loading
+(``cr.data``) and a Keras-style model API (``cr.layers``, ``cr.Model``).
+"""
+from chainrule import dtypes
+from chainrule.backend import Device, device
+from chainrule.dtypes import (bool, double, float, float16, float32, float64, get_default_dtype,  # noqa: A004
+                              half, int8, int16, int32, int64, long, set_default_dtype, uint8)
+from chainrule.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.random import Generator, default_generator, get_rng_state, initial_seed, \
+    manual_seed, seed, set_rng_state
+from chainrule.tensor import Tensor, is_tensor
+from chainrule.ops import methods as _methods  # noqa: F401 - binds the ops to Tensor
+from chainrule.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
+from chainrule.ops.cast import clone
+from chainrule.ops.compare import (all, allclose, any, eq, equal, ge, gt, isclose, le,  # noqa: A004
+                                   logical_and, logical_not, logical_or, lt, ne)
+from chainrule.ops.elementwise import (abs, ceil, clamp, clip, cos, exp, floor, isfinite, isinf,  # noqa: A004
+                                       isnan, log, log1p, maximum, minimum, relu, round, sigmoid,
+                                       sign, sin, sqrt, tanh, where)
+from chainrule.ops.indexing import index_select, masked_fill
+from chainrule.ops.reduction import (amax, amin, argmax, argmin, gather, logsumexp, max, mean,  # noqa: A004
+                                     min, norm, prod, std, sum, var)
+from chainrule.ops.shape import (broadcast_to, cat, chunk, concatenate, expand, flatten, permute,
+                                 reshape, split, squeeze, stack, t, transpose, unbind, unsqueeze,
+                                 view)
+from chainrule.ops.softmax import log_softmax, softmax
+from chainrule.factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
+                                 full_like, linspace, ones, ones_like, rand, rand_like, randint,
+                                 randn, randn_like, randperm, tensor, zeros, zeros_like)
+from chainrule import autograd
+from chainrule.autograd.transforms import grad, value_and_grad
+from chainrule import viz
+
+__version__ = "0.1.0"

@@ -1,0 +1,15 @@
+"""Reverse-mode automatic differentiation: the engine, custom functions and derivative tools.
+
+``cr.autograd.grad``, ``Function``, ``gradcheck``, ``functional`` (Jacobians, Hessians, products),
+``detect_anomaly``; the engine itself is ``engine.py``.
+"""
+from chainrule.autograd import functional
+from chainrule.autograd.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from chainrule.autograd.function import Function
+from chainrule.autograd.grad import backward, grad
+from chainrule.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from chainrule.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+
+__all__ = ["Function", "GradcheckError", "backward", "detect_anomaly", "enable_grad", "functional",
+           "grad", "gradcheck", "gradgradcheck", "is_anomaly_enabled", "is_grad_enabled",
+           "no_grad", "set_detect_anomaly", "set_grad_enabled"]

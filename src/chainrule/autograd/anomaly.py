@@ -1,0 +1,43 @@
+"""Anomaly detection: find the op whose backward produced a NaN or inf."""
+import contextlib
+
+from chainrule.grad_mode import state
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Context manager and decorator: while it is active, each node remembers where its forward
+    was called, and backward raises as soon as an op's vector-Jacobian product is not finite,
+    naming that op and showing the forward call (as ``torch.autograd.detect_anomaly``).
+
+    >>> with cr.autograd.detect_anomaly():
+    ...     loss.backward()      # RuntimeError: ... function SqrtBackward returned a NaN ...
+    """
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self.prev = state.anomaly
+        state.anomaly = self.check_nan
+        return self
+
+    def __exit__(self, *exc):
+        state.anomaly = self.prev
+        return False
+
+
+class set_detect_anomaly(detect_anomaly):
+    """Turn anomaly detection on or off (a call, a context manager or a decorator)."""
+
+    def __init__(self, mode, check_nan=True):
+        super().__init__(check_nan and bool(mode))
+        self.prev = state.anomaly
+        state.anomaly = bool(mode) and check_nan
+
+    def __enter__(self):
+        return self
+
+
+def is_anomaly_enabled():
+    """True while anomaly detection is on."""
+    return state.anomaly

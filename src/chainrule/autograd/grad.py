@@ -1,0 +1,94 @@
+"""The entry points of backpropagation: ``Tensor.backward`` and ``autograd.grad``."""
+from chainrule.autograd.engine import run_backward
+from chainrule.backend import xp
+from chainrule.tensor import Tensor
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _root_grads(outputs, grad_outputs):
+    grads = []
+    for i, out in enumerate(outputs):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"backward: output {i} is a {type(out).__name__}, not a tensor")
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"backward: output {i} (shape {out.shape}) does not require grad and has no grad_fn:"
+                f" none of the tensors it was computed from has requires_grad=True (or it was "
+                f"computed under no_grad). Set requires_grad=True on the inputs you differentiate")
+        g = grad_outputs[i] if grad_outputs is not None and i < len(grad_outputs) else None
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs: output {i} has shape "
+                    f"{out.shape}. Pass gradient=cr.ones_like(y) (or the vector v of the "
+                    f"vector-Jacobian product vᵀJ you want) to backward(), or reduce y first "
+                    f"(y.sum().backward())")
+            g = Tensor(xp.ones(out.data.shape, dtype=out.data.dtype))
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor(xp.asarray(g, dtype=out.data.dtype))
+            if g.data.shape != out.data.shape:
+                raise RuntimeError(f"backward: gradient has shape {g.shape} but output {i} has "
+                                   f"shape {out.shape}; they must match")
+        grads.append(g)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate into the leaves' ``.grad`` the gradient of *tensors* (weighted by *grad_tensors*).
+
+    The same as ``t.backward(gradient)`` for one tensor.  ``inputs`` restricts accumulation to
+    the given leaves.
+    """
+    outputs = _as_tuple(tensors)
+    grads = _root_grads(outputs, _as_tuple(grad_tensors))
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        got = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
+                           allow_unused=True, accumulate=False)
+        for t, g in zip(inputs, got):
+            if g is not None:
+                t.grad = g if t.grad is None else t.grad + g
+        return
+    run_backward(outputs, grads, retain_graph, create_graph)
+
+
+def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Backpropagate from this tensor: add d(self)/d(leaf) into every leaf's ``.grad``.
+
+    For a non-scalar tensor pass *gradient* (the vector v of the product vᵀJ).  The graph's saved
+    tensors are freed unless ``retain_graph=True``; ``create_graph=True`` records the backward
+    pass itself so the gradients can be differentiated again.
+    """
+    backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Return the gradients of *outputs* with respect to *inputs* (without touching ``.grad``).
+
+    >>> x = cr.tensor(3.0, requires_grad=True)
+    >>> cr.autograd.grad(x ** 2, x)[0].item()
+    6.0
+    """
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad; set requires_grad=True on "
+                               f"the tensors you differentiate with respect to")
+    grads = _root_grads(outputs, _as_tuple(grad_outputs))
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
+                          allow_unused=allow_unused, accumulate=False)
+    if not create_graph:
+        result = tuple(None if g is None else g.detach() for g in result)
+    return result

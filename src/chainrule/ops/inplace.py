@@ -1,0 +1,113 @@
+"""In-place ops (``x.add_(y)``, ``x += y``, ``x[i] = v``): they change ``x.data`` itself.
+
+Outside the graph they write straight into the array.  When a gradient must flow, the op is
+computed out of place from a copy of x (so saved tensors stay valid), written into x's memory, and
+x is re-pointed at the new node (PyTorch's "rebase history").  Every in-place change bumps x's
+version counter, which backward checks so that stale saved tensors are caught.
+"""
+from chainrule.backend import xp
+from chainrule.grad_mode import state as _grad_state
+from chainrule.ops.arithmetic import add, div, mul, sub
+from chainrule.ops.cast import clone
+from chainrule.ops.elementwise import clamp, where
+from chainrule.ops.indexing import IndexAdd, normalize_index
+from chainrule.tensor import Tensor
+
+
+def _inplace(x, fn, *args):
+    """Apply out-of-place *fn* and write the result into *x*'s memory, rebasing its history."""
+    graph = _grad_state.enabled and (x._requires_grad or any(
+        isinstance(a, Tensor) and a._requires_grad for a in args))
+    if graph:
+        if x._requires_grad and x.grad_fn is None:
+            raise RuntimeError(
+                "a leaf tensor that requires grad is being used in an in-place operation; do it "
+                "inside `with cr.no_grad():` (as optimisers do) or work on x.clone()")
+        res = fn(clone(x) if x._requires_grad else x.detach(), *args)
+    else:
+        prev = _grad_state.enabled
+        _grad_state.enabled = False
+        try:
+            res = fn(x, *args)
+        finally:
+            _grad_state.enabled = prev
+    if res.data.shape != x.data.shape:
+        raise ValueError(f"in-place op: the result's shape {res.shape} does not match the "
+                         f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)")
+    xp.copyto(x.data, res.data, casting="unsafe")
+    x._vc[0] += 1
+    if graph:
+        x.grad_fn, x._output_nr, x._requires_grad = res.grad_fn, res._output_nr, res._requires_grad
+    return x
+
+
+def add_(x, other, alpha=1):
+    """x += alpha · other, in place."""
+    return _inplace(x, add, other, alpha)
+
+
+def sub_(x, other, alpha=1):
+    """x -= alpha · other, in place."""
+    return _inplace(x, sub, other, alpha)
+
+
+def mul_(x, other):
+    """x *= other, in place."""
+    return _inplace(x, mul, other)
+
+
+def div_(x, other):
+    """x /= other, in place."""
+    return _inplace(x, div, other)
+
+
+def clamp_(x, min=None, max=None):  # noqa: A002
+    """Clamp in place."""
+    return _inplace(x, clamp, min, max)
+
+
+def _copied(x, src):
+    """*src* converted to x's dtype and broadcast to x's shape: the values copy_ writes."""
+    return src.to(x.dtype).expand(x.shape)
+
+
+def copy_(x, src):
+    """Copy *src*'s values (broadcast to x's shape) into x in place; the gradient flows to src."""
+    src = src if isinstance(src, Tensor) else Tensor(xp.asarray(src, dtype=x.data.dtype))
+    return _inplace(x, _copied, src)
+
+
+def _put(x, idx, value):
+    mask = xp.zeros(x.data.shape, dtype=bool)
+    mask[idx] = True
+    if isinstance(value, Tensor):
+        full = Tensor(xp.zeros(x.data.shape, dtype=x.data.dtype))
+        placed = _place(full, idx, value)
+        return where(Tensor(mask), placed, x)
+    data = x.data.copy()
+    data[idx] = value
+    return where(Tensor(mask), Tensor(data), x)
+
+
+def _place(full, idx, value):
+    v = value.to(full.dtype)
+    target_shape = full.data[idx].shape
+    v = v.expand(target_shape) if v.shape != target_shape else v
+    return IndexAdd.apply(v, idx, full.data.shape)
+
+
+def setitem(x, idx, value):
+    """``x[idx] = value``: write in place; the gradient flows to *value* where it is a tensor."""
+    idx = normalize_index(idx)
+    if not (_grad_state.enabled and (x._requires_grad or
+                                     (isinstance(value, Tensor) and value._requires_grad))):
+        if x._requires_grad and x.grad_fn is None and _grad_state.enabled:
+            raise RuntimeError("a leaf tensor that requires grad is being changed in place")
+        try:
+            x.data[idx] = value.data if isinstance(value, Tensor) else value
+        except (IndexError, ValueError) as e:
+            raise type(e)(f"setitem: cannot assign to index of tensor with shape {x.shape}: {e}") \
+                from None
+        x._vc[0] += 1
+        return
+    _inplace(x, _put, idx, value)

@@ -1,0 +1,325 @@
+"""Shape ops: they move or copy values without arithmetic, so each VJP moves the gradient back.
+
+Broadcasting (``expand``) and its adjoint, summing back to a shape (``sum_to``), live here; the
+engine calls ``sum_to`` to undo broadcasting for every op.
+"""
+from chainrule.autograd.function import Function
+from chainrule.backend import xp
+from chainrule.ops._util import normalize_dim
+from chainrule.tensor import Tensor
+
+
+def _reduced_axes(shape, target):
+    """The axes of *shape* that broadcasting from *target* created or stretched."""
+    lead = len(shape) - len(target)
+    if lead < 0:
+        raise ValueError(f"sum_to: cannot sum shape {shape} to the larger shape {target}")
+    axes = list(range(lead))
+    for i, n in enumerate(target):
+        if n == 1 and shape[lead + i] != 1:
+            axes.append(lead + i)
+        elif n != shape[lead + i] and n != 1:
+            raise ValueError(f"sum_to: shape {shape} does not broadcast from {target}")
+    return tuple(axes), lead
+
+
+class SumTo(Function):
+    """y = sum of x over the axes that broadcasting to x.shape created from *shape*.
+
+    Jacobian: each output element is the sum of its broadcast copies, so x̄ = broadcast(ȳ).
+    """
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.data.shape
+        axes, lead = _reduced_axes(x.data.shape, shape)
+        y = x.data.sum(axis=axes, keepdims=True) if axes else x.data
+        return y.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return expand(gy, ctx.shape), None
+
+
+class Expand(Function):
+    """y = x broadcast to *shape* (no copy).  VJP: x̄ = sum_to(ȳ, x.shape)."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.data.shape
+        return xp.broadcast_to(x.data, shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return sum_to(gy, ctx.shape), None
+
+
+def sum_to(x, shape):
+    """Sum *x* down to *shape* (the adjoint of broadcasting)."""
+    shape = tuple(shape)
+    if x.data.shape == shape:
+        return x
+    return SumTo.apply(x, shape)
+
+
+def expand(x, *sizes):
+    """Broadcast *x* to a larger shape without copying; -1 keeps a dimension (as ``Tensor.expand``)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    lead = len(sizes) - x.data.ndim
+    if lead < 0:
+        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+                         f"tensor's number of dimensions ({x.data.ndim}); got shape {x.shape}")
+    shape = tuple(x.data.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    for i, n in enumerate(x.data.shape):
+        if n != 1 and n != shape[lead + i]:
+            raise ValueError(f"expand: the expanded size ({shape[lead + i]}) must match the "
+                             f"existing size ({n}) at non-singleton dimension {lead + i}; "
+                             f"shape {x.shape} -> {shape}")
+    if shape == x.data.shape:
+        return x
+    return Expand.apply(x, shape)
+
+
+def broadcast_to(x, shape):
+    """Broadcast *x* to *shape* (as ``torch.broadcast_to``)."""
+    return expand(x, tuple(shape))
+
+
+class Reshape(Function):
+    """y = x with a new shape and the same values in row-major order.  VJP: x̄ = ȳ reshaped back."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.data.shape
+        return x.data.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return reshape(gy, ctx.shape), None
+
+
+def _shape_arg(shape, op):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        return tuple(int(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{op}: expected a shape of ints, got {shape!r}") from None
+
+
+def _resolve_shape(x, shape, op):
+    n = x.data.size
+    if shape.count(-1) > 1:
+        raise ValueError(f"{op}: only one dimension can be inferred (-1), got {shape}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if -1 in shape:
+        if known == 0 or n % known:
+            raise ValueError(f"{op}: shape {shape} is invalid for input of size {n} "
+                             f"(shape {x.shape})")
+        shape = tuple(n // known if s == -1 else s for s in shape)
+    elif known != n:
+        raise ValueError(f"{op}: shape {shape} is invalid for input of size {n} (shape {x.shape})")
+    return shape
+
+
+def reshape(x, *shape):
+    """The same values in a new shape; one dimension may be -1 (inferred)."""
+    shape = _resolve_shape(x, _shape_arg(shape, "reshape"), "reshape")
+    if shape == x.data.shape:
+        return x
+    return Reshape.apply(x, shape)
+
+
+def view(x, *shape):
+    """Like :func:`reshape` but never copies: raises if the memory layout does not allow it."""
+    shape = _resolve_shape(x, _shape_arg(shape, "view"), "view")
+    try:
+        xp.reshape(x.data, shape, copy=False)
+    except ValueError:
+        raise RuntimeError(f"view: shape {shape} is not compatible with the input's memory layout "
+                           f"(shape {x.shape}, strides {x.data.strides}); use .reshape(...) instead") \
+            from None
+    return reshape(x, shape)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dimensions *start_dim* through *end_dim* into one."""
+    if x.data.ndim == 0:
+        return reshape(x, (1,))
+    s = normalize_dim(start_dim, x.data.ndim, "flatten")
+    e = normalize_dim(end_dim, x.data.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim})")
+    shp = x.data.shape
+    return reshape(x, shp[:s] + (-1 if 0 not in shp[s:e + 1] else 0,) + shp[e + 1:])
+
+
+def unsqueeze(x, dim):
+    """Insert a dimension of size 1 at *dim*."""
+    d = normalize_dim(dim, x.data.ndim + 1, "unsqueeze")
+    return reshape(x, x.data.shape[:d] + (1,) + x.data.shape[d:])
+
+
+def squeeze(x, dim=None):
+    """Remove dimensions of size 1 (all of them, or only those in *dim*)."""
+    shp = x.data.shape
+    if dim is None:
+        dims = [i for i, n in enumerate(shp) if n == 1]
+    else:
+        dims = dim if isinstance(dim, (tuple, list)) else [dim]
+        dims = [normalize_dim(d, x.data.ndim, "squeeze") for d in dims]
+        dims = [d for d in dims if shp[d] == 1]
+    return reshape(x, tuple(n for i, n in enumerate(shp) if i not in dims))
+
+
+class Permute(Function):
+    """y = x with its axes reordered.  VJP: x̄ = ȳ with the inverse permutation."""
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x.data.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, gy):
+        inv = [0] * len(ctx.dims)
+        for i, d in enumerate(ctx.dims):
+            inv[d] = i
+        return Permute.apply(gy, tuple(inv)), None
+
+
+def permute(x, *dims):
+    """Reorder the dimensions: ``x.permute(2, 0, 1)``."""
+    dims = _shape_arg(dims, "permute")
+    if len(dims) != x.data.ndim:
+        raise ValueError(f"permute: expected {x.data.ndim} dims for shape {x.shape}, got {dims}")
+    dims = tuple(normalize_dim(d, x.data.ndim, "permute") for d in dims)
+    if sorted(dims) != list(range(x.data.ndim)):
+        raise ValueError(f"permute: dims {dims} repeat a dimension")
+    return Permute.apply(x, dims)
+
+
+def transpose(x, dim0, dim1):
+    """Swap dimensions *dim0* and *dim1*."""
+    n = x.data.ndim
+    if n < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return x
+    d0, d1 = normalize_dim(dim0, n, "transpose"), normalize_dim(dim1, n, "transpose")
+    dims = list(range(n))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return Permute.apply(x, tuple(dims))
+
+
+def t(x):
+    """Transpose a matrix (a 0-d or 1-d tensor is returned as is)."""
+    if x.data.ndim > 2:
+        raise ValueError(f"t: expects a tensor with <= 2 dimensions, got shape {x.shape}")
+    return transpose(x, 0, 1) if x.data.ndim == 2 else x
+
+
+def T(x):
+    """All dimensions reversed (``x.T``)."""
+    return Permute.apply(x, tuple(range(x.data.ndim - 1, -1, -1))) if x.data.ndim > 1 else x
+
+
+def mT(x):
+    """The last two dimensions swapped (``x.mT``, a batch of matrix transposes)."""
+    return transpose(x, -2, -1)
+
+
+class Cat(Function):
+    """y = the inputs joined along *dim*.  VJP: each input gets its slice of ȳ."""
+
+    @staticmethod
+    def forward(ctx, dim, *xs):
+        ctx.dim = dim
+        ctx.sizes = [x.data.shape[dim] for x in xs]
+        return xp.concatenate([x.data for x in xs], axis=dim)
+
+    @staticmethod
+    def backward(ctx, gy):
+        grads, start = [None], 0
+        for n in ctx.sizes:
+            idx = [slice(None)] * gy.data.ndim
+            idx[ctx.dim] = slice(start, start + n)
+            grads.append(gy[tuple(idx)])
+            start += n
+        return tuple(grads)
+
+
+def _tensors(seq, op):
+    if isinstance(seq, Tensor) or not isinstance(seq, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(seq).__name__}")
+    if not seq:
+        raise ValueError(f"{op}: expected a non-empty list of tensors")
+    return [s if isinstance(s, Tensor) else Tensor(s) for s in seq]
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dimension *dim* (``torch.cat``)."""
+    xs = _tensors(tensors, "cat")
+    d = normalize_dim(dim, xs[0].data.ndim, "cat")
+    ref = xs[0].data.shape
+    for i, x in enumerate(xs):
+        s = x.data.shape
+        if len(s) != len(ref) or any(a != b for j, (a, b) in enumerate(zip(s, ref)) if j != d):
+            raise ValueError(f"cat: sizes of tensors must match except in dimension {d}: tensor 0 "
+                             f"has shape {ref}, tensor {i} has shape {s}")
+    return Cat.apply(d, *xs)
+
+
+concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Join same-shaped tensors along a new dimension *dim* (``torch.stack``)."""
+    xs = _tensors(tensors, "stack")
+    for i, x in enumerate(xs):
+        if x.data.shape != xs[0].data.shape:
+            raise ValueError(f"stack: expects each tensor to be equal size, but got "
+                             f"{xs[0].shape} at entry 0 and {x.shape} at entry {i}")
+    d = normalize_dim(dim, xs[0].data.ndim + 1, "stack")
+    return cat([unsqueeze(x, d) for x in xs], d)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Split into pieces of *split_size_or_sections* (an int, or a list of sizes) along *dim*."""
+    d = normalize_dim(dim, x.data.ndim, "split")
+    n = x.data.shape[d]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: split_size must be a positive int, got {split_size_or_sections}")
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} sum to {sum(sizes)}, but dimension {d} of "
+                             f"shape {x.shape} has {n}")
+    out, start = [], 0
+    for s in sizes:
+        idx = [slice(None)] * x.data.ndim
+        idx[d] = slice(start, start + s)
+        out.append(x[tuple(idx)])
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    """Split into *chunks* nearly equal pieces along *dim* (the last may be smaller)."""
+    if not isinstance(chunks, int) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    n = x.data.shape[normalize_dim(dim, x.data.ndim, "chunk")]
+    size = -(-n // chunks) if n else 1
+    return split(x, max(size, 1), dim)
+
+
+def unbind(x, dim=0):
+    """The slices along *dim*, as a tuple of tensors with that dimension removed."""
+    d = normalize_dim(dim, x.data.ndim, "unbind")
+    return tuple(squeeze(s, d) for s in split(x, 1, d))

@@ -1,0 +1,69 @@
+"""softmax and log-softmax along one dimension, computed stably (the max is subtracted first)."""
+from chainrule.autograd.function import Function
+from chainrule.backend import xp
+from chainrule.ops._util import normalize_dim, pick_dim
+from chainrule.tensor import Tensor
+
+
+def log_softmax_array(a, dim):
+    """log softmax of array *a* along *dim*: a - max - log Σ e^(a - max)."""
+    shifted = a - a.max(axis=dim, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+
+
+class Softmax(Function):
+    """yᵢ = e^{xᵢ} / Σⱼ e^{xⱼ}.  Jacobian diag(y) - y yᵀ, so x̄ = y · (ȳ - Σ ȳ·y)."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        e = xp.exp(x.data - x.data.max(axis=dim, keepdims=True))
+        e /= e.sum(axis=dim, keepdims=True)
+        y = Tensor(e)
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return y * (gy - (gy * y).sum(ctx.dim, keepdim=True)), None
+
+
+class LogSoftmax(Function):
+    """yᵢ = xᵢ - log Σⱼ e^{xⱼ}.  Jacobian I - 1 softmax(x)ᵀ, so x̄ = ȳ - e^y · Σ ȳ."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        y = Tensor(log_softmax_array(x.data, dim))
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy - y.exp() * gy.sum(ctx.dim, keepdim=True), None
+
+
+def _dim(x, dim, axis, op):
+    dim = pick_dim(dim, axis)
+    if dim is None:
+        if x.data.ndim in (0, 1, 3):
+            dim = 0
+        else:
+            dim = 1
+    return normalize_dim(dim, x.data.ndim, op)
+
+
+def softmax(input, dim=None, dtype=None, *, axis=None):
+    """Softmax along *dim*: non-negative values that sum to 1."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return Softmax.apply(input, _dim(input, dim, axis, "softmax"))
+
+
+def log_softmax(input, dim=None, dtype=None, *, axis=None):
+    """Log of softmax along *dim*, computed without overflow or log(0)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return LogSoftmax.apply(input, _dim(input, dim, axis, "log_softmax"))

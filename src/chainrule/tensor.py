@@ -1,0 +1,269 @@
+"""The Tensor: an array, and the record of how it was computed.
+
+A tensor holds its values in ``data`` (a backend array) and, when it was computed from tensors that
+require gradients, the node ``grad_fn`` that made it: the op's vector-Jacobian product, and edges to
+the nodes of its inputs. ``backward`` walks those nodes (see ``autograd/engine.py``).
+
+This file holds the data structure and the methods that are not math. The math methods and
+operators (``x.exp()``, ``x + y``, ``x @ w``, ``x[i]``) are the ops of ``chainrule.ops``, bound to
+the class in one table in ``ops/methods.py``: one op, one place.
+"""
+import builtins
+
+import numpy as np
+
+from chainrule import dtypes
+from chainrule.backend import ndarray, xp, cpu
+from chainrule.grad_mode import state as _grad_state
+
+
+def to_array(data, dtype=None):
+    """Turn tensor-like *data* into a backend array with PyTorch's dtype inference.
+
+    Python floats (and lists of them) become the default float dtype, ints int64, bools bool;
+    arrays keep their dtype unless *dtype* is given.
+    """
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, ndarray) or isinstance(data, np.generic):
+        arr = xp.asarray(data)
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+            data = [to_array(d) for d in data]
+        arr = xp.asarray(data)
+        if arr.dtype == np.float64 and dtype is None:
+            arr = arr.astype(dtypes.get_default_dtype(), copy=False)
+        elif arr.dtype.kind in "iu" and dtype is None:
+            arr = arr.astype(dtypes.int64, copy=False)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype} "
+                        f"(expected numbers or booleans), got {type(data).__name__}")
+    if dtype is not None:
+        arr = arr.astype(dtypes.to_dtype(dtype), copy=False)
+    return arr
+
+
+class Tensor:
+    """A multi-dimensional array that can record the ops applied to it and backpropagate through them.
+
+    Make one with :func:`chainrule.tensor` (``cr.tensor([[1., 2.]], requires_grad=True)``).
+    Attributes follow PyTorch: ``shape, ndim, dtype, device, grad, requires_grad, is_leaf, grad_fn, T``.
+    """
+
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_vc", "_output_nr", "_retains_grad",
+                 "__weakref__")
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if type(data) is not ndarray:
+            data = to_array(data, dtype)
+        elif dtype is not None:
+            data = data.astype(dtypes.to_dtype(dtype), copy=False)
+        self.data = data
+        self.grad = None
+        self.grad_fn = None
+        self._vc = [0]          # version counter, shared with views: bumped by every in-place change
+        self._output_nr = 0     # which output of grad_fn this tensor is
+        self._retains_grad = False
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    # ---- autograd attributes -------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        """Whether backward computes a gradient for this tensor."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = builtins.bool(flag)
+        if flag and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"only floating-point tensors can require gradients: this tensor has dtype "
+                f"{self.data.dtype} and shape {self.shape}; convert it first, e.g. x.to(cr.float32)")
+        if not flag and self.grad_fn is not None:
+            raise RuntimeError(
+                "requires_grad can only be switched off on a leaf tensor; use y.detach() to get a "
+                "tensor of the same values outside the graph")
+        self._requires_grad = flag
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return the tensor."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        """True for tensors not produced by a recorded op (user-made tensors and parameters)."""
+        return self.grad_fn is None
+
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep theirs)."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        if self.grad_fn is not None and not self._retains_grad:
+            self._retains_grad = True
+            self.grad_fn.retain(self)
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def detach(self):
+        """A tensor sharing this one's memory (and version counter) but cut off from the graph."""
+        out = Tensor.__new__(Tensor)
+        out.data, out.grad, out.grad_fn, out._vc = self.data, None, None, self._vc
+        out._output_nr, out._retains_grad, out._requires_grad = 0, False, False
+        return out
+
+    def detach_(self):
+        """Cut this tensor off from the graph in place, making it a leaf."""
+        self.grad_fn, self._requires_grad = None, False
+        return self
+
+    # ---- array attributes ----------------------------------------------------------------
+    @property
+    def shape(self):
+        """The size of each dimension, a tuple."""
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        """The number of dimensions."""
+        return self.data.ndim
+
+    def dim(self):
+        """The number of dimensions (as ``torch.Tensor.dim``)."""
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        """The element type, e.g. ``cr.float32``."""
+        return self.data.dtype
+
+    @property
+    def device(self):
+        """Where the memory lives (``device(type='cpu')``)."""
+        return cpu
+
+    @property
+    def is_floating_point_(self):
+        return self.data.dtype.kind == "f"
+
+    def is_floating_point(self):
+        """True for float16/32/64 tensors."""
+        return self.data.dtype.kind == "f"
+
+    def size(self, dim=None):
+        """The shape, or the size of dimension *dim*."""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[dim]
+
+    def numel(self):
+        """The number of elements."""
+        return self.data.size
+
+    def element_size(self):
+        """Bytes per element."""
+        return self.data.itemsize
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ---- leaving the library -------------------------------------------------------------
+    def numpy(self):
+        """The values as a NumPy array sharing memory, as ``torch.Tensor.numpy``."""
+        if self._requires_grad:
+            raise RuntimeError("can't call numpy() on a tensor that requires grad: "
+                               "use tensor.detach().numpy() instead")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item(): a tensor with {self.data.size} elements cannot be converted "
+                             f"to a Python scalar (shape {self.shape}); index one element first")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        """The values as (nested) Python lists."""
+        return self.data.tolist()
+
+    def __float__(self):
+        return builtins.float(self.item())
+
+    def __int__(self):
+        return builtins.int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return builtins.int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is "
+                               f"ambiguous: use .any() or .all()")
+        return builtins.bool(self.data.reshape(()).item())
+
+    __hash__ = object.__hash__
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    # ---- in place, outside the graph ---------------------------------------------------------
+    def zero_(self):
+        """Fill with zeros in place."""
+        _check_inplace(self)
+        self.data.fill(0)
+        self._vc[0] += 1
+        return self
+
+    def fill_(self, value):
+        """Fill with *value* in place."""
+        _check_inplace(self)
+        self.data.fill(value)
+        self._vc[0] += 1
+        return self
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(",
+                               precision=4, threshold=1000, edgeitems=3)
+        extras = []
+        if self.data.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
+            extras.append(f"dtype=cr.{self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def _check_inplace(t):
+    """Reject in-place writes that the graph cannot follow (they would corrupt gradients)."""
+    if _grad_state.enabled and t._requires_grad:
+        if t.grad_fn is None:
+            raise RuntimeError(
+                "a leaf tensor that requires grad is being changed in place; do it inside "
+                "`with cr.no_grad():` (as optimisers do) or work on a clone")
+        raise RuntimeError(
+            "zero_/fill_ on a tensor inside the graph would hide it from backward; "
+            "build a new tensor instead (cr.zeros_like(x), cr.full_like(x, v))")
+
+
+def is_tensor(obj):
+    """True if *obj* is a chainrule Tensor."""
+    return isinstance(obj, Tensor)

@@ -35,3 +35,5 @@ from chainrule.autograd.transforms import grad, value_and_grad
 from chainrule import viz
 
 __version__ = "0.1.0"
+from chainrule.serialization import SerializationError, load, save
+from chainrule import data, datasets, metrics, plot, preprocessing

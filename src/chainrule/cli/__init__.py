@@ -1,0 +1,1 @@
+"""The ``chainrule`` command line: ``chainrule train heart``, ``chainrule predict``."""

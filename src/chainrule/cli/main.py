@@ -1,0 +1,37 @@
+"""``chainrule`` — the command-line entry point and its subcommands."""
+import argparse
+import sys
+
+from chainrule.cli import heart, predict
+
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="chainrule", description="chainrule: backpropagation you can read.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    train = sub.add_parser("train", help="train a model (the built-in job: heart)")
+    train_sub = train.add_subparsers(dest="job", metavar="JOB")
+    heart.add_arguments(train_sub.add_parser(
+        "heart", help="train the lectures' heart-disease network on the embedded Cleveland data"))
+    predict.add_arguments(sub.add_parser("predict", help="score new patients with a saved model"))
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train" and getattr(args, "job", None) == "heart":
+            return heart.run(args)
+        if args.command == "predict":
+            return predict.run(args)
+    except (ValueError, OSError) as e:
+        print(f"chainrule: error: {e}", file=sys.stderr)
+        return 2
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""``chainrule predict MODEL patients.csv``: score new patients with a saved heart model.
+
+The CSV has a header naming the 13 variables (in any order; extra columns are ignored); a
+missing value is written '?' or left empty.  Each row gets the predicted probability of heart
+disease and the 0/1 prediction.  Malformed input is reported with its row and column.
+"""
+import csv
+import sys
+
+import numpy as np
+
+from chainrule.cli.heart import load_model
+from chainrule.training import predict as run_model
+import chainrule as cr
+
+
+def add_arguments(p):
+    p.add_argument("model", help="a model file written by 'chainrule train heart'")
+    p.add_argument("patients", help="a CSV file of patients, with a header row")
+    p.add_argument("--output", "-o", help="write the predictions to this CSV (default: print)")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="probability above which a patient is predicted ill (0.5)")
+
+
+def read_patients(path, feature_names):
+    """The CSV's rows as a list of dicts over *feature_names*, checking header and cells."""
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames:
+            raise ValueError(f"{path}: empty file; expected a header row naming the columns "
+                             f"{', '.join(feature_names)}")
+        header = [h.strip() for h in reader.fieldnames]
+        missing = [n for n in feature_names if n not in header]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; the header must "
+                             f"name all of {', '.join(feature_names)}")
+        rows = []
+        for i, raw in enumerate(reader, start=1):
+            row = {k.strip(): v for k, v in raw.items() if k is not None}
+            for name in feature_names:
+                v = row.get(name)
+                if v is None:
+                    raise ValueError(f"{path}: row {i} (line {i + 1}) has too few values: column "
+                                     f"{name!r} is absent")
+                s = v.strip()
+                if s not in ("", "?"):
+                    try:
+                        float(s)
+                    except ValueError:
+                        raise ValueError(f"{path}: row {i} (line {i + 1}), column {name!r}: "
+                                         f"{v!r} is not a number") from None
+            rows.append({n: row[n] for n in feature_names})
+    if not rows:
+        raise ValueError(f"{path}: no patient rows after the header")
+    return rows
+
+
+def run(args):
+    model, pre, names = load_model(args.model)
+    rows = read_patients(args.patients, names)
+    X = pre.transform(rows)
+    prob = run_model(model, cr.tensor(X, dtype=cr.float32)).sigmoid().data.reshape(-1)
+    pred = (prob > args.threshold).astype(np.int64)
+    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    try:
+        w = csv.writer(out)
+        w.writerow(["row", "probability", "prediction"])
+        for i, (p, c) in enumerate(zip(prob, pred), start=1):
+            w.writerow([i, f"{p:.4f}", int(c)])
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0

@@ -1,0 +1,63 @@
+"""``embedding``: look up rows of a weight matrix by integer index."""
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.ops.indexing import IndexAdd
+from chainrule.tensor import Tensor
+
+
+class Embedding(Function):
+    """y = W[idx] (one row per index).  W̄ = zeros with ȳ's rows added at idx (repeats accumulate);
+    the padding row gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, weight, idx, padding_idx):
+        ctx.meta = (idx, padding_idx, weight.data.shape)
+        return weight.data[idx]
+
+    @staticmethod
+    def backward(ctx, gy):
+        idx, padding_idx, shape = ctx.meta
+        if padding_idx is not None:
+            keep = (idx != padding_idx)[..., None].astype(gy.data.dtype)
+            gy = gy * Tensor(keep)
+        return IndexAdd.apply(gy, idx, shape), None, None
+
+
+def _renorm_(weight, idx, max_norm, norm_type):
+    """Rescale in place the rows of *weight* used by *idx* whose norm exceeds *max_norm*."""
+    rows = np.unique(idx)
+    w = weight.data[rows]
+    norms = np.linalg.norm(w, ord=norm_type, axis=1) if norm_type != 2 else np.sqrt((w * w).sum(1))
+    scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+    weight.data[rows] = w * scale[:, None]
+    weight._vc[0] += 1
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of *weight* (num_embeddings, dim) picked by the integer tensor *input*: shape (*, dim).
+
+    The row at *padding_idx* receives no gradient.  With *max_norm*, rows looked up whose
+    *norm_type*-norm exceeds it are first rescaled in place to norm *max_norm*.
+
+    >>> F.embedding(cr.tensor([[0, 2]]), cr.eye(3)).shape
+    (1, 2, 3)
+    """
+    if not isinstance(input, Tensor) or input.data.dtype.kind not in "iu":
+        what = input.dtype if isinstance(input, Tensor) else type(input).__name__
+        raise TypeError(f"embedding: expected an integer tensor of indices, got {what}")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not "
+                                  "supported; leave them False")
+    n = weight.data.shape[0]
+    idx = input.data
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
+        raise IndexError(f"embedding: index {bad} is out of range for {n} embeddings "
+                         f"(expected 0 <= index < {n})")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += n
+    if max_norm is not None:
+        _renorm_(weight, idx, max_norm, norm_type)
+    return Embedding.apply(weight, idx, padding_idx)

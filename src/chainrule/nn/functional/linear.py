@@ -1,0 +1,62 @@
+"""``linear``: the affine map y = x Wᵀ + b as one fused op (the training hot path)."""
+from chainrule.autograd.function import Function
+from chainrule.tensor import Tensor
+
+
+class Linear(Function):
+    """y = x Wᵀ + b for x of shape (*, in), W (out, in), b (out,).
+
+    VJPs (with x and ȳ flattened to matrices over the leading dims):
+    x̄ = ȳ W,  W̄ = ȳᵀ x,  b̄ = Σ_rows ȳ.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        xd = x.data
+        if xd.ndim > 2:  # one BLAS call on the flattened rows, not one per leading index
+            y = xd.reshape(-1, xd.shape[-1]) @ w.data.T
+            y = y.reshape(xd.shape[:-1] + (w.data.shape[0],))
+        else:
+            y = xd @ w.data.T
+        if b is not None:
+            y += b.data
+        ctx.save_for_backward(x, w)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad
+        g2 = gy if gy.data.ndim == 2 else gy.reshape(-1, gy.data.shape[-1])
+        gx = gw = gb = None
+        if nx:
+            gx = g2 @ w if gy.data.ndim == 2 else (g2 @ w).reshape(x.data.shape)
+        if nw:
+            gw = g2.mT @ (x if x.data.ndim == 2 else x.reshape(-1, x.data.shape[-1]))
+        if nb:
+            gb = g2.sum(0)
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):
+    """y = x Wᵀ + b (``torch.nn.functional.linear``): input (*, in), weight (out, in), bias (out,).
+
+    >>> F.linear(cr.ones(2, 3), cr.ones(4, 3), cr.zeros(4)).shape
+    (2, 4)
+    """
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        bad, what = ("input", input) if not isinstance(input, Tensor) else ("weight", weight)
+        raise TypeError(f"linear: expected {bad} to be a cr.Tensor, got {type(what).__name__}")
+    xd, wd = input.data, weight.data
+    if xd.ndim == 0 or wd.ndim != 2 or xd.shape[-1] != wd.shape[1]:
+        raise ValueError(f"linear: input of shape {input.shape} does not fit weight of shape "
+                         f"{weight.shape} (expected input (*, {wd.shape[-1]}) and weight "
+                         f"(out, in))")
+    if xd.dtype != wd.dtype:
+        raise TypeError(f"linear: input dtype {xd.dtype} does not match weight dtype {wd.dtype}; "
+                        f"convert one of them (x.to(cr.{wd.dtype}) or model.to(cr.{xd.dtype}))")
+    if bias is not None and (bias.data.shape != (wd.shape[0],) or bias.data.dtype != wd.dtype):
+        raise ValueError(f"linear: bias of shape {bias.shape} and dtype {bias.dtype} does not fit "
+                         f"weight of shape {weight.shape} and dtype {wd.dtype} (expected shape "
+                         f"({wd.shape[0]},) and the weight's dtype)")
+    return Linear.apply(input, weight, bias)

@@ -1,0 +1,153 @@
+"""``batch_norm`` and ``layer_norm``: standardise over some axes, then scale and shift.
+
+Both training-mode normalisations are one fused op.  With x̂ = (x - μ) / σ over the normalised axes
+(σ² the biased variance plus eps) and y = γ x̂ + β, the VJP is
+
+    x̄ = (1/σ) · (ĝ - mean(ĝ) - x̂ · mean(ĝ x̂)),   ĝ = ȳ γ;    γ̄ = Σ ȳ x̂;    β̄ = Σ ȳ,
+
+written in tensor ops.  In a plain backward it uses x̂ and 1/σ kept from the forward pass; under
+``create_graph=True`` it recomputes them from x with tensor ops, so second derivatives are exact.
+"""
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.grad_mode import state as _grad_state
+from chainrule.tensor import Tensor
+
+
+def _standardise(x, axes, eps):
+    """x̂ and 1/σ of tensor *x* over *axes*, in differentiable tensor ops."""
+    xc = x - x.mean(axes, keepdim=True)
+    rstd = ((xc * xc).mean(axes, keepdim=True) + eps) ** -0.5
+    return xc * rstd, rstd
+
+
+class _Normalize(Function):
+    """y = γ x̂ + β with x̂ standardised over *axes*; γ and β are reshaped to *pshape* to broadcast.
+
+    Used by both norms: batch norm standardises over (N, L) per channel, layer norm over the
+    trailing dims per sample.  Optionally updates running statistics (batch norm).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, axes, pshape, eps, running=None):
+        a = x.data
+        mean = a.mean(axis=axes, keepdims=True)
+        xc = a - mean
+        var = np.mean(xc * xc, axis=axes, keepdims=True)
+        rstd = 1.0 / np.sqrt(var + eps)
+        xhat = xc * rstd
+        y = xhat
+        if weight is not None:
+            y = y * weight.data.reshape(pshape)
+        if bias is not None:
+            y = y + bias.data.reshape(pshape)
+        if running is not None:
+            _update_running(running, mean, var, a.size // mean.size)
+        ctx.save_for_backward(x, weight)
+        ctx.meta = (axes, pshape, eps, (weight if weight is not None else bias).data.shape
+                    if weight is not None or bias is not None else None)
+        ctx.cache = (xhat, rstd)
+        return y if y is not xhat else xhat.copy()
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w = ctx.saved_tensors
+        axes, pshape, eps, param_shape = ctx.meta
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        if _grad_state.enabled:  # create_graph: x̂ and 1/σ must be differentiable functions of x
+            xhat, rstd = _standardise(x, axes, eps)
+        else:
+            xhat, rstd = Tensor(ctx.cache[0]), Tensor(ctx.cache[1])
+        gx = gw = gb = None
+        if nx:
+            g = gy * w.reshape(pshape) if w is not None else gy
+            gx = rstd * (g - g.mean(axes, keepdim=True)
+                         - xhat * (g * xhat).mean(axes, keepdim=True))
+        red = tuple(i for i in range(gy.data.ndim) if i not in _param_axes(gy.data.ndim, pshape))
+        if nw:
+            gw = (gy * xhat).sum(red).reshape(param_shape)
+        if nb:
+            gb = gy.sum(red).reshape(param_shape)
+        return (gx, gw, gb) + (None,) * 4
+
+
+def _param_axes(ndim, pshape):
+    """The axes along which the (reshaped) affine parameters vary."""
+    lead = ndim - len(pshape)
+    return tuple(lead + i for i, n in enumerate(pshape) if n != 1)
+
+
+def _update_running(running, mean, var, n):
+    """running ← (1 - m) running + m · batch statistic, with the unbiased variance (as PyTorch)."""
+    rm, rv, momentum = running
+    unbiased = var * (n / (n - 1))
+    for buf, stat in ((rm, mean), (rv, unbiased)):
+        if buf is not None:
+            buf.data *= 1 - momentum
+            buf.data += momentum * stat.reshape(buf.data.shape).astype(buf.data.dtype, copy=False)
+            buf._vc[0] += 1
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation over (N, C) or (N, C, L) input, per channel C.
+
+    In training, normalises with the batch statistics and updates *running_mean*/*running_var* in
+    place (``r ← (1 - momentum) r + momentum · stat``, the variance unbiased); otherwise it uses the
+    running statistics.
+
+    >>> F.batch_norm(cr.randn(8, 3), None, None, training=True).mean(0).abs().max() < 1e-6
+    tensor(True)
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"batch_norm: expected a cr.Tensor, got {type(input).__name__}")
+    a = input.data
+    if a.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got {input.shape}")
+    c = a.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.data.shape != (c,):
+            raise ValueError(f"batch_norm: {name} should have shape ({c},) for input with {c} "
+                             f"channels (shape {input.shape}), got {t.shape}")
+    pshape = (c,) + (1,) * (a.ndim - 2)
+    axes = (0,) + tuple(range(2, a.ndim))
+    if training:
+        n = a.size // c if c else 0
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                             f"got input of shape {input.shape}")
+        running = None
+        if running_mean is not None or running_var is not None:
+            running = (running_mean, running_var, momentum)
+        return _Normalize.apply(input, weight, bias, axes, pshape, eps, running)
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+    rstd = Tensor((1.0 / np.sqrt(running_var.data + eps)).astype(a.dtype).reshape(pshape))
+    y = (input - Tensor(running_mean.data.astype(a.dtype).reshape(pshape))) * rstd
+    if weight is not None:
+        y = y * weight.reshape(pshape)
+    if bias is not None:
+        y = y + bias.reshape(pshape)
+    return y
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise each sample over its trailing *normalized_shape* dims, then y = γ x̂ + β.
+
+    >>> F.layer_norm(cr.randn(4, 6), (6,)).mean(-1).abs().max() < 1e-6
+    tensor(True)
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"layer_norm: expected a cr.Tensor, got {type(input).__name__}")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.data.shape[input.data.ndim - k:] != shape or input.data.ndim < k:
+        raise ValueError(f"layer_norm: expected input with shape (*, {', '.join(map(str, shape))})"
+                         f" for normalized_shape={shape}, got {input.shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.data.shape != shape:
+            raise ValueError(f"layer_norm: {name} should have shape {shape}, got {t.shape}")
+    axes = tuple(range(input.data.ndim - k, input.data.ndim))
+    return _Normalize.apply(input, weight, bias, axes, shape, eps)

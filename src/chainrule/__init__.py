@@ -36,4 +36,4 @@ from chainrule import viz
 
 __version__ = "0.1.0"
 from chainrule.serialization import SerializationError, load, save
-from chainrule import data, datasets, metrics, nn, plot, preprocessing
+from chainrule import data, datasets, metrics, nn, optim, plot, preprocessing

@@ -1,0 +1,132 @@
+"""In-place array kernels with the semantics (and operation order) of PyTorch's tensor methods.
+
+Every optimiser update is written with these helpers plus plain NumPy ufuncs (``multiply``,
+``divide``, ``sqrt``, ``maximum``), in the order PyTorch's single-tensor implementation applies
+them, so the same roundings happen in the same places. Scalars are passed as Python floats, which
+NumPy (like PyTorch) rounds to the array's dtype before use.
+
+Rounding, and why float32 results agree with PyTorch's to the last bit or two rather than always
+bit for bit: PyTorch's vectorised CPU kernels for ``add(other, alpha=a)``, ``lerp`` and ``addcmul``
+end in a fused multiply-add (``x * s + y`` rounded once, not twice), and on builds with MKL its
+float32 ``sqrt`` is MKL's, which is not correctly rounded. NumPy has neither. For float32, the
+fused result can be reproduced exactly by computing ``x * s + y`` in float64 and rounding once
+(the product of two float32 numbers is exact in float64); ``EXACT_FMA = True`` makes these helpers
+do so, which makes SGD and Adamax bit-identical to PyTorch's, at about twice the cost for large
+arrays. It is off by default: the optimisers that take a square root cannot be bit-identical
+whatever we do, and the step is the hot path.
+
+Each helper takes ``work``: a callable ``work(key, dtype)`` returning a scratch array of the
+operands' shape, so that a caller stepping one flat buffer can reuse its scratch space every step.
+"""
+import numpy as np
+
+EXACT_FMA = False
+"""Round ``x * s + y`` once (as PyTorch's fused CPU kernels do) for float32; see the module doc."""
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
+class Work:
+    """Scratch arrays of one shape, made on first use and kept: ``work("tmp", dtype)``."""
+
+    __slots__ = ("shape", "bufs")
+
+    def __init__(self, shape):
+        self.shape = shape
+        self.bufs = {}
+
+    def __call__(self, key, dtype):
+        buf = self.bufs.get(key)
+        if buf is None or buf.dtype != dtype:
+            buf = self.bufs[key] = np.empty(self.shape, dtype)
+        return buf
+
+
+def _fused(a):
+    return EXACT_FMA and a.dtype == _F32
+
+
+def fma(out, x, s, y, work):
+    """``out = x * s + y``: torch's ``y.add(x, alpha=s)`` (``y.add_(x, alpha=s)`` if out is y)."""
+    if _fused(x):
+        t = work("f64", _F64)
+        np.multiply(x, _F64.type(np.float32(s)), out=t)
+        np.add(t, y, out=out, casting="same_kind")
+    else:
+        t = work("tmp", x.dtype)
+        np.multiply(x, s, out=t)
+        np.add(y, t, out=out)
+    return out
+
+
+def lerp_(a, b, w, work):
+    """``a += w * (b - a)`` in place: ``torch.Tensor.lerp_(b, w)`` with a scalar weight.
+
+    PyTorch evaluates ``a + w (b - a)`` for ``|w| < 0.5`` and ``b - (1 - w)(b - a)`` otherwise.
+    """
+    w = a.dtype.type(w)
+    if abs(w) < 0.5:
+        coeff, base = w, a
+    else:
+        coeff, base = a.dtype.type(w - a.dtype.type(1)), b
+    if _fused(a):
+        t = work("f64", _F64)
+        np.subtract(b, a, out=t, dtype=_F32)      # b - a rounded to float32, held in float64
+        np.multiply(t, _F64.type(coeff), out=t)   # exact
+        np.add(t, base, out=a, casting="same_kind")
+    else:
+        t = work("tmp", a.dtype)
+        np.subtract(b, a, out=t)
+        np.multiply(t, coeff, out=t)
+        np.add(base, t, out=a)
+    return a
+
+
+def addcmul_(a, t1, t2, value, work):
+    """``a += value * t1 * t2`` in place: ``torch.Tensor.addcmul_(t1, t2, value=value)``."""
+    if _fused(a):
+        t = work("f64", _F64)
+        if value == 1:
+            np.multiply(t1, t2, out=t, dtype=_F64)            # exact
+        else:
+            np.multiply(t1, value, out=t, dtype=_F32)          # value * t1 rounded to float32
+            np.multiply(t, t2, out=t)                          # exact
+        np.add(t, a, out=a, casting="same_kind")
+    else:
+        t = work("tmp", a.dtype)
+        if value == 1:
+            np.multiply(t1, t2, out=t)
+        else:
+            np.multiply(t1, value, out=t)
+            np.multiply(t, t2, out=t)
+        np.add(a, t, out=a)
+    return a
+
+
+def addcdiv_(a, t1, t2, value, work):
+    """``a += value * t1 / t2`` in place: ``torch.Tensor.addcdiv_(t1, t2, value=value)``."""
+    t = work("tmp", a.dtype)
+    if value == 1:
+        np.divide(t1, t2, out=t)
+    else:
+        np.multiply(t1, value, out=t)
+        np.divide(t, t2, out=t)
+    np.add(a, t, out=a)
+    return a
+
+
+def prepare_grad(grad, param, maximize, weight_decay, own, work):
+    """The gradient an update uses: negated for *maximize*, plus ``weight_decay * param``.
+
+    As torch's ``grad = -grad`` then ``grad = grad.add(param, alpha=weight_decay)``. The caller's
+    *grad* is only written to when it *own*s it (a flat buffer the optimiser gathered); otherwise
+    the result goes to the scratch array ``work("g")``.
+    """
+    if maximize:
+        grad = np.negative(grad, out=grad if own else work("g", grad.dtype))
+        own = True
+    if weight_decay != 0:
+        out = grad if own else work("g", grad.dtype)
+        grad = fma(out, param, weight_decay, grad, work)
+    return grad

@@ -1,0 +1,76 @@
+"""``Adamax``: Adam with an infinity-norm second moment, step for step as ``torch.optim.Adamax``."""
+import numpy as np
+
+from chainrule.optim._elementwise import ElementwiseOptimizer
+from chainrule.optim._kernels import addcdiv_, lerp_, prepare_grad
+from chainrule.optim.optimizer import _check_supported, _to_scalar
+
+
+class Adamax(ElementwiseOptimizer):
+    r"""Adamax (Kingma & Ba, 2015, section 7), with PyTorch's arithmetic.
+
+    Algorithm (γ lr, β₁ β₂ betas, λ weight_decay, ε eps), for t = 1, 2, ...::
+
+        g ← ∇f(θ)            (−∇f(θ) if maximize)
+        if λ ≠ 0:   g ← g + λθ
+        m ← m + (1 − β₁)(g − m)                      (m₀ = 0)
+        u ← max(β₂ u, |g| + ε)                       (u₀ = 0)
+        θ ← θ − (γ / (1 − β₁ᵗ)) · m / u
+
+    Args:
+        params: tensors to optimise, or dicts defining parameter groups.
+        lr: learning rate γ (default 2e-3).
+        betas: (β₁, β₂) (default (0.9, 0.999)).
+        eps: ε (default 1e-8).
+        weight_decay: λ, the L2 penalty (default 0).
+        foreach: None or True lets a group be updated as one flat buffer; False keeps params apart.
+        maximize: ascend the objective instead of descending (default False).
+
+    State per parameter: ``step``, ``exp_avg``, ``exp_inf``.
+
+    Example::
+
+        >>> w = cr.nn.Parameter(cr.tensor([1.0]))
+        >>> opt = cr.optim.Adamax([w], lr=0.002)
+        >>> w.grad = cr.tensor([3.0])
+        >>> opt.step()                     # first step moves w by about lr: 0.998
+    """
+
+    _per_element_state = ("exp_avg", "exp_inf")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+        lr_value = _to_scalar(lr)
+        if not 0.0 <= lr_value:
+            raise ValueError(f"Invalid learning rate: {lr_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_supported("Adamax", capturable=capturable, differentiable=differentiable)
+        defaults = {
+            "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+            "foreach": foreach, "maximize": maximize, "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    def _new_state(self, group, param):
+        return {"exp_avg": np.zeros_like(param), "exp_inf": np.zeros_like(param)}
+
+    def _update(self, group, param, grad, bufs, step, own_grad, work):
+        lr = float(_to_scalar(group["lr"]))
+        beta1, beta2 = (float(_to_scalar(b)) for b in group["betas"])
+        grad = prepare_grad(grad, param, group["maximize"], float(group["weight_decay"]), own_grad, work)
+        exp_avg, exp_inf = bufs["exp_avg"], bufs["exp_inf"]
+        lerp_(exp_avg, grad, 1 - beta1, work)
+        np.multiply(exp_inf, beta2, out=exp_inf)
+        norm = np.abs(grad, out=work("abs", param.dtype))
+        np.add(norm, float(group["eps"]), out=norm)
+        np.maximum(exp_inf, norm, out=exp_inf)
+        clr = lr / (1 - beta1 ** step)
+        addcdiv_(param, exp_avg, exp_inf, -clr, work)

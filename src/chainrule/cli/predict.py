@@ -5,6 +5,7 @@ missing value is written '?' or left empty.  Each row gets the predicted probabi
 disease and the 0/1 prediction.  Malformed input is reported with its row and column.
 """
 import csv
+import re
 import sys
 
 import numpy as np
@@ -55,10 +56,24 @@ def read_patients(path, feature_names):
     return rows
 
 
+def encode(pre, rows, path):
+    """The model's inputs for *rows*; a bad value is reported with its CSV row and line."""
+    try:
+        return pre.transform(rows)
+    except ValueError:
+        for i, row in enumerate(rows, start=1):
+            try:
+                pre.transform([row])
+            except ValueError as e:
+                detail = re.sub(r"^[\w.]+: row 0, ", "", str(e))
+                raise ValueError(f"{path}: row {i} (line {i + 1}), {detail}") from None
+        raise
+
+
 def run(args):
     model, pre, names = load_model(args.model)
     rows = read_patients(args.patients, names)
-    X = pre.transform(rows)
+    X = encode(pre, rows, args.patients)
     prob = run_model(model, cr.tensor(X, dtype=cr.float32)).sigmoid().data.reshape(-1)
     pred = (prob > args.threshold).astype(np.int64)
     out = open(args.output, "w", newline="") if args.output else sys.stdout

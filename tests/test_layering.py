@@ -1,7 +1,7 @@
 """The house's layers: each part of chainrule imports only from the layers below it (or its own).
 
-backend arrays → tensor and autograd → nn / data / optim → training loop → Keras-style models →
-command line.  This test reads every module's imports and fails on an upward edge.
+backend arrays → tensor and autograd → nn / data → optim → training loop and pictures →
+Keras-style models → command line.  This test reads every module's imports and fails on an upward edge.
 """
 import ast
 import pathlib
@@ -13,9 +13,9 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "chainrule"
 RANK = {
     "backend": 0, "dtypes": 0, "grad_mode": 0, "random": 0,
     "tensor": 1, "ops": 1, "autograd": 1, "factories": 1, "viz": 1, "serialization": 1,
-    "nn": 2, "data": 2, "datasets": 2, "preprocessing": 2, "metrics": 2, "plot": 2,
+    "nn": 2, "data": 2, "datasets": 2, "preprocessing": 2, "metrics": 2,
     "optim": 3,
-    "training": 4,
+    "training": 4, "plot": 4,
     "keras": 5,
     "cli": 6, "__main__": 6,
 }

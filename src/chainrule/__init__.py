@@ -37,3 +37,5 @@ from chainrule import viz
 __version__ = "0.1.0"
 from chainrule.serialization import SerializationError, load, save
 from chainrule import data, datasets, metrics, nn, optim, plot, preprocessing
+from chainrule import keras
+from chainrule.keras import Model, Sequential, callbacks, layers, load_model, regularizers

@@ -73,6 +73,12 @@ class Optimizer:
 
     _per_element_state = ()     # state keys holding one value per parameter element (shape-checked)
 
+    # Set on each instance by __init__; declared here so the class documents its attributes.
+    param_groups: list = ()
+    """The parameter groups: dicts holding ``"params"`` (a list of tensors) and hyperparameters."""
+    state: dict = None
+    """Per-parameter state (e.g. Adam's moments), keyed by the parameter tensor."""
+
     def __init__(self, params, defaults):
         self.defaults = defaults
         if isinstance(params, Tensor):

@@ -10,17 +10,25 @@ from chainrule.grad_mode import no_grad
 from chainrule.tensor import Tensor
 
 
-def train_step(model, loss_fn, optimizer, x, y, penalty=None):
+def _loss(loss_fn, output, y, sample_weight):
+    return loss_fn(output, y) if sample_weight is None else loss_fn(output, y, sample_weight)
+
+
+def train_step(model, loss_fn, optimizer, x, y, penalty=None, *, sample_weight=None,
+               return_output=False):
     """Forward, loss (+ an optional penalty such as L1/L2 regularisation), backward, step.
 
-    Returns the loss as a Python float (the data loss, without the penalty).
+    Returns the loss as a Python float (the data loss, without the penalty), and the model's
+    output too with *return_output* (``Model.fit`` computes its metrics from it).  With
+    *sample_weight* the loss is ``loss_fn(output, y, sample_weight)``.
     """
     optimizer.zero_grad()
-    loss = loss_fn(model(x), y)
+    output = model(x)
+    loss = _loss(loss_fn, output, y, sample_weight)
     total = loss if penalty is None else loss + penalty()
     total.backward()
     optimizer.step()
-    return loss.item()
+    return (loss.item(), output) if return_output else loss.item()
 
 
 def train_epoch(model, loss_fn, optimizer, loader, penalty=None, on_batch=None):
@@ -44,10 +52,15 @@ def train_epoch(model, loss_fn, optimizer, loader, penalty=None, on_batch=None):
 
 
 @no_grad()
-def evaluate_loss(model, loss_fn, x, y):
-    """The loss on (x, y) in evaluation mode, without building a graph."""
+def evaluate_loss(model, loss_fn, x, y, *, sample_weight=None, return_output=False):
+    """The loss on (x, y) in evaluation mode, without building a graph.
+
+    *sample_weight* and *return_output* work as in :func:`train_step`.
+    """
     model.eval()
-    return loss_fn(model(x), y).item()
+    output = model(x)
+    loss = _loss(loss_fn, output, y, sample_weight).item()
+    return (loss, output) if return_output else loss
 
 
 @no_grad()

@@ -1,0 +1,156 @@
+"""Activation functions by name, as ``keras.activations``: ``get("relu")`` → a function on tensors.
+
+Names and formulas (Keras 3's defaults; each is differentiable and works on any float tensor)::
+
+    linear / None  x                     relu        max(x, 0)  (gradient 0 at 0, as PyTorch)
+    sigmoid        1 / (1 + e⁻ˣ)         tanh        tanh x
+    softmax        eˣⁱ / Σ eˣʲ (last axis)           log_softmax  x - logsumexp(x) (last axis)
+    gelu           x Φ(x) (exact erf)    elu         x if x > 0 else eˣ - 1
+    selu           1.0507 · elu(x, 1.6733)           softplus    log(1 + eˣ)
+    softsign       x / (1 + |x|)         leaky_relu  x if x > 0 else 0.2 x
+    silu / swish   x σ(x)                exponential eˣ
+    relu6          min(max(x, 0), 6)     hard_sigmoid relu6(x + 3) / 6
+    mish           x tanh(softplus(x))
+
+An unknown name raises ``ValueError`` with the closest known name. Example::
+
+    >>> act = get("relu")
+    >>> act(cr.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+"""
+import difflib
+
+from chainrule.nn import functional as F
+from chainrule.ops import elementwise as _el
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def linear(x):
+    """The identity, ``x``. Example: ``linear(t) is t``."""
+    return x
+
+
+def relu(x):
+    """max(x, 0). Example: ``relu(cr.tensor([-1., 2.]))`` → ``tensor([0., 2.])``."""
+    return F.relu(x)
+
+
+def sigmoid(x):
+    """1 / (1 + e⁻ˣ). Example: ``sigmoid(cr.tensor([0.]))`` → ``tensor([0.5])``."""
+    return F.sigmoid(x)
+
+
+def tanh(x):
+    """tanh x. Example: ``tanh(cr.tensor([0.]))`` → ``tensor([0.])``."""
+    return F.tanh(x)
+
+
+def softmax(x, axis=-1):
+    """eˣⁱ / Σⱼ eˣʲ along *axis* (the last by default). Example: ``softmax(cr.zeros(1, 2))``."""
+    return F.softmax(x, dim=axis)
+
+
+def log_softmax(x, axis=-1):
+    """xᵢ - log Σⱼ eˣʲ along *axis*. Example: ``log_softmax(cr.zeros(1, 2))``."""
+    return F.log_softmax(x, dim=axis)
+
+
+def gelu(x, approximate=False):
+    """x Φ(x), Φ the standard normal CDF (Keras default: exact). Example: ``gelu(cr.ones(1))``."""
+    return F.gelu(x, approximate="tanh" if approximate else "none")
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, α(eˣ - 1) otherwise. Example: ``elu(cr.tensor([-1.]))``."""
+    return F.elu(x, alpha=alpha)
+
+
+def selu(x):
+    """scale · elu(x, α), α ≈ 1.6733, scale ≈ 1.0507 (self-normalising). Example: ``selu(t)``."""
+    return F.elu(x, alpha=_SELU_ALPHA) * _SELU_SCALE
+
+
+def softplus(x):
+    """log(1 + eˣ), computed stably. Example: ``softplus(cr.zeros(1))`` → ``tensor([0.6931])``."""
+    return F.softplus(x)
+
+
+def softsign(x):
+    """x / (1 + |x|). Example: ``softsign(cr.tensor([1.]))`` → ``tensor([0.5])``."""
+    return x / (x.abs() + 1.0)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """x for x > 0, negative_slope · x otherwise (Keras's default slope 0.2). Example: ``leaky_relu(t)``."""
+    return F.leaky_relu(x, negative_slope=negative_slope)
+
+
+def silu(x):
+    """x · σ(x), also called swish. Example: ``silu(cr.zeros(1))`` → ``tensor([0.])``."""
+    return F.silu(x)
+
+
+def exponential(x):
+    """eˣ. Example: ``exponential(cr.zeros(1))`` → ``tensor([1.])``."""
+    return _el.exp(x)
+
+
+def relu6(x):
+    """min(max(x, 0), 6). Example: ``relu6(cr.tensor([7.]))`` → ``tensor([6.])``."""
+    return _el.clamp(x, 0.0, 6.0)
+
+
+def hard_sigmoid(x):
+    """relu6(x + 3) / 6, a piecewise-linear sigmoid. Example: ``hard_sigmoid(cr.zeros(1))``."""
+    return _el.clamp(x + 3.0, 0.0, 6.0) / 6.0
+
+
+def mish(x):
+    """x · tanh(softplus(x)). Example: ``mish(cr.zeros(1))`` → ``tensor([0.])``."""
+    return x * F.tanh(F.softplus(x))
+
+
+ACTIVATIONS = {
+    "linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax,
+    "log_softmax": log_softmax, "gelu": gelu, "elu": elu, "selu": selu, "softplus": softplus,
+    "softsign": softsign, "leaky_relu": leaky_relu, "silu": silu, "swish": silu,
+    "exponential": exponential, "relu6": relu6, "hard_sigmoid": hard_sigmoid, "mish": mish,
+}
+_NAME_OF = {}
+for _name, _fn in ACTIVATIONS.items():
+    _NAME_OF.setdefault(_fn, _name)
+
+
+def get(identifier):
+    """The activation function for a name, ``None`` (linear) or a callable (returned as is).
+
+    Example: ``get("relu")(x)``; ``get("rleu")`` raises "Unknown activation: 'rleu'. Did you mean 'relu'?".
+    """
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        fn = ACTIVATIONS.get(identifier)
+        if fn is None:
+            close = difflib.get_close_matches(identifier, list(ACTIVATIONS), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ValueError(f"Unknown activation: '{identifier}'.{hint} Known activations: "
+                             f"{', '.join(sorted(ACTIVATIONS))}")
+        return fn
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret activation function identifier: {identifier!r} "
+                     f"(expected a name such as 'relu', None or a callable)")
+
+
+def serialize(activation):
+    """The name of a built-in activation (for configs); ``ValueError`` for other callables.
+
+    Example: ``serialize(get("swish"))`` → ``"silu"``.
+    """
+    name = _NAME_OF.get(activation)
+    if name is None:
+        raise ValueError(f"cannot serialize activation {activation!r}: only the built-in "
+                         f"activations ({', '.join(sorted(ACTIVATIONS))}) can be saved by name")
+    return name

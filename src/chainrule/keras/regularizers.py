@@ -1,0 +1,177 @@
+"""Weight regularizers, as ``keras.regularizers``: penalties a layer adds to the training loss.
+
+Keras's formulas (no factor 1/2 on L2)::
+
+    L1(l1)        l1 · Σ|w|
+    L2(l2)        l2 · Σ w²
+    L1L2(l1, l2)  l1 · Σ|w| + l2 · Σ w²
+
+A layer given ``kernel_regularizer=L2(0.01)`` lists the penalty of its current kernel in
+``layer.losses`` (recomputed at every access, so it follows the weights as they train), and
+``model.losses`` collects those of all its layers; ``fit`` adds their sum to the loss. The penalty
+is a scalar tensor built from differentiable ops, so its gradient reaches the weight.
+
+Example::
+
+    >>> dense = cr.layers.Dense(4, kernel_regularizer=cr.regularizers.L2(0.01))
+    >>> _ = dense(cr.ones(2, 3))
+    >>> np.isclose(dense.losses[0].item(), 0.01 * (dense.get_weights()[0] ** 2).sum())
+    True
+"""
+import difflib
+import math
+
+from chainrule.tensor import Tensor
+
+
+def _factor(value, name, where):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value < 0:
+        raise ValueError(f"{where}: expected a non-negative float for {name}. "
+                         f"Received: {name}={value!r}")
+    return float(value)
+
+
+class Regularizer:
+    """Base class: ``reg(weight)`` returns a scalar penalty tensor; ``get_config`` rebuilds it.
+
+    Subclass and define ``__call__(self, x)`` for a custom penalty. Example::
+
+        >>> cr.regularizers.L1(0.1)(cr.tensor([1.0, -2.0])).item()
+        0.30000001192092896
+    """
+
+    def __call__(self, x):
+        raise NotImplementedError(f"{type(self).__name__} must define __call__(self, x)")
+
+    def get_config(self):
+        """The keyword arguments that rebuild this regularizer."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _check_tensor(x, where):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{where}: expected a cr.Tensor weight. Received: {type(x).__name__}")
+
+
+class L1(Regularizer):
+    """Penalty ``l1 · Σ|w|`` (Keras default l1=0.01).
+
+    Example: ``cr.layers.Dense(8, kernel_regularizer=cr.regularizers.L1(1e-4))``.
+    """
+
+    def __init__(self, l1=0.01):
+        self.l1 = _factor(l1, "l1", "L1")
+
+    def __call__(self, x):
+        _check_tensor(x, "L1")
+        return x.abs().sum() * self.l1
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(Regularizer):
+    """Penalty ``l2 · Σ w²`` (Keras default l2=0.01; no factor 1/2).
+
+    Example: ``cr.layers.Dense(8, kernel_regularizer=cr.regularizers.L2(1e-4))``.
+    """
+
+    def __init__(self, l2=0.01):
+        self.l2 = _factor(l2, "l2", "L2")
+
+    def __call__(self, x):
+        _check_tensor(x, "L2")
+        return (x * x).sum() * self.l2
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+class L1L2(Regularizer):
+    """Penalty ``l1 · Σ|w| + l2 · Σ w²`` (Keras defaults l1=0.0, l2=0.0).
+
+    Example: ``cr.regularizers.L1L2(l1=1e-5, l2=1e-4)``.
+    """
+
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1 = _factor(l1, "l1", "L1L2")
+        self.l2 = _factor(l2, "l2", "L1L2")
+
+    def __call__(self, x):
+        _check_tensor(x, "L1L2")
+        penalty = x.abs().sum() * self.l1
+        return penalty + (x * x).sum() * self.l2
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+def l1(l1=0.01):
+    """``L1(l1)``, the lower-case alias Keras keeps. Example: ``cr.regularizers.l1(0.001)``."""
+    return L1(l1)
+
+
+def l2(l2=0.01):
+    """``L2(l2)``, the lower-case alias Keras keeps. Example: ``cr.regularizers.l2(0.001)``."""
+    return L2(l2)
+
+
+def l1_l2(l1=0.01, l2=0.01):
+    """``L1L2(l1, l2)`` with Keras's defaults for this alias (0.01 each). Example: ``l1_l2()``."""
+    return L1L2(l1, l2)
+
+
+_CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
+_NAMES = {"l1": l1, "l2": l2, "l1_l2": l1_l2, "L1": L1, "L2": L2, "L1L2": L1L2}
+
+
+def serialize(regularizer):
+    """``{"class_name": ..., "config": {...}}`` for a built-in regularizer (``None`` for None)."""
+    if regularizer is None:
+        return None
+    cls = type(regularizer)
+    if _CLASSES.get(cls.__name__) is not cls:
+        raise ValueError(f"cannot serialize regularizer {regularizer!r}: only L1, L2 and L1L2 "
+                         f"can be saved in a config")
+    return {"class_name": cls.__name__, "config": regularizer.get_config()}
+
+
+def get(identifier):
+    """A regularizer from ``None``, a name (``"l2"``), a config dict, an instance or a callable.
+
+    Example: ``cr.regularizers.get("l2")`` → ``L2(l2=0.01)``.
+    """
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier not in _NAMES:
+            close = difflib.get_close_matches(identifier, list(_NAMES), n=1, cutoff=0.5)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ValueError(f"Unknown regularizer: '{identifier}'.{hint} Known regularizers: "
+                             f"{', '.join(_NAMES)}")
+        return _NAMES[identifier]()
+    if isinstance(identifier, dict):
+        name, config = identifier.get("class_name"), identifier.get("config", {})
+        cls = _CLASSES.get(name) if isinstance(name, str) else None
+        if cls is None or not isinstance(config, dict) or set(identifier) - {"class_name", "config"}:
+            raise ValueError(f"Unknown regularizer config: {identifier!r} (expected "
+                             f"{{'class_name': one of {sorted(_CLASSES)}, 'config': {{...}}}})")
+        try:
+            return cls.from_config(config)
+        except TypeError as e:
+            raise ValueError(f"invalid config for regularizer {name}: {e}") from None
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+
+
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize"]

@@ -169,14 +169,14 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device=N
     if step == 0:
         raise ValueError("arange: step must be nonzero")
     if dtype is None:
-        dtype = dtypes.int64 if all(isinstance(v, int) for v in (start, end, step)) \
+        dtype = dtypes.int64 if all(isinstance(v, (int, xp.integer)) for v in (start, end, step)) \
             else dtypes.get_default_dtype()
     return _make(xp.arange(start, end, step).astype(dtypes.to_dtype(dtype)), requires_grad, device)
 
 
 def linspace(start, end, steps, *, dtype=None, requires_grad=False, device=None):
     """*steps* evenly spaced values from start to end inclusive."""
-    if not isinstance(steps, int) or steps < 0:
+    if not isinstance(steps, (int, xp.integer)) or isinstance(steps, bool) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
     return _make(xp.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad, device)
 

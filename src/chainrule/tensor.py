@@ -50,8 +50,9 @@ class Tensor:
     Attributes follow PyTorch: ``shape, ndim, dtype, device, grad, requires_grad, is_leaf, grad_fn, T``.
     """
 
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_vc", "_output_nr", "_retains_grad",
-                 "__weakref__")
+    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "_vc", "_output_nr", "_retains_grad",
+                 "_view_of", "__weakref__")
+    __array_priority__ = 1000   # ``np.float64(2) * x`` defers to Tensor.__rmul__, as with torch
 
     def __init__(self, data, requires_grad=False, dtype=None):
         if type(data) is not ndarray:
@@ -59,9 +60,10 @@ class Tensor:
         elif dtype is not None:
             data = data.astype(dtypes.to_dtype(dtype), copy=False)
         self.data = data
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._vc = [0]          # version counter, shared with views: bumped by every in-place change
+        self._view_of = None    # (base, how, arg) when a view of base's memory (ops/shape._view)
         self._output_nr = 0     # which output of grad_fn this tensor is
         self._retains_grad = False
         self._requires_grad = False
@@ -93,6 +95,23 @@ class Tensor:
         return self
 
     @property
+    def grad(self):
+        """The gradient that backward accumulated here (None until then), a tensor of this shape."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a tensor or None, got "
+                                f"{type(value).__name__}")
+            if value.data.shape != self.data.shape or value.data.dtype != self.data.dtype:
+                raise RuntimeError(
+                    f"assigned grad has shape {value.shape} and dtype {value.dtype}, but the "
+                    f"tensor has shape {self.shape} and dtype {self.dtype}; they must match")
+        self._grad = value
+
+    @property
     def is_leaf(self):
         """True for tensors not produced by a recorded op (user-made tensors and parameters)."""
         return self.grad_fn is None
@@ -116,8 +135,9 @@ class Tensor:
     def detach(self):
         """A tensor sharing this one's memory (and version counter) but cut off from the graph."""
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out.grad_fn, out._vc = self.data, None, None, self._vc
+        out.data, out._grad, out.grad_fn, out._vc = self.data, None, None, self._vc
         out._output_nr, out._retains_grad, out._requires_grad = 0, False, False
+        out._view_of = None
         return out
 
     def detach_(self):
@@ -240,8 +260,11 @@ class Tensor:
         return self
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(",
-                               precision=4, threshold=1000, edgeitems=3)
+        a = self.data
+        finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+        fixed = a.dtype.kind == "f" and bool((finite != np.round(finite)).any())
+        body = np.array2string(a, separator=", ", prefix="tensor(", precision=4, threshold=1000,
+                               edgeitems=3, floatmode="fixed" if fixed else "maxprec")
         extras = []
         if self.data.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
             extras.append(f"dtype=cr.{self.data.dtype}")

@@ -13,7 +13,12 @@ from chainrule.tensor import Tensor
 
 
 def _shape(shape):
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    return str(tuple(shape))
+
+
+def _quote(text):
+    """*text* safe inside a DOT double-quoted label."""
+    return str(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def to_dot(tensor, params=None, name="chainrule"):
@@ -60,7 +65,7 @@ def to_dot(tensor, params=None, name="chainrule"):
                 if id(nxt) not in seen:
                     seen.add(id(nxt))
                     kind = type(nxt).__name__.lower()
-                    label = names.get(id(nxt), kind)
+                    label = _quote(names.get(id(nxt), kind))
                     lines.append(f'  {nid} [label="{label}\\n{_shape(nxt.shape)}", shape=ellipse,'
                                  f' style=filled, fillcolor="{"#cbd5e8" if kind == "parameter" else "#f4cae4"}"];')
                 lines.append(f"  {nid} -> {node_id(fn)};")

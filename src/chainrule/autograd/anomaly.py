@@ -15,24 +15,25 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __init__(self, check_nan=True):
         self.check_nan = check_nan
+        self._prev = []   # a stack, so one instance may be re-entered (recursive decorated calls)
 
     def __enter__(self):
-        self.prev = state.anomaly
+        self._prev.append(state.anomaly)
         state.anomaly = self.check_nan
         return self
 
     def __exit__(self, *exc):
-        state.anomaly = self.prev
+        state.anomaly = self._prev.pop()
         return False
 
 
 class set_detect_anomaly(detect_anomaly):
-    """Turn anomaly detection on or off (a call, a context manager or a decorator)."""
+    """Turn anomaly detection on or off: a call (effective at once) or a context manager."""
 
     def __init__(self, mode, check_nan=True):
         super().__init__(check_nan and bool(mode))
-        self.prev = state.anomaly
-        state.anomaly = bool(mode) and check_nan
+        self._prev.append(state.anomaly)
+        state.anomaly = self.check_nan
 
     def __enter__(self):
         return self

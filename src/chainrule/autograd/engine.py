@@ -34,8 +34,9 @@ def unbroadcast(grad, shape):
     return sum_to(grad, shape)  # a differentiable op: its own backward is a broadcast
 
 
-def _topological_counts(roots):
-    """Count the edges into every node reachable from *roots* (iterative depth-first walk)."""
+def _topological_counts(roots, keep=None):
+    """Count the edges into every node reachable from *roots* (iterative depth-first walk),
+    through the nodes of *keep* only when it is given."""
     deps = {}
     stack = []
     for r in roots:
@@ -50,12 +51,40 @@ def _topological_counts(roots):
             nxt = edge[0]
             if type(nxt) is Tensor or isinstance(nxt, Tensor):
                 continue
+            if keep is not None and nxt not in keep:
+                continue
             if nxt in deps:
                 deps[nxt] += 1
             else:
                 deps[nxt] = 1
                 stack.append(nxt)
     return deps
+
+
+def _needed(roots, inputs):
+    """The nodes whose backward autograd.grad must run: those on a path from *roots* to one of
+    *inputs* (as PyTorch, the rest of the graph is neither run nor freed).  An iterative
+    post-order walk: a node is needed when an edge leads to an input or to a needed node."""
+    leaves = {id(t) for t in inputs if t.grad_fn is None}
+    targets = {t.grad_fn for t in inputs if t.grad_fn is not None}
+    needed, seen = set(), set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            for edge in node.next_functions:
+                if edge is not None and (id(edge[0]) in leaves if isinstance(edge[0], Tensor)
+                                         else edge[0] in needed or edge[0] in targets):
+                    needed.add(node)
+                    break
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((e[0], False) for e in node.next_functions
+                     if e is not None and not isinstance(e[0], Tensor) and e[0] not in seen)
+    return needed, targets
 
 
 def _add(a, b):
@@ -82,6 +111,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
     leaf_grads = {}       # leaf tensor (for autograd.grad) -> gradient
     captured = {}         # (node, output_nr) -> gradient, for non-leaf inputs of autograd.grad
     handed = set()        # ids of arrays already given to a leaf's .grad in this pass
+    borrowed = set()      # ids of leaves whose .grad still shares memory with a pending gradient
     want = None
     if inputs is not None:
         want = {}
@@ -91,7 +121,8 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
     root_nodes = []
     for t, g in zip(roots, grad_roots):
         if t.grad_fn is None:
-            _deliver_to_leaf(t, g, create_graph, accumulate, leaf_grads, handed, user=True)
+            _deliver_to_leaf(t, g, create_graph, accumulate, leaf_grads, handed, borrowed,
+                             user=True)
             continue
         slots = pending.get(t.grad_fn)
         if slots is None:
@@ -100,7 +131,12 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
         slots[t._output_nr] = _add(slots[t._output_nr], g)
         handed.add(id(g.data if g.data.base is None else g.data.base))
 
-    deps = _topological_counts(root_nodes)
+    needed = keep = None
+    if inputs is not None:   # autograd.grad: run only the part of the graph leading to inputs
+        needed, targets = _needed(root_nodes, inputs)
+        keep = needed | targets
+        root_nodes = [n for n in root_nodes if n in keep]
+    deps = _topological_counts(root_nodes, keep)
     ready = [n for n in root_nodes if deps[n] == 0]
     anomaly = _grad_state.anomaly
     while ready:
@@ -118,8 +154,13 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
                 for t in node._retained:
                     g = slots[t._output_nr]
                     if g is not None:
-                        t.grad = g if create_graph else _own(g, handed)
+                        if t.grad is not None:      # accumulate over backward calls, as leaves do
+                            t.grad = t.grad + g
+                        else:
+                            t.grad = _own(g, handed, create_graph)
         edges = node.next_functions
+        if needed is not None and node not in needed:
+            continue   # an input's own node, reached only to capture its gradient
         if grads_out is not None and any(g is not None for g in grads_out):
             for k, g in enumerate(grads_out):
                 if g is None:
@@ -127,7 +168,8 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
             in_grads = node.backward(node, *grads_out)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
-            if len(in_grads) < len(edges):
+            if len(in_grads) != len(edges) and (
+                    len(in_grads) < len(edges) or any(g is not None for g in in_grads[len(edges):])):
                 raise RuntimeError(f"{node.name()} returned {len(in_grads)} gradients for "
                                    f"{len(edges)} inputs: backward must return one per input")
             if anomaly:
@@ -144,10 +186,20 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
                 if type(g) is not Tensor:
                     g = Tensor(xp.asarray(g))
                 if g.data.shape != shapes[i]:
-                    g = unbroadcast(g, shapes[i])
+                    try:
+                        g = unbroadcast(g, shapes[i])
+                    except ValueError:
+                        raise RuntimeError(
+                            f"{node.name()} returned a gradient of shape {g.shape} for input {i}, "
+                            f"which has shape {shapes[i]} (nor does it broadcast to it)") from None
+                if g.data.dtype != node._input_dtypes[i]:
+                    g = g.to(node._input_dtypes[i])   # each input's gradient has its dtype
                 nxt, nr = edge
                 if isinstance(nxt, Tensor):
-                    _deliver_to_leaf(nxt, g, create_graph, accumulate, leaf_grads, handed)
+                    _deliver_to_leaf(nxt, g, create_graph, accumulate, leaf_grads, handed,
+                                     borrowed)
+                    continue
+                if keep is not None and nxt not in keep:
                     continue
                 s = pending.get(nxt)
                 if s is None:
@@ -159,7 +211,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
             if edge is None:
                 continue
             nxt = edge[0]
-            if isinstance(nxt, Tensor):
+            if isinstance(nxt, Tensor) or keep is not None and nxt not in keep:
                 continue
             deps[nxt] -= 1
             if deps[nxt] == 0:
@@ -178,36 +230,46 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
     return tuple(result)
 
 
-def _own(g, handed):
-    """Return a gradient whose memory nobody else holds (so in-place edits of .grad are safe)."""
+def _own(g, handed, create_graph=False):
+    """Return a gradient whose memory nobody else holds (so in-place edits of .grad are safe);
+    with *create_graph* the copy is a ``clone`` that keeps the gradient's own graph."""
     arr = g.data
     base = arr if arr.base is None else arr.base
     if not arr.flags.writeable or id(base) in handed:
-        arr = arr.copy()
-        base = arr
+        g = g.clone() if create_graph else Tensor(arr.copy())
+        base = g.data
     handed.add(id(base))
-    return g if arr is g.data else Tensor(arr)
+    return g
 
 
-def _deliver_to_leaf(leaf, g, create_graph, accumulate, leaf_grads, handed, user=False):
-    """Add gradient *g* into a leaf: its ``.grad`` for backward, or the result of autograd.grad."""
+def _deliver_to_leaf(leaf, g, create_graph, accumulate, leaf_grads, handed, borrowed, user=False):
+    """Add gradient *g* into a leaf: its ``.grad`` for backward, or the result of autograd.grad.
+
+    A first gradient is stored without a copy when nobody else owns its memory; it may still be
+    waiting in ``pending`` for another node, so the next gradient for that leaf in the same pass
+    is added out of place (``borrowed``) rather than into that shared memory.
+    """
     if not accumulate:
         key = id(leaf)
         leaf_grads[key] = g if key not in leaf_grads else leaf_grads[key] + g
         return
     if g.data.dtype != leaf.data.dtype:
         g = g.to(leaf.data.dtype)
-    if create_graph:
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-        return
     if user:
         handed.add(id(g.data if g.data.base is None else g.data.base))
+    if create_graph:
+        leaf.grad = _own(g, handed, True) if leaf.grad is None else leaf.grad + g
+        return
     if leaf.grad is None:
         leaf.grad = _own(g, handed)
-    elif leaf.grad.data.shape == g.data.shape and leaf.grad.data.flags.writeable:
+        if leaf.grad is g:
+            borrowed.add(id(leaf))
+    elif (id(leaf) not in borrowed and leaf.grad.data.shape == g.data.shape
+          and leaf.grad.data.flags.writeable):
         xp.add(leaf.grad.data, g.data, out=leaf.grad.data)
     else:
         leaf.grad = Tensor(leaf.grad.data + g.data)
+        borrowed.discard(id(leaf))
 
 
 def _check_finite(node, grads):

@@ -47,8 +47,9 @@ class Function:
     tells which inputs want a gradient.  Other plain values may be stored as ``ctx`` attributes.
     """
 
-    __slots__ = ("next_functions", "needs_input_grad", "_input_shapes", "_saved", "_saved_versions",
-                 "_n_outputs", "_output_meta", "_retained", "_trace", "__dict__", "__weakref__")
+    __slots__ = ("next_functions", "needs_input_grad", "_input_shapes", "_input_dtypes", "_saved",
+                 "_saved_versions", "_n_outputs", "_output_meta", "_retained", "_trace", "__dict__",
+                 "__weakref__")
 
     def __init__(self):
         self._saved = ()
@@ -87,8 +88,9 @@ class Function:
                 if t.vc[0] != t.version:
                     self._raise_modified(i, t.vc[0], t.version)
                 r = Tensor.__new__(Tensor)
-                r.data, r.grad, r.grad_fn, r._vc, r._output_nr = t.data, None, self, t.vc, t.output_nr
-                r._retains_grad, r._requires_grad = False, True
+                r.data, r._grad, r.grad_fn, r._vc = t.data, None, self, t.vc
+                r._output_nr, r._retains_grad, r._requires_grad, r._view_of = \
+                    t.output_nr, False, True, None
                 t = r
             elif t is not None and t._vc[0] != v:
                 self._raise_modified(i, t._vc[0], v)
@@ -125,30 +127,37 @@ class Function:
         """Run the op: compute ``forward`` and, if grad mode is on and an input requires grad,
         record this node as the outputs' ``grad_fn``."""
         ctx = cls()
+        ctx.needs_input_grad = needs = tuple([isinstance(a, Tensor) and a._requires_grad
+                                              for a in args])
         if not _grad_state.enabled:
-            out = cls.forward(ctx, *args, **kwargs)
-            return out if type(out) is Tensor or type(out) is tuple else Tensor(out)
-        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+            return _plain(cls.forward(ctx, *args, **kwargs))
         _grad_state.enabled = False
         try:
             out = cls.forward(ctx, *args, **kwargs)
         finally:
             _grad_state.enabled = True
-        if not any(needs):
-            return out if type(out) is Tensor or type(out) is tuple else Tensor(out)
-        ctx.needs_input_grad = needs
-        ctx.next_functions = tuple(
-            (a.grad_fn if a.grad_fn is not None else a, a._output_nr) if need else None
-            for a, need in zip(args, needs))
-        ctx._input_shapes = tuple(a.data.shape if need else None for a, need in zip(args, needs))
+        if True not in needs:
+            return _plain(out)
+        edges, shapes, types = [], [], []
+        for a, need in zip(args, needs):
+            if need:
+                edges.append((a if a.grad_fn is None else a.grad_fn, a._output_nr))
+                shapes.append(a.data.shape)
+                types.append(a.data.dtype)
+            else:
+                edges.append(None)
+                shapes.append(None)
+                types.append(None)
+        ctx.next_functions, ctx._input_shapes, ctx._input_dtypes = \
+            tuple(edges), tuple(shapes), tuple(types)
         if _grad_state.anomaly:
             ctx._trace = "".join(traceback.format_stack()[:-1])
         outs = out if type(out) is tuple else (out,)
         wrapped = []
         for i, o in enumerate(outs):
-            if type(o) is not Tensor:
+            if not isinstance(o, Tensor):
                 o = Tensor(o)
-            elif o.grad_fn is not None or o._requires_grad:
+            elif o.grad_fn is not None or o._requires_grad or any(o is a for a in args):
                 o = o.detach()   # an input returned as is: give the output its own identity
             if o.data.dtype.kind == "f":
                 o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
@@ -156,7 +165,14 @@ class Function:
         ctx._n_outputs = len(wrapped)
         if len(wrapped) > 1:
             ctx._output_meta = [(w.data.shape, w.data.dtype) for w in wrapped]
-        saved = ctx._saved
-        if saved:
-            ctx._saved = tuple(_SavedOutput(s) if any(s is w for w in wrapped) else s for s in saved)
+        if ctx._saved:   # outputs are kept as arrays: a node holding its own output is a cycle
+            ctx._saved = tuple([_SavedOutput(s) if any(s is w for w in wrapped) else s
+                                for s in ctx._saved])
         return wrapped[0] if type(out) is not tuple else tuple(wrapped)
+
+
+def _plain(out):
+    """Forward's result as tensors, when no graph is recorded."""
+    if type(out) is tuple:
+        return tuple(o if isinstance(o, Tensor) else Tensor(o) for o in out)
+    return out if isinstance(out, Tensor) else Tensor(out)

@@ -1,5 +1,5 @@
 """The entry points of backpropagation: ``Tensor.backward`` and ``autograd.grad``."""
-from chainrule.autograd.engine import run_backward
+from chainrule.autograd.engine import _own, run_backward
 from chainrule.backend import xp
 from chainrule.tensor import Tensor
 
@@ -32,6 +32,8 @@ def _root_grads(outputs, grad_outputs):
         else:
             if not isinstance(g, Tensor):
                 g = Tensor(xp.asarray(g, dtype=out.data.dtype))
+            elif g.data.dtype != out.data.dtype:
+                g = Tensor(g.data.astype(out.data.dtype))
             if g.data.shape != out.data.shape:
                 raise RuntimeError(f"backward: gradient has shape {g.shape} but output {i} has "
                                    f"shape {out.shape}; they must match")
@@ -53,9 +55,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs = _as_tuple(inputs)
         got = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
                            allow_unused=True, accumulate=False)
+        handed = {id(g.data if g.data.base is None else g.data.base) for g in grads}
         for t, g in zip(inputs, got):
-            if g is not None:
-                t.grad = g if t.grad is None else t.grad + g
+            if g is not None:    # never alias the caller's gradient or another .grad
+                t.grad = _own(g, handed, create_graph) if t.grad is None else t.grad + g
         return
     run_backward(outputs, grads, retain_graph, create_graph)
 

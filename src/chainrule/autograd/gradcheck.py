@@ -3,7 +3,7 @@ import warnings
 
 from chainrule.autograd.grad import grad as _grad
 from chainrule.backend import xp
-from chainrule.grad_mode import no_grad
+from chainrule.grad_mode import enable_grad, no_grad
 from chainrule.tensor import Tensor
 
 
@@ -24,6 +24,8 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
         for i, x in enumerate(inputs):
             if not (isinstance(x, Tensor) and x.requires_grad):
                 continue
+            if not x.data.flags.c_contiguous:   # perturb through a flat view of x's own memory
+                x.data = xp.ascontiguousarray(x.data)
             flat = x.data.reshape(-1)  # a view: perturbations write into x
             cols = [xp.zeros((o.data.size, flat.size), dtype=xp.float64) for o in outs]
             for j in range(flat.size):
@@ -91,10 +93,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             if n is None:
                 continue
             err = xp.abs(a - n) - (atol + rtol * xp.abs(n))
+            err = xp.where(xp.isnan(err), xp.inf, err)  # a NaN on either side is the worst
             if err.size and (worst is None or err.max() > worst[0]):
                 r, c = xp.unravel_index(int(err.argmax()), err.shape)
                 worst = (float(err.max()), k, i, int(r), int(c), float(n[r, c]), float(a[r, c]))
-    if worst is not None and (worst[0] > 0 or xp.isnan(worst[0])):
+    if worst is not None and worst[0] > 0:
         _, k, i, r, c, n, a = worst
         msg = (f"gradcheck: Jacobian mismatch for output {k} with respect to input {i}: worst "
                f"entry (output element {r}, input element {c}): numerical {n:.8g}, analytical "
@@ -115,13 +118,19 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     with no_grad():
         outs = _outputs(fn, inputs)
     g = xp.random.default_rng(0)
-    vs = [Tensor(g.standard_normal(o.shape).astype(o.data.dtype)) for o in outs]
+    vs = [Tensor(g.standard_normal(o.shape).astype(o.data.dtype))
+          if isinstance(o, Tensor) and o.data.dtype.kind == "f" else None for o in outs]
     diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
 
     def vjp(*xs):
-        out = _outputs(fn, xs)
-        ins = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
-        gs = _grad(out, ins, grad_outputs=vs, create_graph=True, allow_unused=True)
+        with enable_grad():   # gradcheck evaluates this under no_grad for finite differences
+            pairs = [(o, v) for o, v in zip(_outputs(fn, xs), vs)
+                     if v is not None and o.requires_grad]
+            ins = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+            if not pairs:
+                return tuple(Tensor(xp.zeros_like(x.data)) for x in ins)
+            gs = _grad([o for o, _ in pairs], ins, grad_outputs=[v for _, v in pairs],
+                       create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     if not diff:

@@ -1,4 +1,6 @@
 """Small helpers the ops share: normalising dims and turning operands into arrays."""
+from chainrule import dtypes
+from chainrule.backend import xp
 from chainrule.tensor import Tensor
 
 
@@ -18,8 +20,12 @@ def normalize_dims(dim, ndim, op):
     if isinstance(dim, (list, tuple)):
         if len(dim) == 0:
             return None
-        return tuple(sorted(normalize_dim(d, ndim, op) for d in dim))
-    return (normalize_dim(dim, ndim, op),)
+        axes = tuple(sorted(normalize_dim(d, ndim, op) for d in dim))
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"{op}: dim {tuple(dim)} names a dimension twice")
+    else:
+        axes = (normalize_dim(dim, ndim, op),)
+    return axes if ndim else None   # a 0-d tensor's dim 0 (or -1) is the whole tensor
 
 
 def data_of(x):
@@ -30,3 +36,19 @@ def data_of(x):
 def pick_dim(dim, axis):
     """PyTorch's *dim* with NumPy's *axis* accepted as its alias."""
     return axis if dim is None else dim
+
+
+def promote(y, a, b):
+    """Give a float result PyTorch's dtype where NumPy's differs.
+
+    The float tensor operands decide (a 0-d tensor only when no operand has dimensions), so
+    float32 · int64 is float32 and float32 · 0-d float64 is float32; with no float tensor (int
+    tensors with a Python float, or int / int) the result is the default float dtype.
+    """
+    if y.dtype.kind != "f":
+        return y
+    fl = [t.data for t in (a, b) if isinstance(t, Tensor) and t.data.dtype.kind == "f"]
+    if len(fl) == 2 and (fl[0].ndim == 0) != (fl[1].ndim == 0):
+        fl = [f for f in fl if f.ndim]
+    target = xp.result_type(*fl) if fl else dtypes.get_default_dtype()
+    return y if y.dtype == target else y.astype(target)

@@ -4,9 +4,9 @@ Each binary op broadcasts its operands; its backward returns gradients of the br
 the engine sums them back to each operand's shape (``engine.unbroadcast``).  An operand may be a
 Python number, which gets no gradient.
 """
-from chainrule import dtypes
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
+from chainrule.ops._util import promote
 from chainrule.ops.elementwise import log, where
 from chainrule.tensor import Tensor
 
@@ -34,14 +34,20 @@ def _shape_error(op, a, b):
                       f"equal or 1)")
 
 
-def _promote(y, a, b):
-    """Cast *y* to the default float dtype when NumPy promoted an integer op to float64."""
-    if y.dtype == dtypes.float64:
-        da = a.data.dtype if isinstance(a, Tensor) else None
-        db = b.data.dtype if isinstance(b, Tensor) else None
-        if da != dtypes.float64 and db != dtypes.float64:
-            return y.astype(dtypes.get_default_dtype())
-    return y
+def _binary(op, fn, a, b, quiet=False):
+    """``fn(a, b)`` on arrays with PyTorch's dtype and errors naming *op*; *quiet* silences
+    NumPy's warnings for division by zero and the like (PyTorch gives inf and nan silently)."""
+    try:
+        if quiet:
+            with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                y = fn(_arr(a), _arr(b))
+        else:
+            y = fn(_arr(a), _arr(b))
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise _shape_error(op, a, b) from None
+        raise ValueError(f"{op}: {e}") from None
+    return promote(xp.asarray(y), a, b)
 
 
 class Add(Function):
@@ -49,11 +55,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        try:
-            y = _arr(a) + _arr(b)
-        except ValueError:
-            raise _shape_error("add", a, b) from None
-        return _promote(y, a, b)
+        return _binary("add", xp.add, a, b)
 
     @staticmethod
     def backward(ctx, gy):
@@ -65,11 +67,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        try:
-            y = _arr(a) - _arr(b)
-        except ValueError:
-            raise _shape_error("sub", a, b) from None
-        return _promote(y, a, b)
+        return _binary("sub", xp.subtract, a, b)
 
     @staticmethod
     def backward(ctx, gy):
@@ -81,22 +79,24 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.consts = (a, b)
-        try:
-            y = _arr(a) * _arr(b)
-        except ValueError:
-            raise _shape_error("mul", a, b) from None
-        return _promote(y, a, b)
+        na, nb = ctx.needs_input_grad   # keep only what the wanted gradients need, as PyTorch
+        ctx.save_for_backward(a if nb and isinstance(a, Tensor) else None,
+                              b if na and isinstance(b, Tensor) else None)
+        ctx.consts = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+        return _binary("mul", xp.multiply, a, b)
 
     @staticmethod
     def backward(ctx, gy):
-        a, b = ctx.saved_tensors
-        a = ctx.consts[0] if a is None else a
-        b = ctx.consts[1] if b is None else b
+        a, b = _operands(ctx)
         na, nb = ctx.needs_input_grad
         return (gy * b if na else None), (gy * a if nb else None)
+
+
+def _operands(ctx):
+    """The saved tensors, with the Python numbers among the operands put back in their place."""
+    a, b = ctx.saved_tensors[:2]
+    ca, cb = ctx.consts
+    return (ca if a is None else a), (cb if b is None else b)
 
 
 class Div(Function):
@@ -104,22 +104,15 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+        na, nb = ctx.needs_input_grad
+        ctx.save_for_backward(a if nb and isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
-        ctx.consts = (a, b)
-        try:
-            y = _arr(a) / _arr(b)
-        except ValueError:
-            raise _shape_error("div", a, b) from None
-        if y.dtype == dtypes.float64:
-            y = _promote(y, a, b)
-        return y
+        ctx.consts = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+        return _binary("div", xp.true_divide, a, b, quiet=True)
 
     @staticmethod
     def backward(ctx, gy):
-        a, b = ctx.saved_tensors
-        a = ctx.consts[0] if a is None else a
-        b = ctx.consts[1] if b is None else b
+        a, b = _operands(ctx)
         na, nb = ctx.needs_input_grad
         ga = gy / b if na else None
         gb = -gy * a / (b * b) if nb else None
@@ -143,25 +136,23 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        try:
-            y = Tensor(_promote(xp.power(_arr(a), _arr(b)), a, b))
-        except ValueError:
-            raise _shape_error("pow", a, b) from None
+        y = Tensor(_binary("pow", xp.power, a, b, quiet=True))
+        nb = ctx.needs_input_grad[1]
         ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None, y)
-        ctx.consts = (a, b)
+                              b if isinstance(b, Tensor) else None, y if nb else None)
+        ctx.consts = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
         return y
 
     @staticmethod
     def backward(ctx, gy):
-        a, b, y = ctx.saved_tensors
-        a = ctx.consts[0] if a is None else a
-        b = ctx.consts[1] if b is None else b
+        y = ctx.saved_tensors[2]
+        a, b = _operands(ctx)
         na, nb = ctx.needs_input_grad
         ga = gb = None
         if na:
-            if isinstance(b, Tensor):
-                ga = gy * b * a ** (b - 1)
+            if isinstance(b, Tensor):   # a zero exponent gives 0, even at a = 0 (as PyTorch)
+                with xp.errstate(divide="ignore", invalid="ignore"):
+                    ga = gy * where(b == 0, 0.0, b * a ** (b - 1))
             elif b == 0:
                 ga = gy * 0.0
             elif b == 2:
@@ -249,7 +240,11 @@ class MatMul(Function):
                              f"({ka} != {kb}: the last dimension of the first must equal the "
                              f"{'first' if b.data.ndim == 1 else 'second-to-last'} of the second)")
         ctx.save_for_backward(a, b)
-        return a.data @ b.data
+        try:
+            return xp.matmul(a.data, b.data)
+        except ValueError:
+            raise ValueError(f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} do "
+                             f"not broadcast") from None
 
     @staticmethod
     def backward(ctx, gy):
@@ -258,20 +253,16 @@ class MatMul(Function):
         a2 = a.unsqueeze(0) if a.data.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.data.ndim == 1 else b
         g = gy
-        if a.data.ndim == 1:
-            g = g.unsqueeze(-2)
         if b.data.ndim == 1:
             g = g.unsqueeze(-1)
+        if a.data.ndim == 1:
+            g = g.unsqueeze(-2)
         ga = g @ b2.mT if na else None
         gb = a2.mT @ g if nb else None
         if ga is not None and a.data.ndim == 1:
-            ga = ga.squeeze(-2)
-            if ga.data.ndim > 1:
-                ga = ga.sum(tuple(range(ga.data.ndim - 1)))
+            ga = ga.squeeze(-2)     # batch dimensions are summed away by engine.unbroadcast
         if gb is not None and b.data.ndim == 1:
             gb = gb.squeeze(-1)
-            if gb.data.ndim > 1:
-                gb = gb.sum(tuple(range(gb.data.ndim - 1)))
         return ga, gb
 
 

@@ -6,6 +6,7 @@ maximum/minimum split it in half at ties.
 from chainrule import dtypes
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
+from chainrule.ops._util import promote
 from chainrule.tensor import Tensor
 
 
@@ -23,7 +24,8 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = Tensor(xp.exp(x.data))
+        with xp.errstate(over="ignore"):
+            y = Tensor(xp.exp(x.data))
         ctx.save_for_backward(y)
         return y
 
@@ -157,7 +159,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
-        return gy * Tensor(y.data > 0)
+        return where(Tensor(y.data > 0), gy, 0.0)
 
 
 class Abs(Function):
@@ -175,24 +177,51 @@ class Abs(Function):
 
 
 class Clamp(Function):
-    """y = min(max(x, lo), hi).  x̄ = ȳ where lo ≤ x ≤ hi, else 0 (the bounds pass the gradient)."""
+    """y = min(max(x, lo), hi); the bounds are numbers, tensors (broadcasting) or None.
+
+    As PyTorch: x̄ = ȳ where lo ≤ x ≤ hi (the bounds pass the gradient to x); a tensor lo gets ȳ
+    where x < lo (and lo < hi), a tensor hi where x > hi (or hi < lo, where y = hi).
+    """
 
     @staticmethod
     def forward(ctx, x, lo, hi):
         ctx.save_for_backward(x)
-        ctx.bounds = (lo, hi)
-        return xp.clip(x.data, lo, hi)
+        lo_a = lo.data if isinstance(lo, Tensor) else lo
+        hi_a = hi.data if isinstance(hi, Tensor) else hi
+        ctx.bounds = (lo_a, hi_a)
+        y = x.data
+        try:
+            if lo is not None:
+                y = xp.maximum(y, lo_a)
+            if hi is not None:
+                y = xp.minimum(y, hi_a)
+        except ValueError:
+            raise ValueError(f"clamp: the bounds' shapes do not broadcast with the input's "
+                             f"shape {x.shape}") from None
+        if y.dtype != x.data.dtype and not (isinstance(lo, Tensor) or isinstance(hi, Tensor)):
+            # Python bounds keep a float tensor's dtype; a float bound makes ints the default float
+            y = y.astype(x.data.dtype if x.data.dtype.kind == "f" else dtypes.get_default_dtype())
+        return y
 
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
         lo, hi = ctx.bounds
-        mask = xp.ones(x.data.shape, dtype=bool)
+        x = x.data
+        mask_x = xp.ones(x.shape, dtype=bool)
         if lo is not None:
-            mask &= x.data >= lo
+            mask_x = mask_x & (x >= lo)
         if hi is not None:
-            mask &= x.data <= hi
-        return gy * Tensor(mask), None, None
+            mask_x = mask_x & (x <= hi)
+        _, n_lo, n_hi = ctx.needs_input_grad
+        g_lo = g_hi = None
+        if n_lo:
+            m = x < lo if hi is None else (x < lo) & (lo < hi)
+            g_lo = where(Tensor(m), gy, 0.0)
+        if n_hi:
+            m = x > hi if lo is None else (x > hi) | (hi < lo)
+            g_hi = where(Tensor(m), gy, 0.0)
+        return where(Tensor(mask_x), gy, 0.0), g_lo, g_hi
 
 
 class Maximum(Function):
@@ -202,15 +231,14 @@ class Maximum(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         try:
-            return xp.maximum(a.data, b.data)
+            return promote(xp.maximum(a.data, b.data), a, b)
         except ValueError:
             raise ValueError(f"maximum: shapes {a.shape} and {b.shape} do not broadcast") from None
 
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
-        share = Tensor(xp.where(a.data == b.data, 0.5, (a.data > b.data)).astype(gy.data.dtype))
-        return gy * share, gy * (1 - share)
+        return _tie_split(gy, a.data, b.data, a.data < b.data, a.data > b.data)
 
 
 class Minimum(Function):
@@ -220,15 +248,22 @@ class Minimum(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         try:
-            return xp.minimum(a.data, b.data)
+            return promote(xp.minimum(a.data, b.data), a, b)
         except ValueError:
             raise ValueError(f"minimum: shapes {a.shape} and {b.shape} do not broadcast") from None
 
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
-        share = Tensor(xp.where(a.data == b.data, 0.5, (a.data < b.data)).astype(gy.data.dtype))
-        return gy * share, gy * (1 - share)
+        return _tie_split(gy, a.data, b.data, a.data > b.data, a.data < b.data)
+
+
+def _tie_split(gy, a, b, a_loses, b_loses):
+    """ȳ to the winner, ȳ/2 to each at a tie, as PyTorch (which, with a NaN, gives ȳ to both)."""
+    tie = a == b
+    share_a = xp.where(tie, 0.5, ~a_loses).astype(gy.data.dtype)
+    share_b = xp.where(tie, 0.5, ~b_loses).astype(gy.data.dtype)
+    return gy * Tensor(share_a), gy * Tensor(share_b)
 
 
 class Where(Function):
@@ -310,13 +345,6 @@ def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's argument names
     """Limit values to [min, max] (either bound may be None or a tensor)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = input
-        if min is not None:
-            out = where(out < min, min, out) if not isinstance(min, Tensor) else maximum(out, min)
-        if max is not None:
-            out = where(out > max, max, out) if not isinstance(max, Tensor) else minimum(out, max)
-        return out
     return Clamp.apply(input, min, max)
 
 

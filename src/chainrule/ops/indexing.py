@@ -13,7 +13,8 @@ from chainrule.tensor import Tensor
 def _is_basic(idx):
     """True when *idx* uses only ints, slices, None and Ellipsis (a view; no repeats)."""
     items = idx if isinstance(idx, tuple) else (idx,)
-    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
+    return all(i is None or i is Ellipsis or isinstance(i, slice)
+               or isinstance(i, (int, xp.integer)) and not isinstance(i, bool) for i in items)
 
 
 def normalize_index(idx):
@@ -34,7 +35,10 @@ class GetItem(Function):
     def forward(ctx, x, idx):
         ctx.meta = (x.data.shape, idx)
         try:
-            return x.data[idx]
+            y = x.data[idx]
+            if not isinstance(y, xp.ndarray):   # one element: a 0-d view, not a copied scalar
+                y = x.data[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
+            return y
         except IndexError as e:
             raise IndexError(f"index {_show(idx)} is invalid for a tensor of shape {x.shape}: {e}") \
                 from None
@@ -82,8 +86,8 @@ def getitem(x, idx):
     """``x[idx]`` with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
     idx = normalize_index(idx)
     out = GetItem.apply(x, idx)
-    if _is_basic(idx):
-        out._vc = x._vc  # a view: in-place changes through it are changes to x
+    if _is_basic(idx):   # a view: in-place changes through it are changes to x
+        out._vc, out._view_of = x._vc, (x, "index", idx)
     return out
 
 

@@ -11,18 +11,21 @@ from chainrule.ops.arithmetic import add, div, mul, sub
 from chainrule.ops.cast import clone
 from chainrule.ops.elementwise import clamp, where
 from chainrule.ops.indexing import IndexAdd, normalize_index
+from chainrule.ops.shape import permute, reshape
 from chainrule.tensor import Tensor
 
 
 def _inplace(x, fn, *args):
-    """Apply out-of-place *fn* and write the result into *x*'s memory, rebasing its history."""
+    """Apply out-of-place *fn* and write the result into *x*'s memory, rebasing its history.
+
+    When *x* is a view (``x = base[i]``, ``base.T``, ``base.reshape(...)``), the write changes
+    *base* too, so base is rebased as well, up the chain of views: to base with the new values
+    placed at ``i`` (what ``base[i] = x`` records), or to x transposed or reshaped back.
+    """
     graph = _grad_state.enabled and (x._requires_grad or any(
         isinstance(a, Tensor) and a._requires_grad for a in args))
     if graph:
-        if x._requires_grad and x.grad_fn is None:
-            raise RuntimeError(
-                "a leaf tensor that requires grad is being used in an in-place operation; do it "
-                "inside `with cr.no_grad():` (as optimisers do) or work on x.clone()")
+        _check_rebase(x)
         res = fn(clone(x) if x._requires_grad else x.detach(), *args)
     else:
         prev = _grad_state.enabled
@@ -34,11 +37,45 @@ def _inplace(x, fn, *args):
     if res.data.shape != x.data.shape:
         raise ValueError(f"in-place op: the result's shape {res.shape} does not match the "
                          f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)")
+    if not xp.can_cast(res.data.dtype, x.data.dtype, "same_kind"):
+        raise TypeError(f"in-place op: the result type {res.dtype} can't be cast to the "
+                        f"tensor's dtype {x.dtype}; convert first (x = x.to(cr.float32))")
     xp.copyto(x.data, res.data, casting="unsafe")
     x._vc[0] += 1
     if graph:
         x.grad_fn, x._output_nr, x._requires_grad = res.grad_fn, res._output_nr, res._requires_grad
+        view = x
+        while view._view_of is not None:
+            base, how, arg = view._view_of
+            if how == "index":
+                new = _put(clone(base) if base._requires_grad else base.detach(), arg, view)
+            elif how == "reshape":
+                new = reshape(view, arg)
+            else:
+                new = permute(view, arg)
+            base.grad_fn, base._output_nr, base._requires_grad = \
+                new.grad_fn, new._output_nr, new._requires_grad
+            view = base
     return x
+
+
+def _check_rebase(x):
+    """Refuse in-place changes whose effect on the graph cannot be recorded."""
+    t = x
+    while True:
+        if t._requires_grad and t.grad_fn is None:
+            what = "a leaf tensor" if t is x else "a view of a leaf tensor"
+            raise RuntimeError(
+                f"{what} that requires grad is being used in an in-place operation; do it "
+                f"inside `with cr.no_grad():` (as optimisers do) or work on a clone")
+        if t._view_of is None:
+            return
+        base, how, _ = t._view_of
+        if how is None:
+            raise RuntimeError(
+                "an in-place operation on an expanded view of a tensor in the graph is not "
+                "supported (its elements share memory); compute it out of place (y = y * 2)")
+        t = base
 
 
 def add_(x, other, alpha=1):
@@ -101,8 +138,6 @@ def setitem(x, idx, value):
     idx = normalize_index(idx)
     if not (_grad_state.enabled and (x._requires_grad or
                                      (isinstance(value, Tensor) and value._requires_grad))):
-        if x._requires_grad and x.grad_fn is None and _grad_state.enabled:
-            raise RuntimeError("a leaf tensor that requires grad is being changed in place")
         try:
             x.data[idx] = value.data if isinstance(value, Tensor) else value
         except (IndexError, ValueError) as e:

@@ -4,13 +4,16 @@ A reduction's Jacobian spreads each output's gradient back over the elements it 
 ``expand`` of ȳ (with the reduced dimensions kept as size 1) times each element's weight.
 Every reduction takes *dim* (or its NumPy alias *axis*) and *keepdim*.
 """
+import builtins
 from collections import namedtuple
 
 from chainrule import dtypes
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
 from chainrule.ops._util import normalize_dims, normalize_dim, pick_dim
-from chainrule.ops.shape import expand, reshape
+from chainrule.ops.cast import to
+from chainrule.ops.elementwise import where
+from chainrule.ops.shape import cat, expand, permute, reshape
 from chainrule.tensor import Tensor
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -53,10 +56,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, gy):
         shape, axes, keepdim = ctx.meta
-        n = 1
-        for a in (range(len(shape)) if axes is None else axes):
-            n *= shape[a]
-        return expand(_keep(gy, shape, axes, keepdim) / n, shape), None, None
+        return expand(_keep(gy, shape, axes, keepdim) / _count(shape, axes), shape), None, None
 
 
 def _reduce_args(x, dim, axis, op):
@@ -64,10 +64,11 @@ def _reduce_args(x, dim, axis, op):
 
 
 def _sum_dtype(x, dtype):
+    """*x* converted (differentiably) to *dtype*; without one, ints and bools sum as int64."""
     if dtype is not None:
-        return Tensor(x.data.astype(dtypes.to_dtype(dtype))) if x.data.dtype != dtype else x
-    if x.data.dtype.kind in "bi" or x.data.dtype.kind == "u":
-        return Tensor(x.data.astype(dtypes.int64))
+        return to(x, dtype)
+    if x.data.dtype.kind in "biu":
+        return to(x, dtypes.int64)
     return x
 
 
@@ -91,17 +92,53 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     axes = _reduce_args(input, dim, axis, "var")
-    n = 1
-    for a in (range(input.data.ndim) if axes is None else axes):
-        n *= input.data.shape[a]
+    n = _count(input.data.shape, axes)
     centered = input - Mean.apply(input, axes, True)
     ss = Sum.apply(centered * centered, axes, bool(keepdim))
-    return ss / max(n - correction, 0)
+    return ss / builtins.max(n - correction, 0)
+
+
+class Std(Function):
+    """y = √var(x) over *axes*, var dividing by n - c.
+
+    x̄ = ȳ / (2y) · 2 (x - mean) / (n - c), and 0 where y = 0 (PyTorch's choice at the kink).
+    """
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        n = _count(x.data.shape, axes)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            v = ((x.data - x.data.mean(axis=axes, keepdims=True)) ** 2).sum(
+                axis=axes, keepdims=keepdim) / builtins.max(n - correction, 0)
+        y = Tensor(xp.sqrt(v))
+        ctx.meta = (x.data.shape, axes, keepdim, builtins.max(n - correction, 0))
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        shape, axes, keepdim, dof = ctx.meta
+        g, yk = _keep(gy, shape, axes, keepdim), _keep(y, shape, axes, keepdim)
+        zero = Tensor(yk.data == 0)
+        g_var = where(zero, 0.0, g / (where(zero, 1.0, yk) * 2))
+        centered = x - Mean.apply(x, axes, True)
+        return g_var * centered * (2.0 / dof if dof else float("inf")), None, None, None
+
+
+def _count(shape, axes):
+    n = 1
+    for a in (range(len(shape)) if axes is None else axes):
+        n *= shape[a]
+    return n
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
-    """Standard deviation over *dim* (the square root of :func:`var`)."""
-    return var(input, dim, unbiased, keepdim, correction=correction, axis=axis).sqrt()
+    """Standard deviation over *dim*: the square root of :func:`var` (gradient 0 where it is 0)."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    axes = _reduce_args(input, dim, axis, "std")
+    return Std.apply(input, axes, correction, bool(keepdim))
 
 
 class Prod(Function):
@@ -121,22 +158,36 @@ class Prod(Function):
         g = expand(_keep(gy, shape, axes, keepdim), shape)
         if not (x.data == 0).any():
             return g * _keep(y, shape, axes, keepdim) / x, None, None
-        return g * Tensor(_prod_of_others(x.data, axes)), None, None
+        return g * _prod_of_others(x, axes), None, None
 
 
-def _prod_of_others(a, axes):
-    """Π_{j≠i} aⱼ along *axes* (exclusive products from both sides), exact with zeros."""
-    if axes is None:
-        flat = a.reshape(-1)
-        return _prod_of_others(flat, (0,)).reshape(a.shape)
-    moved = xp.moveaxis(a, axes, tuple(range(-len(axes), 0)))
-    lead = moved.shape[:moved.ndim - len(axes)]
-    m = moved.reshape(lead + (-1,))
-    ones = xp.ones(lead + (1,), dtype=a.dtype)
-    left = xp.cumprod(xp.concatenate([ones, m[..., :-1]], axis=-1), axis=-1)
-    right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([m[..., 1:], ones], axis=-1), -1), -1), -1)
-    out = (left * right).reshape(moved.shape)
-    return xp.moveaxis(out, tuple(range(-len(axes), 0)), axes)
+def _prod_of_others(x, axes):
+    """Π_{j≠i} xⱼ over *axes* for every element i, exact with zeros and differentiable again:
+    an exclusive product scan from the left times one from the right, in tensor ops."""
+    nd = x.data.ndim
+    axes = tuple(range(nd)) if axes is None else axes
+    perm = tuple(d for d in range(nd) if d not in axes) + tuple(axes)
+    moved = permute(x, perm)
+    m = reshape(moved, moved.shape[:nd - len(axes)] + (-1,))
+    left = _exclusive_cumprod(m)
+    right = _exclusive_cumprod(m[..., ::-1])[..., ::-1]
+    out = reshape(left * right, moved.shape)
+    inverse = [0] * nd
+    for i, d in enumerate(perm):
+        inverse[d] = i
+    return permute(out, tuple(inverse))
+
+
+def _exclusive_cumprod(m):
+    """[1, m₀, m₀m₁, ...] along the last axis by a log-depth (Hillis–Steele) scan of products."""
+    def ones(k):
+        return Tensor(xp.ones(m.shape[:-1] + (k,), dtype=m.dtype))
+    a = cat([ones(1), m[..., :-1]], -1)
+    k = 1
+    while k < m.shape[-1]:
+        a = a * cat([ones(k), a[..., :-k]], -1)
+        k *= 2
+    return a
 
 
 def prod(input, dim=None, keepdim=False, dtype=None, *, axis=None):
@@ -152,7 +203,7 @@ class AMax(Function):
     def forward(ctx, x, axes, keepdim, largest):
         ctx.meta = (x.data.shape, axes, keepdim)
         y = x.data.max(axis=axes, keepdims=True) if largest else x.data.min(axis=axes, keepdims=True)
-        mask = x.data == y
+        mask = (x.data == y) | (xp.isnan(x.data) & xp.isnan(y))   # a NaN maximum is the NaNs
         ctx.weight = mask / mask.sum(axis=axes, keepdims=True)
         return y if keepdim else y.reshape(_reduced_shape(x.data.shape, axes))
 
@@ -229,7 +280,9 @@ class GatherDim(Function):
     @staticmethod
     def forward(ctx, x, dim, idx):
         ctx.meta = (x.data.shape, dim, idx)
-        return xp.take_along_axis(x.data, idx, axis=dim)
+        # as torch.gather, the index may be smaller than x in the other dimensions
+        part = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(idx.shape))
+        return xp.take_along_axis(x.data[part], idx, axis=dim)
 
     @staticmethod
     def backward(ctx, gy):
@@ -261,6 +314,14 @@ def gather(input, dim, index):
     idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
+    if idx.ndim != input.data.ndim or builtins.any(
+            i != d and n > input.data.shape[i] for i, n in enumerate(idx.shape)):
+        raise ValueError(f"gather: index of shape {idx.shape} does not fit input of shape "
+                         f"{input.shape} along dim {d}: it needs as many dimensions, and sizes no "
+                         f"larger than the input's in the other dimensions")
+    if idx.size and (idx.min() < 0 or idx.max() >= input.data.shape[d]):
+        raise IndexError(f"gather: index out of range for dimension {d} of size "
+                         f"{input.data.shape[d]} (values from {idx.min()} to {idx.max()})")
     return GatherDim.apply(input, d, idx)
 
 
@@ -273,6 +334,8 @@ def _max_min(input, dim, keepdim, axis, largest, op):
         raise TypeError(f"{op}: use cr.maximum/cr.minimum for the elementwise {op} of two tensors")
     d = normalize_dim(dim, input.data.ndim, op)
     _check_nonempty(input, d, op)
+    if input.data.ndim == 0:   # the 0-d tensor is its own maximum, at index 0
+        return values_indices(reshape(input, (1,)).sum(0), Tensor(xp.asarray(0)))
     vals = MaxDim.apply(input, d, bool(keepdim), largest)
     idx = (input.data.argmax if largest else input.data.argmin)(axis=d, keepdims=bool(keepdim))
     return values_indices(vals, Tensor(idx.astype(dtypes.int64)))

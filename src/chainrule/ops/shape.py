@@ -54,6 +54,23 @@ class Expand(Function):
         return sum_to(gy, ctx.shape), None
 
 
+def _view(out, x, how=None, arg=None):
+    """Mark *out* as a view of *x* when it shares x's memory, as PyTorch does: they share a
+    version counter (an in-place change through either is seen by the saved-tensor checks of
+    both), and ``out._view_of = (x, how, arg)`` tells an in-place op on out how to rebase x's
+    history: ``("reshape", x.shape)``, ``("permute", inverse dims)``, or None (cannot)."""
+    if out is not x and xp.may_share_memory(out.data, x.data):
+        out._vc, out._view_of = x._vc, (x, how, arg)
+    return out
+
+
+def _inverse(dims):
+    inv = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inv[d] = i
+    return tuple(inv)
+
+
 def sum_to(x, shape):
     """Sum *x* down to *shape* (the adjoint of broadcasting)."""
     shape = tuple(shape)
@@ -70,6 +87,9 @@ def expand(x, *sizes):
     if lead < 0:
         raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
                          f"tensor's number of dimensions ({x.data.ndim}); got shape {x.shape}")
+    if any(s == -1 for s in sizes[:lead]):
+        raise ValueError(f"expand: -1 is not allowed for a new leading dimension; got sizes "
+                         f"{tuple(sizes)} for shape {x.shape}")
     shape = tuple(x.data.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     for i, n in enumerate(x.data.shape):
         if n != 1 and n != shape[lead + i]:
@@ -78,7 +98,7 @@ def expand(x, *sizes):
                              f"shape {x.shape} -> {shape}")
     if shape == x.data.shape:
         return x
-    return Expand.apply(x, shape)
+    return _view(Expand.apply(x, shape), x)
 
 
 def broadcast_to(x, shape):
@@ -131,7 +151,7 @@ def reshape(x, *shape):
     shape = _resolve_shape(x, _shape_arg(shape, "reshape"), "reshape")
     if shape == x.data.shape:
         return x
-    return Reshape.apply(x, shape)
+    return _view(Reshape.apply(x, shape), x, "reshape", x.data.shape)
 
 
 def view(x, *shape):
@@ -172,7 +192,7 @@ def squeeze(x, dim=None):
     else:
         dims = dim if isinstance(dim, (tuple, list)) else [dim]
         dims = [normalize_dim(d, x.data.ndim, "squeeze") for d in dims]
-        dims = [d for d in dims if shp[d] == 1]
+        dims = [d for d in dims if x.data.ndim and shp[d] == 1]
     return reshape(x, tuple(n for i, n in enumerate(shp) if i not in dims))
 
 
@@ -186,10 +206,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        inv = [0] * len(ctx.dims)
-        for i, d in enumerate(ctx.dims):
-            inv[d] = i
-        return Permute.apply(gy, tuple(inv)), None
+        return Permute.apply(gy, _inverse(ctx.dims)), None
 
 
 def permute(x, *dims):
@@ -200,7 +217,7 @@ def permute(x, *dims):
     dims = tuple(normalize_dim(d, x.data.ndim, "permute") for d in dims)
     if sorted(dims) != list(range(x.data.ndim)):
         raise ValueError(f"permute: dims {dims} repeat a dimension")
-    return Permute.apply(x, dims)
+    return _view(Permute.apply(x, dims), x, "permute", _inverse(dims))
 
 
 def transpose(x, dim0, dim1):
@@ -211,7 +228,7 @@ def transpose(x, dim0, dim1):
     d0, d1 = normalize_dim(dim0, n, "transpose"), normalize_dim(dim1, n, "transpose")
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return Permute.apply(x, tuple(dims))
+    return _view(Permute.apply(x, tuple(dims)), x, "permute", tuple(dims))
 
 
 def t(x):
@@ -223,7 +240,8 @@ def t(x):
 
 def T(x):
     """All dimensions reversed (``x.T``)."""
-    return Permute.apply(x, tuple(range(x.data.ndim - 1, -1, -1))) if x.data.ndim > 1 else x
+    rev = tuple(range(x.data.ndim - 1, -1, -1))
+    return _view(Permute.apply(x, rev), x, "permute", rev) if x.data.ndim > 1 else x
 
 
 def mT(x):
@@ -262,6 +280,10 @@ def _tensors(seq, op):
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension *dim* (``torch.cat``)."""
     xs = _tensors(tensors, "cat")
+    for i, x in enumerate(xs):
+        if x.data.ndim == 0:
+            raise ValueError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                             f"concatenated; use cr.stack to join scalars")
     d = normalize_dim(dim, xs[0].data.ndim, "cat")
     ref = xs[0].data.shape
     for i, x in enumerate(xs):

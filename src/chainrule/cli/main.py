@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from chainrule.cli import heart, predict
+from chainrule.cli import heart, plots, predict
 
 
 
@@ -15,6 +15,7 @@ def build_parser():
     heart.add_arguments(train_sub.add_parser(
         "heart", help="train the lectures' heart-disease network on the embedded Cleveland data"))
     predict.add_arguments(sub.add_parser("predict", help="score new patients with a saved model"))
+    plots.add_arguments(sub)
     return parser
 
 
@@ -26,6 +27,8 @@ def main(argv=None):
             return heart.run(args)
         if args.command == "predict":
             return predict.run(args)
+        if args.command == "plot":
+            return plots.run(args)
     except (ValueError, OSError) as e:
         print(f"chainrule: error: {e}", file=sys.stderr)
         return 2

@@ -57,8 +57,8 @@ METHODS = {
 }
 
 OPERATORS = {
-    "__add__": ar.add, "__radd__": _swap(ar.add), "__sub__": ar.sub, "__rsub__": ar.rsub,
-    "__mul__": ar.mul, "__rmul__": _swap(ar.mul), "__truediv__": ar.div, "__rtruediv__": ar.rdiv,
+    "__add__": ar.add, "__radd__": ar.add, "__sub__": ar.sub, "__rsub__": ar.rsub,
+    "__mul__": ar.mul, "__rmul__": ar.mul, "__truediv__": ar.div, "__rtruediv__": ar.rdiv,
     "__pow__": ar.pow, "__rpow__": ar.rpow, "__matmul__": ar.matmul,
     "__rmatmul__": _swap(ar.matmul), "__neg__": ar.neg, "__abs__": el.abs,
     "__pos__": lambda self: self,

@@ -42,10 +42,12 @@ def test_same_seed_prints_identical_numbers(tmp_path, capsys):
     assert strip(first) == strip(second)
 
 
-def test_progress_lines_per_epoch(tmp_path, capsys):
+def test_progress_line_per_epoch_off_a_terminal(tmp_path, capsys):
     main(["train", "heart", "--epochs", "3", "--out", str(tmp_path)])
     text = capsys.readouterr().out
-    assert len(re.findall(r"^epoch\s+\d+/3\s+loss \d", text, flags=re.M)) == 3
+    assert re.findall(r"^Epoch (\d)/3$", text, flags=re.M) == ["1", "2", "3"]
+    assert len(re.findall(r"^7/7 - .* - loss: \d\.\d{4} - val_accuracy: .* - val_loss: ", text,
+                          flags=re.M)) == 3
 
 
 @pytest.mark.parametrize("flag,value", [("--epochs", "0"), ("--batch-size", "-1"), ("--lr", "0")])

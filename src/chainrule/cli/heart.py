@@ -2,9 +2,11 @@
 
 The job: load the embedded Cleveland data (303 patients, 13 variables), make a seeded stratified
 train/validation/test split, fit the preprocessing on the training rows only (standardise numeric
-columns, one-hot encode categorical ones), build inputs → 16 ReLU units → 1 sigmoid output, train
-it with mini-batch Adam on binary cross-entropy, report test accuracy, ROC AUC, the confusion
-matrix and the parameter count, and save everything needed to score new patients in one file.
+columns, one-hot encode categorical ones), build inputs → 16 ReLU units → 1 sigmoid output with the
+Keras-style API, train it with ``fit`` (mini-batch Adam on binary cross-entropy; underneath, the
+same ``chainrule.training`` step a PyTorch-style loop uses), report test accuracy, ROC AUC, the
+confusion matrix and the parameter count, and save everything needed to score new patients in one
+file.
 """
 import json
 import os
@@ -13,17 +15,17 @@ import time
 import numpy as np
 
 import chainrule as cr
-from chainrule import nn, optim
-from chainrule.data import DataLoader, TensorDataset
 from chainrule.datasets import load_heart_disease
+from chainrule.keras import Model, layers, optimizers
+from chainrule.keras.saving import dict_to_model, model_to_dict
 from chainrule.metrics import accuracy_score, confusion_matrix, roc_auc_score
 from chainrule.preprocessing import TabularPreprocessor, train_test_split
-from chainrule.training import evaluate_loss, predict, train_epoch
 
 MODEL_FORMAT = "chainrule.heart-model"
-MODEL_VERSION = 1
-OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD, "rmsprop": optim.RMSprop,
-              "adagrad": optim.Adagrad, "adamax": optim.Adamax}
+MODEL_VERSION = 2
+OPTIMIZERS = {"adam": optimizers.Adam, "adamw": optimizers.AdamW, "sgd": optimizers.SGD,
+              "rmsprop": optimizers.RMSprop, "adagrad": optimizers.Adagrad,
+              "adamax": optimizers.Adamax}
 
 
 def add_arguments(p):
@@ -48,9 +50,16 @@ def _positive(name, value):
         raise ValueError(f"--{name} must be positive, got {value}")
 
 
-def build_network(n_inputs, hidden=16):
-    """inputs → *hidden* ReLU units → 1 output logit (the sigmoid is fused into the loss)."""
-    return nn.Sequential(nn.Linear(n_inputs, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+def build_model(n_inputs, hidden=16):
+    """The lectures' network, in the lectures' four lines: inputs → *hidden* ReLU → 1 sigmoid.
+
+    The same model object trains with ``compile``/``fit`` (as this job does) or in a hand-written
+    PyTorch-style loop: it is a ``cr.nn.Module``, and ``fit`` runs ``chainrule.training``'s step.
+    """
+    inputs = layers.Input(shape=(n_inputs,), name="input")
+    h = layers.Dense(hidden, activation="relu", name="hidden")(inputs)
+    outputs = layers.Dense(1, activation="sigmoid", name="output")(h)
+    return Model(inputs, outputs, name="heart")
 
 
 def count_parameters(model):
@@ -84,29 +93,21 @@ def run(args):
     xv, yv = _tensors(pre, X_val, y_val)
     xs, _ = _tensors(pre, X_test, y_test)
 
-    cr.manual_seed(args.seed)
-    model = build_network(pre.n_features_out_, args.hidden)
-    loss_fn = nn.BCEWithLogitsLoss()
-    optimizer = OPTIMIZERS[args.optimizer](model.parameters(), lr=args.lr)
-    loader = DataLoader(TensorDataset(xt, yt), batch_size=args.batch_size, shuffle=True,
-                        generator=cr.Generator().manual_seed(args.seed))
+    cr.manual_seed(args.seed)  # initial weights and the shuffling of every epoch
+    model = build_model(pre.n_features_out_, args.hidden)
+    model.compile(optimizer=OPTIMIZERS[args.optimizer](learning_rate=args.lr),
+                  loss="binary_crossentropy", metrics=["accuracy"])
     say(f"heart disease: {len(y_train)} train / {len(y_val)} validation / {len(y_test)} test "
         f"patients; 13 variables -> {pre.n_features_out_} inputs; network "
         f"{pre.n_features_out_} -> {args.hidden} ReLU -> 1 sigmoid; {count_parameters(model)} "
         f"parameters; {args.optimizer} lr={args.lr:g}, batch {args.batch_size}")
-    history = {"loss": [], "val_loss": [], "val_accuracy": []}
     start = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        loss = train_epoch(model, loss_fn, optimizer, loader)
-        val_loss = evaluate_loss(model, loss_fn, xv, yv)
-        val_acc = accuracy_score(y_val, (predict(model, xv).data.reshape(-1) > 0).astype(int))
-        for k, v in (("loss", loss), ("val_loss", val_loss), ("val_accuracy", val_acc)):
-            history[k].append(v)
-        say(f"epoch {epoch:3d}/{args.epochs}  loss {loss:.4f}  val_loss {val_loss:.4f}  "
-            f"val_accuracy {val_acc:.4f}")
+    history = model.fit(xt, yt, batch_size=args.batch_size, epochs=args.epochs,
+                        validation_data=(xv, yv), shuffle=True,
+                        verbose=0 if args.quiet else "auto")
     seconds = time.perf_counter() - start
 
-    prob = predict(model, xs).sigmoid().data.reshape(-1)
+    prob = model.predict(xs, verbose=0).reshape(-1)
     pred = (prob > 0.5).astype(np.int64)
     acc = accuracy_score(y_test, pred)
     auc = roc_auc_score(y_test, prob)
@@ -122,13 +123,12 @@ def run(args):
     print(f"parameters {count_parameters(model)}   model saved to {model_path}")
     curve = os.path.join(args.out, "training-curve.png")
     try:
-        cr.plot.history({"loss": history["loss"], "val_loss": history["val_loss"]}, curve,
-                        title="heart disease: binary cross-entropy")
+        cr.plot.history(history, curve, title="heart disease")
         print(f"training curve saved to {curve}")
     except ImportError as e:
         print(f"note: no training-curve PNG: {e}")
     with open(os.path.join(args.out, "history.json"), "w") as f:
-        json.dump(history, f)
+        json.dump(history.history, f)
     return 0
 
 
@@ -137,7 +137,7 @@ def save_model(path, model, pre, config, feature_names):
     cr.save({"format": MODEL_FORMAT, "version": MODEL_VERSION,
              "config": {k: v for k, v in config.items() if isinstance(v, (int, float, str))},
              "feature_names": list(feature_names), "preprocessor": pre.to_dict(),
-             "state_dict": dict(model.state_dict())}, path)
+             "model": model_to_dict(model)}, path)
 
 
 def load_model(path):
@@ -149,7 +149,6 @@ def load_model(path):
         raise ValueError(f"{path}: heart model format version {obj.get('version')} is not "
                          f"supported (expected {MODEL_VERSION})")
     pre = TabularPreprocessor.from_dict(obj["preprocessor"])
-    model = build_network(pre.n_features_out_, int(obj["config"]["hidden"]))
-    model.load_state_dict(obj["state_dict"])
+    model = dict_to_model(obj["model"], compile=False)
     model.eval()
     return model, pre, list(obj["feature_names"])

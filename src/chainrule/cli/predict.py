@@ -74,7 +74,7 @@ def run(args):
     model, pre, names = load_model(args.model)
     rows = read_patients(args.patients, names)
     X = encode(pre, rows, args.patients)
-    prob = run_model(model, cr.tensor(X, dtype=cr.float32)).sigmoid().data.reshape(-1)
+    prob = run_model(model, cr.tensor(X, dtype=cr.float32)).data.reshape(-1)
     pred = (prob > args.threshold).astype(np.int64)
     out = open(args.output, "w", newline="") if args.output else sys.stdout
     try:

@@ -184,7 +184,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
                 if g is None:
                     continue
                 if type(g) is not Tensor:
-                    g = Tensor(xp.asarray(g))
+                    g = Tensor(g)
                 if g.data.shape != shapes[i]:
                     try:
                         g = unbroadcast(g, shapes[i])
@@ -245,6 +245,7 @@ def _own(g, handed, create_graph=False):
 def _deliver_to_leaf(leaf, g, create_graph, accumulate, leaf_grads, handed, borrowed, user=False):
     """Add gradient *g* into a leaf: its ``.grad`` for backward, or the result of autograd.grad.
 
+    The engine writes ``_grad`` directly: the gradient already has the leaf's shape and dtype.
     A first gradient is stored without a copy when nobody else owns its memory; it may still be
     waiting in ``pending`` for another node, so the next gradient for that leaf in the same pass
     is added out of place (``borrowed``) rather than into that shared memory.
@@ -258,17 +259,17 @@ def _deliver_to_leaf(leaf, g, create_graph, accumulate, leaf_grads, handed, borr
     if user:
         handed.add(id(g.data if g.data.base is None else g.data.base))
     if create_graph:
-        leaf.grad = _own(g, handed, True) if leaf.grad is None else leaf.grad + g
+        leaf._grad = _own(g, handed, True) if leaf.grad is None else leaf.grad + g
         return
     if leaf.grad is None:
-        leaf.grad = _own(g, handed)
+        leaf._grad = _own(g, handed)
         if leaf.grad is g:
             borrowed.add(id(leaf))
     elif (id(leaf) not in borrowed and leaf.grad.data.shape == g.data.shape
           and leaf.grad.data.flags.writeable):
         xp.add(leaf.grad.data, g.data, out=leaf.grad.data)
     else:
-        leaf.grad = Tensor(leaf.grad.data + g.data)
+        leaf._grad = Tensor(leaf.grad.data + g.data)
         borrowed.discard(id(leaf))
 
 

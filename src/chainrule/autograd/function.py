@@ -47,14 +47,13 @@ class Function:
     tells which inputs want a gradient.  Other plain values may be stored as ``ctx`` attributes.
     """
 
-    __slots__ = ("next_functions", "needs_input_grad", "_input_shapes", "_input_dtypes", "_saved",
-                 "_saved_versions", "_n_outputs", "_output_meta", "_retained", "_trace", "__dict__",
-                 "__weakref__")
+    __slots__ = ("next_functions", "needs_input_grad", "_input_shapes", "_input_dtypes",
+                 "_n_outputs", "_output_meta", "_trace", "__dict__", "__weakref__")
 
-    def __init__(self):
-        self._saved = ()
-        self._saved_versions = ()
-        self._retained = None
+    # Defaults read until an instance sets its own (no __init__: creating a node stays cheap).
+    _saved = ()
+    _saved_versions = ()
+    _retained = None
 
     # ---- the op's contract -------------------------------------------------------------
     @staticmethod
@@ -152,23 +151,31 @@ class Function:
             tuple(edges), tuple(shapes), tuple(types)
         if _grad_state.anomaly:
             ctx._trace = "".join(traceback.format_stack()[:-1])
-        outs = out if type(out) is tuple else (out,)
+        single = type(out) is not tuple
         wrapped = []
-        for i, o in enumerate(outs):
+        for i, o in enumerate((out,) if single else out):
             if not isinstance(o, Tensor):
                 o = Tensor(o)
-            elif o.grad_fn is not None or o._requires_grad or any(o is a for a in args):
+            elif o.grad_fn is not None or o._requires_grad or _is_one_of(o, args):
                 o = o.detach()   # an input returned as is: give the output its own identity
             if o.data.dtype.kind == "f":
                 o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
             wrapped.append(o)
         ctx._n_outputs = len(wrapped)
-        if len(wrapped) > 1:
+        if not single:
             ctx._output_meta = [(w.data.shape, w.data.dtype) for w in wrapped]
         if ctx._saved:   # outputs are kept as arrays: a node holding its own output is a cycle
-            ctx._saved = tuple([_SavedOutput(s) if any(s is w for w in wrapped) else s
+            ctx._saved = tuple([_SavedOutput(s) if _is_one_of(s, wrapped) else s
                                 for s in ctx._saved])
         return wrapped[0] if type(out) is not tuple else tuple(wrapped)
+
+
+def _is_one_of(x, items):
+    """True if *x* is (identically) one of *items* (``in`` would compare tensors by value)."""
+    for item in items:
+        if x is item:
+            return True
+    return False
 
 
 def _plain(out):

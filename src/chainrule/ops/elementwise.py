@@ -6,6 +6,7 @@ maximum/minimum split it in half at ties.
 from chainrule import dtypes
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
+from chainrule.grad_mode import state as _grad_state
 from chainrule.ops._util import promote
 from chainrule.tensor import Tensor
 
@@ -159,6 +160,8 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
+        if not _grad_state.enabled:  # first order: the same rule on the arrays, nothing recorded
+            return xp.where(y.data > 0, gy.data, 0)
         return where(Tensor(y.data > 0), gy, 0.0)
 
 

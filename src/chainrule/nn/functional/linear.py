@@ -1,5 +1,6 @@
 """``linear``: the affine map y = x Wᵀ + b as one fused op (the training hot path)."""
 from chainrule.autograd.function import Function
+from chainrule.grad_mode import state as _grad_state
 from chainrule.tensor import Tensor
 
 
@@ -8,6 +9,10 @@ class Linear(Function):
 
     VJPs (with x and ȳ flattened to matrices over the leading dims):
     x̄ = ȳ W,  W̄ = ȳᵀ x,  b̄ = Σ_rows ȳ.
+
+    The VJP is written once in NumPy's interface, which tensors share: a first-order backward
+    runs it on the arrays (nothing to record), ``create_graph=True`` runs it on the tensors so
+    the gradients are differentiable again.
     """
 
     @staticmethod
@@ -26,13 +31,15 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
+        if not _grad_state.enabled:
+            x, w, gy = x.data, w.data, gy.data
         nx, nw, nb = ctx.needs_input_grad
-        g2 = gy if gy.data.ndim == 2 else gy.reshape(-1, gy.data.shape[-1])
+        g2 = gy if gy.ndim == 2 else gy.reshape(-1, gy.shape[-1])
         gx = gw = gb = None
         if nx:
-            gx = g2 @ w if gy.data.ndim == 2 else (g2 @ w).reshape(x.data.shape)
+            gx = g2 @ w if gy.ndim == 2 else (g2 @ w).reshape(x.shape)
         if nw:
-            gw = g2.mT @ (x if x.data.ndim == 2 else x.reshape(-1, x.data.shape[-1]))
+            gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
         if nb:
             gb = g2.sum(0)
         return gx, gw, gb

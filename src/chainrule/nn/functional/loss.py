@@ -17,7 +17,7 @@ import warnings
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
 from chainrule.grad_mode import state as _grad_state
-from chainrule.ops.elementwise import sigmoid
+from chainrule.ops.elementwise import sigmoid, sigmoid_array
 from chainrule.ops.softmax import log_softmax, softmax
 from chainrule.tensor import Tensor, to_array
 
@@ -439,24 +439,39 @@ class BinaryCrossEntropyWithLogits(Function):
     def backward(ctx, gy):
         x, t = ctx.saved_tensors
         w, pos_weight, reduction, n = ctx.meta
+        if _grad_state.enabled:     # create_graph: record the VJP so it can be differentiated
+            sig, const = sigmoid, Tensor
+        else:                       # first order: the same formulas on the arrays
+            x, t, gy = x.data, t.data, gy.data
+            sig, const = sigmoid_array, _identity
         s = _scale(gy, reduction, n)
         if w is not None:
-            s = s * Tensor(w)
+            s = s * const(w)
         nx, nt = ctx.needs_input_grad[:2]
         gx = gt = None
         if pos_weight is None:
             if nx:
-                gx = (sigmoid(x) - t) * s
+                gx = (sig(x) - t) * s
             if nt:
                 gt = -x * s
         else:
-            p = Tensor(pos_weight)
+            p = const(pos_weight)
             if nx:
-                gx = (((p - 1) * t + 1) * sigmoid(x) - p * t) * s
+                gx = (((p - 1) * t + 1) * sig(x) - p * t) * s
             if nt:
-                softplus_neg = (x.abs().neg().exp().log1p() + (-x).relu())
-                gt = ((p - 1) * softplus_neg - x) * s
+                gt = ((p - 1) * _softplus_neg(x) - x) * s
         return gx, gt, None, None, None
+
+
+def _identity(a):
+    return a
+
+
+def _softplus_neg(x):
+    """softplus(-x) = log(1 + e^-x) = max(-x, 0) + log1p(e^-|x|), on a tensor or an array."""
+    if isinstance(x, Tensor):
+        return x.abs().neg().exp().log1p() + (-x).relu()
+    return xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,

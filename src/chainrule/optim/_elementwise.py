@@ -73,6 +73,10 @@ class _FlatGroup:
         return out
 
 
+def _all_contiguous(*arrays):
+    return all(a.flags.c_contiguous for a in arrays)
+
+
 class ElementwiseOptimizer(Optimizer):
     """An optimiser whose update is elementwise; subclasses define ``_new_state`` and ``_update``.
 
@@ -85,6 +89,9 @@ class ElementwiseOptimizer(Optimizer):
 
     _has_step = True            # whether state holds a "step" counter
     _flat_ok = True             # whether the flat path may be used
+    _chunk = 1 << 16            # large parameters are updated this many elements at a time, so
+    # every pass of the update streams through cache-sized pieces and the scratch stays small
+    # (elementwise arithmetic: the result is bit-identical to one whole-array update)
 
     def __init__(self, params, defaults):
         self._flat = {}
@@ -157,13 +164,29 @@ class ElementwiseOptimizer(Optimizer):
                 step = float(s)
             bufs = {k: v.data for k, v in state.items() if k != "step"}
             n = len(bufs)
-            self._update(group, p.data, g.data, bufs, step, False, Work(p.data.shape))
+            if n and p.data.size > self._chunk and _all_contiguous(p.data, g.data, *bufs.values()):
+                self._update_in_chunks(group, p.data, g.data, bufs, step)
+            else:
+                self._update(group, p.data, g.data, bufs, step, False, Work(p.data.shape))
             if len(bufs) != n:
                 for k, arr in bufs.items():
                     if k not in state:
                         state[k] = Tensor(arr)
                 states[p] = state
             p._vc[0] += 1
+
+    def _update_in_chunks(self, group, param, grad, bufs, step):
+        """``_update`` over consecutive pieces of the flattened arrays (existing buffers only)."""
+        size, c = param.size, self._chunk
+        p, g = param.reshape(-1), grad.reshape(-1)
+        flat = {k: v.reshape(-1) for k, v in bufs.items()}
+        work = Work((c,))
+        for start in range(0, size, c):
+            stop = min(start + c, size)
+            if stop - start != c:
+                work = Work((stop - start,))
+            self._update(group, p[start:stop], g[start:stop],
+                         {k: v[start:stop] for k, v in flat.items()}, step, False, work)
 
     # ---- the flat path ----------------------------------------------------------------------
     def _step_flat(self, group, fg):

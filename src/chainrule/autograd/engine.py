@@ -161,60 +161,40 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
         edges = node.next_functions
         if needed is not None and node not in needed:
             continue   # an input's own node, reached only to capture its gradient
-        if grads_out is not None and any(g is not None for g in grads_out):
-            for k, g in enumerate(grads_out):
-                if g is None:
-                    grads_out[k] = Tensor(xp.zeros(*node._output_meta[k]))
-            in_grads = node.backward(node, *grads_out)
-            if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
-            if len(in_grads) != len(edges) and (
-                    len(in_grads) < len(edges) or any(g is not None for g in in_grads[len(edges):])):
-                raise RuntimeError(f"{node.name()} returned {len(in_grads)} gradients for "
-                                   f"{len(edges)} inputs: backward must return one per input")
-            if anomaly:
-                _check_finite(node, in_grads)
-            if not retain_graph:
-                node.release()
-            shapes = node._input_shapes
-            for i, edge in enumerate(edges):
-                if edge is None:
-                    continue
-                g = in_grads[i]
-                if g is None:
-                    continue
+        in_grads = None
+        if grads_out is not None and (grads_out[0] is not None or
+                                      any(g is not None for g in grads_out)):
+            in_grads = _call_backward(node, grads_out, len(edges), anomaly)
+        if not retain_graph:
+            node.release()
+        shapes = node._input_shapes
+        for i, edge in enumerate(edges):
+            if edge is None:
+                continue
+            nxt, nr = edge
+            g = None if in_grads is None else in_grads[i]
+            if g is not None:
                 if type(g) is not Tensor:
                     g = Tensor(g)
                 if g.data.shape != shapes[i]:
-                    try:
-                        g = unbroadcast(g, shapes[i])
-                    except ValueError:
-                        raise RuntimeError(
-                            f"{node.name()} returned a gradient of shape {g.shape} for input {i}, "
-                            f"which has shape {shapes[i]} (nor does it broadcast to it)") from None
+                    g = _unbroadcast_input(node, i, g, shapes[i])
                 if g.data.dtype != node._input_dtypes[i]:
                     g = g.to(node._input_dtypes[i])   # each input's gradient has its dtype
-                nxt, nr = edge
-                if isinstance(nxt, Tensor):
+            if isinstance(nxt, Tensor):       # a leaf: the gradient lands in .grad
+                if g is not None:
                     _deliver_to_leaf(nxt, g, create_graph, accumulate, leaf_grads, handed,
                                      borrowed)
-                    continue
-                if keep is not None and nxt not in keep:
-                    continue
-                s = pending.get(nxt)
-                if s is None:
-                    s = pending[nxt] = [None] * nxt._n_outputs
-                s[nr] = g if s[nr] is None else s[nr] + g
-        elif not retain_graph:
-            node.release()
-        for edge in edges:
-            if edge is None:
                 continue
-            nxt = edge[0]
-            if isinstance(nxt, Tensor) or keep is not None and nxt not in keep:
+            if keep is not None and nxt not in keep:
                 continue
-            deps[nxt] -= 1
-            if deps[nxt] == 0:
+            if g is not None:
+                slots = pending.get(nxt)
+                if slots is None:
+                    slots = pending[nxt] = [None] * nxt._n_outputs
+                slots[nr] = g if slots[nr] is None else slots[nr] + g
+            left = deps[nxt] - 1               # one consumer fewer to wait for
+            deps[nxt] = left
+            if left == 0:
                 ready.append(nxt)
 
     if inputs is None:
@@ -228,6 +208,31 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
                 f"outputs; pass allow_unused=True to get None for it")
         result.append(g)
     return tuple(result)
+
+
+def _call_backward(node, grads_out, n_inputs, anomaly):
+    """Run one node's vector-Jacobian product on the gradients of its outputs."""
+    for k, g in enumerate(grads_out):
+        if g is None:   # an output nobody used: its gradient is zero
+            grads_out[k] = Tensor(xp.zeros(*node._output_meta[k]))
+    in_grads = node.backward(node, *grads_out)
+    if type(in_grads) is not tuple:
+        in_grads = (in_grads,)
+    if len(in_grads) != n_inputs and (
+            len(in_grads) < n_inputs or any(g is not None for g in in_grads[n_inputs:])):
+        raise RuntimeError(f"{node.name()} returned {len(in_grads)} gradients for "
+                           f"{n_inputs} inputs: backward must return one per input")
+    if anomaly:
+        _check_finite(node, in_grads)
+    return in_grads
+
+
+def _unbroadcast_input(node, i, g, shape):
+    try:
+        return unbroadcast(g, shape)
+    except ValueError:
+        raise RuntimeError(f"{node.name()} returned a gradient of shape {g.shape} for input {i}, "
+                           f"which has shape {shape} (nor does it broadcast to it)") from None
 
 
 def _own(g, handed, create_graph=False):

@@ -4,8 +4,8 @@
     python3 run.py heart     # the main job: train the heart-disease model (chainrule train heart)
     python3 run.py test      # the whole test suite
 
-Both create ./.venv on first use and install chainrule into it (editable, with the extras the
-command needs).  Any further arguments are passed on: ``python3 run.py heart --epochs 50``,
+Both create ./.venv on first use and install chainrule into it (editable, with its test, plot
+and docs extras).  Any further arguments are passed on: ``python3 run.py heart --epochs 50``,
 ``python3 run.py test -k autograd``.  ``python3 run.py setup`` only prepares the environment.
 """
 import hashlib
@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(ROOT, ".venv")
 BIN = os.path.join(VENV, "Scripts" if os.name == "nt" else "bin")
 PY = os.path.join(BIN, "python")
-EXTRAS = "test,plot"
+EXTRAS = "test,plot,docs"
 
 
 def ensure_env():

@@ -4,7 +4,9 @@
 ``cr.autograd``), neural-network modules (``cr.nn``), optimisers (``cr.optim``), data loading
 (``cr.data``) and a Keras-style model API (``cr.layers``, ``cr.Model``).
 """
-from chainrule import dtypes
+from chainrule import dtypes, errors
+from chainrule.errors import (ChainruleError, CheckpointError, ConfigError, DataError, DTypeError,
+                              IndexOutOfRangeError, LabelError, ShapeError, StateDictError)
 from chainrule.backend import Device, device
 from chainrule.dtypes import (bool, double, float, float16, float32, float64, get_default_dtype,  # noqa: A004
                               half, int8, int16, int32, int64, long, set_default_dtype, uint8)
@@ -33,9 +35,11 @@ from chainrule.factories import (arange, as_tensor, empty, empty_like, eye, from
 from chainrule import autograd
 from chainrule.autograd.transforms import grad, value_and_grad
 from chainrule import viz
-
-__version__ = "0.1.0"
 from chainrule.serialization import SerializationError, load, save
+# the layers above the core: nn / data, optim, training and pictures, Keras-style models
 from chainrule import data, datasets, metrics, nn, optim, plot, preprocessing
+from chainrule.checkpoint import load_checkpoint, save_checkpoint
 from chainrule import keras
 from chainrule.keras import Model, Sequential, callbacks, layers, load_model, regularizers
+
+__version__ = "0.1.0"

@@ -3,6 +3,7 @@ import builtins
 
 from chainrule import dtypes
 from chainrule.backend import device as _device, xp
+from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.random import rng
 from chainrule.tensor import Tensor, to_array
 
@@ -13,9 +14,9 @@ def _size(size, op):
     try:
         size = tuple(builtins.int(s) for s in size)
     except (TypeError, ValueError):
-        raise TypeError(f"{op}: expected a size given as ints, got {size!r}") from None
+        raise DTypeError(f"{op}: expected a size given as ints, got {size!r}") from None
     if any(s < 0 for s in size):
-        raise ValueError(f"{op}: sizes must be non-negative, got {size}")
+        raise ShapeError(f"{op}: sizes must be non-negative, got {size}")
     return size
 
 
@@ -53,7 +54,7 @@ def as_tensor(data, dtype=None, device=None):
 def from_numpy(ndarray):
     """A tensor sharing memory with a NumPy array (changes to one show in the other)."""
     if not isinstance(ndarray, xp.ndarray):
-        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
+        raise DTypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
     return Tensor(ndarray)
 
 
@@ -119,7 +120,7 @@ def randn_like(input, dtype=None, requires_grad=False, device=None, generator=No
 def _random_float(dtype, op):
     d = _float_dtype(dtype)
     if d.kind != "f":
-        raise TypeError(f"{op}: expected a float dtype, got {d}")
+        raise DTypeError(f"{op}: expected a float dtype, got {d}")
     return d
 
 
@@ -145,11 +146,11 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, requires
         if isinstance(high, (tuple, list)):
             low, high, size = 0, low, high
         else:
-            raise TypeError("randint: expected a size, e.g. cr.randint(0, 10, (3,))")
+            raise DTypeError("randint: expected a size, e.g. cr.randint(0, 10, (3,))")
     if high is None:
         low, high = 0, low
     if high <= low:
-        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
+        raise ConfigError(f"randint: expected low < high, got low={low}, high={high}")
     arr = rng(generator).integers(low, high, size=_size((size,), "randint"))
     return _make(arr.astype(dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64),
                  requires_grad, device)
@@ -167,7 +168,7 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device=N
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise ConfigError("arange: step must be nonzero")
     if dtype is None:
         dtype = dtypes.int64 if all(isinstance(v, (int, xp.integer)) for v in (start, end, step)) \
             else dtypes.get_default_dtype()
@@ -177,7 +178,7 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad=False, device=N
 def linspace(start, end, steps, *, dtype=None, requires_grad=False, device=None):
     """*steps* evenly spaced values from start to end inclusive."""
     if not isinstance(steps, (int, xp.integer)) or isinstance(steps, bool) or steps < 0:
-        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+        raise ConfigError(f"linspace: steps must be a non-negative int, got {steps!r}")
     return _make(xp.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad, device)
 
 

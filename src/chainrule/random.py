@@ -5,6 +5,8 @@ PyTorch's Mersenne-Twister numbers for the same seed.
 """
 import numpy as np
 
+from chainrule.errors import ConfigError, DTypeError
+
 
 class Generator:
     """A private random stream, as ``torch.Generator``: ``g = cr.Generator().manual_seed(0)``."""
@@ -16,7 +18,7 @@ class Generator:
     def manual_seed(self, seed):
         """Reset the stream from *seed* (an int) and return the generator."""
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-            raise TypeError(f"manual_seed: expected an int seed, got {seed!r}")
+            raise DTypeError(f"manual_seed: expected an int seed, got {seed!r}")
         self._seed = int(seed) & 0xFFFF_FFFF_FFFF_FFFF
         self.rng = np.random.Generator(np.random.PCG64(self._seed))
         return self
@@ -39,14 +41,24 @@ class Generator:
                 "uinteger": int(st["uinteger"]), "seed": self._seed}
 
     def set_state(self, state):
-        """Restore a state returned by :meth:`get_state`."""
+        """Restore a state returned by :meth:`get_state`; a malformed state raises
+        ``cr.ConfigError`` naming the bad field and leaves the stream unchanged."""
         if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
-            raise ValueError("set_state: expected a dict returned by Generator.get_state()")
+            raise ConfigError("set_state: expected a dict returned by Generator.get_state() "
+                              "(with bit_generator 'PCG64')")
+        for key, bits in (("state", 128), ("inc", 128), ("has_uint32", 1), ("uinteger", 32),
+                          ("seed", 64)):
+            value = state.get(key, 0 if key == "seed" else None)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                    or not 0 <= int(value) < 2 ** bits:
+                raise ConfigError(f"set_state: entry {key!r} must be an int in [0, 2**{bits}), "
+                                  f"got {str(value)[:40]}")
+        seed = int(state.get("seed", self._seed))
         self.rng.bit_generator.state = {
             "bit_generator": "PCG64",
             "state": {"state": int(state["state"]), "inc": int(state["inc"])},
             "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
-        self._seed = int(state.get("seed", self._seed))
+        self._seed = seed
         return self
 
 
@@ -83,5 +95,5 @@ def rng(generator=None):
     if generator is None:
         return default_generator.rng
     if not isinstance(generator, Generator):
-        raise TypeError(f"generator: expected a cr.Generator, got {type(generator).__name__}")
+        raise DTypeError(f"generator: expected a cr.Generator, got {type(generator).__name__}")
     return generator.rng

@@ -64,6 +64,7 @@ import sys
 import numpy as np
 
 from chainrule.backend import ndarray
+from chainrule.errors import DataError, DTypeError, SerializationError
 from chainrule.tensor import Tensor
 
 MAGIC = b"CHAINRULE\x00"
@@ -89,17 +90,6 @@ def _short(value):
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-class SerializationError(ValueError):
-    """A file given to ``load`` is not a readable chainrule checkpoint (damaged, truncated, foreign).
-
-    The message names the file and what is wrong with it. Example::
-
-        >>> try: cr.load(io.BytesIO(b"not a checkpoint"))
-        ... except cr.SerializationError as e: print(e)
-        cannot load '<file object>': not a chainrule file (bad magic b'not a chec')
-    """
-
-
 # ---- saving ----------------------------------------------------------------------------------
 
 def save(obj, path):
@@ -109,12 +99,13 @@ def save(obj, path):
     binary file object (written at its position, not atomically, left open). Unsupported objects
     raise ``TypeError`` naming their key path, before anything is written. Example::
 
+        >>> model = cr.nn.Linear(3, 1)
         >>> cr.save({"model": model.state_dict(), "epoch": 5}, "ckpt.cr")
     """
     is_path = isinstance(path, (str, bytes, os.PathLike))
     if not is_path and not hasattr(path, "write"):
-        raise TypeError(f"save: expected a path (str or os.PathLike) or a binary file object, "
-                        f"got {type(path).__name__}")
+        raise DTypeError(f"save: expected a path (str or os.PathLike) or a binary file object, "
+                         f"got {type(path).__name__}")
     blobs = []  # (payload offset, C-contiguous little-endian array)
     root = _encode(obj, "obj", 1, blobs, set())
     payload_nbytes = blobs[-1][0] + blobs[-1][1].nbytes if blobs else 0
@@ -149,26 +140,29 @@ def _encode(obj, where, depth, blobs, active):
         try:
             str(obj)
         except ValueError:  # more digits than sys.get_int_max_str_digits()
-            raise ValueError(f"{where}: integer too large to save ({obj.bit_length()} bits)") from None
+            raise DataError(f"{where}: integer too large to save ({obj.bit_length()} "
+                            "bits)") from None
         return {"type": "int", "value": obj}
     if kind is float:
         return {"type": "float", "value": obj if math.isfinite(obj) else repr(obj)}
     if kind is str:
         return {"type": "str", "value": obj}
     if not (kind is list or kind is tuple or isinstance(obj, dict)):
-        raise TypeError(f"{where}: cannot save object of type {kind.__name__} (expected a dict, list, "
-                        f"tuple, Tensor, ndarray, NumPy scalar, bool, int, float, str or None)")
+        raise DTypeError(f"{where}: cannot save object of type {kind.__name__} (expected a dict, "
+                         "list, "
+                         f"tuple, Tensor, ndarray, NumPy scalar, bool, int, float, str or None)")
     if id(obj) in active:
-        raise ValueError(f"{where}: cannot save a container that contains itself")
+        raise DataError(f"{where}: cannot save a container that contains itself")
     if depth > MAX_DEPTH:
-        raise ValueError(f"{where}: containers nest deeper than {MAX_DEPTH} levels")
+        raise DataError(f"{where}: containers nest deeper than {MAX_DEPTH} levels")
     active.add(id(obj))
     if isinstance(obj, dict):
         keys, values = [], []
         for key, value in obj.items():
             if type(key) is not str and type(key) is not int:
-                raise TypeError(f"{where}: cannot save dict key {key!r} of type {type(key).__name__} "
-                                f"(keys must be str or int)")
+                raise DTypeError(f"{where}: cannot save dict key {key!r} of type "
+                                 f"{type(key).__name__} "
+                                 f"(keys must be str or int)")
             keys.append(_encode(key, where, depth, blobs, active))
             values.append(_encode(value, f"{where}[{key!r}]", depth + 1, blobs, active))
         node = {"type": "dict", "keys": keys, "values": values}
@@ -182,8 +176,8 @@ def _encode(obj, where, depth, blobs, active):
 def _array_node(kind, arr, where, blobs):
     name = arr.dtype.name
     if name not in _DTYPES or arr.dtype.fields is not None:
-        raise TypeError(f"{where}: cannot save {kind} of dtype {arr.dtype} "
-                        f"(supported: {', '.join(_DTYPES)})")
+        raise DTypeError(f"{where}: cannot save {kind} of dtype {arr.dtype} "
+                         f"(supported: {', '.join(_DTYPES)})")
     offset = _align(blobs[-1][0] + blobs[-1][1].nbytes) if blobs else 0
     blobs.append((offset, np.ascontiguousarray(arr, dtype=_DTYPES[name])))
     return {"type": kind, "dtype": name, "shape": list(arr.shape), "offset": offset,
@@ -251,8 +245,13 @@ def load(path):
     Tensors come back as ``Tensor`` with ``requires_grad=False``; a damaged or foreign file raises
     :class:`SerializationError`. Example::
 
+        >>> model = cr.nn.Linear(3, 1)
+        >>> cr.save({"model": model.state_dict(), "epoch": 5}, "ckpt.cr")
         >>> state = cr.load("ckpt.cr")
         >>> model.load_state_dict(state["model"])
+        <All keys matched successfully>
+        >>> state["epoch"]
+        5
     """
     if isinstance(path, (str, bytes, os.PathLike)):
         name = os.fspath(path)
@@ -263,11 +262,11 @@ def load(path):
         name = name if isinstance(name, (str, bytes)) else "<file object>"
         data = path.read()
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"load: expected a binary file object, but read() returned "
-                            f"{type(data).__name__}")
+            raise DTypeError(f"load: expected a binary file object, but read() returned "
+                             f"{type(data).__name__}")
     else:
-        raise TypeError(f"load: expected a path (str or os.PathLike) or a binary file object, "
-                        f"got {type(path).__name__}")
+        raise DTypeError(f"load: expected a path (str or os.PathLike) or a binary file object, "
+                         f"got {type(path).__name__}")
     return _Reader(memoryview(data).cast("B"), name).read()
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from chainrule import dtypes
 from chainrule.backend import ndarray, xp, cpu
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.grad_mode import state as _grad_state
 
 
@@ -36,7 +37,7 @@ def to_array(data, dtype=None):
         elif arr.dtype.kind in "iu" and dtype is None:
             arr = arr.astype(dtypes.int64, copy=False)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype} "
+        raise DTypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype} "
                         f"(expected numbers or booleans), got {type(data).__name__}")
     if dtype is not None:
         arr = arr.astype(dtypes.to_dtype(dtype), copy=False)
@@ -103,7 +104,7 @@ class Tensor:
     def grad(self, value):
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad must be a tensor or None, got "
+                raise DTypeError(f"assigned grad must be a tensor or None, got "
                                 f"{type(value).__name__}")
             if value.data.shape != self.data.shape or value.data.dtype != self.data.dtype:
                 raise RuntimeError(
@@ -194,7 +195,7 @@ class Tensor:
 
     def __len__(self):
         if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise DTypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
     # ---- leaving the library -------------------------------------------------------------
@@ -212,7 +213,7 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item(): a tensor with {self.data.size} elements cannot be converted "
+            raise ShapeError(f"item(): a tensor with {self.data.size} elements cannot be converted "
                              f"to a Python scalar (shape {self.shape}); index one element first")
         return self.data.reshape(()).item()
 
@@ -228,7 +229,7 @@ class Tensor:
 
     def __index__(self):
         if self.data.dtype.kind not in "iu" or self.data.size != 1:
-            raise TypeError("only integer tensors of a single element can be used as an index")
+            raise DTypeError("only integer tensors of a single element can be used as an index")
         return builtins.int(self.item())
 
     def __bool__(self):
@@ -241,7 +242,7 @@ class Tensor:
 
     def __iter__(self):
         if self.data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
+            raise DTypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.data.shape[0]))
 
     # ---- in place, outside the graph ---------------------------------------------------------

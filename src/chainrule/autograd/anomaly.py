@@ -10,7 +10,13 @@ class detect_anomaly(contextlib.ContextDecorator):
     naming that op and showing the forward call (as ``torch.autograd.detect_anomaly``).
 
     >>> with cr.autograd.detect_anomaly():
-    ...     loss.backward()      # RuntimeError: ... function SqrtBackward returned a NaN ...
+    ...     x = cr.tensor([0.0, 1.0], requires_grad=True)
+    ...     loss = cr.sqrt(x).sum()          # d√x/dx = 1 / (2√x) is infinite at 0
+    ...     try:
+    ...         loss.backward()
+    ...     except RuntimeError as e:
+    ...         print(str(e).splitlines()[0])
+    anomaly detected: function SqrtBackward returned a NaN or inf gradient for its input 0
     """
 
     def __init__(self, check_nan=True):

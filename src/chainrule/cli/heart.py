@@ -8,6 +8,7 @@ same ``chainrule.training`` step a PyTorch-style loop uses), report test accurac
 confusion matrix and the parameter count, and save everything needed to score new patients in one
 file.
 """
+import argparse
 import json
 import os
 import time
@@ -16,6 +17,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.datasets import load_heart_disease
+from chainrule.errors import CheckpointError, ConfigError, suggest
 from chainrule.keras import Model, layers, optimizers
 from chainrule.keras.saving import dict_to_model, model_to_dict
 from chainrule.metrics import accuracy_score, confusion_matrix, roc_auc_score
@@ -33,7 +35,8 @@ def add_arguments(p):
     p.add_argument("--epochs", type=int, default=100, help="passes over the training set (100)")
     p.add_argument("--batch-size", type=int, default=32, help="mini-batch size (32)")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate (0.001)")
-    p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS),
+    p.add_argument("--optimizer", default="adam", type=_optimizer_name,
+                   metavar="{" + ",".join(sorted(OPTIMIZERS)) + "}",
                    help="optimiser (adam)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the initial weights "
                                                        "and the shuffling (0)")
@@ -45,9 +48,17 @@ def add_arguments(p):
     p.add_argument("--quiet", action="store_true", help="print only the final report")
 
 
+def _optimizer_name(text):
+    """argparse type of ``--optimizer``: a known name, or an error with the closest one."""
+    if text not in OPTIMIZERS:
+        raise argparse.ArgumentTypeError(f"unknown optimizer {text!r}.{suggest(text, OPTIMIZERS)} "
+                                         f"Choose from {', '.join(sorted(OPTIMIZERS))}")
+    return text
+
+
 def _positive(name, value):
-    if value <= 0:
-        raise ValueError(f"--{name} must be positive, got {value}")
+    if not value > 0:  # NaN too
+        raise ConfigError(f"--{name} must be positive, got {value}")
 
 
 def build_model(n_inputs, hidden=16):
@@ -144,11 +155,19 @@ def load_model(path):
     """Rebuild (network, preprocessor, feature_names) from a file written by :func:`save_model`."""
     obj = cr.load(path)
     if not isinstance(obj, dict) or obj.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path}: not a heart model file written by 'chainrule train heart'")
+        raise CheckpointError(f"{path}: not a heart model file written by 'chainrule train heart'")
     if obj.get("version") != MODEL_VERSION:
-        raise ValueError(f"{path}: heart model format version {obj.get('version')} is not "
-                         f"supported (expected {MODEL_VERSION})")
-    pre = TabularPreprocessor.from_dict(obj["preprocessor"])
-    model = dict_to_model(obj["model"], compile=False)
+        raise CheckpointError(f"{path}: heart model format version {obj.get('version')} is not "
+                              f"supported (expected {MODEL_VERSION})")
+    try:
+        pre = TabularPreprocessor.from_dict(obj["preprocessor"])
+        model = dict_to_model(obj["model"], compile=False)
+        names = list(obj["feature_names"])
+    except CheckpointError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, MemoryError,
+            RecursionError) as e:
+        raise CheckpointError(f"{path}: damaged heart model file: {type(e).__name__}: "
+                              f"{str(e)[:300]}") from None
     model.eval()
-    return model, pre, list(obj["feature_names"])
+    return model, pre, names

@@ -2,7 +2,8 @@
 import argparse
 import sys
 
-from chainrule.cli import heart, plots, predict
+from chainrule.cli import heart, plots, predict, tour
+from chainrule.errors import ChainruleError
 
 
 
@@ -16,6 +17,7 @@ def build_parser():
         "heart", help="train the lectures' heart-disease network on the embedded Cleveland data"))
     predict.add_arguments(sub.add_parser("predict", help="score new patients with a saved model"))
     plots.add_arguments(sub)
+    tour.add_arguments(sub)
     return parser
 
 
@@ -29,7 +31,9 @@ def main(argv=None):
             return predict.run(args)
         if args.command == "plot":
             return plots.run(args)
-    except (ValueError, OSError) as e:
+        if args.command == "tour":
+            return tour.run(args)
+    except (ChainruleError, ValueError, OSError) as e:
         print(f"chainrule: error: {e}", file=sys.stderr)
         return 2
     parser.print_help()

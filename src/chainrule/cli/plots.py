@@ -8,6 +8,7 @@
 import sys
 
 from chainrule.data import DataLoader, TensorDataset
+from chainrule.errors import ConfigError
 from chainrule.nn import BCEWithLogitsLoss
 from chainrule.optim import Adam
 from chainrule.plot.descent import optimizer_paths, step_sizes
@@ -58,9 +59,9 @@ def add_arguments(subparsers):
 
 def _landscape(args):
     if args.grid < 2:
-        raise ValueError(f"--grid must be at least 2, got {args.grid}")
+        raise ConfigError(f"--grid must be at least 2, got {args.grid}")
     if not args.span > 0:
-        raise ValueError(f"--span must be positive, got {args.span}")
+        raise ConfigError(f"--span must be positive, got {args.span}")
     problem = HeartProblem(args.seed)
     manual_seed(args.seed)
     model = problem.network()

@@ -5,12 +5,14 @@ missing value is written '?' or left empty.  Each row gets the predicted probabi
 disease and the 0/1 prediction.  Malformed input is reported with its row and column.
 """
 import csv
+import math
 import re
 import sys
 
 import numpy as np
 
 from chainrule.cli.heart import load_model
+from chainrule.errors import ConfigError, DataError
 from chainrule.training import predict as run_model
 import chainrule as cr
 
@@ -28,31 +30,35 @@ def read_patients(path, feature_names):
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames:
-            raise ValueError(f"{path}: empty file; expected a header row naming the columns "
-                             f"{', '.join(feature_names)}")
+            raise DataError(f"{path}: empty file; expected a header row naming the columns "
+                            f"{', '.join(feature_names)}")
         header = [h.strip() for h in reader.fieldnames]
         missing = [n for n in feature_names if n not in header]
         if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; the header must "
-                             f"name all of {', '.join(feature_names)}")
+            raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the header must "
+                            f"name all of {', '.join(feature_names)}")
         rows = []
         for i, raw in enumerate(reader, start=1):
             row = {k.strip(): v for k, v in raw.items() if k is not None}
             for name in feature_names:
                 v = row.get(name)
                 if v is None:
-                    raise ValueError(f"{path}: row {i} (line {i + 1}) has too few values: column "
-                                     f"{name!r} is absent")
+                    raise DataError(f"{path}: row {i} (line {i + 1}) has too few values: column "
+                                    f"{name!r} is absent")
                 s = v.strip()
                 if s not in ("", "?"):
                     try:
-                        float(s)
+                        value = float(s)
                     except ValueError:
-                        raise ValueError(f"{path}: row {i} (line {i + 1}), column {name!r}: "
-                                         f"{v!r} is not a number") from None
+                        raise DataError(f"{path}: row {i} (line {i + 1}), column {name!r}: "
+                                        f"{v!r} is not a number") from None
+                    if not math.isfinite(value):
+                        raise DataError(f"{path}: row {i} (line {i + 1}), column {name!r}: "
+                                        f"{v!r} is not a finite number (write '?' or leave the "
+                                        f"cell empty for a missing value)")
             rows.append({n: row[n] for n in feature_names})
     if not rows:
-        raise ValueError(f"{path}: no patient rows after the header")
+        raise DataError(f"{path}: no patient rows after the header")
     return rows
 
 
@@ -66,11 +72,13 @@ def encode(pre, rows, path):
                 pre.transform([row])
             except ValueError as e:
                 detail = re.sub(r"^[\w.]+: row 0, ", "", str(e))
-                raise ValueError(f"{path}: row {i} (line {i + 1}), {detail}") from None
+                raise DataError(f"{path}: row {i} (line {i + 1}), {detail}") from None
         raise
 
 
 def run(args):
+    if not 0.0 <= args.threshold <= 1.0:
+        raise ConfigError(f"--threshold must be a probability in [0, 1], got {args.threshold}")
     model, pre, names = load_model(args.model)
     rows = read_patients(args.patients, names)
     X = encode(pre, rows, args.patients)

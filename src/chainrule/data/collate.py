@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.tensor import Tensor
 
 _ERR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
@@ -21,7 +22,7 @@ def _stack(arrays):
     first = arrays[0].shape
     for i, a in enumerate(arrays):
         if a.shape != first:
-            raise ValueError(f"default_collate: cannot stack samples of different shapes: sample 0 "
+            raise ShapeError(f"default_collate: cannot stack samples of different shapes: sample 0 "
                              f"has shape {first}, sample {i} has shape {a.shape}; give samples of "
                              f"one shape or pass a collate_fn")
     return Tensor(np.stack(arrays))
@@ -46,7 +47,7 @@ def default_collate(batch):
         return _stack([t.data for t in batch])
     if isinstance(elem, np.ndarray):
         if _is_text_array(elem):
-            raise TypeError(_ERR.format(f"a numpy array of dtype {elem.dtype}"))
+            raise DTypeError(_ERR.format(f"a numpy array of dtype {elem.dtype}"))
         return _stack([np.asarray(a) for a in batch])
     if isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_)):
         return Tensor(np.array(batch))
@@ -69,10 +70,10 @@ def default_collate(batch):
     if isinstance(elem, collections.abc.Sequence):
         sizes = [len(s) for s in batch]
         if len(set(sizes)) != 1:
-            raise ValueError(f"default_collate: each sample in the batch must have the same number "
+            raise ShapeError(f"default_collate: each sample in the batch must have the same number "
                              f"of fields; got sizes {sizes}")
         return [default_collate(list(s)) for s in zip(*batch)]
-    raise TypeError(_ERR.format(type(elem).__name__))
+    raise DTypeError(_ERR.format(type(elem).__name__))
 
 
 def default_convert(data):

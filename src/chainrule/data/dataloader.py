@@ -13,6 +13,7 @@ from chainrule import random as _random
 from chainrule.data.collate import default_collate, default_convert
 from chainrule.data.dataset import Subset, TensorDataset
 from chainrule.data.sampler import BatchSampler, RandomSampler, SequentialSampler
+from chainrule.errors import ConfigError, DTypeError
 from chainrule.tensor import Tensor
 
 
@@ -33,7 +34,7 @@ def _tensor_source(dataset):
 
 def _check_flag(name, value):
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"DataLoader: {name} must be True or False, got {name}={value!r}")
+        raise DTypeError(f"DataLoader: {name} must be True or False, got {name}={value!r}")
     return bool(value)
 
 
@@ -61,29 +62,33 @@ class DataLoader:
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
                  collate_fn=None, sampler=None, batch_sampler=None, num_workers=0, pin_memory=False):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-            raise TypeError(f"DataLoader: dataset must define __len__ and __getitem__ (a Dataset, "
-                            f"TensorDataset, list, ...), got {type(dataset).__name__}")
+            raise DTypeError(f"DataLoader: dataset must define __len__ and __getitem__ (a Dataset, "
+                             f"TensorDataset, list, ...), got {type(dataset).__name__}")
         if batch_size is not None and (isinstance(batch_size, bool) or
                                        not isinstance(batch_size, numbers.Integral) or batch_size <= 0):
-            raise ValueError(f"DataLoader: batch_size must be a positive int (or None to turn "
-                             f"batching off), got batch_size={batch_size!r}")
+            raise ConfigError(f"DataLoader: batch_size must be a positive int (or None to turn "
+                              f"batching off), got batch_size={batch_size!r}")
         shuffle = _check_flag("shuffle", False if shuffle is None else shuffle)  # None: torch's default
         drop_last = _check_flag("drop_last", drop_last)
         if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
-            raise ValueError(f"DataLoader: num_workers must be a non-negative int, got "
-                             f"num_workers={num_workers!r}")
+            raise ConfigError(f"DataLoader: num_workers must be a non-negative int, got "
+                              f"num_workers={num_workers!r}")
         if collate_fn is not None and not callable(collate_fn):
-            raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
+            raise DTypeError("DataLoader: collate_fn must be callable, got "
+                             f"{type(collate_fn).__name__}")
         if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler and shuffle=True cannot be combined (the sampler "
-                             "sets the order); shuffle inside the sampler instead")
+            raise ConfigError("DataLoader: sampler and shuffle=True cannot be combined (the "
+                              "sampler "
+                              "sets the order); shuffle inside the sampler instead")
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
-            raise ValueError("DataLoader: batch_sampler cannot be combined with batch_size, shuffle, "
-                             "sampler or drop_last (it sets the batches itself); leave those at "
-                             "their defaults")
+            raise ConfigError("DataLoader: batch_sampler cannot be combined with batch_size, "
+                              "shuffle, "
+                              "sampler or drop_last (it sets the batches itself); leave those at "
+                              "their defaults")
         if batch_size is None and drop_last:
-            raise ValueError("DataLoader: batch_size=None turns batching off, so drop_last=True has "
-                             "no batch to drop; use one or the other")
+            raise ConfigError("DataLoader: batch_size=None turns batching off, so drop_last=True "
+                              "has "
+                              "no batch to drop; use one or the other")
         _random.rng(generator)  # a wrong generator fails here, not in the middle of an epoch
         if sampler is None:
             sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from chainrule import random as _random
+from chainrule.errors import ConfigError, DataError, DTypeError, ShapeError
 from chainrule.tensor import Tensor
 
 
@@ -52,22 +53,23 @@ class TensorDataset(Dataset):
 
     def __init__(self, *tensors):
         if not tensors:
-            raise ValueError("TensorDataset: expected at least one tensor, got none")
+            raise ConfigError("TensorDataset: expected at least one tensor, got none")
         wrapped = []
         for i, t in enumerate(tensors):
             if isinstance(t, np.ndarray):
                 t = Tensor(t)
             if not isinstance(t, Tensor):
-                raise TypeError(f"TensorDataset: argument {i} is a {type(t).__name__}; expected a "
-                                f"Tensor or a NumPy array")
+                raise DTypeError(f"TensorDataset: argument {i} is a {type(t).__name__}; expected a "
+                                 f"Tensor or a NumPy array")
             if t.ndim == 0:
-                raise ValueError(f"TensorDataset: argument {i} is a 0-d tensor; every tensor needs a "
+                raise ShapeError(f"TensorDataset: argument {i} is a 0-d tensor; every tensor needs "
+                                 "a "
                                  f"first dimension indexing the samples")
             wrapped.append(t)
         sizes = [t.shape[0] for t in wrapped]
         if len(set(sizes)) != 1:
-            raise ValueError(f"TensorDataset: all tensors must have the same size in the first "
-                             f"dimension; got sizes {sizes}")
+            raise DataError(f"TensorDataset: all tensors must have the same size in the first "
+                            f"dimension; got sizes {sizes}")
         self.tensors = tuple(wrapped)
 
     def __getitem__(self, index):
@@ -105,15 +107,17 @@ def _split_lengths(lengths, n):
     """*lengths* as ints summing to *n*: ints as given, or fractions summing to 1 (as PyTorch)."""
     lengths = list(lengths)
     if not lengths:
-        raise ValueError("random_split: lengths is empty; give split sizes or fractions")
+        raise ConfigError("random_split: lengths is empty; give split sizes or fractions")
     for i, x in enumerate(lengths):
         if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            raise TypeError(f"random_split: lengths[{i}] = {x!r}; expected an int or a float fraction")
+            raise DTypeError(f"random_split: lengths[{i}] = {x!r}; expected an int or a float "
+                             "fraction")
     total = sum(lengths)
     if not all(isinstance(x, numbers.Integral) for x in lengths) and math.isclose(total, 1.0):
         for i, frac in enumerate(lengths):
             if not 0 <= frac <= 1:
-                raise ValueError(f"random_split: fraction lengths[{i}] = {frac} is not between 0 and 1")
+                raise ConfigError(f"random_split: fraction lengths[{i}] = {frac} is not between 0 "
+                                  "and 1")
         sizes = [math.floor(n * frac) for frac in lengths]
         for i in range(n - sum(sizes)):  # the remainder, one each, round-robin from the first
             sizes[i % len(sizes)] += 1
@@ -124,11 +128,12 @@ def _split_lengths(lengths, n):
         return sizes
     for i, x in enumerate(lengths):
         if not isinstance(x, numbers.Integral) or x < 0:
-            raise ValueError(f"random_split: lengths[{i}] = {x!r}; give non-negative ints that sum "
-                             f"to the dataset's length ({n}) or fractions that sum to 1")
+            raise ConfigError(f"random_split: lengths[{i}] = {x!r}; give non-negative ints that "
+                              "sum "
+                              f"to the dataset's length ({n}) or fractions that sum to 1")
     if total != n:
-        raise ValueError(f"random_split: lengths sum to {total}, but the dataset has {n} samples; "
-                         f"give ints that sum to {n} or fractions that sum to 1")
+        raise ConfigError(f"random_split: lengths sum to {total}, but the dataset has {n} samples; "
+                          f"give ints that sum to {n} or fractions that sum to 1")
     return [int(x) for x in lengths]
 
 

@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from chainrule import random as _random
+from chainrule.errors import ConfigError, DataError, DTypeError
 
 
 class Sampler:
@@ -54,14 +55,14 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         if not isinstance(replacement, bool):
-            raise TypeError(f"RandomSampler: replacement must be a bool, got {replacement!r}")
+            raise DTypeError(f"RandomSampler: replacement must be a bool, got {replacement!r}")
         if num_samples is None and len(data_source) == 0:
-            raise ValueError("RandomSampler: cannot shuffle an empty dataset (length 0); give a "
-                             "dataset with at least one sample, or use shuffle=False")
+            raise DataError("RandomSampler: cannot shuffle an empty dataset (length 0); give a "
+                            "dataset with at least one sample, or use shuffle=False")
         if num_samples is not None and (isinstance(num_samples, bool) or
                                         not isinstance(num_samples, numbers.Integral) or num_samples <= 0):
-            raise ValueError(f"RandomSampler: num_samples must be a positive int, got "
-                             f"num_samples={num_samples!r}")
+            raise ConfigError(f"RandomSampler: num_samples must be a positive int, got "
+                              f"num_samples={num_samples!r}")
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
@@ -76,7 +77,7 @@ class RandomSampler(Sampler):
     def _epoch_indices(self):
         n, k, rng = len(self.data_source), self.num_samples, _random.rng(self.generator)
         if n == 0:
-            raise ValueError("RandomSampler: cannot draw from an empty dataset (length 0)")
+            raise DataError("RandomSampler: cannot draw from an empty dataset (length 0)")
         if self.replacement:
             return rng.integers(0, n, size=k)
         parts = [rng.permutation(n) for _ in range(k // n)]
@@ -102,10 +103,11 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler, batch_size, drop_last):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
-            raise ValueError(f"BatchSampler: batch_size must be a positive int, got "
-                             f"batch_size={batch_size!r}")
+            raise ConfigError(f"BatchSampler: batch_size must be a positive int, got "
+                              f"batch_size={batch_size!r}")
         if not isinstance(drop_last, bool):
-            raise ValueError(f"BatchSampler: drop_last must be a bool, got drop_last={drop_last!r}")
+            raise ConfigError("BatchSampler: drop_last must be a bool, got "
+                              f"drop_last={drop_last!r}")
         self.sampler = sampler
         self.batch_size = int(batch_size)
         self.drop_last = drop_last

@@ -16,8 +16,15 @@ Example::
 
     >>> class Print(Callback):
     ...     def on_epoch_end(self, epoch, logs=None):
-    ...         print(epoch, logs["loss"])
-    >>> model.fit(x, y, epochs=3, callbacks=[Print(), EarlyStopping(patience=2)])
+    ...         print(f"epoch {epoch}: loss {logs['loss']:.2f}")
+    >>> x, y = np.random.rand(64, 4), np.random.randint(0, 2, (64, 1))
+    >>> model = cr.Sequential([cr.layers.Dense(1, activation="sigmoid")])
+    >>> model.compile("adam", "binary_crossentropy")
+    >>> history = model.fit(x, y, epochs=3, verbose=0,
+    ...                     callbacks=[Print(), EarlyStopping(monitor="loss", patience=2)])
+    epoch 0: loss ...
+    epoch 1: loss ...
+    epoch 2: loss ...
 """
 import collections
 import csv
@@ -27,6 +34,7 @@ import warnings
 
 import numpy as np
 
+from chainrule.errors import ConfigError, DTypeError
 from chainrule.keras.progress import Progbar, resolve_verbose
 from chainrule.serialization import save
 
@@ -121,8 +129,8 @@ class CallbackList(Callback):
         self.callbacks = list(callbacks or [])
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks must be keras Callback instances, got "
-                                f"{type(cb).__name__}: {cb!r}")
+                raise DTypeError(f"callbacks must be keras Callback instances, got "
+                                 f"{type(cb).__name__}: {cb!r}")
         self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
         if self.history is None and add_history:
             self.history = History()
@@ -179,7 +187,10 @@ class History(Callback):
 
     Example::
 
-        >>> h = model.fit(x, y, epochs=3, validation_split=0.2)
+        >>> x, y = np.random.rand(64, 4), np.random.randint(0, 2, (64, 1))
+        >>> model = cr.Sequential([cr.layers.Dense(1, activation="sigmoid")])
+        >>> model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+        >>> h = model.fit(x, y, epochs=3, validation_split=0.2, verbose=0)
         >>> sorted(h.history)
         ['accuracy', 'loss', 'val_accuracy', 'val_loss']
     """
@@ -304,10 +315,11 @@ class MonitorCallback(Callback):
                 if m.name == name and getattr(m, "_direction", None):
                     direction = m._direction
         if direction is None:
-            raise ValueError(f"{type(self).__name__} callback received monitor={self.monitor}, but "
-                             f"it can't tell whether that metric should be maximized or "
-                             f"minimized. Pass mode='max' to monitor the highest value, or "
-                             f"mode='min' to use the lowest value.")
+            raise ConfigError(f"{type(self).__name__} callback received monitor={self.monitor}, "
+                              "but "
+                              f"it can't tell whether that metric should be maximized or "
+                              f"minimized. Pass mode='max' to monitor the highest value, or "
+                              f"mode='min' to use the lowest value.")
         self.monitor_op = np.greater if direction == "up" else np.less
         if self.monitor_op is np.less:
             self.min_delta = -abs(self.min_delta)
@@ -336,9 +348,14 @@ class EarlyStopping(MonitorCallback):
 
     Example::
 
-        >>> stop = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
-        >>> model.fit(x, y, validation_split=0.2, epochs=100, callbacks=[stop])
-        >>> stop.stopped_epoch, stop.best_epoch
+        >>> x, y = np.random.rand(64, 4), np.random.randint(0, 2, (64, 1))
+        >>> model = cr.Sequential([cr.layers.Dense(1, activation="sigmoid")])
+        >>> model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+        >>> stop = EarlyStopping(monitor="val_loss", min_delta=0.1, patience=3,
+        ...                      restore_best_weights=True)   # gains under 0.1 do not count
+        >>> h = model.fit(x, y, validation_split=0.2, epochs=100, callbacks=[stop], verbose=0)
+        >>> len(h.history["loss"]), stop.best_epoch, stop.stopped_epoch
+        (4, 0, 3)
     """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
@@ -403,7 +420,13 @@ class ModelCheckpoint(MonitorCallback):
 
     Example::
 
-        >>> ModelCheckpoint("ckpt/best.cr", monitor="val_auc", mode="max", save_best_only=True)
+        >>> x, y = np.random.rand(64, 4), np.random.randint(0, 2, (64, 1))
+        >>> model = cr.Sequential([cr.layers.Dense(1, activation="sigmoid")])
+        >>> model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+        >>> best = ModelCheckpoint("best.cr", monitor="val_loss", mode="min", save_best_only=True)
+        >>> h = model.fit(x, y, validation_split=0.2, epochs=3, callbacks=[best], verbose=0)
+        >>> cr.load_model("best.cr").count_params() == model.count_params()
+        True
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
@@ -411,8 +434,8 @@ class ModelCheckpoint(MonitorCallback):
                  initial_value_threshold=None):
         super().__init__(monitor, mode, initial_value_threshold)
         if save_freq != "epoch":
-            raise ValueError(f"ModelCheckpoint: only save_freq='epoch' is supported, got "
-                             f"{save_freq!r}")
+            raise ConfigError(f"ModelCheckpoint: only save_freq='epoch' is supported, got "
+                              f"{save_freq!r}")
         self.filepath = os.fspath(filepath)
         self.verbose, self.save_best_only = verbose, save_best_only
         self.save_weights_only = save_weights_only
@@ -468,7 +491,7 @@ class LearningRateScheduler(Callback):
 
     Example::
 
-        >>> LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)
+        >>> schedule = LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)
     """
 
     def __init__(self, schedule, verbose=0):
@@ -482,8 +505,8 @@ class LearningRateScheduler(Callback):
         except TypeError:       # a one-argument schedule, as older Keras allowed
             lr = self.schedule(epoch)
         if isinstance(lr, bool) or not isinstance(lr, (float, int, np.floating, np.integer)):
-            raise ValueError(f"The output of the `schedule` function should be a float. "
-                             f"Got: {lr!r}")
+            raise ConfigError(f"The output of the `schedule` function should be a float. "
+                              f"Got: {lr!r}")
         optimizer.learning_rate = float(lr)
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
@@ -503,15 +526,15 @@ class ReduceLROnPlateau(MonitorCallback):
 
     Example::
 
-        >>> ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=1e-5)
+        >>> reduce = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=1e-5)
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
                  min_delta=1e-4, cooldown=0, min_lr=0.0):
         super().__init__(monitor, mode, min_delta=min_delta)
         if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received "
-                             f"factor={factor}")
+            raise ConfigError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received "
+                              f"factor={factor}")
         self.factor, self.patience, self.verbose = factor, patience, verbose
         self.cooldown, self.min_lr = cooldown, min_lr
         self.cooldown_counter = self.wait = 0
@@ -555,7 +578,12 @@ class CSVLogger(Callback):
 
     Example::
 
-        >>> model.fit(x, y, epochs=5, callbacks=[CSVLogger("training.csv")])
+        >>> x, y = np.random.rand(64, 4), np.random.randint(0, 2, (64, 1))
+        >>> model = cr.Sequential([cr.layers.Dense(1, activation="sigmoid")])
+        >>> model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+        >>> h = model.fit(x, y, epochs=5, callbacks=[CSVLogger("training.csv")], verbose=0)
+        >>> print(open("training.csv").readline().strip())
+        epoch,accuracy,loss,val_accuracy,val_loss
     """
 
     def __init__(self, filename, separator=",", append=False):
@@ -629,7 +657,13 @@ class LambdaCallback(Callback):
 
     Example::
 
-        >>> LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
+        >>> show = LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"] > 0))
+        >>> x, y = np.random.rand(64, 4), np.random.randint(0, 2, (64, 1))
+        >>> model = cr.Sequential([cr.layers.Dense(1, activation="sigmoid")])
+        >>> model.compile("adam", "binary_crossentropy")
+        >>> h = model.fit(x, y, epochs=2, callbacks=[show], verbose=0)
+        0 True
+        1 True
     """
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,

@@ -15,14 +15,13 @@ can be backpropagated.
 Example::
 
     >>> from chainrule.keras import losses
-    >>> losses.BinaryCrossentropy()([[1.0], [0.0]], cr.tensor([[0.9], [0.2]]))
-    tensor(0.1643)                          # (−log 0.9 − log 0.8) / 2
+    >>> losses.BinaryCrossentropy()([[1.0], [0.0]], cr.tensor([[0.9], [0.2]]))  # (−log .9 − log .8)/2
+    tensor(0.1643)
 """
-import difflib
-
 import numpy as np
 
 from chainrule import dtypes
+from chainrule.errors import ConfigError, DTypeError, LabelError, ShapeError, suggest
 from chainrule.keras.layers.base import snake_case
 from chainrule.ops.elementwise import where
 from chainrule.ops.softmax import log_softmax
@@ -33,7 +32,8 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean_with_sample_weight")
 
 
 def lookup(kind, identifier, table):
-    """``table[identifier]``, or a ValueError naming *kind*, the closest names and all valid names.
+    """``table[identifier]``, or a :class:`ConfigError` naming *kind*, the closest names and all
+    valid names.
 
     Shared by ``losses.get``, ``metrics.get`` and ``optimizers.get``.
 
@@ -42,10 +42,9 @@ def lookup(kind, identifier, table):
     if isinstance(identifier, str) and identifier in table:
         return table[identifier]
     valid = sorted(table)
-    close = difflib.get_close_matches(str(identifier), valid, n=3, cutoff=0.6)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise ValueError(f"Could not interpret {kind} identifier: {identifier!r}.{hint} "
-                     f"Valid {kind} names: {', '.join(valid)}")
+    hint = suggest(identifier, valid)
+    raise ConfigError(f"Could not interpret {kind} identifier: {identifier!r}.{hint} "
+                      f"Valid {kind} names: {', '.join(valid)}")
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -58,7 +57,7 @@ def as_float_tensor(a):
         return a if a.data.dtype.kind == "f" else Tensor(a.data.astype(dtypes.get_default_dtype()))
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"expected numbers, got an array of dtype {arr.dtype}")
+        raise DTypeError(f"expected numbers, got an array of dtype {arr.dtype}")
     return Tensor(arr.astype(dtypes.get_default_dtype(), copy=False))
 
 
@@ -82,7 +81,7 @@ def _pair(name, y_true, y_pred):
     """Both arguments as float tensors of one shape, or a ValueError naming both shapes."""
     y_true, y_pred = same_rank(as_float_tensor(y_true), as_float_tensor(y_pred))
     if tuple(y_true.shape) != tuple(y_pred.shape):
-        raise ValueError(f"{name}: y_true and y_pred must have the same shape, got y_true.shape="
+        raise ShapeError(f"{name}: y_true and y_pred must have the same shape, got y_true.shape="
                          f"{tuple(y_true.shape)} and y_pred.shape={tuple(y_pred.shape)}; check "
                          f"that the labels match the model's output (units of the last layer)")
     return y_true, y_pred
@@ -160,7 +159,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     if tuple(y_true_t.shape) != tuple(y_pred.shape):
         hint = (" (integer class labels need sparse_categorical_crossentropy)"
                 if y_true_t.ndim < y_pred.ndim or y_true_t.shape[-1] == 1 else "")
-        raise ValueError(f"categorical_crossentropy: y_true and y_pred must have the same shape, "
+        raise ShapeError(f"categorical_crossentropy: y_true and y_pred must have the same shape, "
                          f"got y_true.shape={tuple(y_true_t.shape)} and "
                          f"y_pred.shape={tuple(y_pred.shape)}{hint}")
     if label_smoothing:
@@ -178,16 +177,16 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     if labels.ndim == y_pred.ndim and labels.ndim and labels.shape[-1] == 1:
         labels = labels.reshape(labels.shape[:-1])
     if labels.shape != tuple(y_pred.shape[:-1]):
-        raise ValueError(f"sparse_categorical_crossentropy: y_true must hold one class index per "
+        raise ShapeError(f"sparse_categorical_crossentropy: y_true must hold one class index per "
                          f"sample, shape {tuple(y_pred.shape[:-1])} for y_pred.shape="
                          f"{tuple(y_pred.shape)}; got y_true.shape={labels.shape} (one-hot labels "
                          f"need categorical_crossentropy)")
     n_classes = y_pred.shape[-1]
     if labels.size and (labels.dtype.kind not in "biuf" or np.any(labels != np.round(labels))
                         or labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"sparse_categorical_crossentropy: labels must be integers in "
+        raise LabelError(f"sparse_categorical_crossentropy: labels must be integers in "
                          f"[0, {n_classes}) for {n_classes} output units; got values from "
-                         f"{labels.min()} to {labels.max()}")
+                         f"{labels.min():g} to {labels.max():g}")
     one_hot = np.eye(n_classes, dtype=y_pred.data.dtype)[labels.astype(np.int64)]
     return -(Tensor(one_hot) * _log_probs(y_pred, from_logits)).sum(dim=-1)
 
@@ -246,8 +245,8 @@ class Loss:
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if reduction not in REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, "
-                             f"got {reduction!r}")
+            raise ConfigError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, "
+                              f"got {reduction!r}")
         self.name = name or snake_case(type(self).__name__)
         self.reduction = reduction
         self.dtype = dtype
@@ -367,8 +366,8 @@ class Hinge(LossFunctionWrapper):
 
 def _check_axis(axis, name):
     if axis != -1:
-        raise ValueError(f"{name}: only axis=-1 (the last axis holds the classes) is supported, "
-                         f"got axis={axis}")
+        raise ConfigError(f"{name}: only axis=-1 (the last axis holds the classes) is supported, "
+                          f"got axis={axis}")
 
 
 FUNCTIONS = {
@@ -405,6 +404,6 @@ def get(identifier):
         return identifier()
     if callable(identifier):
         return identifier
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r} (expected a name such "
-                     f"as 'binary_crossentropy', a keras Loss, or a function "
-                     f"fn(y_true, y_pred))")
+    raise ConfigError(f"Could not interpret loss identifier: {identifier!r} (expected a name such "
+                      f"as 'binary_crossentropy', a keras Loss, or a function "
+                      f"fn(y_true, y_pred))")

@@ -17,6 +17,7 @@ Example::
 """
 import numpy as np
 
+from chainrule.errors import ConfigError, ShapeError
 from chainrule.keras import losses
 from chainrule.keras.layers.base import snake_case
 from chainrule.keras.losses import lookup
@@ -314,7 +315,7 @@ def confusion_counts(thresholds, y_true, y_pred, sample_weight=None):
     """
     t, p = _same_rank(_np(y_true), _np(y_pred))
     if t.shape != p.shape:
-        raise ValueError(f"y_true and y_pred must have the same shape for a confusion-matrix "
+        raise ShapeError(f"y_true and y_pred must have the same shape for a confusion-matrix "
                          f"metric, got {t.shape} and {p.shape}")
     w = np.ones_like(p) if sample_weight is None else np.broadcast_to(
         _same_rank(_np(sample_weight), p)[0], p.shape)
@@ -359,8 +360,8 @@ class _ThresholdMetric(_Confusion):
         self.thresholds = np.atleast_1d(np.asarray(0.5 if thresholds is None else thresholds,
                                                    dtype=np.float64))
         if np.any((self.thresholds < 0) | (self.thresholds > 1)):
-            raise ValueError(f"{type(self).__name__}: thresholds must be in [0, 1], got "
-                             f"{thresholds!r}")
+            raise ConfigError(f"{type(self).__name__}: thresholds must be in [0, 1], got "
+                              f"{thresholds!r}")
         super().__init__(name, dtype)
 
     def result(self):
@@ -414,19 +415,19 @@ class AUC(_Confusion):
                  name="auc", dtype=None, thresholds=None, multi_label=False, num_labels=None,
                  label_weights=None, from_logits=False):
         if curve not in ("ROC", "PR"):
-            raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")
+            raise ConfigError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")
         if summation_method not in ("interpolation", "minoring", "majoring"):
-            raise ValueError(f"AUC: summation_method must be 'interpolation', 'minoring' or "
-                             f"'majoring', got {summation_method!r}")
+            raise ConfigError(f"AUC: summation_method must be 'interpolation', 'minoring' or "
+                              f"'majoring', got {summation_method!r}")
         if multi_label or label_weights is not None:
-            raise ValueError("AUC: multi_label=True and label_weights are not supported; all "
-                             "labels are pooled")
+            raise ConfigError("AUC: multi_label=True and label_weights are not supported; all "
+                              "labels are pooled")
         if thresholds is not None:
             inner = np.sort(np.asarray(thresholds, dtype=np.float64))
             num_thresholds = len(inner) + 2
         else:
             if num_thresholds <= 1:
-                raise ValueError(f"AUC: num_thresholds must be > 1, got {num_thresholds}")
+                raise ConfigError(f"AUC: num_thresholds must be > 1, got {num_thresholds}")
             inner = np.arange(1, num_thresholds - 1) / (num_thresholds - 1.0)
         self.num_thresholds = num_thresholds
         self.thresholds = np.r_[0.0 - EPSILON, inner, 1.0 + EPSILON]
@@ -507,8 +508,8 @@ def get(identifier):
         return identifier()
     if callable(identifier):
         return MeanMetricWrapper(identifier)
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r} (expected a name "
-                     f"such as 'accuracy', a keras Metric, or a function fn(y_true, y_pred))")
+    raise ConfigError(f"Could not interpret metric identifier: {identifier!r} (expected a name "
+                      f"such as 'accuracy', a keras Metric, or a function fn(y_true, y_pred))")
 
 
 def for_output(identifier, y_true, y_pred):

@@ -20,10 +20,15 @@ is Keras's decoupled decay, θ ← θ − lr·λ·θ before each update (AdamW's
 
 Example::
 
+    >>> model = cr.Sequential([cr.layers.Input((4,)), cr.layers.Dense(1)])
     >>> opt = Adam(learning_rate=0.01)
     >>> opt.build(model.parameters())      # compile does this
+    <Adam learning_rate=0.01>
     >>> opt.learning_rate = 0.001          # sets param_groups[i]["lr"]
+    >>> opt.param_groups[0]["lr"]
+    0.001
 """
+from chainrule.errors import ConfigError
 from chainrule.keras.losses import lookup
 from chainrule.nn.utils import clip_grad_norm_, clip_grad_value_
 from chainrule import optim
@@ -52,9 +57,9 @@ class Optimizer:
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None):
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError("Only one of clipnorm, clipvalue and global_clipnorm can be set, got "
-                             f"clipnorm={clipnorm}, clipvalue={clipvalue}, "
-                             f"global_clipnorm={global_clipnorm}")
+            raise ConfigError("Only one of clipnorm, clipvalue and global_clipnorm can be set, got "
+                              f"clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                              f"global_clipnorm={global_clipnorm}")
         self._learning_rate = _check_lr(learning_rate)
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
@@ -72,8 +77,8 @@ class Optimizer:
         """Make the ``cr.optim`` optimizer for the trainable tensors among *params*."""
         self._params = [p for p in params if p.requires_grad]
         if not self._params:
-            raise ValueError(f"{type(self).__name__}: the model has no trainable parameters "
-                             f"to optimise")
+            raise ConfigError(f"{type(self).__name__}: the model has no trainable parameters "
+                              f"to optimise")
         self.optimizer = self._make(self._params)
         self.iterations = 0
         return self
@@ -151,7 +156,7 @@ class Optimizer:
 
 def _check_lr(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"learning_rate must be a non-negative float, got {value!r}")
+        raise ConfigError(f"learning_rate must be a non-negative float, got {value!r}")
     return float(value)
 
 
@@ -164,7 +169,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
         if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"SGD: momentum must be in [0, 1], got {momentum}")
+            raise ConfigError(f"SGD: momentum must be in [0, 1], got {momentum}")
         self.momentum, self.nesterov = momentum, nesterov
 
     def _make(self, params):
@@ -301,5 +306,5 @@ def get(identifier):
         return identifier()
     if isinstance(identifier, type) and issubclass(identifier, optim.Optimizer):
         return OptimWrapper(identifier)
-    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r} (expected a name "
-                     f"such as 'adam', a keras optimizer, or a cr.optim optimizer or class)")
+    raise ConfigError(f"Could not interpret optimizer identifier: {identifier!r} (expected a name "
+                      f"such as 'adam', a keras optimizer, or a cr.optim optimizer or class)")

@@ -18,6 +18,7 @@ Example::
     >>> bar = Progbar(target=7)
     >>> for step in range(1, 8):
     ...     bar.update(step, [("loss", 0.5)])
+    7/7 ━━━━━━━━━━━━━━━━━━━━ ...step - loss: 0.5000
 """
 import math
 import re
@@ -100,7 +101,7 @@ class Progbar:
         >>> bar = Progbar(target=3, verbose=2)
         >>> for i in (1, 2, 3):
         ...     bar.update(i, [("loss", 1.0 / i)])
-        3/3 - 0s - 1ms/step - loss: 0.3333
+        3/3 - 0s - ...step - loss: 0.3333
     """
 
     def __init__(self, target, verbose=1, interval=0.05, unit_name="step", dynamic=None):

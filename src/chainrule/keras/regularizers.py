@@ -15,20 +15,20 @@ Example::
 
     >>> dense = cr.layers.Dense(4, kernel_regularizer=cr.regularizers.L2(0.01))
     >>> _ = dense(cr.ones(2, 3))
-    >>> np.isclose(dense.losses[0].item(), 0.01 * (dense.get_weights()[0] ** 2).sum())
+    >>> bool(np.isclose(dense.losses[0].item(), 0.01 * (dense.get_weights()[0] ** 2).sum()))
     True
 """
-import difflib
 import math
 
+from chainrule.errors import ConfigError, DTypeError, suggest
 from chainrule.tensor import Tensor
 
 
 def _factor(value, name, where):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or value < 0:
-        raise ValueError(f"{where}: expected a non-negative float for {name}. "
-                         f"Received: {name}={value!r}")
+        raise ConfigError(f"{where}: expected a non-negative float for {name}. "
+                          f"Received: {name}={value!r}")
     return float(value)
 
 
@@ -59,7 +59,7 @@ class Regularizer:
 
 def _check_tensor(x, where):
     if not isinstance(x, Tensor):
-        raise TypeError(f"{where}: expected a cr.Tensor weight. Received: {type(x).__name__}")
+        raise DTypeError(f"{where}: expected a cr.Tensor weight. Received: {type(x).__name__}")
 
 
 class L1(Regularizer):
@@ -140,8 +140,8 @@ def serialize(regularizer):
         return None
     cls = type(regularizer)
     if _CLASSES.get(cls.__name__) is not cls:
-        raise ValueError(f"cannot serialize regularizer {regularizer!r}: only L1, L2 and L1L2 "
-                         f"can be saved in a config")
+        raise ConfigError(f"cannot serialize regularizer {regularizer!r}: only L1, L2 and L1L2 "
+                          f"can be saved in a config")
     return {"class_name": cls.__name__, "config": regularizer.get_config()}
 
 
@@ -154,24 +154,23 @@ def get(identifier):
         return identifier
     if isinstance(identifier, str):
         if identifier not in _NAMES:
-            close = difflib.get_close_matches(identifier, list(_NAMES), n=1, cutoff=0.5)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ValueError(f"Unknown regularizer: '{identifier}'.{hint} Known regularizers: "
-                             f"{', '.join(_NAMES)}")
+            hint = suggest(identifier, _NAMES, n=1, cutoff=0.5)
+            raise ConfigError(f"Unknown regularizer: '{identifier}'.{hint} Known regularizers: "
+                              f"{', '.join(_NAMES)}")
         return _NAMES[identifier]()
     if isinstance(identifier, dict):
         name, config = identifier.get("class_name"), identifier.get("config", {})
         cls = _CLASSES.get(name) if isinstance(name, str) else None
         if cls is None or not isinstance(config, dict) or set(identifier) - {"class_name", "config"}:
-            raise ValueError(f"Unknown regularizer config: {identifier!r} (expected "
-                             f"{{'class_name': one of {sorted(_CLASSES)}, 'config': {{...}}}})")
+            raise ConfigError(f"Unknown regularizer config: {identifier!r} (expected "
+                              f"{{'class_name': one of {sorted(_CLASSES)}, 'config': {{...}}}})")
         try:
             return cls.from_config(config)
         except TypeError as e:
-            raise ValueError(f"invalid config for regularizer {name}: {e}") from None
+            raise ConfigError(f"invalid config for regularizer {name}: {e}") from None
     if callable(identifier):
         return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+    raise ConfigError(f"Could not interpret regularizer identifier: {identifier!r}")
 
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize"]

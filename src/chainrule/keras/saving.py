@@ -22,9 +22,12 @@ naming the file and the entry. A round trip gives a model with identical predict
 
 Example::
 
+    >>> inputs = cr.layers.Input((4,))
+    >>> model = cr.Model(inputs, cr.layers.Dense(1, activation="sigmoid")(inputs))
+    >>> x = np.random.rand(8, 4)
     >>> model.save("heart.keras")
     >>> restored = cr.load_model("heart.keras")
-    >>> np.array_equal(restored.predict(x), model.predict(x))
+    >>> np.array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
     True
 """
 import os
@@ -32,6 +35,7 @@ from importlib import metadata
 
 import numpy as np
 
+from chainrule.errors import SerializationError
 from chainrule.keras.layers.base import weight_budget
 from chainrule.keras.layers.registry import deserialize_layer, serialize_layer
 from chainrule.serialization import SerializationError, load, save
@@ -103,8 +107,10 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002 - Ker
     the file). ``compile=False`` skips re-compiling. Raises ``cr.SerializationError`` for a
     damaged file or a bad entry. Example::
 
-        >>> model = cr.load_model("heart.keras")
-        >>> model.predict(x_test)
+        >>> cr.Sequential([cr.layers.Input((4,)), cr.layers.Dense(1)]).save("tiny.keras")
+        >>> model = cr.load_model("tiny.keras")
+        >>> model.predict(np.zeros((2, 4)), verbose=0).shape
+        (2, 1)
     """
     name = os.fspath(filepath) if isinstance(filepath, (str, bytes, os.PathLike)) else "<file object>"
     data = load(filepath)
@@ -112,7 +118,8 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002 - Ker
         return dict_to_model(data, custom_objects, compile)
     except SerializationError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, MemoryError, RecursionError) as e:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError,
+            ArithmeticError, MemoryError, RecursionError) as e:   # whatever the file's data causes
         raise SerializationError(f"cannot load model from {name!r}: {e}") from None
 
 

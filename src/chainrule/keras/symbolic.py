@@ -14,7 +14,7 @@ Example::
     >>> x = cr.layers.Input(shape=(29,), name="input")
     >>> h = cr.layers.Dense(16)(x)
     >>> h
-    <KerasTensor shape=(None, 16), dtype=float32, source=dense>
+    <KerasTensor shape=(None, 16), dtype=float32, source=dense...>
     >>> h.node.inputs[0] is x
     True
 """

@@ -21,9 +21,13 @@ What ``fit`` does, as Keras 3:
 
 Example::
 
+    >>> x, y = np.random.rand(100, 4), np.random.randint(0, 2, (100, 1))
+    >>> model = cr.Sequential([cr.layers.Dense(8, activation="relu"),
+    ...                        cr.layers.Dense(1, activation="sigmoid")])
     >>> model.compile("adam", "binary_crossentropy", ["accuracy"])
     >>> history = model.fit(x, y, batch_size=32, epochs=20, validation_split=0.2, verbose=0)
-    >>> history.history["val_accuracy"][-1]
+    >>> len(history.history["val_accuracy"])
+    20
 """
 import contextlib
 import copy
@@ -32,12 +36,15 @@ import math
 import numpy as np
 
 from chainrule import dtypes
+from chainrule.errors import ChainruleError, ConfigError, DataError, DTypeError, ShapeError
+from chainrule.grad_mode import no_grad
 from chainrule.keras import callbacks as callbacks_module
 from chainrule.keras import losses as losses_module
 from chainrule.keras import metrics as metrics_module
 from chainrule.keras import optimizers as optimizers_module
 from chainrule.keras.layers.base import positive_int
 from chainrule.keras.progress import resolve_verbose
+from chainrule.keras.symbolic import shape_repr
 from chainrule.nn import Module
 from chainrule.random import default_generator
 from chainrule.tensor import Tensor
@@ -61,7 +68,7 @@ class Trainer:
         ...         return self.body(x)
         >>> net = Net()
         >>> net.compile("adam", "binary_crossentropy", ["accuracy"])
-        >>> net.fit(np.random.rand(64, 4), np.random.randint(0, 2, 64), epochs=2, verbose=0)
+        >>> h = net.fit(np.random.rand(64, 4), np.random.randint(0, 2, (64, 1)), epochs=2, verbose=0)
     """
 
     compiled = False
@@ -96,12 +103,22 @@ class Trainer:
         Example: ``model.compile(optimizer="adam", loss="binary_crossentropy",
         metrics=["accuracy", "auc"])``.
         """
-        names = self._output_names()
-        self.optimizer = optimizers_module.get(optimizer).build(self.parameters())
-        self._compiled_loss = _CompiledLoss(loss, loss_weights, names)
-        self._compiled_metrics = _CompiledMetrics(metrics, weighted_metrics, names)
+        optimizer, compiled_loss, compiled_metrics = self._resolve_compile(
+            optimizer, loss, metrics, loss_weights, weighted_metrics)
+        optimizer = optimizer.build(self.parameters())
+        # everything is checked and built: only now does the model change
+        self.optimizer = optimizer
+        self._compiled_loss, self._compiled_metrics = compiled_loss, compiled_metrics
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = True
+
+    def _resolve_compile(self, optimizer, loss, metrics, loss_weights=None, weighted_metrics=None):
+        """``(optimizer, compiled loss, compiled metrics)`` for ``compile``'s arguments, every name
+        looked up (an unknown one raises ``ConfigError`` with a "did you mean"); nothing is
+        changed."""
+        names = self._output_names()
+        return (optimizers_module.get(optimizer), _CompiledLoss(loss, loss_weights, names),
+                _CompiledMetrics(metrics, weighted_metrics, names))
 
     # ---- fit ---------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -111,8 +128,9 @@ class Trainer:
         """Train for *epochs* passes over (x, y); return the :class:`History`.
 
         Args:
-            x, y: the data (see the module docstring); y may be omitted only for a model
-                trained on its regularisation losses alone.
+            x: the inputs (see the module docstring).
+            y: the targets; may be omitted only for a model trained on its regularisation
+                losses alone.
             batch_size: samples per step (default 32).
             epochs: the index of the last epoch (training runs epochs ``initial_epoch`` to
                 ``epochs - 1``).
@@ -136,9 +154,15 @@ class Trainer:
 
         Example::
 
-            >>> h = model.fit(x, y, epochs=50, validation_split=0.2,
+            >>> from chainrule.keras.callbacks import EarlyStopping
+            >>> x, y = np.random.rand(100, 4), np.random.randint(0, 2, (100, 1))
+            >>> model = cr.Sequential([cr.layers.Dense(1, activation="sigmoid")])
+            >>> model.compile("adam", "binary_crossentropy", ["accuracy"])
+            >>> h = model.fit(x, y, epochs=50, validation_split=0.2, verbose=0,
             ...               class_weight={0: 1.0, 1: 3.0},
             ...               callbacks=[EarlyStopping(patience=5, restore_best_weights=True)])
+            >>> sorted(h.history)
+            ['accuracy', 'loss', 'val_accuracy', 'val_loss']
         """
         self._require_compiled("fit")
         batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size",
@@ -146,19 +170,19 @@ class Trainer:
         epochs = positive_int(epochs, "epochs", "fit")
         if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
                 or initial_epoch < 0:
-            raise ValueError(f"fit: expected a non-negative int for initial_epoch. Received: "
-                             f"initial_epoch={initial_epoch!r}")
+            raise ConfigError(f"fit: expected a non-negative int for initial_epoch. Received: "
+                              f"initial_epoch={initial_epoch!r}")
         validation_freq = positive_int(validation_freq, "validation_freq", "fit")
         if steps_per_epoch is not None:
             steps_per_epoch = positive_int(steps_per_epoch, "steps_per_epoch", "fit")
         if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
-            raise ValueError(f"fit: validation_split must be a float in [0, 1), got "
-                             f"{validation_split!r}")
+            raise ConfigError(f"fit: validation_split must be a float in [0, 1), got "
+                              f"{validation_split!r}")
         if shuffle not in (True, False, "batch"):
-            raise ValueError(f"fit: shuffle must be True, False or 'batch', got {shuffle!r}")
+            raise ConfigError(f"fit: shuffle must be True, False or 'batch', got {shuffle!r}")
         if class_weight is not None and sample_weight is not None:
-            raise ValueError("fit: you cannot use class_weight and sample_weight at the same "
-                             "time; fold the class weights into sample_weight instead")
+            raise ConfigError("fit: you cannot use class_weight and sample_weight at the same "
+                              "time; fold the class weights into sample_weight instead")
         data = self._adapt("fit", x, y, sample_weight, targets=True)
         val = None
         if validation_data is not None:
@@ -168,6 +192,9 @@ class Trainer:
             data, val = data.split(validation_split)
         if class_weight is not None:
             data.apply_class_weight(class_weight)
+        self._preflight(data, batch_size)
+        if val is not None:
+            self._preflight(val, validation_batch_size or batch_size)
 
         verbose = resolve_verbose(verbose)
         steps = steps_per_epoch or data.num_batches(batch_size)
@@ -216,6 +243,7 @@ class Trainer:
         batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size",
                                   "evaluate")
         data = self._adapt("evaluate", x, y, sample_weight, targets=True)
+        self._preflight(data, batch_size)
         verbose = resolve_verbose(verbose)
         num = data.num_batches(batch_size)
         callbacks = _callback_list(callbacks, self, verbose, epochs=1,
@@ -233,6 +261,7 @@ class Trainer:
         batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size",
                                   "predict")
         data = self._adapt("predict", x)
+        self._preflight(data, batch_size)
         verbose = resolve_verbose(verbose)
         num = data.num_batches(batch_size)
         num = min(num, steps or num)
@@ -261,11 +290,12 @@ class Trainer:
         """
         self._require_compiled("train_on_batch")
         if class_weight is not None and sample_weight is not None:
-            raise ValueError("train_on_batch: you cannot use class_weight and sample_weight at "
-                             "the same time")
+            raise ConfigError("train_on_batch: you cannot use class_weight and sample_weight at "
+                              "the same time")
         data = self._adapt("train_on_batch", x, y, sample_weight, targets=True)
         if class_weight is not None:
             data.apply_class_weight(class_weight)
+        self._preflight(data, data.n)
         self.reset_metrics()
         with _keep_mode(self):
             self.train()
@@ -321,9 +351,9 @@ class Trainer:
     # ---- internals -------------------------------------------------------------------------------
     def _require_compiled(self, what):
         if not self.compiled:
-            raise ValueError(f"You must call compile() before using the model: {what} needs an "
-                             f"optimizer and a loss, e.g. model.compile('adam', "
-                             f"'binary_crossentropy', ['accuracy'])")
+            raise ConfigError(f"You must call compile() before using the model: {what} needs an "
+                              f"optimizer and a loss, e.g. model.compile('adam', "
+                              f"'binary_crossentropy', ['accuracy'])")
 
     def _output_names(self):
         return list(getattr(self, "output_names", None) or ["output"])
@@ -332,9 +362,63 @@ class Trainer:
         data = _ArrayData(where, x, y, sample_weight, getattr(self, "input_names", None),
                           self._output_names())
         if targets and data.ys is None and self._compiled_loss.active:
-            raise ValueError(f"{where}: y is required (the targets the loss compares the "
-                             f"model's outputs with)")
+            raise ConfigError(f"{where}: y is required (the targets the loss compares the "
+                              f"model's outputs with)")
         return data
+
+    def _preflight(self, data, batch_size):
+        """Check *data* against the model before anything changes (weights, optimizer, metrics,
+        RNG): a forward pass on the first row, in evaluation mode and without a graph, shows
+        inputs of the wrong shape; each compiled loss, on every target row against that output
+        repeated, shows targets of the wrong shape and labels outside the class range. Skipped
+        for a model not built yet (its first batch builds it; a bad shape fails there, before
+        any step). The targets are checked *batch_size* rows at a time, as training reads them."""
+        if getattr(self, "built", True) is False:
+            return
+        self._check_input_shapes(data)
+        with _keep_mode(self), no_grad():
+            self.eval()
+            outputs = [t.data for t in _as_list(self(data.batch(slice(0, 1))[0]))]
+            if data.ys is None or not self.compiled:
+                return
+            if len(outputs) != len(self._compiled_loss.fns):
+                raise ShapeError(f"the model returned {len(outputs)} outputs, but "
+                                 f"{len(self._compiled_loss.fns)} were expected (its "
+                                 f"output_names)")
+            for fn, out, y in zip(self._compiled_loss.fns, outputs, data.ys):
+                if fn is None:
+                    continue
+                # the first batch as training reads it (so a shape error shows the batch's
+                # shape), the rest in large chunks (a label out of range shows wherever it is)
+                bounds = [0] + list(range(min(batch_size, data.n), data.n,
+                                          max(batch_size, 8192))) + [data.n]
+                for start, stop in zip(bounds[:-1], bounds[1:]):
+                    rows = y[start:stop]
+                    try:
+                        fn(rows, Tensor(np.broadcast_to(out, (len(rows),) + out.shape[1:])), None)
+                    except (ChainruleError, ValueError, TypeError, IndexError) as e:
+                        raise _with_context(e, f"{data.where}: y[{start}:{stop}] (rows {start} to "
+                                               f"{stop - 1}) against the model's output") from None
+
+    def _check_input_shapes(self, data):
+        """Each input array against its ``Input``'s shape (a functional or Sequential model)."""
+        inputs, names = getattr(self, "inputs", None) or [], getattr(self, "input_names", None)
+        if not inputs or not names or len(inputs) != len(data.xs):
+            return
+        for t, name in zip(inputs, names):
+            if data.keys is None:
+                k = names.index(name)
+                what = "x" if len(data.xs) == 1 else f"x[{k}]"
+            elif name in data.keys:
+                k = data.keys.index(name)
+                what = f"x[{name!r}]"
+            else:
+                continue
+            arr, want = data.xs[k], tuple(t.shape)
+            if arr.ndim != len(want) or any(d is not None and d != s
+                                            for d, s in zip(want[1:], arr.shape[1:])):
+                raise ShapeError(f"{data.where}: input '{name}' expects shape {shape_repr(want)}, "
+                                 f"received {what} of shape {arr.shape}")
 
     def _objective(self, output, ys, sample_weights=None):
         """The training loss: the compiled loss(es) plus the regularisation penalties."""
@@ -343,7 +427,7 @@ class Trainer:
         for penalty in getattr(self, "losses", None) or ():
             total = penalty if total is None else total + penalty
         if total is None:
-            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+            raise ConfigError("No loss to compute. Provide a `loss` argument in `compile()`.")
         return total
 
     def _train_batch(self, x, ys, sample_weights):
@@ -391,6 +475,14 @@ class Trainer:
         return logs
 
 
+def _with_context(error, where):
+    """*error* again, its message prefixed with *where*; the same type when it can be rebuilt."""
+    try:
+        return type(error)(f"{where}: {error}")
+    except Exception:   # an exception class whose constructor wants other arguments
+        return error
+
+
 @contextlib.contextmanager
 def _keep_mode(model):
     """Restore the model's training/evaluation mode afterwards (evaluation switches it)."""
@@ -416,10 +508,10 @@ def _as_list(output):
 def _unpack_validation(validation_data):
     if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
         return tuple(validation_data)
-    raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
-                     f"sample_weight_val), got {type(validation_data).__name__}"
-                     + (f" of length {len(validation_data)}"
-                        if isinstance(validation_data, (tuple, list)) else ""))
+    raise ConfigError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                      f"sample_weight_val), got {type(validation_data).__name__}"
+                      + (f" of length {len(validation_data)}"
+                         if isinstance(validation_data, (tuple, list)) else ""))
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -427,18 +519,18 @@ def _array(value, where, what, as_float):
     """*value* (array-like or tensor) as a NumPy array with at least one axis, checked."""
     arr = value.data if isinstance(value, Tensor) else np.asarray(value)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: {what} must hold numbers, got an array of dtype {arr.dtype}")
+        raise DTypeError(f"{where}: {what} must hold numbers, got an array of dtype {arr.dtype}")
     if arr.ndim == 0:
-        raise ValueError(f"{where}: {what} must have one row per sample, got a scalar")
+        raise ShapeError(f"{where}: {what} must have one row per sample, got a scalar")
     if as_float:
         arr = arr.astype(dtypes.get_default_dtype(), copy=False)
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         kind = "NaN" if np.isnan(arr[tuple(bad)]) else "an infinite value"
-        raise ValueError(f"{where}: {what} contains {kind} (first at row {bad[0]}"
-                         + (f", column {', '.join(map(str, bad[1:]))}" if len(bad) > 1 else "")
-                         + "); fill in or drop missing values before training (for tables, "
-                           "cr.preprocessing.TabularPreprocessor imputes them)")
+        raise DataError(f"{where}: {what} contains {kind} (first at row {bad[0]}"
+                        + (f", column {', '.join(map(str, bad[1:]))}" if len(bad) > 1 else "")
+                        + "); fill in or drop missing values before training (for tables, "
+                          "cr.preprocessing.TabularPreprocessor imputes them)")
     return arr
 
 
@@ -449,15 +541,15 @@ def _per_output(value, names, where, what):
         parts = _spec_per_output(value, names, where, what)
         missing = [k for k in names if k not in value]
         if missing:
-            raise ValueError(f"{where}: {what} has no entry for output {missing[0]!r}")
+            raise ConfigError(f"{where}: {what} has no entry for output {missing[0]!r}")
         return parts
     if len(names) == 1:
         return list(value) if _is_list_of_arrays(value, 1) else [value]
     if not isinstance(value, (list, tuple)) or len(value) != len(names):
-        raise ValueError(f"{where}: the model has {len(names)} outputs {names}, so {what} must "
-                         f"be a list of {len(names)} arrays or a dict keyed by output name; got "
-                         f"{type(value).__name__}" + (f" of length {len(value)}" if
-                                                      isinstance(value, (list, tuple)) else ""))
+        raise ConfigError(f"{where}: the model has {len(names)} outputs {names}, so {what} must "
+                          f"be a list of {len(names)} arrays or a dict keyed by output name; got "
+                          f"{type(value).__name__}" + (f" of length {len(value)}" if
+                                                       isinstance(value, (list, tuple)) else ""))
     return list(value)
 
 
@@ -467,14 +559,14 @@ def _spec_per_output(spec, names, where, what):
     if isinstance(spec, dict):
         unknown = [k for k in spec if k not in names]
         if unknown:
-            raise ValueError(f"{where}: {what} has key {unknown[0]!r}, which is not an output "
-                             f"name; the outputs are {names}")
+            raise ConfigError(f"{where}: {what} has key {unknown[0]!r}, which is not an output "
+                              f"name; the outputs are {names}")
         return [spec.get(n) for n in names]
     if isinstance(spec, (list, tuple)):
         if len(spec) != len(names):
-            raise ValueError(f"{where}: {what} has {len(spec)} entries but the model has "
-                             f"{len(names)} output{'s' if len(names) > 1 else ''} {names}; give "
-                             f"one per output (a list in output order or a dict by name)")
+            raise ConfigError(f"{where}: {what} has {len(spec)} entries but the model has "
+                              f"{len(names)} output{'s' if len(names) > 1 else ''} {names}; give "
+                              f"one per output (a list in output order or a dict by name)")
         return list(spec)
     return [spec] * len(names)
 
@@ -494,7 +586,7 @@ class _ArrayData:
 
     def __init__(self, where, x, y, sample_weight, input_names, output_names):
         if x is None:
-            raise ValueError(f"{where}: x is required (the input data)")
+            raise ConfigError(f"{where}: x is required (the input data)")
         self.where = where
         if isinstance(x, dict):
             self.keys = list(x)
@@ -502,7 +594,7 @@ class _ArrayData:
         elif _is_list_of_arrays(x, len(input_names or ())):
             self.keys, xs = None, list(x)
             if input_names and len(xs) != len(input_names):
-                raise ValueError(f"{where}: the model has {len(input_names)} inputs "
+                raise ShapeError(f"{where}: the model has {len(input_names)} inputs "
                                  f"{input_names}; x is a list of {len(xs)}")
         else:
             self.keys, xs = None, [x]
@@ -519,23 +611,23 @@ class _ArrayData:
                 parts = [sample_weight] * len(output_names)
             self.sws = [_array(w, where, "sample_weight", True) for w in parts]
             if any(w.ndim > 2 or (w.ndim == 2 and w.shape[1] != 1) for w in self.sws):
-                raise ValueError(f"{where}: sample_weight must hold one weight per sample, got "
+                raise ShapeError(f"{where}: sample_weight must hold one weight per sample, got "
                                  f"shape {self.sws[0].shape}")
         self.n = self._check_lengths()
 
     def _check_lengths(self):
         lengths = [len(a) for a in self.xs]
         if len(set(lengths)) > 1:
-            raise ValueError(f"{self.where}: all inputs must have the same number of samples, "
-                             f"got {lengths}")
+            raise DataError(f"{self.where}: all inputs must have the same number of samples, "
+                            f"got {lengths}")
         n = lengths[0]
         for name, arrays in (("y", self.ys), ("sample_weight", self.sws)):
             for a in arrays or ():
                 if len(a) != n:
-                    raise ValueError(f"{self.where}: x and {name} must have the same number of "
-                                     f"samples, but x has {n} and {name} has {len(a)}")
+                    raise DataError(f"{self.where}: x and {name} must have the same number of "
+                                    f"samples, but x has {n} and {name} has {len(a)}")
         if n == 0:
-            raise ValueError(f"{self.where}: the data is empty (0 samples)")
+            raise DataError(f"{self.where}: the data is empty (0 samples)")
         return n
 
     # ---- splitting and weighting ---------------------------------------------------------------
@@ -543,10 +635,10 @@ class _ArrayData:
         """(training, validation): the validation part is the last *fraction* of the rows."""
         split_at = int(math.floor(self.n * (1.0 - fraction)))
         if split_at == 0 or split_at == self.n:
-            raise ValueError(f"fit: training data contains {self.n} samples, which is not "
-                             f"sufficient to split it into a validation and training set as "
-                             f"specified by validation_split={fraction}; provide more data or "
-                             f"a different validation_split")
+            raise DataError(f"fit: training data contains {self.n} samples, which is not "
+                            f"sufficient to split it into a validation and training set as "
+                            f"specified by validation_split={fraction}; provide more data or "
+                            f"a different validation_split")
         return self._take(slice(0, split_at)), self._take(slice(split_at, None))
 
     def _take(self, rows):
@@ -560,20 +652,20 @@ class _ArrayData:
     def apply_class_weight(self, class_weight):
         """Set sample weights from *class_weight* ``{class: weight}`` and the labels (Keras 3)."""
         if not isinstance(class_weight, dict):
-            raise ValueError(f"fit: class_weight must be a dict {{class: weight}}, got "
-                             f"{type(class_weight).__name__}")
+            raise ConfigError(f"fit: class_weight must be a dict {{class: weight}}, got "
+                              f"{type(class_weight).__name__}")
         if self.ys is None or len(self.ys) != 1:
-            raise ValueError("fit: class_weight is only supported for models with a single "
-                             "output (use sample_weight per output instead)")
+            raise ConfigError("fit: class_weight is only supported for models with a single "
+                              "output (use sample_weight per output instead)")
         weights = {}
         for k, w in class_weight.items():
             if isinstance(k, bool) or not (isinstance(k, (int, np.integer)) or
                                            isinstance(k, float) and k.is_integer()):
-                raise ValueError(f"fit: class_weight keys must be integer class indices, got "
-                                 f"{k!r}")
+                raise ConfigError(f"fit: class_weight keys must be integer class indices, got "
+                                  f"{k!r}")
             if isinstance(w, bool) or not isinstance(w, (int, float, np.number)) or w < 0:
-                raise ValueError(f"fit: class_weight values must be non-negative numbers, got "
-                                 f"{w!r} for class {k}")
+                raise ConfigError(f"fit: class_weight values must be non-negative numbers, got "
+                                  f"{w!r} for class {k}")
             weights[int(k)] = float(w)
         y = self.ys[0]
         if y.ndim > 1:
@@ -624,9 +716,9 @@ class _ModuleLoss(losses_module.Loss):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if sample_weight is not None:
-            raise ValueError(f"{self.name} is a cr.nn loss, which cannot weight samples; use a "
-                             f"Keras loss (e.g. 'binary_crossentropy') with sample_weight or "
-                             f"class_weight")
+            raise ConfigError(f"{self.name} is a cr.nn loss, which cannot weight samples; use a "
+                              f"Keras loss (e.g. 'binary_crossentropy') with sample_weight or "
+                              f"class_weight")
         target = np.asarray(y_true)
         if target.size == y_pred.numel():       # same values as the output: reshape to match
             target = Tensor(target.reshape(y_pred.shape).astype(y_pred.data.dtype))
@@ -656,14 +748,14 @@ class _CompiledLoss:
         self.weights = _spec_per_output(loss_weights, names, "compile", "loss_weights")
         for w in self.weights:
             if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))):
-                raise ValueError(f"compile: loss_weights must be numbers, got {w!r}")
+                raise ConfigError(f"compile: loss_weights must be numbers, got {w!r}")
         self.active = any(fn is not None for fn in self.fns)
         self.trackers = [metrics_module.Mean(name=f"{n}_loss") for n, fn in zip(names, self.fns)
                          if fn is not None] if len(names) > 1 else []
 
     def __call__(self, ys, outputs, sample_weights):
         if len(outputs) != len(self.fns):
-            raise ValueError(f"the model returned {len(outputs)} outputs, but {len(self.fns)} "
+            raise ShapeError(f"the model returned {len(outputs)} outputs, but {len(self.fns)} "
                              f"were expected (its output_names)")
         if not self.active:
             return None
@@ -691,19 +783,24 @@ class _CompiledMetrics:
         self.names = names
         self.specs = [self._specs_per_output(metrics, "metrics"),
                       self._specs_per_output(weighted_metrics, "weighted_metrics")]
+        for per_output in self.specs:   # an unknown name fails now, not after the first step
+            for specs in per_output:
+                for spec in specs:
+                    if not (isinstance(spec, str) and spec.lower() in ("accuracy", "acc")):
+                        metrics_module.get(spec)
         self._entries = None     # [(key, metric, weighted, output index)]
 
     def _specs_per_output(self, spec, what):
         """*spec* as one list of metric identifiers per output (Keras 3's rules)."""
         if spec is not None and not isinstance(spec, (list, tuple, dict)):
-            raise ValueError(f"compile: {what} must be a list (or a dict by output name), got "
-                             f"{type(spec).__name__}: {spec!r}")
+            raise ConfigError(f"compile: {what} must be a list (or a dict by output name), got "
+                              f"{type(spec).__name__}: {spec!r}")
         if len(self.names) == 1 and not isinstance(spec, dict):
             parts = [spec]
         elif isinstance(spec, (list, tuple)) and len(spec) != len(self.names):
-            raise ValueError(f"compile: the model has {len(self.names)} outputs {self.names}; "
-                             f"give {what} as a list of {len(self.names)} lists (one per "
-                             f"output) or a dict keyed by output name, got {spec!r}")
+            raise ConfigError(f"compile: the model has {len(self.names)} outputs {self.names}; "
+                              f"give {what} as a list of {len(self.names)} lists (one per "
+                              f"output) or a dict keyed by output name, got {spec!r}")
         else:
             parts = _spec_per_output(spec, self.names, "compile", what)
         return [[] if p is None else list(p) if isinstance(p, (list, tuple)) else [p]

@@ -1,6 +1,7 @@
 """Small helpers the ops share: normalising dims and turning operands into arrays."""
 from chainrule import dtypes
 from chainrule.backend import xp
+from chainrule.errors import IndexOutOfRangeError, ShapeError
 from chainrule.tensor import Tensor
 
 
@@ -8,8 +9,8 @@ def normalize_dim(dim, ndim, op):
     """Turn a possibly negative *dim* into an index in ``range(ndim)``, or raise naming *op*."""
     n = max(ndim, 1)
     if not -n <= dim < n:
-        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
-                         f"[{-n}, {n - 1}], but got {dim})")
+        raise IndexOutOfRangeError(f"{op}: dimension out of range (expected to be in range of "
+                                   f"[{-n}, {n - 1}], but got {dim})")
     return dim % n
 
 
@@ -22,7 +23,7 @@ def normalize_dims(dim, ndim, op):
             return None
         axes = tuple(sorted(normalize_dim(d, ndim, op) for d in dim))
         if len(set(axes)) != len(axes):
-            raise ValueError(f"{op}: dim {tuple(dim)} names a dimension twice")
+            raise ShapeError(f"{op}: dim {tuple(dim)} names a dimension twice")
     else:
         axes = (normalize_dim(dim, ndim, op),)
     return axes if ndim else None   # a 0-d tensor's dim 0 (or -1) is the whole tensor

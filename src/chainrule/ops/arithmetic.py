@@ -6,6 +6,7 @@ Python number, which gets no gradient.
 """
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
+from chainrule.errors import ShapeError
 from chainrule.ops._util import promote
 from chainrule.ops.elementwise import log, where
 from chainrule.tensor import Tensor
@@ -30,7 +31,7 @@ def _arr(v):
 def _shape_error(op, a, b):
     sa = a.shape if isinstance(a, Tensor) else "a scalar"
     sb = b.shape if isinstance(b, Tensor) else "a scalar"
-    return ValueError(f"{op}: shapes {sa} and {sb} do not broadcast (trailing dimensions must be "
+    return ShapeError(f"{op}: shapes {sa} and {sb} do not broadcast (trailing dimensions must be "
                       f"equal or 1)")
 
 
@@ -46,7 +47,7 @@ def _binary(op, fn, a, b, quiet=False):
     except ValueError as e:
         if "broadcast" in str(e):
             raise _shape_error(op, a, b) from None
-        raise ValueError(f"{op}: {e}") from None
+        raise ShapeError(f"{op}: {e}") from None
     return promote(xp.asarray(y), a, b)
 
 
@@ -231,19 +232,19 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         if a.data.ndim == 0 or b.data.ndim == 0:
-            raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes "
+            raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                              f"{a.shape} and {b.shape}")
         ka = a.data.shape[-1]
         kb = b.data.shape[-2] if b.data.ndim > 1 else b.data.shape[0]
         if ka != kb:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
+            raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
                              f"({ka} != {kb}: the last dimension of the first must equal the "
                              f"{'first' if b.data.ndim == 1 else 'second-to-last'} of the second)")
         ctx.save_for_backward(a, b)
         try:
             return xp.matmul(a.data, b.data)
         except ValueError:
-            raise ValueError(f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} do "
+            raise ShapeError(f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} do "
                              f"not broadcast") from None
 
     @staticmethod

@@ -6,6 +6,7 @@ maximum/minimum split it in half at ties.
 from chainrule import dtypes
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
+from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.grad_mode import state as _grad_state
 from chainrule.ops._util import promote
 from chainrule.tensor import Tensor
@@ -199,7 +200,7 @@ class Clamp(Function):
             if hi is not None:
                 y = xp.minimum(y, hi_a)
         except ValueError:
-            raise ValueError(f"clamp: the bounds' shapes do not broadcast with the input's "
+            raise ShapeError(f"clamp: the bounds' shapes do not broadcast with the input's "
                              f"shape {x.shape}") from None
         if y.dtype != x.data.dtype and not (isinstance(lo, Tensor) or isinstance(hi, Tensor)):
             # Python bounds keep a float tensor's dtype; a float bound makes ints the default float
@@ -236,7 +237,7 @@ class Maximum(Function):
         try:
             return promote(xp.maximum(a.data, b.data), a, b)
         except ValueError:
-            raise ValueError(f"maximum: shapes {a.shape} and {b.shape} do not broadcast") from None
+            raise ShapeError(f"maximum: shapes {a.shape} and {b.shape} do not broadcast") from None
 
     @staticmethod
     def backward(ctx, gy):
@@ -253,7 +254,7 @@ class Minimum(Function):
         try:
             return promote(xp.minimum(a.data, b.data), a, b)
         except ValueError:
-            raise ValueError(f"minimum: shapes {a.shape} and {b.shape} do not broadcast") from None
+            raise ShapeError(f"minimum: shapes {a.shape} and {b.shape} do not broadcast") from None
 
     @staticmethod
     def backward(ctx, gy):
@@ -281,7 +282,7 @@ class Where(Function):
         except ValueError:
             sa = a.shape if isinstance(a, Tensor) else "a scalar"
             sb = b.shape if isinstance(b, Tensor) else "a scalar"
-            raise ValueError(f"where: condition {cond.shape}, input {sa} and other {sb} do not "
+            raise ShapeError(f"where: condition {cond.shape}, input {sa} and other {sb} do not "
                              f"broadcast") from None
 
     @staticmethod
@@ -347,7 +348,7 @@ def abs(input):  # noqa: A001 - PyTorch's name
 def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's argument names
     """Limit values to [min, max] (either bound may be None or a tensor)."""
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise ConfigError("clamp: at least one of min and max must be given")
     return Clamp.apply(input, min, max)
 
 
@@ -369,7 +370,7 @@ def where(condition, input, other):
     if not isinstance(condition, Tensor):
         condition = Tensor(condition)
     if condition.data.dtype != dtypes.bool:
-        raise TypeError(f"where: condition must be a bool tensor, got dtype {condition.dtype}")
+        raise DTypeError(f"where: condition must be a bool tensor, got dtype {condition.dtype}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = Tensor(xp.asarray(input, dtype=dtypes.get_default_dtype()))
     return Where.apply(condition, input, other)

@@ -6,6 +6,7 @@ indexing is differentiable to any order.
 """
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
+from chainrule.errors import IndexOutOfRangeError
 from chainrule.ops.elementwise import where
 from chainrule.tensor import Tensor
 
@@ -40,7 +41,8 @@ class GetItem(Function):
                 y = x.data[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
             return y
         except IndexError as e:
-            raise IndexError(f"index {_show(idx)} is invalid for a tensor of shape {x.shape}: {e}") \
+            raise IndexOutOfRangeError(f"index {_show(idx)} is invalid for a tensor of shape "
+                                       f"{x.shape}: {e}") \
                 from None
 
     @staticmethod

@@ -10,6 +10,7 @@ from collections import namedtuple
 from chainrule import dtypes
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
+from chainrule.errors import ConfigError, DTypeError, IndexOutOfRangeError, ShapeError
 from chainrule.ops._util import normalize_dims, normalize_dim, pick_dim
 from chainrule.ops.cast import to
 from chainrule.ops.elementwise import where
@@ -81,8 +82,8 @@ def sum(input, dim=None, keepdim=False, dtype=None, *, axis=None):  # noqa: A001
 def mean(input, dim=None, keepdim=False, dtype=None, *, axis=None):
     """The arithmetic mean over *dim* (all dimensions by default); needs a float tensor."""
     if input.data.dtype.kind != "f" and dtype is None:
-        raise TypeError(f"mean: could not infer output dtype; input dtype is {input.dtype}: "
-                        f"convert to a float dtype first (x.float()) or pass dtype=")
+        raise DTypeError(f"mean: could not infer output dtype; input dtype is {input.dtype}: "
+                         f"convert to a float dtype first (x.float()) or pass dtype=")
     x = _sum_dtype(input, dtype) if dtype is not None else input
     return Mean.apply(x, _reduce_args(x, dim, axis, "mean"), bool(keepdim))
 
@@ -222,7 +223,7 @@ def _reduced_shape(shape, axes):
 
 def _check_nonempty(x, axes, op):
     if x.data.size == 0:
-        raise ValueError(f"{op}: expected a non-empty tensor, got shape {x.shape}")
+        raise ShapeError(f"{op}: expected a non-empty tensor, got shape {x.shape}")
 
 
 def amax(input, dim=None, keepdim=False, *, axis=None):
@@ -313,15 +314,16 @@ def gather(input, dim, index):
     d = normalize_dim(dim, input.data.ndim, "gather")
     idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
+        raise DTypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
     if idx.ndim != input.data.ndim or builtins.any(
             i != d and n > input.data.shape[i] for i, n in enumerate(idx.shape)):
-        raise ValueError(f"gather: index of shape {idx.shape} does not fit input of shape "
+        raise ShapeError(f"gather: index of shape {idx.shape} does not fit input of shape "
                          f"{input.shape} along dim {d}: it needs as many dimensions, and sizes no "
                          f"larger than the input's in the other dimensions")
     if idx.size and (idx.min() < 0 or idx.max() >= input.data.shape[d]):
-        raise IndexError(f"gather: index out of range for dimension {d} of size "
-                         f"{input.data.shape[d]} (values from {idx.min()} to {idx.max()})")
+        raise IndexOutOfRangeError(f"gather: index out of range for dimension {d} of size "
+                                   f"{input.data.shape[d]} (values from {idx.min()} to "
+                                   f"{idx.max()})")
     return GatherDim.apply(input, d, idx)
 
 
@@ -331,7 +333,7 @@ def _max_min(input, dim, keepdim, axis, largest, op):
         _check_nonempty(input, None, op)
         return AMax.apply(input, None, False, largest)
     if isinstance(dim, Tensor):
-        raise TypeError(f"{op}: use cr.maximum/cr.minimum for the elementwise {op} of two tensors")
+        raise DTypeError(f"{op}: use cr.maximum/cr.minimum for the elementwise {op} of two tensors")
     d = normalize_dim(dim, input.data.ndim, op)
     _check_nonempty(input, d, op)
     if input.data.ndim == 0:   # the 0-d tensor is its own maximum, at index 0
@@ -447,5 +449,5 @@ def norm(input, p="fro", dim=None, keepdim=False, *, axis=None):
     if p == float("-inf"):
         return amin(input.abs(), dim=axes, keepdim=keepdim)
     if not isinstance(p, (int, float)) or p <= 0:
-        raise ValueError(f"norm: p must be 'fro', a positive number or ±inf, got {p!r}")
+        raise ConfigError(f"norm: p must be 'fro', a positive number or ±inf, got {p!r}")
     return Norm.apply(input, p, axes, bool(keepdim))

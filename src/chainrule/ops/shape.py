@@ -5,6 +5,7 @@ engine calls ``sum_to`` to undo broadcasting for every op.
 """
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
+from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.ops._util import normalize_dim
 from chainrule.tensor import Tensor
 
@@ -13,13 +14,13 @@ def _reduced_axes(shape, target):
     """The axes of *shape* that broadcasting from *target* created or stretched."""
     lead = len(shape) - len(target)
     if lead < 0:
-        raise ValueError(f"sum_to: cannot sum shape {shape} to the larger shape {target}")
+        raise ShapeError(f"sum_to: cannot sum shape {shape} to the larger shape {target}")
     axes = list(range(lead))
     for i, n in enumerate(target):
         if n == 1 and shape[lead + i] != 1:
             axes.append(lead + i)
         elif n != shape[lead + i] and n != 1:
-            raise ValueError(f"sum_to: shape {shape} does not broadcast from {target}")
+            raise ShapeError(f"sum_to: shape {shape} does not broadcast from {target}")
     return tuple(axes), lead
 
 
@@ -85,15 +86,15 @@ def expand(x, *sizes):
         sizes = tuple(sizes[0])
     lead = len(sizes) - x.data.ndim
     if lead < 0:
-        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+        raise ShapeError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
                          f"tensor's number of dimensions ({x.data.ndim}); got shape {x.shape}")
     if any(s == -1 for s in sizes[:lead]):
-        raise ValueError(f"expand: -1 is not allowed for a new leading dimension; got sizes "
+        raise ShapeError(f"expand: -1 is not allowed for a new leading dimension; got sizes "
                          f"{tuple(sizes)} for shape {x.shape}")
     shape = tuple(x.data.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     for i, n in enumerate(x.data.shape):
         if n != 1 and n != shape[lead + i]:
-            raise ValueError(f"expand: the expanded size ({shape[lead + i]}) must match the "
+            raise ShapeError(f"expand: the expanded size ({shape[lead + i]}) must match the "
                              f"existing size ({n}) at non-singleton dimension {lead + i}; "
                              f"shape {x.shape} -> {shape}")
     if shape == x.data.shape:
@@ -125,24 +126,24 @@ def _shape_arg(shape, op):
     try:
         return tuple(int(s) for s in shape)
     except TypeError:
-        raise TypeError(f"{op}: expected a shape of ints, got {shape!r}") from None
+        raise DTypeError(f"{op}: expected a shape of ints, got {shape!r}") from None
 
 
 def _resolve_shape(x, shape, op):
     n = x.data.size
     if shape.count(-1) > 1:
-        raise ValueError(f"{op}: only one dimension can be inferred (-1), got {shape}")
+        raise ShapeError(f"{op}: only one dimension can be inferred (-1), got {shape}")
     known = 1
     for s in shape:
         if s != -1:
             known *= s
     if -1 in shape:
         if known == 0 or n % known:
-            raise ValueError(f"{op}: shape {shape} is invalid for input of size {n} "
+            raise ShapeError(f"{op}: shape {shape} is invalid for input of size {n} "
                              f"(shape {x.shape})")
         shape = tuple(n // known if s == -1 else s for s in shape)
     elif known != n:
-        raise ValueError(f"{op}: shape {shape} is invalid for input of size {n} (shape {x.shape})")
+        raise ShapeError(f"{op}: shape {shape} is invalid for input of size {n} (shape {x.shape})")
     return shape
 
 
@@ -173,7 +174,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     s = normalize_dim(start_dim, x.data.ndim, "flatten")
     e = normalize_dim(end_dim, x.data.ndim, "flatten")
     if s > e:
-        raise ValueError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim})")
+        raise ShapeError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim})")
     shp = x.data.shape
     return reshape(x, shp[:s] + (-1 if 0 not in shp[s:e + 1] else 0,) + shp[e + 1:])
 
@@ -213,10 +214,10 @@ def permute(x, *dims):
     """Reorder the dimensions: ``x.permute(2, 0, 1)``."""
     dims = _shape_arg(dims, "permute")
     if len(dims) != x.data.ndim:
-        raise ValueError(f"permute: expected {x.data.ndim} dims for shape {x.shape}, got {dims}")
+        raise ShapeError(f"permute: expected {x.data.ndim} dims for shape {x.shape}, got {dims}")
     dims = tuple(normalize_dim(d, x.data.ndim, "permute") for d in dims)
     if sorted(dims) != list(range(x.data.ndim)):
-        raise ValueError(f"permute: dims {dims} repeat a dimension")
+        raise ShapeError(f"permute: dims {dims} repeat a dimension")
     return _view(Permute.apply(x, dims), x, "permute", _inverse(dims))
 
 
@@ -234,7 +235,7 @@ def transpose(x, dim0, dim1):
 def t(x):
     """Transpose a matrix (a 0-d or 1-d tensor is returned as is)."""
     if x.data.ndim > 2:
-        raise ValueError(f"t: expects a tensor with <= 2 dimensions, got shape {x.shape}")
+        raise ShapeError(f"t: expects a tensor with <= 2 dimensions, got shape {x.shape}")
     return transpose(x, 0, 1) if x.data.ndim == 2 else x
 
 
@@ -271,9 +272,9 @@ class Cat(Function):
 
 def _tensors(seq, op):
     if isinstance(seq, Tensor) or not isinstance(seq, (list, tuple)):
-        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(seq).__name__}")
+        raise DTypeError(f"{op}: expected a list or tuple of tensors, got {type(seq).__name__}")
     if not seq:
-        raise ValueError(f"{op}: expected a non-empty list of tensors")
+        raise ShapeError(f"{op}: expected a non-empty list of tensors")
     return [s if isinstance(s, Tensor) else Tensor(s) for s in seq]
 
 
@@ -282,14 +283,14 @@ def cat(tensors, dim=0):
     xs = _tensors(tensors, "cat")
     for i, x in enumerate(xs):
         if x.data.ndim == 0:
-            raise ValueError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+            raise ShapeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
                              f"concatenated; use cr.stack to join scalars")
     d = normalize_dim(dim, xs[0].data.ndim, "cat")
     ref = xs[0].data.shape
     for i, x in enumerate(xs):
         s = x.data.shape
         if len(s) != len(ref) or any(a != b for j, (a, b) in enumerate(zip(s, ref)) if j != d):
-            raise ValueError(f"cat: sizes of tensors must match except in dimension {d}: tensor 0 "
+            raise ShapeError(f"cat: sizes of tensors must match except in dimension {d}: tensor 0 "
                              f"has shape {ref}, tensor {i} has shape {s}")
     return Cat.apply(d, *xs)
 
@@ -302,7 +303,7 @@ def stack(tensors, dim=0):
     xs = _tensors(tensors, "stack")
     for i, x in enumerate(xs):
         if x.data.shape != xs[0].data.shape:
-            raise ValueError(f"stack: expects each tensor to be equal size, but got "
+            raise ShapeError(f"stack: expects each tensor to be equal size, but got "
                              f"{xs[0].shape} at entry 0 and {x.shape} at entry {i}")
     d = normalize_dim(dim, xs[0].data.ndim + 1, "stack")
     return cat([unsqueeze(x, d) for x in xs], d)
@@ -314,14 +315,15 @@ def split(x, split_size_or_sections, dim=0):
     n = x.data.shape[d]
     if isinstance(split_size_or_sections, int):
         if split_size_or_sections <= 0:
-            raise ValueError(f"split: split_size must be a positive int, got {split_size_or_sections}")
+            raise ConfigError("split: split_size must be a positive int, got "
+                              f"{split_size_or_sections}")
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
         if n % split_size_or_sections:
             sizes.append(n % split_size_or_sections)
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} sum to {sum(sizes)}, but dimension {d} of "
+            raise ShapeError(f"split: sizes {sizes} sum to {sum(sizes)}, but dimension {d} of "
                              f"shape {x.shape} has {n}")
     out, start = [], 0
     for s in sizes:
@@ -335,7 +337,7 @@ def split(x, split_size_or_sections, dim=0):
 def chunk(x, chunks, dim=0):
     """Split into *chunks* nearly equal pieces along *dim* (the last may be smaller)."""
     if not isinstance(chunks, int) or chunks <= 0:
-        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+        raise ConfigError(f"chunk: chunks must be a positive int, got {chunks!r}")
     n = x.data.shape[normalize_dim(dim, x.data.ndim, "chunk")]
     size = -(-n // chunks) if n else 1
     return split(x, max(size, 1), dim)

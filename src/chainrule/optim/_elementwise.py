@@ -23,6 +23,7 @@ step no longer follows the parameter.
 """
 import numpy as np
 
+from chainrule.errors import CheckpointError
 from chainrule.grad_mode import enable_grad
 from chainrule.optim._kernels import Work
 from chainrule.optim.optimizer import Optimizer, _new_step
@@ -105,7 +106,7 @@ class ElementwiseOptimizer(Optimizer):
     def _cast_state(self, param, value, index):
         out = super()._cast_state(param, value, index)
         if out and self._has_step and "step" not in out:
-            raise ValueError(f"loaded state dict: state[{index}] has no 'step' entry "
+            raise CheckpointError(f"loaded state dict: state[{index}] has no 'step' entry "
                              f"(keys: {sorted(map(str, out))}); was it made by {type(self).__name__}?")
         return out
 

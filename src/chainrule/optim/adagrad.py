@@ -1,6 +1,7 @@
 """``Adagrad``: per-element learning rates from the summed squared gradients, as ``torch.optim.Adagrad``."""
 import numpy as np
 
+from chainrule.errors import ConfigError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, addcmul_, prepare_grad
 from chainrule.optim.optimizer import _check_supported, _to_scalar
@@ -44,16 +45,16 @@ class Adagrad(ElementwiseOptimizer):
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
         lr_value = _to_scalar(lr)
         if not 0.0 <= lr_value:
-            raise ValueError(f"Invalid learning rate: {lr_value}")
+            raise ConfigError(f"Invalid learning rate: {lr_value}")
         if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+            raise ConfigError(f"Invalid lr_decay value: {lr_decay}")
         if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+            raise ConfigError(f"Invalid weight_decay value: {weight_decay}")
         if not 0.0 <= initial_accumulator_value:
             raise ValueError(
                 f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
         if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+            raise ConfigError(f"Invalid epsilon value: {eps}")
         _check_supported("Adagrad", differentiable=differentiable)
         if fused and foreach:
             raise RuntimeError("`fused` and `foreach` cannot be `True` together.")

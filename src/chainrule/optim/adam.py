@@ -3,6 +3,7 @@ import numbers
 
 import numpy as np
 
+from chainrule.errors import ConfigError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, addcmul_, lerp_, prepare_grad
 from chainrule.optim.optimizer import _check_supported, _to_scalar
@@ -44,8 +45,9 @@ class Adam(ElementwiseOptimizer):
         >>> opt = cr.optim.Adam([w], lr=0.1)
         >>> w.grad = cr.tensor([0.5, 0.5])
         >>> opt.step()                     # each element moves by lr on the first step
-        >>> w.data
-        array([ 0.9, -2.1], dtype=float32)
+        >>> w
+        Parameter containing:
+        tensor([ 0.9000, -2.1000], requires_grad=True)
     """
 
     _per_element_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -55,18 +57,18 @@ class Adam(ElementwiseOptimizer):
                  differentiable=False, fused=None, decoupled_weight_decay=False):
         lr_value = _to_scalar(lr)
         if not 0.0 <= lr_value:
-            raise ValueError(f"Invalid learning rate: {lr_value}")
+            raise ConfigError(f"Invalid learning rate: {lr_value}")
         if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+            raise ConfigError(f"Invalid epsilon value: {eps}")
         betas = tuple(_to_scalar(b) for b in betas)
         if len(betas) != 2 or not all(isinstance(b, numbers.Real) for b in betas):
-            raise ValueError(f"betas must be a pair of floats, got {betas}")
+            raise ConfigError(f"betas must be a pair of floats, got {betas}")
         if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+            raise ConfigError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+            raise ConfigError(f"Invalid beta parameter at index 1: {betas[1]}")
         if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+            raise ConfigError(f"Invalid weight_decay value: {weight_decay}")
         _check_supported(type(self).__name__, capturable=capturable, differentiable=differentiable)
         if fused and foreach:
             raise RuntimeError("`fused` and `foreach` cannot be `True` together.")

@@ -8,6 +8,7 @@ scalars of the parameters' dtype here, so the same float32 roundings and compari
 """
 import numpy as np
 
+from chainrule.errors import ConfigError
 from chainrule.grad_mode import enable_grad
 from chainrule.optim._kernels import Work, fma
 from chainrule.optim.optimizer import Optimizer, _to_scalar
@@ -167,23 +168,26 @@ class LBFGS(Optimizer):
         ...     loss.backward()
         ...     return loss
         >>> for _ in range(5):
-        ...     opt.step(closure)          # x approaches the minimum at (1, 1)
+        ...     loss = opt.step(closure)          # x approaches the minimum at (1, 1)
+        >>> x
+        Parameter containing:
+        tensor([1.0000, 1.0000], dtype=cr.float64, requires_grad=True)
     """
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):
         lr_value = _to_scalar(lr)
         if not 0.0 <= lr_value:
-            raise ValueError(f"Invalid learning rate: {lr_value}")
+            raise ConfigError(f"Invalid learning rate: {lr_value}")
         if max_iter < 1:
-            raise ValueError(f"Invalid max_iter value: {max_iter}")
+            raise ConfigError(f"Invalid max_iter value: {max_iter}")
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         if history_size < 1:
-            raise ValueError(f"Invalid history_size value: {history_size}")
+            raise ConfigError(f"Invalid history_size value: {history_size}")
         if line_search_fn not in (None, "strong_wolfe"):
-            raise ValueError(f"Invalid line_search_fn: {line_search_fn!r} "
-                             "(expected None or 'strong_wolfe')")
+            raise ConfigError(f"Invalid line_search_fn: {line_search_fn!r} "
+                              "(expected None or 'strong_wolfe')")
         defaults = {
             "lr": lr, "max_iter": max_iter, "max_eval": max_eval,
             "tolerance_grad": tolerance_grad, "tolerance_change": tolerance_change,

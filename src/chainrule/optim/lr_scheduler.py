@@ -7,11 +7,14 @@ Notation: η₀ is a group's ``initial_lr``, ηₜ its rate at epoch t.
 
 Example::
 
+    >>> model = cr.nn.Linear(3, 1)
     >>> opt = cr.optim.SGD(model.parameters(), lr=0.1)
     >>> sched = cr.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
     >>> for epoch in range(4):
-    ...     train_one_epoch(); opt.step(); sched.step()
-    >>> sched.get_last_lr()          # [0.025]
+    ...     opt.step()                   # one epoch of training goes here
+    ...     sched.step()
+    >>> sched.get_last_lr()              # 0.1 · 0.5 · 0.5
+    [0.025]
 """
 import math
 import types

@@ -14,6 +14,7 @@ from itertools import chain
 import numpy as np
 
 from chainrule import dtypes
+from chainrule.errors import CheckpointError
 from chainrule.tensor import Tensor
 
 
@@ -235,22 +236,24 @@ class Optimizer:
         """
         if not isinstance(state_dict, dict) or "state" not in state_dict \
                 or "param_groups" not in state_dict:
-            raise ValueError("load_state_dict: expected a dict with keys 'state' and "
-                             "'param_groups' (as made by state_dict()), got "
-                             + (f"keys {sorted(map(str, state_dict))}" if isinstance(state_dict, dict)
-                                else type(state_dict).__name__))
+            got = (f"keys {sorted(map(str, state_dict))}" if isinstance(state_dict, dict)
+                   else type(state_dict).__name__)
+            raise CheckpointError("load_state_dict: expected a dict with keys 'state' and "
+                                  f"'param_groups' (as made by state_dict()), got {got}")
         groups = self.param_groups
         saved_groups = copy.deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
-            raise ValueError("loaded state dict has a different number of parameter groups: "
-                             f"{len(saved_groups)} saved, {len(groups)} in this optimizer")
+            raise CheckpointError("loaded state dict has a different number of parameter groups: "
+                                  f"{len(saved_groups)} saved, {len(groups)} in this optimizer")
         for i, (g, sg) in enumerate(zip(groups, saved_groups)):
             if not isinstance(sg, dict) or "params" not in sg:
-                raise ValueError(f"loaded state dict: param_groups[{i}] is not a dict with 'params'")
+                raise CheckpointError(f"loaded state dict: param_groups[{i}] is not a dict with "
+                                      "'params'")
             if len(g["params"]) != len(sg["params"]):
-                raise ValueError("loaded state dict contains a parameter group that doesn't match "
-                                 f"the size of optimizer's group: group {i} has "
-                                 f"{len(sg['params'])} parameters saved, {len(g['params'])} here")
+                raise CheckpointError("loaded state dict contains a parameter group that doesn't "
+                                      f"match the size of optimizer's group: group {i} has "
+                                      f"{len(sg['params'])} parameters saved, "
+                                      f"{len(g['params'])} here")
         id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                           chain.from_iterable(g["params"] for g in groups)))
 
@@ -275,15 +278,15 @@ class Optimizer:
     def _cast_state(self, param, value, index):
         """Copy one parameter's saved state, casting tensors to the parameter's dtype."""
         if not isinstance(value, dict):
-            raise ValueError(f"loaded state dict: state[{index}] should be a dict, "
-                             f"got {type(value).__name__}")
+            raise CheckpointError(f"loaded state dict: state[{index}] should be a dict, "
+                                  f"got {type(value).__name__}")
         out = {}
         for key, v in value.items():
             if key in self._per_element_state and isinstance(v, (Tensor, np.ndarray)) \
                     and tuple(v.shape) != tuple(param.shape):
-                raise ValueError(f"loaded state dict: state[{index}][{key!r}] has shape "
-                                 f"{tuple(v.shape)} but its parameter has shape "
-                                 f"{tuple(param.shape)}")
+                raise CheckpointError(f"loaded state dict: state[{index}][{key!r}] has shape "
+                                      f"{tuple(v.shape)} but its parameter has shape "
+                                      f"{tuple(param.shape)}")
             out[key] = _cast(param, v, key)
         return out
 

@@ -1,6 +1,7 @@
 """``RMSprop``: division by a running root-mean-square of the gradient, as ``torch.optim.RMSprop``."""
 import numpy as np
 
+from chainrule.errors import ConfigError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, addcmul_, fma, lerp_, prepare_grad
 from chainrule.optim.optimizer import _check_supported, _to_scalar
@@ -53,15 +54,15 @@ class RMSprop(ElementwiseOptimizer):
                  differentiable=False):
         lr_value = _to_scalar(lr)
         if not 0.0 <= lr_value:
-            raise ValueError(f"Invalid learning rate: {lr_value}")
+            raise ConfigError(f"Invalid learning rate: {lr_value}")
         if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+            raise ConfigError(f"Invalid epsilon value: {eps}")
         if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
+            raise ConfigError(f"Invalid momentum value: {momentum}")
         if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+            raise ConfigError(f"Invalid weight_decay value: {weight_decay}")
         if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+            raise ConfigError(f"Invalid alpha value: {alpha}")
         _check_supported("RMSprop", capturable=capturable, differentiable=differentiable)
         defaults = {
             "lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,

@@ -9,6 +9,7 @@ H d = −g approximately by conjugate gradients) and :func:`minimize`, which han
 import numpy as np
 
 from chainrule.autograd.grad import grad as autograd_grad
+from chainrule.errors import ConfigError
 from chainrule.grad_mode import enable_grad
 from chainrule.optim.lbfgs import _strong_wolfe
 from chainrule.optim.optimizer import Optimizer, _to_scalar
@@ -108,7 +109,8 @@ def hessian_vector_product(fun, params, v):
     Math: H·v = ∇ₜₕₑₜₐ (∇f(θ) · v).
 
     >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
-    >>> hessian_vector_product(lambda: (x ** 3).sum(), [x], np.array([1.0, 0.0]))   # [6, 0]
+    >>> hessian_vector_product(lambda: (x ** 3).sum(), [x], np.array([1.0, 0.0]))  # H = diag(6x)
+    array([6., 0.])
     """
     params = _param_list(params, "hessian_vector_product")
     v = np.asarray(v, np.float64).reshape(-1)
@@ -215,21 +217,23 @@ class NewtonCG(_FlatOptimizer):
         >>> x = cr.tensor([-1.2, 1.0], dtype=cr.float64, requires_grad=True)
         >>> opt = NewtonCG([x])
         >>> for _ in range(30):
-        ...     opt.step(lambda: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2)   # → (1, 1)
+        ...     loss = opt.step(lambda: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2)
+        >>> x                                       # the minimum of Rosenbrock's function
+        tensor([1., 1.], dtype=cr.float64, requires_grad=True)
     """
 
     def __init__(self, params, lr=1.0, cg_iters=50, cg_tol=1e-2, damping=0.0,
                  line_search="armijo", tolerance_grad=1e-10):
         if not _to_scalar(lr) > 0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+            raise ConfigError(f"Invalid learning rate: {lr}")
         if not isinstance(cg_iters, (int, np.integer)) or cg_iters < 1:
-            raise ValueError(f"Invalid cg_iters value: {cg_iters} (expected a positive integer)")
+            raise ConfigError(f"Invalid cg_iters value: {cg_iters} (expected a positive integer)")
         if not 0 < cg_tol <= 1:
-            raise ValueError(f"Invalid cg_tol value: {cg_tol} (expected 0 < cg_tol <= 1)")
+            raise ConfigError(f"Invalid cg_tol value: {cg_tol} (expected 0 < cg_tol <= 1)")
         if damping < 0:
-            raise ValueError(f"Invalid damping value: {damping}")
+            raise ConfigError(f"Invalid damping value: {damping}")
         if line_search not in ("armijo", None):
-            raise ValueError(f"Invalid line_search: {line_search!r} (expected 'armijo' or None)")
+            raise ConfigError(f"Invalid line_search: {line_search!r} (expected 'armijo' or None)")
         defaults = {"lr": lr, "cg_iters": cg_iters, "cg_tol": cg_tol, "damping": damping,
                     "line_search": line_search, "tolerance_grad": tolerance_grad}
         super().__init__(params, defaults, "NewtonCG")
@@ -301,20 +305,22 @@ class NonlinearCG(_FlatOptimizer):
         >>> x = cr.tensor([-1.2, 1.0], dtype=cr.float64, requires_grad=True)
         >>> opt = NonlinearCG([x], beta="PR")
         >>> for _ in range(200):
-        ...     opt.step(lambda: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2)   # → (1, 1)
+        ...     loss = opt.step(lambda: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2)
+        >>> x                                       # the minimum of Rosenbrock's function
+        tensor([1.0000, 1.0000], dtype=cr.float64, requires_grad=True)
     """
 
     def __init__(self, params, lr=1.0, beta="PR", line_search="strong_wolfe", restart=None,
                  tolerance_grad=1e-10):
         if not _to_scalar(lr) > 0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+            raise ConfigError(f"Invalid learning rate: {lr}")
         if beta not in ("PR", "FR", "HS"):
-            raise ValueError(f"Invalid beta: {beta!r} (expected 'PR', 'FR' or 'HS')")
+            raise ConfigError(f"Invalid beta: {beta!r} (expected 'PR', 'FR' or 'HS')")
         if line_search not in ("strong_wolfe", "armijo"):
-            raise ValueError(f"Invalid line_search: {line_search!r} "
-                             "(expected 'strong_wolfe' or 'armijo')")
+            raise ConfigError(f"Invalid line_search: {line_search!r} "
+                              "(expected 'strong_wolfe' or 'armijo')")
         if restart is not None and restart < 1:
-            raise ValueError(f"Invalid restart value: {restart}")
+            raise ConfigError(f"Invalid restart value: {restart}")
         defaults = {"lr": lr, "beta": beta, "line_search": line_search, "restart": restart,
                     "tolerance_grad": tolerance_grad}
         super().__init__(params, defaults, "NonlinearCG")
@@ -423,9 +429,13 @@ def minimize(fun, params, method="L-BFGS-B", options=None, tol=None, bounds=None
 
     Example (full-batch training of a network, in a few lines)::
 
+        >>> model = cr.nn.Sequential(cr.nn.Linear(3, 8), cr.nn.Tanh(), cr.nn.Linear(8, 1))
+        >>> X, y, loss_fn = cr.randn(64, 3), cr.randn(64, 1), cr.nn.MSELoss()
+        >>> before = loss_fn(model(X), y).item()
         >>> result = cr.optim.minimize(lambda: loss_fn(model(X), y), model.parameters(),
         ...                            method="L-BFGS-B", options={"maxiter": 200})
-        >>> result.fun, result.nit             # the model now holds the solution
+        >>> result.fun < before, result.nit <= 200      # the model now holds the solution
+        (True, True)
     """
     if method not in GRADIENT_METHODS + VALUE_METHODS:
         raise ValueError(f"minimize: unknown method {method!r}; expected one of "

@@ -1,6 +1,7 @@
 """``SGD``: stochastic gradient descent with momentum, step for step as ``torch.optim.SGD``."""
 import numpy as np
 
+from chainrule.errors import ConfigError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import fma, prepare_grad
 from chainrule.optim.optimizer import _check_supported, _to_scalar
@@ -47,13 +48,13 @@ class SGD(ElementwiseOptimizer):
                  *, maximize=False, foreach=None, differentiable=False, fused=None):
         lr_value = _to_scalar(lr)
         if lr_value < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr_value}")
+            raise ConfigError(f"Invalid learning rate: {lr_value}")
         if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
+            raise ConfigError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+            raise ConfigError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+            raise ConfigError("Nesterov momentum requires a momentum and zero dampening")
         _check_supported("SGD", differentiable=differentiable)
         if fused and foreach:
             raise RuntimeError("`fused` and `foreach` cannot be `True` together.")

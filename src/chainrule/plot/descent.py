@@ -49,7 +49,8 @@ def descend(f, start, optimizer_cls, steps, limit=1e6, **kwargs):
     *f* maps a float64 tensor of shape (dim,) to a scalar tensor.  Stops early once an iterate
     is not finite or exceeds *limit* in size (divergence).
 
-    >>> descend(lambda p: (p ** 2).sum(), [1.0], SGD, 3, lr=0.25)[:, 0]     # [1, .5, .25, .125]
+    >>> descend(lambda p: (p ** 2).sum(), [1.0], SGD, 3, lr=0.25)[:, 0]     # x ← x − 0.25 · 2x
+    array([1.   , 0.5  , 0.25 , 0.125])
     """
     p = tensor(np.asarray(start, np.float64).reshape(-1), dtype=dtypes.float64,
                requires_grad=True)
@@ -90,6 +91,7 @@ def step_sizes(path, f=quartic, x0=2.0, lrs=STEP_SIZES, steps=30, xlim=(-2.2, 2.
     tensor).  *lrs* is a sequence of η or of (η, caption) pairs.  Returns *path* (a PNG).
 
     >>> cr.plot.step_sizes("step-sizes.png")
+    'step-sizes.png'
     """
     plt = require_matplotlib()
     lrs = [(lr, "") if np.isscalar(lr) else tuple(lr) for lr in lrs]
@@ -138,6 +140,7 @@ def optimizer_paths(path, f=two_basins, starts=None, optimizers=OPTIMIZERS, step
     Returns *path* (a PNG).
 
     >>> cr.plot.optimizer_paths("optimizer-paths.png")
+    'optimizer-paths.png'
     """
     plt = require_matplotlib()
     marks = _critical_points() if f is two_basins else {}

@@ -23,7 +23,13 @@ def filter_normalized_direction(params, generator=None, ignore_bias=True):
     dᵢ = zᵢ / ‖zᵢ‖ · ‖θᵢ‖ with z ~ N(0, I); a one-dimensional parameter gets 0 when
     *ignore_bias*, else dᵢ = z / ‖z‖ · ‖θ‖.  Returns a list of float64 arrays.
 
+    >>> model = cr.nn.Sequential(cr.nn.Linear(4, 3), cr.nn.ReLU(), cr.nn.Linear(3, 1))
     >>> d = filter_normalized_direction(model.parameters(), cr.Generator().manual_seed(0))
+    >>> w = model[0].weight.detach().numpy()
+    >>> bool(np.allclose(np.linalg.norm(d[0], axis=1), np.linalg.norm(w, axis=1)))
+    True
+    >>> bool(d[1].any())                         # a bias gets no component
+    False
     """
     rng = (generator or default_generator).rng
     out = []
@@ -52,7 +58,11 @@ def landscape_grid(model, loss_fn, steps=21, span=1.0, directions=None, generato
     *directions* is a pair of lists of arrays (default: two :func:`filter_normalized_direction`
     s).  ``L[j, i]`` is the loss at (alphas[i], betas[j]).  The weights are restored afterwards.
 
+    >>> model = cr.nn.Sequential(cr.nn.Linear(4, 3), cr.nn.ReLU(), cr.nn.Linear(3, 1))
+    >>> X, y, criterion = cr.randn(32, 4), cr.randn(32, 1), cr.nn.MSELoss()
     >>> a, b, L = landscape_grid(model, lambda: criterion(model(X), y), steps=11)
+    >>> L.shape, bool(np.isclose(L[5, 5], criterion(model(X), y).item()))    # θ* at the centre
+    ((11, 11), True)
     """
     params = list(model.parameters())
     if not params:
@@ -104,7 +114,10 @@ def loss_landscape(model, loss_fn, path, steps=21, span=1.0, directions=None, ge
     Evaluates :func:`landscape_grid` (same arguments) and writes one PNG with two panels: the
     contour plot of L(α, β), the trained weights at the centre, and the surface.  Returns *path*.
 
-    >>> cr.plot.loss_landscape(model, lambda: criterion(model(X), y), "landscape.png")
+    >>> model = cr.nn.Sequential(cr.nn.Linear(4, 3), cr.nn.ReLU(), cr.nn.Linear(3, 1))
+    >>> X, y, criterion = cr.randn(32, 4), cr.randn(32, 1), cr.nn.MSELoss()
+    >>> cr.plot.loss_landscape(model, lambda: criterion(model(X), y), "landscape.png", steps=9)
+    'landscape.png'
     """
     plt = require_matplotlib()
     alphas, betas, losses = landscape_grid(model, loss_fn, steps, span, directions, generator,

@@ -92,7 +92,8 @@ def optimizer_curves(path, optimizers=OPTIMIZERS, epochs=30, batch_size=32, hidd
     Runs :func:`compare_optimizers` (same arguments) and writes a PNG with two panels.  Returns
     *path*.
 
-    >>> cr.plot.optimizer_curves("optimizer-curves.png", epochs=30)
+    >>> cr.plot.optimizer_curves("optimizer-curves.png", epochs=3)
+    'optimizer-curves.png'
     """
     plt = require_matplotlib()
     curves = compare_optimizers(optimizers, epochs, batch_size, hidden, seed)

@@ -18,10 +18,11 @@ An unknown name raises ``ValueError`` with the closest known name. Example::
     >>> act(cr.tensor([-1.0, 2.0]))
     tensor([0., 2.])
 """
-import difflib
 
+from chainrule.errors import ConfigError, suggest
 from chainrule.nn import functional as F
 from chainrule.ops import elementwise as _el
+from chainrule.ops.compare import logical_and
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -98,13 +99,18 @@ def exponential(x):
 
 
 def relu6(x):
-    """min(max(x, 0), 6). Example: ``relu6(cr.tensor([7.]))`` → ``tensor([6.])``."""
-    return _el.clamp(x, 0.0, 6.0)
+    """min(max(x, 0), 6). Example: ``relu6(cr.tensor([7.]))`` → ``tensor([6.])``.
+
+    The gradient is 1 strictly between 0 and 6 and 0 at both kinks, as TensorFlow's Relu6 and
+    PyTorch's ``relu6`` (hardtanh) define it.
+    """
+    inside = logical_and(x > 0.0, x < 6.0)
+    return _el.where(inside, x, _el.where(x >= 6.0, 6.0, 0.0).to(x.dtype))
 
 
 def hard_sigmoid(x):
     """relu6(x + 3) / 6, a piecewise-linear sigmoid. Example: ``hard_sigmoid(cr.zeros(1))``."""
-    return _el.clamp(x + 3.0, 0.0, 6.0) / 6.0
+    return relu6(x + 3.0) / 6.0
 
 
 def mish(x):
@@ -133,15 +139,14 @@ def get(identifier):
     if isinstance(identifier, str):
         fn = ACTIVATIONS.get(identifier)
         if fn is None:
-            close = difflib.get_close_matches(identifier, list(ACTIVATIONS), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ValueError(f"Unknown activation: '{identifier}'.{hint} Known activations: "
-                             f"{', '.join(sorted(ACTIVATIONS))}")
+            hint = suggest(identifier, ACTIVATIONS, n=1)
+            raise ConfigError(f"Unknown activation: '{identifier}'.{hint} Known activations: "
+                              f"{', '.join(sorted(ACTIVATIONS))}")
         return fn
     if callable(identifier):
         return identifier
-    raise ValueError(f"Could not interpret activation function identifier: {identifier!r} "
-                     f"(expected a name such as 'relu', None or a callable)")
+    raise ConfigError(f"Could not interpret activation function identifier: {identifier!r} "
+                      f"(expected a name such as 'relu', None or a callable)")
 
 
 def serialize(activation):
@@ -151,6 +156,6 @@ def serialize(activation):
     """
     name = _NAME_OF.get(activation)
     if name is None:
-        raise ValueError(f"cannot serialize activation {activation!r}: only the built-in "
-                         f"activations ({', '.join(sorted(ACTIVATIONS))}) can be saved by name")
+        raise ConfigError(f"cannot serialize activation {activation!r}: only the built-in "
+                          f"activations ({', '.join(sorted(ACTIVATIONS))}) can be saved by name")
     return name

@@ -35,6 +35,7 @@ from collections import defaultdict
 import numpy as np
 
 from chainrule import dtypes
+from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.grad_mode import no_grad
 from chainrule.keras import regularizers
 from chainrule.keras.layers import initializers
@@ -85,25 +86,26 @@ def snake_case(name):
 def check_name(name, where):
     """Validate a user-given layer or model name (a non-empty str without '.' or '/')."""
     if not isinstance(name, str) or not name or "." in name or "/" in name:
-        raise ValueError(f"{where}: expected a non-empty string without '.' or '/' for name. "
-                         f"Received: name={name!r}")
+        raise ConfigError(f"{where}: expected a non-empty string without '.' or '/' for name. "
+                          f"Received: name={name!r}")
     return name
 
 
 def positive_int(value, name, where):
     """*value* as an int if it is a positive integer, else Keras's ValueError."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{where}: expected a positive int for {name}. Received: {name}={value!r}")
+        raise ConfigError(f"{where}: expected a positive int for {name}. Received: "
+                          f"{name}={value!r}")
     return int(value)
 
 
 def normalize_shape(shape, where, name="shape"):
     """A tuple of positive ints and ``None`` from a tuple or list (Keras rejects a bare int)."""
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        raise ValueError(f"{where}: expected a tuple for {name}. Received: {name}={shape!r} "
+        raise ShapeError(f"{where}: expected a tuple for {name}. Received: {name}={shape!r} "
                          f"(write {name}=({shape},) for a vector)")
     if not isinstance(shape, (tuple, list)):
-        raise ValueError(f"{where}: expected a tuple of ints or None for {name}. "
+        raise ShapeError(f"{where}: expected a tuple of ints or None for {name}. "
                          f"Received: {name}={shape!r}")
     out = []
     for d in shape:
@@ -112,7 +114,7 @@ def normalize_shape(shape, where, name="shape"):
         elif isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0:
             out.append(int(d))
         else:
-            raise ValueError(f"{where}: expected a tuple of non-negative ints or None for {name}. "
+            raise ShapeError(f"{where}: expected a tuple of non-negative ints or None for {name}. "
                              f"Received: {name}={tuple(shape)!r}")
     return tuple(out)
 
@@ -163,8 +165,8 @@ class Layer(Module):
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None,
                  input_dim=None, **kwargs):
         if kwargs:
-            raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
-                            f"{kwargs}")
+            raise DTypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                             f"{kwargs}")
         super().__init__()
         where = type(self).__name__
         self.name = check_name(name, where) if name is not None else \
@@ -173,7 +175,8 @@ class Layer(Module):
         self.built = False
         self._dtype = dtypes.to_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
         if self._dtype.kind != "f" and self._autocast:
-            raise ValueError(f"{where}: expected a floating-point dtype. Received: dtype={dtype!r}")
+            raise ConfigError(f"{where}: expected a floating-point dtype. Received: "
+                              f"dtype={dtype!r}")
         self._weight_names = []      # attribute names of the weights, in creation order
         self._weight_trainable = {}  # attribute name -> created as trainable
         self._regularizers = {}      # attribute name -> regularizer
@@ -229,22 +232,22 @@ class Layer(Module):
         where = f"{type(self).__name__} '{self.name}'"
         shape = normalize_shape(shape, f"{where}: add_weight('{name}')")
         if None in shape:
-            raise ValueError(f"{where}: cannot create weight '{name}' of unknown shape {shape}")
+            raise ShapeError(f"{where}: cannot create weight '{name}' of unknown shape {shape}")
         budget = _weight_budget.get()
         if budget is not None:
             if math.prod(shape) > budget[0]:
-                raise ValueError(f"{where}: weight '{name}' of shape {shape} is larger than the "
-                                 f"weights the file stores")
+                raise ConfigError(f"{where}: weight '{name}' of shape {shape} is larger than the "
+                                  f"weights the file stores")
             budget[0] -= math.prod(shape)
         dtype = dtypes.to_dtype(dtype) if dtype is not None else self._dtype
         init = initializers.get(initializer)
         value = init(shape, dtype=dtype)
         value = np.asarray(value.data if isinstance(value, Tensor) else value).astype(dtype)
         if value.shape != shape:
-            raise ValueError(f"{where}: initializer {init!r} returned shape {value.shape} for "
+            raise ShapeError(f"{where}: initializer {init!r} returned shape {value.shape} for "
                              f"weight '{name}' of shape {shape}")
         if name in self._weight_names:
-            raise ValueError(f"{where}: a weight named '{name}' already exists")
+            raise ConfigError(f"{where}: a weight named '{name}' already exists")
         if trainable and dtype.kind == "f":
             tensor = Parameter(Tensor(value), requires_grad=self._trainable)
             setattr(self, name, tensor)
@@ -296,9 +299,9 @@ class Layer(Module):
     def count_params(self):
         """The number of scalars in all weights. Example: ``Dense(16)`` on 29 inputs has 480."""
         if not self.built:
-            raise ValueError(f"You tried to call count_params on layer '{self.name}', but the "
-                             f"layer isn't built. You can build it manually via: "
-                             f"`layer.build(input_shape)`.")
+            raise ConfigError(f"You tried to call count_params on layer '{self.name}', but the "
+                              f"layer isn't built. You can build it manually via: "
+                              f"`layer.build(input_shape)`.")
         return int(sum(w.data.size for w in self.weights))
 
     @property
@@ -336,13 +339,13 @@ class Layer(Module):
         entries = self._weight_entries()
         where = f"{type(self).__name__} '{self.name}'"
         if not isinstance(weights, (list, tuple)):
-            raise ValueError(f"{where}: set_weights expects a list of arrays. "
-                             f"Received: {type(weights).__name__}")
+            raise ConfigError(f"{where}: set_weights expects a list of arrays. "
+                              f"Received: {type(weights).__name__}")
         if len(weights) != len(entries):
             expected = ", ".join(f"{n} {shape_repr(getattr(l, n).shape)}" for l, n in entries)
             hint = "" if self.built or entries else \
                 " (the layer is not built yet: call it on data or build(input_shape) first)"
-            raise ValueError(f"{where}: set_weights expected {len(entries)} arrays "
+            raise ShapeError(f"{where}: set_weights expected {len(entries)} arrays "
                              f"[{expected}], received {len(weights)}{hint}")
         arrays = []
         for i, ((layer, n), value) in enumerate(zip(entries, weights)):
@@ -351,12 +354,13 @@ class Layer(Module):
             try:
                 arr = np.asarray(arr)
             except Exception as e:  # noqa: BLE001 - anything numpy refuses is a bad weight
-                raise ValueError(f"{where}: weight {i} ({layer.name}/{n}) is not an array: {e}") from None
+                raise ConfigError(f"{where}: weight {i} ({layer.name}/{n}) is not an array: "
+                                  f"{e}") from None
             if arr.dtype.kind not in "biuf":
-                raise ValueError(f"{where}: weight {i} ({layer.name}/{n}) must be numeric, "
-                                 f"received dtype {arr.dtype}")
+                raise ConfigError(f"{where}: weight {i} ({layer.name}/{n}) must be numeric, "
+                                  f"received dtype {arr.dtype}")
             if arr.shape != target.shape:
-                raise ValueError(f"{where}: weight {i} ({layer.name}/{n}) has shape "
+                raise ShapeError(f"{where}: weight {i} ({layer.name}/{n}) has shape "
                                  f"{shape_repr(target.shape)}, received an array of shape "
                                  f"{shape_repr(arr.shape)}")
             arrays.append((target, arr))
@@ -415,15 +419,21 @@ class Layer(Module):
         flat = list(inputs) if as_list else [inputs]
         for i, t in enumerate(flat):
             if not isinstance(t, KerasTensor):
-                raise TypeError(f"{where}: cannot mix symbolic tensors (from cr.layers.Input) and "
-                                f"real data in one call; input {i} is a {type(t).__name__}")
+                raise DTypeError(f"{where}: cannot mix symbolic tensors (from cr.layers.Input) and "
+                                 f"real data in one call; input {i} is a {type(t).__name__}")
         if args:
-            raise TypeError(f"{where}: a call on symbolic tensors takes the inputs and keyword "
-                            f"options only; received {len(args)} extra positional arguments")
+            raise DTypeError(f"{where}: a call on symbolic tensors takes the inputs and keyword "
+                             f"options only; received {len(args)} extra positional arguments")
+        params = inspect.signature(type(self).forward).parameters
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
         for k, v in kwargs.items():
             if v is not None and not isinstance(v, (bool, int, float, str)):
-                raise TypeError(f"{where}: call option {k}={v!r} cannot be recorded in a graph "
-                                f"(only None, bool, int, float and str values can)")
+                raise DTypeError(f"{where}: call option {k}={v!r} cannot be recorded in a graph "
+                                 f"(only None, bool, int, float and str values can)")
+            if not takes_any and k != "training" and k not in list(params)[2:]:
+                raise DTypeError(f"{where}: unexpected call option {k!r}; "
+                                 f"{type(self).__name__} takes "
+                                 f"{', '.join(list(params)[2:]) or 'none'}")
         shapes = [t.shape for t in flat]
         shape_arg = shapes if as_list else shapes[0]
         self._build_once(shape_arg)
@@ -506,5 +516,5 @@ def _shapes_of(inputs):
         return [tuple(x.shape) for x in inputs]
     if isinstance(inputs, dict):
         return {k: tuple(v.shape) for k, v in inputs.items()}
-    raise TypeError(f"expected a Tensor, an array or a list of them as layer input, "
-                    f"received {type(inputs).__name__}")
+    raise DTypeError(f"expected a Tensor, an array or a list of them as layer input, "
+                     f"received {type(inputs).__name__}")

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from chainrule.errors import ConfigError, ShapeError
 from chainrule.keras import regularizers
 from chainrule.keras.layers import activations, initializers
 from chainrule.keras.layers.base import Layer, normalize_shape, positive_int
@@ -26,7 +27,7 @@ from chainrule.tensor import Tensor
 
 
 def _incompatible(layer, axis, expected, shape):
-    return ValueError(f"Input 0 of layer \"{layer.name}\" is incompatible with the layer: expected "
+    return ShapeError(f"Input 0 of layer \"{layer.name}\" is incompatible with the layer: expected "
                       f"axis {axis} of input shape to have value {expected}, but received input "
                       f"with shape {shape_repr(tuple(shape))}")
 
@@ -58,11 +59,12 @@ class Dense(Layer):
 
     def build(self, input_shape):
         if not isinstance(input_shape, tuple) or len(input_shape) < 1:
-            raise ValueError(f"Dense '{self.name}': expected a single input of rank >= 1. "
+            raise ShapeError(f"Dense '{self.name}': expected a single input of rank >= 1. "
                              f"Received: input_shape={input_shape!r}")
         n_in = input_shape[-1]
         if n_in is None:
-            raise ValueError(f"Dense '{self.name}': the last dimension of the inputs must be known. "
+            raise ShapeError(f"Dense '{self.name}': the last dimension of the inputs must be "
+                             "known. "
                              f"Received: input_shape={shape_repr(input_shape)}")
         self.add_weight("kernel", (n_in, self.units), self.kernel_initializer,
                         regularizer=self.kernel_regularizer)
@@ -127,13 +129,13 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-            raise ValueError(f"Invalid value received for argument `rate`. Expected a float value "
-                             f"between 0 and 1. Received: rate={rate!r}")
+            raise ConfigError(f"Invalid value received for argument `rate`. Expected a float value "
+                              f"between 0 and 1. Received: rate={rate!r}")
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else \
             normalize_shape(noise_shape, "Dropout", "noise_shape")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ValueError(f"Dropout: expected an int or None for seed. Received: seed={seed!r}")
+            raise ConfigError(f"Dropout: expected an int or None for seed. Received: seed={seed!r}")
         self.seed = None if seed is None else int(seed)
         self._generator = None if seed is None else Generator().manual_seed(self.seed)
 
@@ -144,7 +146,8 @@ class Dropout(Layer):
         if self.noise_shape is None:
             return F.dropout(inputs, p=self.rate, training=True, generator=self._generator)
         if len(self.noise_shape) != inputs.ndim:
-            raise ValueError(f"Dropout '{self.name}': noise_shape {self.noise_shape} does not match "
+            raise ShapeError(f"Dropout '{self.name}': noise_shape {self.noise_shape} does not "
+                             "match "
                              f"the input rank {inputs.ndim}")
         shape = tuple(n if s is None else s for s, n in zip(self.noise_shape, inputs.shape))
         ones = Tensor(np.ones(shape, dtype=inputs.dtype))
@@ -170,13 +173,13 @@ class Flatten(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last", "channels_first"):
-            raise ValueError(f"Flatten: expected data_format 'channels_last' or 'channels_first'. "
-                             f"Received: data_format={data_format!r}")
+            raise ConfigError(f"Flatten: expected data_format 'channels_last' or 'channels_first'. "
+                              f"Received: data_format={data_format!r}")
         self.data_format = data_format
 
     def forward(self, inputs):
         if inputs.ndim == 0:
-            raise ValueError(f"Flatten '{self.name}': expected an input with a batch axis, "
+            raise ShapeError(f"Flatten '{self.name}': expected an input with a batch axis, "
                              f"received a scalar")
         if self.data_format == "channels_first" and inputs.ndim > 2:
             inputs = inputs.permute(0, *range(2, inputs.ndim), 1)
@@ -204,8 +207,8 @@ class Reshape(Layer):
         if not isinstance(target_shape, (tuple, list)) or \
                 any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or (d <= 0 and d != -1)
                     for d in target_shape) or sum(d == -1 for d in target_shape) > 1:
-            raise ValueError(f"Reshape: expected a tuple of positive ints (at most one -1) for "
-                             f"target_shape. Received: target_shape={target_shape!r}")
+            raise ConfigError(f"Reshape: expected a tuple of positive ints (at most one -1) for "
+                              f"target_shape. Received: target_shape={target_shape!r}")
         self.target_shape = tuple(int(d) for d in target_shape)
 
     def forward(self, inputs):
@@ -221,11 +224,12 @@ class Reshape(Layer):
             else:
                 total = math.prod(rest)
                 if total % known:
-                    raise ValueError(f"Reshape '{self.name}': cannot reshape {shape_repr(input_shape)}"
+                    raise ShapeError(f"Reshape '{self.name}': cannot reshape "
+                                     f"{shape_repr(input_shape)}"
                                      f" to {shape_repr(self.target_shape)}")
                 target[target.index(-1)] = total // known
         elif None not in rest and math.prod(rest) != math.prod(target):
-            raise ValueError(f"Reshape '{self.name}': total size of the new array must be "
+            raise ShapeError(f"Reshape '{self.name}': total size of the new array must be "
                              f"unchanged; cannot reshape {shape_repr(input_shape)} to "
                              f"{shape_repr(self.target_shape)}")
         return (input_shape[0],) + tuple(target)

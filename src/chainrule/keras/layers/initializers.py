@@ -23,12 +23,12 @@ Example::
     >>> init((29, 16)).shape
     (29, 16)
 """
-import difflib
 import math
 
 import numpy as np
 
 from chainrule import dtypes
+from chainrule.errors import ConfigError, suggest
 from chainrule.random import rng as _default_rng
 
 _TRUNCATION_STD = 0.87962566103423978  # std of N(0, 1) truncated to [-2, 2]
@@ -50,7 +50,7 @@ class Initializer:
 
     Subclasses define ``sample(shape, rng)`` and ``get_config``. Example::
 
-        >>> Zeros()((2, 3)).sum()
+        >>> float(Zeros()((2, 3)).sum())
         0.0
     """
 
@@ -83,7 +83,7 @@ class Initializer:
 
 def _check_seed(seed, where):
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ValueError(f"{where}: expected an int or None for seed. Received: seed={seed!r}")
+        raise ConfigError(f"{where}: expected an int or None for seed. Received: seed={seed!r}")
     return None if seed is None else int(seed)
 
 
@@ -91,7 +91,7 @@ def _check_number(value, name, where, positive=False):
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
             or not math.isfinite(value) or (positive and value <= 0):
         kind = "a positive number" if positive else "a finite number"
-        raise ValueError(f"{where}: expected {kind} for {name}. Received: {name}={value!r}")
+        raise ConfigError(f"{where}: expected {kind} for {name}. Received: {name}={value!r}")
     return float(value)
 
 
@@ -150,8 +150,8 @@ class RandomUniform(Initializer):
         self.minval = _check_number(minval, "minval", "RandomUniform")
         self.maxval = _check_number(maxval, "maxval", "RandomUniform")
         if self.maxval < self.minval:
-            raise ValueError(f"RandomUniform: expected minval <= maxval. Received: "
-                             f"minval={minval!r}, maxval={maxval!r}")
+            raise ConfigError(f"RandomUniform: expected minval <= maxval. Received: "
+                              f"minval={minval!r}, maxval={maxval!r}")
         self.seed = _check_seed(seed, "RandomUniform")
 
     def sample(self, shape, gen):
@@ -204,12 +204,13 @@ class VarianceScaling(Initializer):
         name = type(self).__name__
         self.scale = _check_number(scale, "scale", name, positive=True)
         if mode not in self._MODES:
-            raise ValueError(f"{name}: expected one of {self._MODES} for mode. Received: mode={mode!r}")
+            raise ConfigError(f"{name}: expected one of {self._MODES} for mode. Received: "
+                              f"mode={mode!r}")
         if distribution == "normal":
             distribution = "truncated_normal"
         if distribution not in self._DISTRIBUTIONS:
-            raise ValueError(f"{name}: expected one of {self._DISTRIBUTIONS} for distribution. "
-                             f"Received: distribution={distribution!r}")
+            raise ConfigError(f"{name}: expected one of {self._DISTRIBUTIONS} for distribution. "
+                              f"Received: distribution={distribution!r}")
         self.mode, self.distribution = mode, distribution
         self.seed = _check_seed(seed, name)
 
@@ -274,8 +275,8 @@ def serialize(initializer):
     """``{"class_name": ..., "config": {...}}`` for a built-in initializer (used by get_config)."""
     if not isinstance(initializer, Initializer) or type(initializer).__name__ not in _CLASSES \
             or _CLASSES[type(initializer).__name__] is not type(initializer):
-        raise ValueError(f"cannot serialize initializer {initializer!r}: only the built-in "
-                         f"initializers ({', '.join(_ALIASES)}) can be saved in a config")
+        raise ConfigError(f"cannot serialize initializer {initializer!r}: only the built-in "
+                          f"initializers ({', '.join(_ALIASES)}) can be saved in a config")
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
 
 
@@ -296,22 +297,21 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
         if cls is None:
-            raise ValueError(_unknown("initializer", identifier, list(_ALIASES) + list(_CLASSES)))
+            raise ConfigError(_unknown("initializer", identifier, list(_ALIASES) + list(_CLASSES)))
         return cls()
     if isinstance(identifier, dict):
         name, config = identifier.get("class_name"), identifier.get("config", {})
         cls = _CLASSES.get(name) if isinstance(name, str) else None
         if cls is None or not isinstance(config, dict) or set(identifier) - {"class_name", "config"}:
-            raise ValueError(f"Unknown initializer config: {identifier!r} (expected "
-                             f"{{'class_name': one of {sorted(_CLASSES)}, 'config': {{...}}}})")
+            raise ConfigError(f"Unknown initializer config: {identifier!r} (expected "
+                              f"{{'class_name': one of {sorted(_CLASSES)}, 'config': {{...}}}})")
         try:
             return cls.from_config(config)
         except TypeError as e:
-            raise ValueError(f"invalid config for initializer {name}: {e}") from None
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+            raise ConfigError(f"invalid config for initializer {name}: {e}") from None
+    raise ConfigError(f"Could not interpret initializer identifier: {identifier!r}")
 
 
 def _unknown(kind, name, known):
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    hint = suggest(name, known, n=1)
     return f"Unknown {kind}: '{name}'.{hint} Known {kind}s: {', '.join(sorted(set(known)))}"

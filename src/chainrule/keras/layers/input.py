@@ -12,6 +12,7 @@ Example::
     ((None, 29), 'float32')
 """
 from chainrule import dtypes
+from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.keras.layers.base import Layer, check_name, normalize_shape, positive_int
 from chainrule.keras.layers.registry import serializable
 from chainrule.keras.symbolic import KerasTensor, Node
@@ -33,22 +34,25 @@ class InputLayer(Layer):
                  **kwargs):
         super().__init__(name=name, **kwargs)
         if shape is not None and batch_shape is not None:
-            raise ValueError("InputLayer: pass shape or batch_shape, not both. Received: "
-                             f"shape={shape!r}, batch_shape={batch_shape!r}")
+            raise ConfigError("InputLayer: pass shape or batch_shape, not both. Received: "
+                              f"shape={shape!r}, batch_shape={batch_shape!r}")
         if batch_shape is not None:
             batch_shape = normalize_shape(batch_shape, "InputLayer", "batch_shape")
             if not batch_shape:
-                raise ValueError("InputLayer: batch_shape must include the batch dimension. "
+                raise ShapeError("InputLayer: batch_shape must include the batch dimension. "
                                  f"Received: batch_shape={batch_shape!r}")
         else:
             if shape is None:
-                raise ValueError("InputLayer: expected a shape, e.g. Input(shape=(29,)). "
+                raise ShapeError("InputLayer: expected a shape, e.g. Input(shape=(29,)). "
                                  "Received: shape=None")
             shape = normalize_shape(shape, "Input", "shape")
             batch = None if batch_size is None else positive_int(batch_size, "batch_size", "Input")
             batch_shape = (batch,) + shape
         self.batch_shape = batch_shape
         self._dtype = dtypes.to_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
+        if self._dtype.kind not in "biuf":
+            raise DTypeError(f"InputLayer: expected a numeric dtype (bool, int or float). "
+                             f"Received: dtype={dtype!r}")
         self.built = True
 
     def make_tensor(self):

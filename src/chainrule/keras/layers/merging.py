@@ -13,6 +13,7 @@ Example::
 """
 import functools
 
+from chainrule.errors import ConfigError, ShapeError
 from chainrule.keras.layers.base import Layer
 from chainrule.keras.layers.registry import serializable
 from chainrule.keras.symbolic import shape_repr
@@ -24,8 +25,9 @@ def _check_list(layer, shapes, exactly=None):
     n = len(shapes) if isinstance(shapes, list) else 1
     if not isinstance(shapes, list) or n < 2 or (exactly is not None and n != exactly):
         need = f"exactly {exactly}" if exactly else "at least 2"
-        raise ValueError(f"{type(layer).__name__} '{layer.name}': a merge layer should be called on "
-                         f"a list of {need} inputs. Received: {n} input{'s' if n != 1 else ''}")
+        raise ConfigError(f"{type(layer).__name__} '{layer.name}': a merge layer should be called "
+                          "on "
+                          f"a list of {need} inputs. Received: {n} input{'s' if n != 1 else ''}")
 
 
 class _Merge(Layer):
@@ -45,7 +47,7 @@ class _Merge(Layer):
             dims = [s[len(s) - ndim + i] for s in input_shape if len(s) - ndim + i >= 0]
             known = {d for d in dims if d is not None and d != 1}
             if len(known) > 1:
-                raise ValueError(f"{type(self).__name__} '{self.name}': inputs must have matching "
+                raise ShapeError(f"{type(self).__name__} '{self.name}': inputs must have matching "
                                  f"shapes. Received: input_shape="
                                  f"[{', '.join(shape_repr(tuple(s)) for s in input_shape)}]")
             if known:
@@ -131,7 +133,7 @@ class Concatenate(Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"Concatenate: expected an int for axis. Received: axis={axis!r}")
+            raise ConfigError(f"Concatenate: expected an int for axis. Received: axis={axis!r}")
         self.axis = axis
 
     def build(self, input_shape):
@@ -140,7 +142,7 @@ class Concatenate(Layer):
     def compute_output_shape(self, input_shape):
         _check_list(self, input_shape)
         ndim = len(input_shape[0])
-        bad = ValueError(f"A `Concatenate` layer requires inputs with matching shapes except for "
+        bad = ShapeError(f"A `Concatenate` layer requires inputs with matching shapes except for "
                          f"the concatenation axis. Received: input_shape="
                          f"[{', '.join(shape_repr(tuple(s)) for s in input_shape)}] (axis={self.axis})")
         if any(len(s) != ndim for s in input_shape) or not -ndim <= self.axis < ndim:

@@ -19,6 +19,7 @@ Example::
 """
 import numpy as np
 
+from chainrule.errors import ConfigError, IndexOutOfRangeError, ShapeError
 from chainrule.grad_mode import no_grad
 from chainrule.keras import regularizers
 from chainrule.keras.layers import initializers
@@ -30,7 +31,8 @@ from chainrule.nn import functional as F
 
 def _check_epsilon(epsilon, where):
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
-        raise ValueError(f"{where}: expected a positive float for epsilon. Received: epsilon={epsilon!r}")
+        raise ConfigError(f"{where}: expected a positive float for epsilon. Received: "
+                          f"epsilon={epsilon!r}")
     return float(epsilon)
 
 
@@ -40,11 +42,11 @@ def _axes(axis, ndim, where):
     out = []
     for a in items:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
-            raise ValueError(f"{where}: invalid axis {axis!r} for inputs of rank {ndim}")
+            raise IndexOutOfRangeError(f"{where}: invalid axis {axis!r} for inputs of rank {ndim}")
         out.append(int(a) % ndim)
     if 0 in out:
-        raise ValueError(f"{where}: axis 0 is the batch axis and cannot be normalised over "
-                         f"here. Received: axis={axis!r}")
+        raise ConfigError(f"{where}: axis 0 is the batch axis and cannot be normalised over "
+                          f"here. Received: axis={axis!r}")
     return sorted(set(out))
 
 
@@ -70,12 +72,13 @@ class BatchNormalization(Layer):
                  beta_regularizer=None, gamma_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ValueError(f"BatchNormalization: expected an int for axis. Received: axis={axis!r}")
+            raise ConfigError("BatchNormalization: expected an int for axis. Received: "
+                              f"axis={axis!r}")
         self.axis = int(axis)
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
                 or not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNormalization: expected a float in [0, 1] for momentum. "
-                             f"Received: momentum={momentum!r}")
+            raise ConfigError(f"BatchNormalization: expected a float in [0, 1] for momentum. "
+                              f"Received: momentum={momentum!r}")
         self.momentum = float(momentum)
         self.epsilon = _check_epsilon(epsilon, "BatchNormalization")
         self.center, self.scale = bool(center), bool(scale)
@@ -91,7 +94,8 @@ class BatchNormalization(Layer):
         (axis,) = _axes(self.axis, ndim, f"BatchNormalization '{self.name}'")
         n = input_shape[axis]
         if n is None:
-            raise ValueError(f"BatchNormalization '{self.name}': axis {self.axis} of the input must "
+            raise ShapeError(f"BatchNormalization '{self.name}': axis {self.axis} of the input "
+                             "must "
                              f"have a known size. Received: input_shape={shape_repr(input_shape)}")
         self._ndim, self._feature_axis = ndim, axis
         if self.scale:
@@ -104,7 +108,7 @@ class BatchNormalization(Layer):
     def _check(self, shape):
         n = self.moving_mean.shape[0]
         if len(shape) != self._ndim or shape[self._feature_axis] not in (None, n):
-            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+            raise ShapeError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
                              f"expected rank {self._ndim} with {n} features on axis {self.axis}, "
                              f"received input with shape {shape_repr(tuple(shape))}")
 
@@ -177,8 +181,8 @@ class LayerNormalization(Layer):
         super().__init__(**kwargs)
         items = list(axis) if isinstance(axis, (list, tuple)) else [axis]
         if not items or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in items):
-            raise ValueError(f"LayerNormalization: expected an int or a list of ints for axis. "
-                             f"Received: axis={axis!r}")
+            raise ConfigError(f"LayerNormalization: expected an int or a list of ints for axis. "
+                              f"Received: axis={axis!r}")
         self.axis = [int(a) for a in items] if isinstance(axis, (list, tuple)) else int(axis)
         self.epsilon = _check_epsilon(epsilon, "LayerNormalization")
         self.center, self.scale = bool(center), bool(scale)
@@ -192,7 +196,7 @@ class LayerNormalization(Layer):
         axes = _axes(self.axis, ndim, f"LayerNormalization '{self.name}'")
         pshape = tuple(input_shape[a] for a in axes)
         if None in pshape:
-            raise ValueError(f"LayerNormalization '{self.name}': the normalised axes must have "
+            raise ShapeError(f"LayerNormalization '{self.name}': the normalised axes must have "
                              f"known sizes. Received: input_shape={shape_repr(input_shape)}")
         self._ndim, self._axes, self._pshape = ndim, tuple(axes), pshape
         self._trailing = tuple(axes) == tuple(range(ndim - len(axes), ndim))
@@ -203,7 +207,7 @@ class LayerNormalization(Layer):
 
     def forward(self, inputs):
         if inputs.ndim != self._ndim or tuple(inputs.shape[a] for a in self._axes) != self._pshape:
-            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+            raise ShapeError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
                              f"expected sizes {self._pshape} on axes {list(self._axes)}, received "
                              f"input with shape {shape_repr(tuple(inputs.shape))}")
         gamma = self.gamma if self.scale else None

@@ -22,6 +22,8 @@ from collections import Counter
 
 import numpy as np
 
+from chainrule.errors import (ConfigError, DataError, DTypeError, IndexOutOfRangeError, LabelError,
+                              ShapeError)
 from chainrule.grad_mode import no_grad
 from chainrule.keras.layers.base import Layer, positive_int
 from chainrule.keras.layers.registry import serializable
@@ -45,8 +47,9 @@ def _batches(data, where):
     try:
         iterator = iter(data)
     except TypeError:
-        raise TypeError(f"{where}: expected an array, a tensor or an iterable of batches for data. "
-                        f"Received: {type(data).__name__}") from None
+        raise DTypeError(f"{where}: expected an array, a tensor or an iterable of batches for "
+                         "data. "
+                         f"Received: {type(data).__name__}") from None
     for batch in iterator:
         if isinstance(batch, (tuple, list)) and len(batch) == 2 \
                 and all(isinstance(b, (np.ndarray, Tensor)) for b in batch):
@@ -64,9 +67,12 @@ class Normalization(Layer):
     normalisation. Adapted statistics are non-trainable weights ``mean``, ``variance`` and
     ``count``, saved with the model. Example::
 
+        >>> X_train = cr.datasets.load_heart_disease().data[:200, [0, 3, 4, 7]]   # age … thalach
         >>> norm = cr.layers.Normalization()
-        >>> norm.adapt(X_train)                  # X_train: (n, 13) array
-        >>> inputs = cr.layers.Input((13,)); h = norm(inputs)
+        >>> norm.adapt(X_train)
+        >>> inputs = cr.layers.Input((4,)); h = norm(inputs)
+        >>> norm(X_train).mean(dim=0).abs().max().item() < 1e-5
+        True
     """
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
@@ -79,16 +85,17 @@ class Normalization(Layer):
                 isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axis):
             axis = tuple(int(a) for a in axis)
         else:
-            raise ValueError(f"Normalization: expected an int, a tuple of ints or None for axis. "
-                             f"Received: axis={axis!r}")
+            raise ConfigError(f"Normalization: expected an int, a tuple of ints or None for axis. "
+                              f"Received: axis={axis!r}")
         self.axis = axis
         if (mean is None) != (variance is None):
-            raise ValueError(f"Normalization: when setting values directly, both `mean` and "
-                             f"`variance` must be set. Received: mean={mean!r} and variance={variance!r}")
+            raise ConfigError(f"Normalization: when setting values directly, both `mean` and "
+                              f"`variance` must be set. Received: mean={mean!r} and "
+                              f"variance={variance!r}")
         self.input_mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.input_variance = None if variance is None else np.asarray(variance, dtype=np.float64)
         if self.input_variance is not None and (self.input_variance < 0).any():
-            raise ValueError("Normalization: variance must be non-negative")
+            raise ConfigError("Normalization: variance must be non-negative")
         self.invert = bool(invert)
 
     def build(self, input_shape):
@@ -97,16 +104,18 @@ class Normalization(Layer):
         keep = []
         for a in self.axis:
             if not -ndim <= a < ndim:
-                raise ValueError(f"{where}: axis {a} is out of range for inputs of rank {ndim} "
-                                 f"(input_shape={shape_repr(tuple(input_shape))})")
+                raise IndexOutOfRangeError(f"{where}: axis {a} is out of range for inputs of rank "
+                                           f"{ndim} "
+                                           f"(input_shape={shape_repr(tuple(input_shape))})")
             keep.append(a % ndim)
         if ndim > 0 and 0 in keep and ndim > 1:
-            raise ValueError(f"{where}: the batch axis 0 cannot be kept. Received: axis={self.axis}")
+            raise ConfigError(f"{where}: the batch axis 0 cannot be kept. Received: "
+                              f"axis={self.axis}")
         self._keep = tuple(sorted(set(keep)))
         self._ndim = ndim
         stat_shape = tuple(input_shape[a] for a in self._keep)
         if None in stat_shape:
-            raise ValueError(f"{where}: all `axis` values to be kept must have a known shape. "
+            raise ShapeError(f"{where}: all `axis` values to be kept must have a known shape. "
                              f"Received: input_shape={shape_repr(tuple(input_shape))}")
         self._stat_shape = stat_shape
         self._bshape = tuple(input_shape[a] if a in self._keep else 1 for a in range(ndim))
@@ -119,7 +128,7 @@ class Normalization(Layer):
                 self._const_mean = np.broadcast_to(self.input_mean, stat_shape).astype(self._dtype)
                 self._const_var = np.broadcast_to(self.input_variance, stat_shape).astype(self._dtype)
             except ValueError:
-                raise ValueError(f"{where}: mean of shape {self.input_mean.shape} and variance of "
+                raise ShapeError(f"{where}: mean of shape {self.input_mean.shape} and variance of "
                                  f"shape {self.input_variance.shape} do not fit the {stat_shape} "
                                  f"features of inputs {shape_repr(tuple(input_shape))}") from None
 
@@ -136,25 +145,34 @@ class Normalization(Layer):
         ``(x, y)`` batches adapt to ``x``). Example: ``norm.adapt(X_train)``.
         """
         if self.input_mean is not None:
-            raise ValueError(f"Normalization '{self.name}': cannot adapt a layer that was given "
-                             f"mean and variance")
-        count, mean, m2 = 0, None, None
+            raise ConfigError(f"Normalization '{self.name}': cannot adapt a layer that was given "
+                              f"mean and variance")
+        count, mean, m2, rows = 0, None, None, 0
         for i, batch in enumerate(_batches(data, f"Normalization '{self.name}'.adapt")):
             if steps is not None and i >= steps:
                 break
             if batch.dtype.kind not in "biuf":
-                raise TypeError(f"Normalization '{self.name}'.adapt: expected numeric data, "
-                                f"received dtype {batch.dtype}")
+                raise DTypeError(f"Normalization '{self.name}'.adapt: expected numeric data, "
+                                 f"received dtype {batch.dtype}")
             if batch.ndim == 0:
                 batch = batch.reshape(1)
             if batch.ndim == 1 and self.axis not in ((), (0,)):
                 batch = batch[:, None]
             self._build_once((None,) + tuple(batch.shape[1:]))
             if batch.ndim != self._ndim or any(batch.shape[a] != self._bshape[a] for a in self._keep):
-                raise ValueError(f"Normalization '{self.name}'.adapt: data of shape {batch.shape} "
+                raise ShapeError(f"Normalization '{self.name}'.adapt: data of shape {batch.shape} "
                                  f"does not fit the layer, built for {self._stat_shape} features on "
                                  f"axes {list(self._keep)}")
             b = batch.astype(np.float64)
+            if not np.isfinite(b).all():
+                bad = np.argwhere(~np.isfinite(b))[0]
+                kind = "NaN" if np.isnan(b[tuple(bad)]) else "an infinite value"
+                where = f"row {rows + bad[0]}" + (f", column {', '.join(map(str, bad[1:]))}"
+                                                  if len(bad) > 1 else "")
+                raise DataError(f"Normalization '{self.name}'.adapt: the data contains {kind} "
+                                f"(first at {where}); fill in or drop missing values first (the "
+                                f"layer's statistics are unchanged)")
+            rows += len(b)
             reduce = tuple(a for a in range(b.ndim) if a not in self._keep)
             n = b.size // max(int(np.prod(self._stat_shape)), 1) if b.size else 0
             if n == 0:
@@ -170,7 +188,7 @@ class Normalization(Layer):
                 m2 = m2 + bm2 + delta ** 2 * (count * n / total)
                 count = total
         if count == 0:
-            raise ValueError(f"Normalization '{self.name}'.adapt: the data is empty")
+            raise DataError(f"Normalization '{self.name}'.adapt: the data is empty")
         with no_grad():
             self.mean.data[...] = mean
             self.variance.data[...] = m2 / count
@@ -184,7 +202,7 @@ class Normalization(Layer):
         if x.dtype != dtype:
             x = x.to(dtype)
         if x.ndim != self._ndim or any(x.shape[a] != self._bshape[a] for a in self._keep):
-            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+            raise ShapeError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
                              f"expected {self._stat_shape} features on axes {list(self._keep)}, "
                              f"received input with shape {shape_repr(tuple(x.shape))}")
         mean, var = self._stats()
@@ -220,9 +238,9 @@ def _integer_codes(x, where):
     if a.dtype.kind == "f":
         if not np.isfinite(a).all() or (a != np.round(a)).any():
             bad = float(a[~np.isfinite(a) | (a != np.round(a))].ravel()[0])
-            raise ValueError(f"{where}: expected integer codes, received the value {bad!r}")
+            raise DataError(f"{where}: expected integer codes, received the value {bad!r}")
         return a.astype(np.int64)
-    raise TypeError(f"{where}: expected integer inputs, received dtype {a.dtype}")
+    raise DTypeError(f"{where}: expected integer inputs, received dtype {a.dtype}")
 
 
 def _encode(codes, depth, mode, dtype):
@@ -275,8 +293,8 @@ class CategoryEncoding(Layer):
         super().__init__(**kwargs)
         self.num_tokens = positive_int(num_tokens, "num_tokens", "CategoryEncoding")
         if output_mode not in _MODES:
-            raise ValueError(f"CategoryEncoding: expected one of {_MODES} for output_mode. "
-                             f"Received: output_mode={output_mode!r}")
+            raise ConfigError(f"CategoryEncoding: expected one of {_MODES} for output_mode. "
+                              f"Received: output_mode={output_mode!r}")
         self.output_mode = output_mode
 
     def forward(self, inputs):
@@ -284,7 +302,7 @@ class CategoryEncoding(Layer):
         codes = _integer_codes(inputs, where)
         if codes.size and (codes.min() < 0 or codes.max() >= self.num_tokens):
             bad = codes.min() if codes.min() < 0 else codes.max()
-            raise ValueError(f"{where}: input values must be in the range 0 <= values < "
+            raise LabelError(f"{where}: input values must be in the range 0 <= values < "
                              f"num_tokens with num_tokens={self.num_tokens}. Received: {int(bad)}")
         return Tensor(_encode(codes, self.num_tokens, self.output_mode, self._dtype))
 
@@ -330,18 +348,18 @@ class IntegerLookup(Layer):
             max_tokens = positive_int(max_tokens, "max_tokens", where)
         if isinstance(num_oov_indices, bool) or not isinstance(num_oov_indices, (int, np.integer)) \
                 or num_oov_indices < 0:
-            raise ValueError(f"{where}: expected a non-negative int for num_oov_indices. "
-                             f"Received: num_oov_indices={num_oov_indices!r}")
+            raise ConfigError(f"{where}: expected a non-negative int for num_oov_indices. "
+                              f"Received: num_oov_indices={num_oov_indices!r}")
         for name, value in (("mask_token", mask_token), ("oov_token", oov_token)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-                raise ValueError(f"{where}: expected an int or None for {name}. "
-                                 f"Received: {name}={value!r}")
+                raise ConfigError(f"{where}: expected an int or None for {name}. "
+                                  f"Received: {name}={value!r}")
         if vocabulary_dtype not in ("int64", "int32"):
-            raise ValueError(f"{where}: expected 'int64' or 'int32' for vocabulary_dtype. "
-                             f"Received: vocabulary_dtype={vocabulary_dtype!r}")
+            raise ConfigError(f"{where}: expected 'int64' or 'int32' for vocabulary_dtype. "
+                              f"Received: vocabulary_dtype={vocabulary_dtype!r}")
         if output_mode not in ("int",) + _MODES:
-            raise ValueError(f"{where}: expected one of {('int',) + _MODES} for output_mode. "
-                             f"Received: output_mode={output_mode!r}")
+            raise ConfigError(f"{where}: expected one of {('int',) + _MODES} for output_mode. "
+                              f"Received: output_mode={output_mode!r}")
         self.max_tokens = max_tokens
         self.num_oov_indices = int(num_oov_indices)
         self.mask_token = None if mask_token is None else int(mask_token)
@@ -350,8 +368,9 @@ class IntegerLookup(Layer):
         self.output_mode = output_mode
         self._special = self.num_oov_indices + (self.mask_token is not None)
         if max_tokens is not None and max_tokens <= self._special:
-            raise ValueError(f"{where}: max_tokens must leave room for vocabulary after the "
-                             f"{self._special} mask/OOV indices. Received: max_tokens={max_tokens}")
+            raise ConfigError(f"{where}: max_tokens must leave room for vocabulary after the "
+                              f"{self._special} mask/OOV indices. Received: "
+                              f"max_tokens={max_tokens}")
         self._vocab = None
         if vocabulary is not None:
             self.set_vocabulary(vocabulary)
@@ -364,19 +383,19 @@ class IntegerLookup(Layer):
         where = f"IntegerLookup '{self.name}'"
         arr = np.asarray(vocabulary.data if isinstance(vocabulary, Tensor) else vocabulary)
         if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
-            raise ValueError(f"{where}: expected a flat list of ints for vocabulary. "
-                             f"Received: {vocabulary!r}")
+            raise ConfigError(f"{where}: expected a flat list of ints for vocabulary. "
+                              f"Received: {vocabulary!r}")
         vocab = [int(v) for v in arr]
         if len(set(vocab)) != len(vocab):
             dup = next(v for v in vocab if vocab.count(v) > 1)
-            raise ValueError(f"{where}: the vocabulary must not contain repeated tokens. "
-                             f"Received a repeated token: {dup}")
+            raise ConfigError(f"{where}: the vocabulary must not contain repeated tokens. "
+                              f"Received a repeated token: {dup}")
         if self.mask_token is not None and self.mask_token in vocab:
-            raise ValueError(f"{where}: the vocabulary must not contain the mask token "
-                             f"{self.mask_token}")
+            raise ConfigError(f"{where}: the vocabulary must not contain the mask token "
+                              f"{self.mask_token}")
         if self.max_tokens is not None and len(vocab) + self._special > self.max_tokens:
-            raise ValueError(f"{where}: a vocabulary of {len(vocab)} tokens does not fit "
-                             f"max_tokens={self.max_tokens}")
+            raise ConfigError(f"{where}: a vocabulary of {len(vocab)} tokens does not fit "
+                              f"max_tokens={self.max_tokens}")
         self._vocab = vocab
         arr = np.asarray(vocab, dtype=np.int64)
         self._order = np.argsort(arr, kind="stable")
@@ -416,8 +435,8 @@ class IntegerLookup(Layer):
     def _lookup(self, codes):
         where = f"IntegerLookup '{self.name}'"
         if self._vocab is None:
-            raise ValueError(f"{where}: the layer has no vocabulary yet; call adapt(data) or pass "
-                             f"vocabulary=[...] first")
+            raise ConfigError(f"{where}: the layer has no vocabulary yet; call adapt(data) or pass "
+                              f"vocabulary=[...] first")
         offset = int(self.mask_token is not None)
         found = np.zeros(codes.shape, dtype=bool)
         index = np.zeros(codes.shape, dtype=np.int64)
@@ -429,8 +448,8 @@ class IntegerLookup(Layer):
         unknown = ~found & ~masked
         if unknown.any():
             if self.num_oov_indices == 0:
-                raise ValueError(f"{where}: the code {int(codes[unknown].ravel()[0])} is not in the "
-                                 f"vocabulary and num_oov_indices=0")
+                raise DataError(f"{where}: the code {int(codes[unknown].ravel()[0])} is not in the "
+                                f"vocabulary and num_oov_indices=0")
             index = np.where(unknown, offset + np.mod(codes, self.num_oov_indices), index)
         return np.where(masked, 0, index).astype(np.int64)
 
@@ -445,9 +464,9 @@ class IntegerLookup(Layer):
         if self.output_mode == "int":
             return tuple(input_shape)
         if self._vocab is None:
-            raise ValueError(f"IntegerLookup '{self.name}': call adapt(data) or pass vocabulary "
-                             f"before using output_mode='{self.output_mode}' in a model (the "
-                             f"output size is the vocabulary size)")
+            raise ConfigError(f"IntegerLookup '{self.name}': call adapt(data) or pass vocabulary "
+                              f"before using output_mode='{self.output_mode}' in a model (the "
+                              f"output size is the vocabulary size)")
         return _encoded_shape(input_shape, self.vocabulary_size(), self.output_mode)
 
     def compute_output_dtype(self, input_dtype):

@@ -3,7 +3,7 @@
 ``@serializable()`` registers a chainrule class under its name; ``serialize_layer`` turns a layer
 into ``{"class_name", "config"}``; ``deserialize_layer`` rebuilds one, looking the name up only in
 this allowlist (or in the caller's ``custom_objects``) — a file can never make chainrule import or
-evaluate anything. Errors are :class:`ConfigError` naming the entry.
+evaluate anything. Errors are :class:`SavedConfigError` naming the entry.
 
 Example::
 
@@ -15,15 +15,16 @@ Example::
 """
 import inspect
 
+from chainrule.errors import ConfigError, DTypeError
 from chainrule.keras.layers.base import Layer
 
 _SERIALIZABLE = {}  # class name in files -> class
 _SERIAL_NAME = {}   # class -> class name in files
 
 
-class ConfigError(ValueError):
+class SavedConfigError(ConfigError):
     """A saved config is wrong at a named place (``config['layers'][3]: ...``); raised as is
-    through nested models, so the message names the innermost bad entry."""
+    through nested models, so the message names the innermost bad entry. A ``cr.ConfigError``."""
 
 
 def serializable(name=None):
@@ -53,34 +54,34 @@ def deserialize_layer(entry, custom_objects=None, where="layer"):
     Anything wrong raises ``ValueError`` naming *where* (the entry's place in the file).
     """
     if not isinstance(entry, dict) or set(entry) != {"class_name", "config"}:
-        raise ConfigError(f"{where}: expected a dict with keys 'class_name' and 'config'. "
+        raise SavedConfigError(f"{where}: expected a dict with keys 'class_name' and 'config'. "
                           f"Received: {_short(entry)}")
     name, config = entry["class_name"], entry["config"]
     if not isinstance(name, str):
-        raise ConfigError(f"{where}['class_name']: expected a string, received {_short(name)}")
+        raise SavedConfigError(f"{where}['class_name']: expected a string, received {_short(name)}")
     custom = custom_objects or {}
     if not isinstance(custom, dict):
-        raise TypeError(f"custom_objects must be a dict of name -> class. Received: "
-                        f"{type(custom_objects).__name__}")
+        raise DTypeError(f"custom_objects must be a dict of name -> class. Received: "
+                         f"{type(custom_objects).__name__}")
     cls = custom.get(name) or _SERIALIZABLE.get(name)
     if cls is None:
         shown = name if len(name) <= 80 else name[:77] + "..."
-        raise ConfigError(f"{where}: unknown layer class '{shown}'. A saved model can only "
+        raise SavedConfigError(f"{where}: unknown layer class '{shown}'. A saved model can only "
                           f"name chainrule's layers ({', '.join(sorted(_SERIALIZABLE))}); to load "
                           f"your own layer, pass load_model(path, custom_objects={{'{shown}': "
                           f"YourLayer}})")
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise TypeError(f"custom_objects['{name}'] must be a cr.layers.Layer subclass")
+        raise DTypeError(f"custom_objects['{name}'] must be a cr.layers.Layer subclass")
     if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
-        raise ConfigError(f"{where}['config']: expected a dict with string keys")
+        raise SavedConfigError(f"{where}['config']: expected a dict with string keys")
     try:
         if "custom_objects" in inspect.signature(cls.from_config).parameters:
             return cls.from_config(config, custom_objects=custom_objects)
         return cls.from_config(config)
-    except ConfigError:
+    except SavedConfigError:
         raise
     except (TypeError, ValueError, KeyError) as e:
-        raise ConfigError(f"{where}: invalid config for {name}: {e}") from None
+        raise SavedConfigError(f"{where}: invalid config for {name}: {e}") from None
 
 
 def _short(value):

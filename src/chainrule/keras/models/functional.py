@@ -27,9 +27,10 @@ import inspect
 
 import numpy as np
 
+from chainrule.errors import ConfigError, IndexOutOfRangeError, ShapeError, suggest
 from chainrule.grad_mode import no_grad
 from chainrule.keras.layers.base import Layer
-from chainrule.keras.layers.registry import (ConfigError, deserialize_layer, serializable,
+from chainrule.keras.layers.registry import (SavedConfigError, deserialize_layer, serializable,
                                               serialize_layer)
 from chainrule.keras.layers.input import InputLayer
 from chainrule.keras.models.graph import Graph
@@ -67,8 +68,8 @@ class Model(Trainer, Layer):
             return  # a subclassed model: layers are attributes, call() computes
         where = f"Model '{self.name}'"
         if inputs is None or outputs is None:
-            raise ValueError(f"{where}: pass both inputs and outputs (or neither, to subclass). "
-                             f"Received: inputs={inputs!r}, outputs={outputs!r}")
+            raise ConfigError(f"{where}: pass both inputs and outputs (or neither, to subclass). "
+                              f"Received: inputs={inputs!r}, outputs={outputs!r}")
         self._set_graph(Graph(inputs, outputs, where))
         if not trainable:
             self.trainable = False
@@ -83,7 +84,7 @@ class Model(Trainer, Layer):
             if isinstance(layer, InputLayer):
                 continue
             if layer is self:
-                raise ValueError(f"Model '{self.name}' cannot contain itself")
+                raise ConfigError(f"Model '{self.name}' cannot contain itself")
             self._modules[layer.name] = layer  # keyed by the (unique) layer name
         self.built = True
 
@@ -144,18 +145,20 @@ class Model(Trainer, Layer):
         """
         layers = self.layers
         if index is not None and name is not None:
-            raise ValueError("get_layer: provide only a layer name or a layer index. "
-                             f"Received: index={index}, name={name}")
+            raise ConfigError("get_layer: provide only a layer name or a layer index. "
+                              f"Received: index={index}, name={name}")
         if index is not None:
             if not -len(layers) <= index < len(layers):
-                raise ValueError(f"get_layer: was asked to retrieve layer at index {index} but "
-                                 f"model only has {len(layers)} layers")
+                raise IndexOutOfRangeError("get_layer: was asked to retrieve layer at index "
+                                           f"{index} but "
+                                           f"model only has {len(layers)} layers")
             return layers[index]
         for layer in layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"No such layer: {name}. Existing layers are: "
-                         f"{[layer.name for layer in layers]}.")
+        names = [layer.name for layer in layers]
+        raise ConfigError(f"No such layer: {name}.{suggest(name, names)} Existing layers are: "
+                          f"{names}.")
 
     # ---- running ----------------------------------------------------------------------------
     def forward(self, inputs, training=None):
@@ -181,12 +184,12 @@ class Model(Trainer, Layer):
         shapes = input_shape if isinstance(input_shape, list) else [input_shape]
         ins = self._graph.inputs
         if len(shapes) != len(ins):
-            raise ValueError(f"Model '{self.name}' expects {len(ins)} inputs, received "
+            raise ShapeError(f"Model '{self.name}' expects {len(ins)} inputs, received "
                              f"{len(shapes)}")
         for t, s in zip(ins, shapes):
             if len(s) != len(t.shape) or any(a is not None and b is not None and a != b
                                              for a, b in zip(t.shape[1:], s[1:])):
-                raise ValueError(f"Model '{self.name}': input '{t.node.layer.name}' expects shape "
+                raise ShapeError(f"Model '{self.name}': input '{t.node.layer.name}' expects shape "
                                  f"{shape_repr(t.shape)}, received {shape_repr(tuple(s))}")
         outs = [t.shape for t in self._graph.outputs]
         return outs[0] if self._graph.single_output else outs
@@ -203,13 +206,14 @@ class Model(Trainer, Layer):
 
         Example: ``model.compile("adam", "binary_crossentropy", ["accuracy"])``.
         """
-        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
         args = (optimizer, loss, metrics, loss_weights, weighted_metrics)
         if not self.built:  # a lazily built Sequential: its weights appear with the first data
+            self._resolve_compile(*args)  # but unknown names fail now
             self._pending_compile = (args, kwargs)
-            return
-        self._pending_compile = None
-        super().compile(*args, **kwargs)
+        else:
+            super().compile(*args, **kwargs)
+            self._pending_compile = None
+        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
 
     def _build_for(self, x):
         """Build a lazily built model by running it once on the first rows of *x* (in eval mode,
@@ -294,7 +298,8 @@ class Model(Trainer, Layer):
         for i, entry in enumerate(c.list("layers")):
             layer = deserialize_layer(entry, custom_objects, f"config['layers'][{i}]")
             if layer.name in layers:
-                raise ConfigError(f"config['layers'][{i}]: duplicate layer name '{layer.name}'")
+                raise SavedConfigError(f"config['layers'][{i}]: duplicate layer name "
+                                       f"'{layer.name}'")
             layers[layer.name] = layer
         made = []  # per node: its output KerasTensors
         used_inputs = set()
@@ -303,27 +308,29 @@ class Model(Trainer, Layer):
             n = _Reader(nd, where)
             name = n.str("layer")
             if name not in layers:
-                raise ConfigError(f"{where}: unknown layer '{name}'")
+                raise SavedConfigError(f"{where}: unknown layer '{name}'")
             layer = layers[name]
             refs = [_ref(r, made, f"{where}['inputs'][{k}]") for k, r in enumerate(n.list("inputs"))]
             kwargs = n.dict("kwargs")
             if isinstance(layer, InputLayer):
                 if refs or name in used_inputs:
-                    raise ConfigError(f"{where}: an InputLayer has one node and no inputs")
+                    raise SavedConfigError(f"{where}: an InputLayer has one node and no inputs")
                 used_inputs.add(name)
                 made.append([layer.make_tensor()])
                 continue
             if not refs:
-                raise ConfigError(f"{where}: layer '{name}' is called on no inputs")
+                raise SavedConfigError(f"{where}: layer '{name}' is called on no inputs")
             out = layer(refs if n.bool("as_list") else refs[0], **kwargs)
             made.append(list(out) if isinstance(out, list) else [out])
         inputs = [_ref(r, made, f"config['inputs'][{k}]") for k, r in enumerate(c.list("inputs"))]
         outputs = [_ref(r, made, f"config['outputs'][{k}]") for k, r in enumerate(c.list("outputs"))]
         if not inputs or not outputs:
-            raise ConfigError("config: a functional model needs at least one input and one output")
+            raise SavedConfigError("config: a functional model needs at least one input and one "
+                                   "output")
         single_in, single_out = c.bool("single_input"), c.bool("single_output")
         if (single_in and len(inputs) != 1) or (single_out and len(outputs) != 1):
-            raise ConfigError("config: single_input/single_output do not match the inputs/outputs")
+            raise SavedConfigError("config: single_input/single_output do not match the "
+                                   "inputs/outputs")
         model = cls(inputs[0] if single_in else inputs, outputs[0] if single_out else outputs,
                     name=c.str("name"))
         model._trainable = c.bool("trainable")  # each layer's own flag came with its config
@@ -346,10 +353,11 @@ def _first_rows(x, n=2):
 def _ref(r, made, where):
     """The KerasTensor that a ``[node position, output index]`` pair points to (earlier nodes only)."""
     if not (isinstance(r, list) and len(r) == 2 and all(type(v) is int for v in r)):
-        raise ConfigError(f"{where}: expected [node position, output index], received {r!r}")
+        raise SavedConfigError(f"{where}: expected [node position, output index], received {r!r}")
     p, k = r
     if not 0 <= p < len(made) or not 0 <= k < len(made[p]):
-        raise ConfigError(f"{where}: [{p}, {k}] does not refer to an output of an earlier node")
+        raise SavedConfigError(f"{where}: [{p}, {k}] does not refer to an output of an earlier "
+                               "node")
     return made[p][k]
 
 
@@ -358,15 +366,16 @@ class _Reader:
 
     def __init__(self, d, where):
         if not isinstance(d, dict):
-            raise ConfigError(f"{where}: expected a dict, received {type(d).__name__}")
+            raise SavedConfigError(f"{where}: expected a dict, received {type(d).__name__}")
         self.d, self.where = d, where
 
     def get(self, key, kind, what):
         if key not in self.d:
-            raise ConfigError(f"{self.where}: missing key '{key}'")
+            raise SavedConfigError(f"{self.where}: missing key '{key}'")
         value = self.d[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(f"{self.where}['{key}']: expected {what}, received {type(value).__name__}")
+            raise SavedConfigError(f"{self.where}['{key}']: expected {what}, received "
+                                   f"{type(value).__name__}")
         return value
 
     def list(self, key):

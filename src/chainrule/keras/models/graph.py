@@ -16,6 +16,7 @@ Example::
 import numpy as np
 
 from chainrule import dtypes
+from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.keras.layers.base import to_tensor
 from chainrule.keras.layers.input import InputLayer
 from chainrule.keras.symbolic import KerasTensor, shape_repr
@@ -28,14 +29,16 @@ def _as_list(x, what, where):
     if isinstance(x, (list, tuple)) and x:
         for i, t in enumerate(x):
             if not isinstance(t, KerasTensor):
-                raise TypeError(f"{where}: {what}[{i}] must be a KerasTensor (from cr.layers.Input or "
-                                f"a layer called on one). Received: {type(t).__name__}")
+                raise DTypeError(f"{where}: {what}[{i}] must be a KerasTensor (from "
+                                 "cr.layers.Input or "
+                                 f"a layer called on one). Received: {type(t).__name__}")
         return list(x), False
     if isinstance(x, dict):
-        raise TypeError(f"{where}: {what} must be a KerasTensor or a list of them; for named "
-                        f"inputs, give each Input a name and pass a dict when calling the model")
-    raise TypeError(f"{where}: {what} must be a KerasTensor (from cr.layers.Input or a layer called "
-                    f"on one) or a non-empty list of them. Received: {type(x).__name__}")
+        raise DTypeError(f"{where}: {what} must be a KerasTensor or a list of them; for named "
+                         f"inputs, give each Input a name and pass a dict when calling the model")
+    raise DTypeError(f"{where}: {what} must be a KerasTensor (from cr.layers.Input or a layer "
+                     "called "
+                     f"on one) or a non-empty list of them. Received: {type(x).__name__}")
 
 
 class Graph:
@@ -47,18 +50,19 @@ class Graph:
         self.outputs, self.single_output = _as_list(outputs, "outputs", where)
         for i, t in enumerate(self.inputs):
             if not isinstance(t.node.layer, InputLayer):
-                raise ValueError(f"{where}: inputs[{i}] must be created with cr.layers.Input(); "
-                                 f"it is the output of layer '{t.node.layer.name}'")
+                raise ConfigError(f"{where}: inputs[{i}] must be created with cr.layers.Input(); "
+                                  f"it is the output of layer '{t.node.layer.name}'")
         if len({id(t) for t in self.inputs}) != len(self.inputs):
-            raise ValueError(f"{where}: the same Input is given twice in inputs")
+            raise ConfigError(f"{where}: the same Input is given twice in inputs")
         self.nodes = self._collect()
         self.layers = list({id(n.layer): n.layer for n in self.nodes}.values())
         names = {}
         for layer in self.layers:
             if layer.name in names:
-                raise ValueError(f"{where}: the name \"{layer.name}\" is used by 2 different layers "
-                                 f"in the model. All layer names should be unique (pass name=... "
-                                 f"to tell them apart)")
+                raise ConfigError(f"{where}: the name \"{layer.name}\" is used by 2 different "
+                                  "layers "
+                                  f"in the model. All layer names should be unique (pass name=... "
+                                  f"to tell them apart)")
             names[layer.name] = layer
         self.node_index = {}  # node uid -> index among its layer's nodes in this graph
         per_layer = {}
@@ -81,7 +85,7 @@ class Graph:
             if isinstance(node.layer, InputLayer):
                 if id(node.outputs[0]) not in given:
                     known = [t.node.layer.name for t in self.inputs]
-                    raise ValueError(
+                    raise ConfigError(
                         f"{self.where}: output '{wanted_by}' is computed from the Input "
                         f"'{node.layer.name}', which is not among the model's inputs {known}. "
                         f"Pass it too: cr.Model(inputs=[..., {node.layer.name}], outputs=...)")
@@ -131,36 +135,36 @@ class Graph:
         if isinstance(data, dict):
             missing = [k for k in names if k not in data]
             if missing:
-                raise ValueError(f"{where}: missing data for input '{missing[0]}' (the model's "
-                                 f"inputs are {names}); received keys {list(data)}")
+                raise ConfigError(f"{where}: missing data for input '{missing[0]}' (the model's "
+                                  f"inputs are {names}); received keys {list(data)}")
             unknown = [k for k in data if k not in names]
             if unknown:
-                raise ValueError(f"{where}: received data for unknown input '{unknown[0]}' (the "
-                                 f"model's inputs are {names})")
+                raise ConfigError(f"{where}: received data for unknown input '{unknown[0]}' (the "
+                                  f"model's inputs are {names})")
             items = [data[k] for k in names]
         elif isinstance(data, (list, tuple)) and (n > 1 or (
                 len(data) == 1 and isinstance(data[0], (Tensor, np.ndarray)))):
             if len(data) != n:
-                raise ValueError(f"{where}: expected {n} input{'s' if n > 1 else ''} {names}, "
+                raise ShapeError(f"{where}: expected {n} input{'s' if n > 1 else ''} {names}, "
                                  f"received a list of {len(data)}")
             items = list(data)
         elif n == 1:
             items = [data]
         else:
-            raise ValueError(f"{where}: the model has {n} inputs {names}; pass a list of {n} "
+            raise ShapeError(f"{where}: the model has {n} inputs {names}; pass a list of {n} "
                              f"arrays in that order or a dict keyed by input name. Received: "
                              f"{type(data).__name__}")
         out = []
         for t, value, name in zip(self.inputs, items, names):
             x = to_tensor(value)
             if not isinstance(x, Tensor):
-                raise TypeError(f"{where}: input '{name}' must be a Tensor or an array. "
-                                f"Received: {type(value).__name__}")
+                raise DTypeError(f"{where}: input '{name}' must be a Tensor or an array. "
+                                 f"Received: {type(value).__name__}")
             want = dtypes.to_dtype(t.dtype)
             if x.dtype != want:
                 x = x.to(want)
             if x.ndim != len(t.shape) or any(d is not None and d != s for d, s in zip(t.shape, x.shape)):
-                raise ValueError(f"{where}: input '{name}' expects shape {shape_repr(t.shape)}, "
+                raise ShapeError(f"{where}: input '{name}' expects shape {shape_repr(t.shape)}, "
                                  f"received data of shape {shape_repr(tuple(x.shape))}")
             out.append(x)
         return out
@@ -177,7 +181,7 @@ class Graph:
                 values[outs[0]] = result
             else:
                 if not isinstance(result, (list, tuple)) or len(result) != len(outs):
-                    raise ValueError(f"{self.where}: layer '{layer.name}' returned "
+                    raise ShapeError(f"{self.where}: layer '{layer.name}' returned "
                                      f"{type(result).__name__}, expected {len(outs)} outputs")
                 for i, r in zip(outs, result):
                     values[i] = r

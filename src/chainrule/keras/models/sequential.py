@@ -15,6 +15,7 @@ Example::
     497
 """
 from chainrule import dtypes
+from chainrule.errors import ConfigError, DTypeError, IndexOutOfRangeError, ShapeError
 from chainrule.keras.layers.base import Layer
 from chainrule.keras.layers.registry import deserialize_layer, serializable, serialize_layer
 from chainrule.keras.layers.input import InputLayer
@@ -48,8 +49,8 @@ class Sequential(Model):
         self._input_tensor = None
         if layers is not None:
             if not isinstance(layers, (list, tuple)):
-                raise TypeError(f"Sequential: expected a list of layers. Received: "
-                                f"{type(layers).__name__}")
+                raise DTypeError(f"Sequential: expected a list of layers. Received: "
+                                 f"{type(layers).__name__}")
             for layer in layers:
                 self.add(layer)
 
@@ -88,25 +89,26 @@ class Sequential(Model):
         where = f"Sequential '{self.name}'"
         if isinstance(layer, KerasTensor):
             if not isinstance(layer.node.layer, InputLayer):
-                raise ValueError(f"{where}: only an Input tensor (cr.layers.Input) can be added, "
-                                 f"not the output of layer '{layer.node.layer.name}'")
+                raise ConfigError(f"{where}: only an Input tensor (cr.layers.Input) can be added, "
+                                  f"not the output of layer '{layer.node.layer.name}'")
             layer = layer.node.layer
         if isinstance(layer, InputLayer):
             if self._seq or self._input_layer is not None:
-                raise ValueError(f"{where}: an Input can only be the first element of a "
-                                 f"Sequential model")
+                raise ConfigError(f"{where}: an Input can only be the first element of a "
+                                  f"Sequential model")
             self._start(layer)
             return
         if not isinstance(layer, Layer):
-            raise TypeError(f"{where}: only instances of cr.layers.Layer can be added to a "
-                            f"Sequential model. Received: {layer!r} (of type {type(layer).__name__})")
+            raise DTypeError(f"{where}: only instances of cr.layers.Layer can be added to a "
+                             f"Sequential model. Received: {layer!r} (of type "
+                             f"{type(layer).__name__})")
         if layer is self:
-            raise ValueError(f"{where}: a model cannot contain itself")
+            raise ConfigError(f"{where}: a model cannot contain itself")
         if layer.name in self._modules or \
                 (self._input_layer is not None and layer.name == self._input_layer.name):
-            raise ValueError(f"{where}: all layers added to a Sequential model should have unique "
-                             f"names. Name \"{layer.name}\" is already the name of a layer in "
-                             f"this model. Update the `name` argument to pass a unique name")
+            raise ConfigError(f"{where}: all layers added to a Sequential model should have unique "
+                              f"names. Name \"{layer.name}\" is already the name of a layer in "
+                              f"this model. Update the `name` argument to pass a unique name")
         if not self._seq and self._input_layer is None and layer._input_shape_arg is not None:
             self._start(InputLayer(batch_shape=layer._input_shape_arg))
         if self._last is not None:
@@ -127,7 +129,7 @@ class Sequential(Model):
     def pop(self):
         """Remove and return the last layer. Example: ``model.pop()``."""
         if not self._seq:
-            raise IndexError(f"Sequential '{self.name}': there are no layers to pop")
+            raise IndexOutOfRangeError(f"Sequential '{self.name}': there are no layers to pop")
         layer = self._seq.pop()
         del self._modules[layer.name]
         if self._input_layer is not None:
@@ -139,11 +141,11 @@ class Sequential(Model):
         if self._last is not None:
             return
         if isinstance(input_shape, (list, dict)) or input_shape is None or len(input_shape) < 1:
-            raise ValueError(f"Sequential '{self.name}': expected one input shape with the batch "
+            raise ShapeError(f"Sequential '{self.name}': expected one input shape with the batch "
                              f"first, e.g. build((None, 29)). Received: {input_shape!r}")
         if not self._seq:
-            raise ValueError(f"Sequential model '{self.name}' has no layers yet; add layers "
-                             f"before building or calling it")
+            raise ConfigError(f"Sequential model '{self.name}' has no layers yet; add layers "
+                              f"before building or calling it")
         self._start(InputLayer(batch_shape=(None,) + tuple(input_shape[1:]),
                                dtype=dtypes.get_default_dtype()))
 
@@ -158,8 +160,8 @@ class Sequential(Model):
 
     def forward(self, inputs, training=None):
         if not self._seq:
-            raise ValueError(f"Sequential model '{self.name}' has no layers yet; add layers "
-                             f"before calling it")
+            raise ConfigError(f"Sequential model '{self.name}' has no layers yet; add layers "
+                              f"before calling it")
         return self._graph.run(inputs, training)
 
     def get_config(self):

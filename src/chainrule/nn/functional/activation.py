@@ -12,6 +12,7 @@ from numpy.polynomial.chebyshev import chebval
 from chainrule import dtypes
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
+from chainrule.errors import ConfigError, DTypeError, LabelError, ShapeError
 from chainrule.ops import elementwise as _el
 from chainrule.ops import softmax as _sm
 from chainrule.tensor import Tensor
@@ -207,9 +208,9 @@ class Softplus(Function):
 # ---- the functional forms ---------------------------------------------------------------------
 def _check_float(input, op):
     if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: expected a cr.Tensor, got {type(input).__name__}")
+        raise DTypeError(f"{op}: expected a cr.Tensor, got {type(input).__name__}")
     if input.data.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point tensor, got dtype {input.dtype}")
+        raise DTypeError(f"{op}: expected a floating-point tensor, got dtype {input.dtype}")
     return input
 
 
@@ -240,7 +241,7 @@ def gelu(input, approximate="none"):
         return Gelu.apply(input)
     if approximate == "tanh":
         return GeluTanh.apply(input)
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    raise ConfigError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
 def sigmoid(input):
@@ -276,7 +277,7 @@ def silu(input, inplace=False):
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + e^{βx}) / β, reverting to x where βx > threshold."""
     if beta == 0:
-        raise ValueError("softplus: beta must be non-zero")
+        raise ConfigError("softplus: beta must be non-zero")
     return Softplus.apply(_check_float(input, "softplus"), float(beta), float(threshold))
 
 
@@ -288,23 +289,23 @@ def one_hot(tensor, num_classes=-1):
             [0, 0, 1]])
     """
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"one_hot: expected an integer cr.Tensor, got {type(tensor).__name__}")
+        raise DTypeError(f"one_hot: expected an integer cr.Tensor, got {type(tensor).__name__}")
     idx = tensor.data
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: expected an integer tensor of class indices, got dtype "
-                        f"{tensor.dtype}")
+        raise DTypeError(f"one_hot: expected an integer tensor of class indices, got dtype "
+                         f"{tensor.dtype}")
     if num_classes == -1:
         if idx.size == 0:
-            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; "
+            raise ShapeError("one_hot: cannot infer the number of classes from an empty tensor; "
                              "pass num_classes")
         num_classes = int(idx.max()) + 1
     elif not isinstance(num_classes, (int, np.integer)) or num_classes < 0:
-        raise ValueError(f"one_hot: num_classes must be a non-negative int or -1, got "
-                         f"{num_classes!r}")
+        raise ConfigError(f"one_hot: num_classes must be a non-negative int or -1, got "
+                          f"{num_classes!r}")
     if idx.size and idx.min() < 0:
-        raise ValueError(f"one_hot: class values must be non-negative, got {int(idx.min())}")
+        raise LabelError(f"one_hot: class values must be non-negative, got {int(idx.min())}")
     if idx.size and idx.max() >= num_classes:
-        raise ValueError(f"one_hot: class values must be smaller than num_classes={num_classes}, "
+        raise LabelError(f"one_hot: class values must be smaller than num_classes={num_classes}, "
                          f"got {int(idx.max())}")
     out = xp.zeros(idx.shape + (int(num_classes),), dtype=dtypes.int64)
     np.put_along_axis(out, idx[..., None].astype(np.intp), 1, axis=-1)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.errors import ConfigError, DTypeError
 from chainrule.random import rng
 from chainrule.tensor import Tensor
 
@@ -28,7 +29,7 @@ class Dropout(Function):
 
 def _check_p(p):
     if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p <= 1:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
+        raise ConfigError(f"dropout probability has to be between 0 and 1, but got {p!r}")
     return float(p)
 
 
@@ -40,9 +41,9 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """
     p = _check_p(p)
     if not isinstance(input, Tensor):
-        raise TypeError(f"dropout: expected a cr.Tensor, got {type(input).__name__}")
+        raise DTypeError(f"dropout: expected a cr.Tensor, got {type(input).__name__}")
     if not training or p == 0:
         return input
     if input.data.dtype.kind != "f":
-        raise TypeError(f"dropout: expected a floating-point tensor, got dtype {input.dtype}")
+        raise DTypeError(f"dropout: expected a floating-point tensor, got dtype {input.dtype}")
     return Dropout.apply(input, p, generator)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.errors import DTypeError, IndexOutOfRangeError
 from chainrule.ops.indexing import IndexAdd
 from chainrule.tensor import Tensor
 
@@ -46,7 +47,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     """
     if not isinstance(input, Tensor) or input.data.dtype.kind not in "iu":
         what = input.dtype if isinstance(input, Tensor) else type(input).__name__
-        raise TypeError(f"embedding: expected an integer tensor of indices, got {what}")
+        raise DTypeError(f"embedding: expected an integer tensor of indices, got {what}")
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not "
                                   "supported; leave them False")
@@ -54,8 +55,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     idx = input.data
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
-        raise IndexError(f"embedding: index {bad} is out of range for {n} embeddings "
-                         f"(expected 0 <= index < {n})")
+        raise IndexOutOfRangeError(f"embedding: index {bad} is out of range for {n} embeddings "
+                                   f"(expected 0 <= index < {n})")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:

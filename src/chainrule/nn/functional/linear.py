@@ -1,5 +1,6 @@
 """``linear``: the affine map y = x Wᵀ + b as one fused op (the training hot path)."""
 from chainrule.autograd.function import Function
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.grad_mode import state as _grad_state
 from chainrule.tensor import Tensor
 
@@ -53,17 +54,17 @@ def linear(input, weight, bias=None):
     """
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         bad, what = ("input", input) if not isinstance(input, Tensor) else ("weight", weight)
-        raise TypeError(f"linear: expected {bad} to be a cr.Tensor, got {type(what).__name__}")
+        raise DTypeError(f"linear: expected {bad} to be a cr.Tensor, got {type(what).__name__}")
     xd, wd = input.data, weight.data
     if xd.ndim == 0 or wd.ndim != 2 or xd.shape[-1] != wd.shape[1]:
-        raise ValueError(f"linear: input of shape {input.shape} does not fit weight of shape "
+        raise ShapeError(f"linear: input of shape {input.shape} does not fit weight of shape "
                          f"{weight.shape} (expected input (*, {wd.shape[-1]}) and weight "
                          f"(out, in))")
     if xd.dtype != wd.dtype:
-        raise TypeError(f"linear: input dtype {xd.dtype} does not match weight dtype {wd.dtype}; "
+        raise DTypeError(f"linear: input dtype {xd.dtype} does not match weight dtype {wd.dtype}; "
                         f"convert one of them (x.to(cr.{wd.dtype}) or model.to(cr.{xd.dtype}))")
     if bias is not None and (bias.data.shape != (wd.shape[0],) or bias.data.dtype != wd.dtype):
-        raise ValueError(f"linear: bias of shape {bias.shape} and dtype {bias.dtype} does not fit "
+        raise ShapeError(f"linear: bias of shape {bias.shape} and dtype {bias.dtype} does not fit "
                          f"weight of shape {weight.shape} and dtype {wd.dtype} (expected shape "
                          f"({wd.shape[0]},) and the weight's dtype)")
     return Linear.apply(input, weight, bias)

@@ -16,6 +16,7 @@ import warnings
 
 from chainrule.autograd.function import Function
 from chainrule.backend import xp
+from chainrule.errors import ConfigError, DataError, DTypeError, LabelError, ShapeError
 from chainrule.grad_mode import state as _grad_state
 from chainrule.ops.elementwise import sigmoid, sigmoid_array
 from chainrule.ops.softmax import log_softmax, softmax
@@ -43,17 +44,17 @@ def check_reduction(reduction, where, size_average=None, reduce=None):
     if reduction not in REDUCTIONS:
         close = difflib.get_close_matches(str(reduction), REDUCTIONS, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"{where}: reduction must be one of 'mean', 'sum' or 'none', got "
+        raise ConfigError(f"{where}: reduction must be one of 'mean', 'sum' or 'none', got "
                          f"{reduction!r}{hint}")
     return reduction
 
 
 def _check_input(name, input):
     if not isinstance(input, Tensor):
-        raise TypeError(f"{name}: input must be a Tensor (the model's output), got "
+        raise DTypeError(f"{name}: input must be a Tensor (the model's output), got "
                         f"{type(input).__name__}")
     if input.data.dtype.kind != "f":
-        raise TypeError(f"{name}: input must be a floating-point tensor, got dtype "
+        raise DTypeError(f"{name}: input must be a floating-point tensor, got dtype "
                         f"{input.data.dtype}; convert it with input.float()")
 
 
@@ -87,7 +88,7 @@ def _shape_error(name, input, target):
         msg += f" Use target.squeeze({len(b) - 1}) or {fix}."
     else:
         msg += " Reshape one of them so that the shapes match."
-    return ValueError(msg)
+    return ShapeError(msg)
 
 
 def _regression_pair(name, input, target):
@@ -115,7 +116,7 @@ def _constant(name, what, w, input, shape=None, exact=False):
         except ValueError:
             ok = False
         if not ok:
-            raise ValueError(f"{name}: {what} of shape {w.shape} does not "
+            raise ShapeError(f"{name}: {what} of shape {w.shape} does not "
                              f"{'match' if exact else 'broadcast to'} the input's shape "
                              f"{tuple(shape)}")
     return w
@@ -285,7 +286,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """
     reduction = check_reduction(reduction, "huber_loss")
     if not delta > 0:
-        raise ValueError(f"huber_loss: delta must be positive, got delta={delta}")
+        raise ConfigError(f"huber_loss: delta must be positive, got delta={delta}")
     target = _regression_pair("huber_loss", input, target)
     w = _constant("huber_loss", "weight", weight, input, input.shape, exact=True)
     return Huber.apply(input, target, w, reduction, float(delta))
@@ -299,7 +300,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     """
     reduction = check_reduction(reduction, "smooth_l1_loss", size_average, reduce)
     if not beta >= 0:
-        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got beta={beta}")
+        raise ConfigError(f"smooth_l1_loss: beta must be non-negative, got beta={beta}")
     target = _regression_pair("smooth_l1_loss", input, target)
     if beta == 0:
         return L1.apply(input, target, None, reduction, None)
@@ -310,7 +311,7 @@ def check_quantile(quantile, where):
     """*quantile* as a float strictly between 0 and 1, or a ValueError naming *where*."""
     if isinstance(quantile, bool) or not isinstance(quantile, (int, float)) or \
             not 0 < quantile < 1:
-        raise ValueError(f"{where}: quantile must be a number strictly between 0 and 1, got "
+        raise ConfigError(f"{where}: quantile must be a number strictly between 0 and 1, got "
                          f"quantile={quantile!r}")
     return float(quantile)
 
@@ -322,7 +323,7 @@ def pinball_loss(input, target, quantile=0.5, reduction="mean"):
     and half the L1 loss).  Its gradient w.r.t. input is 1 - q where input > target, else -q.
 
     >>> F.pinball_loss(cr.tensor([0., 0.]), cr.tensor([1., -1.]), quantile=0.9)
-    tensor(0.5)
+    tensor(0.5000)
     """
     reduction = check_reduction(reduction, "pinball_loss")
     q = check_quantile(quantile, "pinball_loss")
@@ -371,7 +372,7 @@ def _binary_target(name, input, target):
     _check_input(name, input)
     target = _as_target(target)
     if target.data.dtype.kind != "f":
-        raise TypeError(f"{name}: target must be a floating-point tensor of 0./1. labels (or "
+        raise DTypeError(f"{name}: target must be a floating-point tensor of 0./1. labels (or "
                         f"probabilities), got dtype {target.data.dtype}; pass target.float()")
     if target.shape != input.shape:
         raise _shape_error(name, input, target)
@@ -394,7 +395,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if input.data.size:
         lo, hi = input.data.min(), input.data.max()
         if not (lo >= 0 and hi <= 1):
-            raise ValueError(
+            raise DataError(
                 f"binary_cross_entropy: input must hold probabilities in [0, 1], but its values "
                 f"range over [{lo:.6g}, {hi:.6g}]; for raw scores (logits) use "
                 f"binary_cross_entropy_with_logits (nn.BCEWithLogitsLoss), which is also stabler "
@@ -518,7 +519,7 @@ def _class_targets(name, ishape, y, ignore_index):
     if bad.any():
         pos = tuple(int(i) for i in xp.argwhere(bad)[0])
         where = "target" if len(ishape) == 1 else "target[" + ", ".join(map(str, pos)) + "]"
-        raise IndexError(
+        raise LabelError(
             f"{name}: class index {int(y[pos])} at {where} is out of range: the input (shape "
             f"{tuple(ishape)}) has {c} classes, so targets must lie in [0, {c - 1}] (or equal "
             f"ignore_index={ignore_index})")
@@ -542,7 +543,7 @@ def _target_kind(name, input, target, allow_probs):
             return "probs"
         if tshape == want or (len(tshape) == len(want) + 1 and tshape[:1] + tshape[2:] == want
                               and tshape[1] == 1):
-            raise TypeError(
+            raise DTypeError(
                 f"{name}: target has dtype {target.data.dtype} and shape {tshape}, which looks "
                 f"like class indices, but class indices must be integers: pass target.long()"
                 + (f" (class probabilities would have the input's shape {ishape})"
@@ -551,7 +552,7 @@ def _target_kind(name, input, target, allow_probs):
         if tshape == want:
             return "index"
     else:
-        raise TypeError(f"{name}: target must be integer class indices (int64)"
+        raise DTypeError(f"{name}: target must be integer class indices (int64)"
                         + (" or float class probabilities" if allow_probs else "")
                         + f", got dtype {target.data.dtype}")
     msg = (f"{name}: for input of shape {ishape}, target must hold class indices (integers) of "
@@ -564,7 +565,7 @@ def _target_kind(name, input, target, allow_probs):
     elif kind in "iu" and tshape == ishape and allow_probs:
         msg += (". A one-hot target is a probability target: pass target.float() "
                 "(or target.argmax(1) for class indices)")
-    raise ValueError(msg)
+    raise ShapeError(msg)
 
 
 def _class_weight(name, weight, input):
@@ -573,7 +574,7 @@ def _class_weight(name, weight, input):
     c = input.shape[1] if input.ndim > 1 else input.shape[0]
     w = _constant(name, "weight", weight, input)
     if w.shape != (c,):
-        raise ValueError(f"{name}: weight must hold one value per class, shape ({c},) for an "
+        raise ShapeError(f"{name}: weight must hold one value per class, shape ({c},) for an "
                          f"input of shape {tuple(input.shape)}, got shape {w.shape}")
     return w
 
@@ -788,22 +789,22 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = check_reduction(reduction, name, size_average, reduce)
     _check_input(name, input)
     if input.ndim == 0:
-        raise ValueError(f"{name}: input must have a class dimension: shape (C,), (N, C) or "
+        raise ShapeError(f"{name}: input must have a class dimension: shape (C,), (N, C) or "
                          f"(N, C, d1, ...), got a 0-d tensor")
     target = _as_target(target)
     kind = _target_kind(name, input, target, allow_probs=True)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{name}: label_smoothing must be between 0.0 and 1.0, got "
+        raise ConfigError(f"{name}: label_smoothing must be between 0.0 and 1.0, got "
                          f"{label_smoothing}")
     w = _class_weight(name, weight, input)
     unbatched = input.ndim == 1
     x, t = _batched(input, target, kind)
     if x.shape[1] == 0:
-        raise ValueError(f"{name}: input of shape {tuple(input.shape)} has no classes")
+        raise ShapeError(f"{name}: input of shape {tuple(input.shape)} has no classes")
     eps = float(label_smoothing)
     if kind == "probs":
         if ignore_index >= 0:
-            raise ValueError(f"{name}: ignore_index={ignore_index} cannot be used with class "
+            raise ConfigError(f"{name}: ignore_index={ignore_index} cannot be used with class "
                              f"probability targets (it only applies to class indices)")
         out = CrossEntropy.apply(x, _cast_like(t, input), None, None, w, reduction, eps)
     else:
@@ -853,13 +854,13 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     Pair it with ``log_softmax`` (or use :func:`cross_entropy`, which fuses the two).
 
     >>> F.nll_loss(cr.tensor([[-0.1, -2.3]]), cr.tensor([0]))
-    tensor(0.1)
+    tensor(0.1000)
     """
     name = "nll_loss"
     reduction = check_reduction(reduction, name, size_average, reduce)
     _check_input(name, input)
     if input.ndim == 0:
-        raise ValueError(f"{name}: input must have a class dimension: shape (C,), (N, C) or "
+        raise ShapeError(f"{name}: input must have a class dimension: shape (C,), (N, C) or "
                          f"(N, C, d1, ...), got a 0-d tensor")
     target = _as_target(target)
     _target_kind(name, input, target, allow_probs=False)

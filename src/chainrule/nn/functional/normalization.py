@@ -11,6 +11,7 @@ written in tensor ops.  In a plain backward it uses x̂ and 1/σ kept from the f
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.grad_mode import state as _grad_state
 from chainrule.tensor import Tensor
 
@@ -101,29 +102,29 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     tensor(True)
     """
     if not isinstance(input, Tensor):
-        raise TypeError(f"batch_norm: expected a cr.Tensor, got {type(input).__name__}")
+        raise DTypeError(f"batch_norm: expected a cr.Tensor, got {type(input).__name__}")
     a = input.data
     if a.ndim < 2:
-        raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got {input.shape}")
+        raise ShapeError(f"batch_norm: expected input of shape (N, C, ...), got {input.shape}")
     c = a.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is not None and t.data.shape != (c,):
-            raise ValueError(f"batch_norm: {name} should have shape ({c},) for input with {c} "
+            raise ShapeError(f"batch_norm: {name} should have shape ({c},) for input with {c} "
                              f"channels (shape {input.shape}), got {t.shape}")
     pshape = (c,) + (1,) * (a.ndim - 2)
     axes = (0,) + tuple(range(2, a.ndim))
     if training:
         n = a.size // c if c else 0
         if n <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+            raise ShapeError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {input.shape}")
         running = None
         if running_mean is not None or running_var is not None:
             running = (running_mean, running_var, momentum)
         return _Normalize.apply(input, weight, bias, axes, pshape, eps, running)
     if running_mean is None or running_var is None:
-        raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+        raise ConfigError("batch_norm: running_mean and running_var are needed when training=False")
     rstd = Tensor((1.0 / np.sqrt(running_var.data + eps)).astype(a.dtype).reshape(pshape))
     y = (input - Tensor(running_mean.data.astype(a.dtype).reshape(pshape))) * rstd
     if weight is not None:
@@ -140,14 +141,14 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     tensor(True)
     """
     if not isinstance(input, Tensor):
-        raise TypeError(f"layer_norm: expected a cr.Tensor, got {type(input).__name__}")
+        raise DTypeError(f"layer_norm: expected a cr.Tensor, got {type(input).__name__}")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
     if k == 0 or input.data.shape[input.data.ndim - k:] != shape or input.data.ndim < k:
-        raise ValueError(f"layer_norm: expected input with shape (*, {', '.join(map(str, shape))})"
+        raise ShapeError(f"layer_norm: expected input with shape (*, {', '.join(map(str, shape))})"
                          f" for normalized_shape={shape}, got {input.shape}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.data.shape != shape:
-            raise ValueError(f"layer_norm: {name} should have shape {shape}, got {t.shape}")
+            raise ShapeError(f"layer_norm: {name} should have shape {shape}, got {t.shape}")
     axes = tuple(range(input.data.ndim - k, input.data.ndim))
     return _Normalize.apply(input, weight, bias, axes, shape, eps)

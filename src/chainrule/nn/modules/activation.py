@@ -3,6 +3,7 @@
 ``inplace=True`` is accepted for PyTorch compatibility and shown in the repr; the result is always a
 new tensor (the input is left unchanged), which gives the same values and gradients.
 """
+from chainrule.errors import ConfigError
 from chainrule.nn.functional import activation as F
 from chainrule.nn.modules.module import Module
 
@@ -65,7 +66,7 @@ class GELU(Module):
     def __init__(self, approximate="none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise ConfigError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, input):

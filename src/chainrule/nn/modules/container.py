@@ -4,13 +4,14 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from itertools import chain, islice
 
+from chainrule.errors import ConfigError, DTypeError, IndexOutOfRangeError
 from chainrule.nn.modules.module import Module, _addindent
 
 
 def _abs_index(idx, n):
     idx = operator.index(idx)
     if not -n <= idx < n:
-        raise IndexError(f"index {idx} is out of range for a container of {n} modules")
+        raise IndexOutOfRangeError(f"index {idx} is out of range for a container of {n} modules")
     return idx % n
 
 
@@ -60,8 +61,8 @@ class Sequential(Module):
 
     def __add__(self, other):
         if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
+            raise ConfigError(f"add operator supports only objects of Sequential class, but "
+                              f"{type(other)} is given.")
         ret = Sequential()
         for m in chain(self, other):
             ret.append(m)
@@ -69,8 +70,8 @@ class Sequential(Module):
 
     def __iadd__(self, other):
         if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
+            raise ConfigError(f"add operator supports only objects of Sequential class, but "
+                              f"{type(other)} is given.")
         return self.extend(list(other))
 
     def append(self, module):
@@ -81,10 +82,11 @@ class Sequential(Module):
     def insert(self, index, module):
         """Insert *module* before position *index*; return self."""
         if not isinstance(module, Module):
-            raise TypeError(f"Sequential.insert: expected a Module, got {type(module).__name__}")
+            raise DTypeError(f"Sequential.insert: expected a Module, got {type(module).__name__}")
         n = len(self._modules)
         if not -n <= index <= n:
-            raise IndexError(f"Sequential.insert: index {index} is out of range for {n} modules")
+            raise IndexOutOfRangeError(f"Sequential.insert: index {index} is out of range for {n} "
+                                       "modules")
         if index < 0:
             index += n
         for i in range(n, index, -1):
@@ -162,8 +164,8 @@ class ModuleList(Module):
     def extend(self, modules):
         """Append every module of the iterable *modules*; return self."""
         if not isinstance(modules, Iterable):
-            raise TypeError(f"ModuleList.extend should be called with an iterable, but got "
-                            f"{type(modules).__name__}")
+            raise DTypeError(f"ModuleList.extend should be called with an iterable, but got "
+                             f"{type(modules).__name__}")
         offset = len(self)
         for i, m in enumerate(modules):
             self.add_module(str(offset + i), m)
@@ -258,14 +260,14 @@ class ModuleDict(Module):
     def update(self, modules):
         """Add (or replace) modules from a mapping or an iterable of (name, module) pairs."""
         if not isinstance(modules, Iterable):
-            raise TypeError(f"ModuleDict.update should be called with an iterable of key/value "
-                            f"pairs, but got {type(modules).__name__}")
+            raise DTypeError(f"ModuleDict.update should be called with an iterable of key/value "
+                             f"pairs, but got {type(modules).__name__}")
         if isinstance(modules, (Mapping, ModuleDict)):
             for k, m in modules.items():
                 self[k] = m
             return
         for j, pair in enumerate(modules):
             if not isinstance(pair, Iterable) or len(pair) != 2:
-                raise ValueError(f"ModuleDict update sequence element #{j} should be a "
-                                 f"(name, module) pair, got {pair!r}")
+                raise ConfigError(f"ModuleDict update sequence element #{j} should be a "
+                                  f"(name, module) pair, got {pair!r}")
             self[pair[0]] = pair[1]

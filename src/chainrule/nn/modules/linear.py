@@ -3,6 +3,7 @@ import math
 
 from chainrule import dtypes
 from chainrule.backend import device as _device, xp
+from chainrule.errors import ConfigError, DTypeError, IndexOutOfRangeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.functional.linear import linear
 from chainrule.nn.modules.module import Module
@@ -13,14 +14,14 @@ from chainrule.tensor import Tensor
 
 def _positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+        raise ConfigError(f"{name} must be a positive int, got {value!r}")
     return value
 
 
 def _float_dtype(dtype, where):
     dtype = dtypes.get_default_dtype() if dtype is None else dtypes.to_dtype(dtype)
     if dtype.kind != "f":
-        raise TypeError(f"{where}: dtype must be a floating-point dtype, got {dtype}")
+        raise DTypeError(f"{where}: dtype must be a floating-point dtype, got {dtype}")
     return dtype
 
 
@@ -69,7 +70,7 @@ class Linear(Module):
     def forward(self, input):
         p = self._parameters
         if isinstance(input, Tensor) and input.data.shape[-1:] != (self.in_features,):
-            raise ValueError(f"Linear({self.in_features}, {self.out_features}): expected input "
+            raise ShapeError(f"Linear({self.in_features}, {self.out_features}): expected input "
                              f"with last dimension {self.in_features}, got shape {input.shape}")
         return linear(input, p["weight"], p["bias"])
 
@@ -107,15 +108,16 @@ class Unflatten(Module):
         super().__init__()
         if not isinstance(unflattened_size, (tuple, list)) or not all(
                 isinstance(s, int) and not isinstance(s, bool) for s in unflattened_size):
-            raise TypeError(f"unflattened_size must be a tuple of ints, got {unflattened_size!r}")
+            raise DTypeError(f"unflattened_size must be a tuple of ints, got {unflattened_size!r}")
         self.dim, self.unflattened_size = dim, unflattened_size
 
     def forward(self, input):
         shape = input.shape
         d = self.dim % len(shape) if -len(shape) <= self.dim < len(shape) else None
         if d is None:
-            raise IndexError(f"Unflatten: dim {self.dim} is out of range for input of shape "
-                             f"{shape}")
+            raise IndexOutOfRangeError(f"Unflatten: dim {self.dim} is out of range for input of "
+                                       "shape "
+                                       f"{shape}")
         return input.reshape(shape[:d] + tuple(self.unflattened_size) + shape[d + 1:])
 
     def extra_repr(self):

@@ -4,6 +4,7 @@
 Options are checked when the module is built; class weights are buffers (saved in ``state_dict``
 and moved by ``to``), as in PyTorch.  The math lives in ``nn/functional/loss.py``.
 """
+from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.nn.functional import loss as F
 from chainrule.nn.modules.module import Module
 from chainrule.tensor import Tensor, to_array
@@ -18,11 +19,11 @@ def _as_buffer(where, what, value, one_d=False):
         return None
     t = value if isinstance(value, Tensor) else Tensor(to_array(value))
     if t.data.dtype.kind not in "fiu":
-        raise TypeError(f"{where}: {what} must be a tensor of numbers, got dtype {t.data.dtype}")
+        raise DTypeError(f"{where}: {what} must be a tensor of numbers, got dtype {t.data.dtype}")
     if t.data.dtype.kind != "f":
         t = t.float()
     if one_d and t.ndim != 1:
-        raise ValueError(f"{where}: {what} must be a 1-D tensor with one value per class, got "
+        raise ShapeError(f"{where}: {what} must be a 1-D tensor with one value per class, got "
                          f"shape {tuple(t.shape)}")
     return t
 
@@ -81,7 +82,7 @@ class HuberLoss(_Loss):
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction=reduction)
         if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
-            raise ValueError(f"HuberLoss: delta must be a positive number, got delta={delta!r}")
+            raise ConfigError(f"HuberLoss: delta must be a positive number, got delta={delta!r}")
         self.delta = float(delta)
 
     def forward(self, input, target):
@@ -102,7 +103,8 @@ class SmoothL1Loss(_Loss):
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
         super().__init__(size_average, reduce, reduction)
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0:
-            raise ValueError(f"SmoothL1Loss: beta must be a non-negative number, got beta={beta!r}")
+            raise ConfigError("SmoothL1Loss: beta must be a non-negative number, got "
+                              f"beta={beta!r}")
         self.beta = float(beta)
 
     def forward(self, input, target):
@@ -151,7 +153,7 @@ class BCEWithLogitsLoss(_Loss):
 
 def _check_ignore_index(where, ignore_index):
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise TypeError(f"{where}: ignore_index must be an int, got {ignore_index!r}")
+        raise DTypeError(f"{where}: ignore_index must be an int, got {ignore_index!r}")
     return ignore_index
 
 
@@ -173,8 +175,8 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index = _check_ignore_index("CrossEntropyLoss", ignore_index)
         if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
                 or not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be a number in [0, 1], "
-                             f"got label_smoothing={label_smoothing!r}")
+            raise ConfigError(f"CrossEntropyLoss: label_smoothing must be a number in [0, 1], "
+                              f"got label_smoothing={label_smoothing!r}")
         self.label_smoothing = float(label_smoothing)
 
     def forward(self, input, target):
@@ -192,7 +194,7 @@ class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of log-probabilities (N, C, d1, ...) at class indices.
 
     >>> nn.NLLLoss()(cr.tensor([[-0.1, -2.3]]), cr.tensor([0]))
-    tensor(0.1)
+    tensor(0.1000)
     """
 
     _CLASS_WEIGHT = True
@@ -219,7 +221,7 @@ class PinballLoss(_Loss):
     penalises predicting too low nine times as much as predicting too high.
 
     >>> nn.PinballLoss(quantile=0.9)(cr.tensor([0., 0.]), cr.tensor([1., -1.]))
-    tensor(0.5)
+    tensor(0.5000)
     """
 
     def __init__(self, quantile=0.5, reduction="mean"):

@@ -12,6 +12,7 @@ from collections import OrderedDict, namedtuple
 
 from chainrule import dtypes
 from chainrule.backend import Device, device as _device, xp
+from chainrule.errors import ConfigError, DTypeError, StateDictError
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 
@@ -63,7 +64,7 @@ def _typename(obj):
 
 def _check_name(kind, name):
     if not isinstance(name, str):
-        raise TypeError(f"{kind} name should be a string, got {_typename(name)}")
+        raise DTypeError(f"{kind} name should be a string, got {_typename(name)}")
     if "." in name:
         raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
     if name == "":
@@ -145,8 +146,8 @@ class Module:
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
-                                f"(cr.nn.Parameter or None expected)")
+                raise DTypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                                 f"(cr.nn.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
             if d.get("_modules") is None:
@@ -155,13 +156,13 @@ class Module:
             d["_modules"][name] = value
         elif d.get("_modules") is not None and name in d["_modules"]:
             if value is not None:
-                raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
-                                f"(cr.nn.Module or None expected)")
+                raise DTypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
+                                 f"(cr.nn.Module or None expected)")
             d["_modules"][name] = None
         elif d.get("_buffers") is not None and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                                f"(cr.Tensor or None expected)")
+                raise DTypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                                 f"(cr.Tensor or None expected)")
             d["_buffers"][name] = value
         else:
             object.__setattr__(self, name, value)
@@ -213,11 +214,11 @@ class Module:
         if hasattr(self, name) and name not in self._parameters:
             raise KeyError(f"attribute '{name}' already exists")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
-                            f"(cr.nn.Parameter or None required)")
+            raise DTypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                             f"(cr.nn.Parameter or None required)")
         if param is not None and param.grad_fn is not None:
-            raise ValueError(f"cannot assign non-leaf tensor to parameter '{name}': a Parameter "
-                             f"must be a leaf; wrap a detached copy, cr.nn.Parameter(t.detach())")
+            raise ConfigError(f"cannot assign non-leaf tensor to parameter '{name}': a Parameter "
+                              f"must be a leaf; wrap a detached copy, cr.nn.Parameter(t.detach())")
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -229,8 +230,8 @@ class Module:
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
-                            f"(cr.Tensor or None required)")
+            raise DTypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                             f"(cr.Tensor or None required)")
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -240,7 +241,7 @@ class Module:
     def add_module(self, name, module):
         """Register *module* (or None) as the child ``self.<name>``."""
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{_typename(module)} is not a Module subclass")
+            raise DTypeError(f"{_typename(module)} is not a Module subclass")
         _check_name("module", name)
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
@@ -354,7 +355,7 @@ class Module:
     def train(self, mode=True):
         """Set training mode (dropout active, batch statistics) here and below; return self."""
         if not isinstance(mode, bool):
-            raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
+            raise ConfigError(f"training mode is expected to be boolean, got {mode!r}")
         for m in self.modules():
             m.training = mode
         return self
@@ -421,7 +422,7 @@ class Module:
         listing every problem and leaves the module unchanged.
         """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
-            raise TypeError(f"expected state_dict to be dict-like, got {_typename(state_dict)}")
+            raise DTypeError(f"expected state_dict to be dict-like, got {_typename(state_dict)}")
         entries = list(self._state_entries())
         expected = {e[0] for e in entries}
         missing = [e[0] for e in entries if e[0] not in state_dict]
@@ -453,7 +454,7 @@ class Module:
                 errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
                     ", ".join(f'"{k}"' for k in missing)))
         if errors:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+            raise StateDictError("Error(s) in loading state_dict for {}:\n\t{}".format(
                 type(self).__name__, "\n\t".join(errors)))
         for mod, attr, t, is_param, arr, value in plan:
             if assign:
@@ -503,8 +504,8 @@ class Module:
             return self
         dtype = dtypes.to_dtype(dtype)
         if dtype.kind != "f":
-            raise TypeError(f"Module.to only accepts floating point dtypes, but got desired "
-                            f"dtype={dtype}")
+            raise DTypeError(f"Module.to only accepts floating point dtypes, but got desired "
+                             f"dtype={dtype}")
         return self._apply(lambda a: a.astype(dtype) if a.dtype.kind == "f" and a.dtype != dtype
                            else a)
 

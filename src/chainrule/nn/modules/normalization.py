@@ -1,6 +1,7 @@
 """``BatchNorm1d`` and ``LayerNorm``: normalisation layers with a learned scale and shift."""
 from chainrule import dtypes
 from chainrule.backend import device as _device, xp
+from chainrule.errors import ConfigError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.functional.normalization import batch_norm, layer_norm
 from chainrule.nn.modules.module import Module
@@ -29,7 +30,7 @@ class BatchNorm1d(Module):
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features <= 0:
-            raise ValueError(f"num_features must be a positive int, got {num_features!r}")
+            raise ConfigError(f"num_features must be a positive int, got {num_features!r}")
         _device(device)
         dtype = _dtype(dtype)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
@@ -70,10 +71,10 @@ class BatchNorm1d(Module):
     def forward(self, input):
         shape = input.shape
         if len(shape) not in (2, 3):
-            raise ValueError(f"BatchNorm1d({self.num_features}): expected 2D or 3D input "
+            raise ShapeError(f"BatchNorm1d({self.num_features}): expected 2D or 3D input "
                              f"(got {len(shape)}D input of shape {shape})")
         if shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d({self.num_features}): expected input with "
+            raise ShapeError(f"BatchNorm1d({self.num_features}): expected input with "
                              f"{self.num_features} channels in dimension 1, got shape {shape}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -111,8 +112,8 @@ class LayerNorm(Module):
         bad = [s for s in self.normalized_shape
                if isinstance(s, bool) or not isinstance(s, int) or s <= 0]
         if not self.normalized_shape or bad:
-            raise ValueError(f"normalized_shape must be a positive int or a non-empty tuple of "
-                             f"positive ints, got {normalized_shape!r}")
+            raise ConfigError(f"normalized_shape must be a positive int or a non-empty tuple of "
+                              f"positive ints, got {normalized_shape!r}")
         _device(device)
         dtype = _dtype(dtype)
         self.eps, self.elementwise_affine = eps, elementwise_affine
@@ -136,7 +137,7 @@ class LayerNorm(Module):
     def forward(self, input):
         k = len(self.normalized_shape)
         if tuple(input.shape[-k:]) != self.normalized_shape or input.ndim < k:
-            raise ValueError(f"LayerNorm({self.normalized_shape}): expected input with trailing "
+            raise ShapeError(f"LayerNorm({self.normalized_shape}): expected input with trailing "
                              f"shape {self.normalized_shape}, got shape {input.shape}")
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 

@@ -1,6 +1,7 @@
 """``Embedding``: a learned lookup table from integer ids to vectors."""
 from chainrule import dtypes
 from chainrule.backend import device as _device, xp
+from chainrule.errors import ConfigError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.functional.embedding import embedding
 from chainrule.nn.modules.module import Module
@@ -24,12 +25,12 @@ class Embedding(Module):
         super().__init__()
         for name, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+                raise ConfigError(f"{name} must be a positive int, got {v!r}")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"padding_idx must be within num_embeddings: expected "
-                                 f"{-num_embeddings} <= padding_idx < {num_embeddings}, "
-                                 f"got {padding_idx}")
+                raise ConfigError(f"padding_idx must be within num_embeddings: expected "
+                                  f"{-num_embeddings} <= padding_idx < {num_embeddings}, "
+                                  f"got {padding_idx}")
             padding_idx %= num_embeddings
         if scale_grad_by_freq or sparse:
             raise NotImplementedError("Embedding: scale_grad_by_freq and sparse gradients are not "
@@ -45,7 +46,7 @@ class Embedding(Module):
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(f"Embedding: _weight should have shape ({num_embeddings}, "
+                raise ShapeError(f"Embedding: _weight should have shape ({num_embeddings}, "
                                  f"{embedding_dim}), got {tuple(_weight.shape)}")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
@@ -61,7 +62,7 @@ class Embedding(Module):
                         norm_type=2.0, scale_grad_by_freq=False, sparse=False):
         """An Embedding holding the 2-D tensor *embeddings* (frozen unless ``freeze=False``)."""
         if embeddings.ndim != 2:
-            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
+            raise ShapeError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
                              f"{tuple(embeddings.shape)}")
         rows, cols = embeddings.shape
         return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,

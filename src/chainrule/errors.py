@@ -1,0 +1,135 @@
+"""chainrule's exception types: one base class, and each kind also the builtin users already catch.
+
+Every error chainrule raises for bad input is a :class:`ChainruleError`, so
+``except cr.ChainruleError`` catches them all, and each is also the builtin exception that
+PyTorch, Keras or NumPy would raise in its place, so ``except ValueError`` code keeps working::
+
+    ChainruleError(Exception)
+    ├── ShapeError(ValueError)              a wrong shape, rank or size
+    │   └── IndexOutOfRangeError(IndexError)  a dimension or index outside a tensor's shape
+    ├── DTypeError(TypeError)               a wrong dtype, or a value of the wrong type
+    ├── DataError(ValueError)               NaN or inf in the data, empty data, x and y of
+    │   │                                   different lengths
+    │   └── LabelError(IndexError)          a class label outside the class range
+    ├── ConfigError(ValueError)             a bad hyperparameter or option, an unknown name
+    └── SerializationError(ValueError)      a file that is not a readable chainrule file
+        └── CheckpointError                 a checkpoint that does not fit what it is loaded in
+            └── StateDictError(RuntimeError)  a state dict that does not fit a module
+
+Messages name the argument and what was expected and received (and the shape, the row or the
+column where that helps), and an error is raised before anything is changed. Example::
+
+    >>> try:
+    ...     cr.keras.optimizers.get("adm")
+    ... except ConfigError as e:
+    ...     print(e)
+    Could not interpret optimizer identifier: 'adm'. Did you mean 'adam' or ...? ...
+    >>> issubclass(ConfigError, ValueError) and issubclass(ConfigError, ChainruleError)
+    True
+"""
+import difflib
+
+__all__ = ["ChainruleError", "ShapeError", "IndexOutOfRangeError", "DTypeError", "DataError",
+           "LabelError", "ConfigError", "SerializationError", "CheckpointError", "StateDictError",
+           "suggest"]
+
+
+class ChainruleError(Exception):
+    """The base class of every error chainrule raises for bad input, options or files."""
+
+
+class ShapeError(ChainruleError, ValueError):
+    """An argument has the wrong shape, rank or size; the message names the shapes involved.
+
+    Example: ``cr.ones(2, 3).reshape(4)`` raises "reshape: shape (4,) is invalid for input of
+    size 6 (shape (2, 3))".
+    """
+
+
+class IndexOutOfRangeError(ShapeError, IndexError):
+    """A dimension or an index lies outside a tensor's (or a container's) shape; also an IndexError.
+
+    Example: ``cr.ones(2, 3).sum(dim=2)`` raises "sum: dimension out of range (expected to be in
+    range of [-2, 1], but got 2)".
+    """
+
+
+class DTypeError(ChainruleError, TypeError):
+    """An argument has the wrong dtype (or is a value of the wrong type); also a TypeError.
+
+    Example: ``cr.nn.Linear(3, 2, dtype=cr.int64)`` raises "Linear: dtype must be a
+    floating-point dtype, got int64".
+    """
+
+
+class DataError(ChainruleError, ValueError):
+    """The data itself is unusable: NaN or infinite values, no samples, inputs and targets of
+    different lengths, labels outside the class range. The message names the row and column.
+
+    Example: ``model.fit(x_with_nan, y)`` raises "fit: x contains NaN (first at row 4, column
+    2); ...".
+    """
+
+
+class LabelError(DataError, IndexError):
+    """A class label lies outside the range of classes; also an IndexError, as PyTorch raises.
+
+    Example: ``F.cross_entropy(logits_n_by_3, cr.tensor([0, 3]))`` raises "cross_entropy: class
+    index 3 at target[1] is out of range: ... targets must lie in [0, 2]".
+    """
+
+
+class ConfigError(ChainruleError, ValueError):
+    """A hyperparameter or option is invalid, or a name (optimizer, loss, metric, activation) is
+    unknown; unknown names come with the closest known ones (see :func:`suggest`).
+
+    Example: ``DataLoader(ds, batch_size=0)`` raises "DataLoader: batch_size must be a positive
+    int (or None to turn batching off), got batch_size=0".
+    """
+
+
+class SerializationError(ChainruleError, ValueError):
+    """A file given to ``load`` is not a readable chainrule file (damaged, truncated, foreign).
+
+    The message names the file and what is wrong with it. Example::
+
+        >>> import io
+        >>> try: cr.load(io.BytesIO(b"not a checkpoint"))
+        ... except SerializationError as e: print(e)
+        cannot load '<file object>': not a chainrule file (bad magic b'not a chec')
+    """
+
+
+class CheckpointError(SerializationError):
+    """A checkpoint is readable but does not fit what it is loaded into (format version, entry
+    names, shapes, dtypes); the message names the entry. Nothing is changed when it is raised.
+
+    Example: ``cr.load_checkpoint("ckpt.cr", model)`` raises "... entry 'model'['fc.weight']:
+    shape (16, 28) in the file, but the model's is (16, 13)".
+    """
+
+
+class StateDictError(CheckpointError, RuntimeError):
+    """``load_state_dict`` was given a state dict with missing, unexpected or mis-shaped entries;
+    also a RuntimeError, as PyTorch raises there. Nothing is changed when it is raised."""
+
+
+def suggest(name, choices, n=3, cutoff=0.6):
+    """A "did you mean" hint for the unknown *name*: ``" Did you mean 'adam'?"``, or ``""``.
+
+    Up to *n* close spellings from :func:`difflib.get_close_matches` (similarity at least
+    *cutoff*); a choice that differs only in case comes first. Example::
+
+        >>> suggest("binary_crossentopy", ["binary_crossentropy", "mse"])
+        " Did you mean 'binary_crossentropy'?"
+        >>> suggest("Adam", ["adam", "sgd"]), suggest("xyz", ["adam", "sgd"])
+        (" Did you mean 'adam'?", '')
+    """
+    choices = [c for c in choices if isinstance(c, str)]
+    text = str(name)
+    close = [c for c in choices if c.lower() == text.lower() and c != text]
+    for c in difflib.get_close_matches(text, choices, n=n, cutoff=cutoff):
+        if c not in close:
+            close.append(c)
+    close = close[:n]
+    return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""

@@ -95,3 +95,23 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if not create_graph:
         result = tuple(None if g is None else g.detach() for g in result)
     return result
+
+
+def zero_grads(tensors, set_to_none=True):
+    """Drop the ``.grad`` of each tensor (or zero it in place if ``set_to_none=False``).
+
+    ``Module.zero_grad`` and ``Optimizer.zero_grad`` both call this.
+    """
+    for t in tensors:
+        g = t.grad
+        if g is None:
+            continue
+        if set_to_none:
+            t.grad = None
+            continue
+        if g.grad_fn is not None:
+            g.detach_()
+        else:
+            g.requires_grad_(False)
+        g.data.fill(0)
+        g._vc[0] += 1

@@ -14,6 +14,7 @@ from itertools import chain
 import numpy as np
 
 from chainrule import dtypes
+from chainrule.autograd.grad import zero_grads
 from chainrule.errors import CheckpointError
 from chainrule.tensor import Tensor
 
@@ -187,19 +188,7 @@ class Optimizer:
         gradient is zeros is stepped (weight decay and momentum still move it).
         """
         for group in self.param_groups:
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if g.grad_fn is not None:
-                        g.detach_()
-                    else:
-                        g.requires_grad_(False)
-                    g.data.fill(0)
-                    g._vc[0] += 1
+            zero_grads(group["params"], set_to_none)
 
     def step(self, closure=None):
         """Perform one optimisation step; *closure* re-evaluates the model and returns the loss."""

@@ -11,6 +11,7 @@ import itertools
 from collections import OrderedDict, namedtuple
 
 from chainrule import dtypes
+from chainrule.autograd.grad import zero_grads
 from chainrule.backend import Device, device as _device, xp
 from chainrule.errors import ConfigError, DTypeError, StateDictError
 from chainrule.nn.parameter import Parameter
@@ -372,18 +373,7 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Drop every parameter's ``.grad`` (or fill it with zeros if ``set_to_none=False``)."""
-        for p in self.parameters():
-            g = p.grad
-            if g is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                if g.grad_fn is not None:
-                    g.detach_()
-                else:
-                    g.requires_grad_(False)
-                g.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     # ---- state dict --------------------------------------------------------------------------
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):

@@ -288,6 +288,17 @@ def _check_inplace(t):
             "build a new tensor instead (cr.zeros_like(x), cr.full_like(x, v))")
 
 
+def wrap(arr):
+    """A fresh tensor around backend array *arr* (no copy, no conversion): the ops' fast path."""
+    t = _new(Tensor)
+    t.data, t._grad, t.grad_fn, t._vc, t._view_of = arr, None, None, [0], None
+    t._output_nr, t._retains_grad, t._requires_grad = 0, False, False
+    return t
+
+
+_new = Tensor.__new__
+
+
 def is_tensor(obj):
     """True if *obj* is a chainrule Tensor."""
     return isinstance(obj, Tensor)

@@ -17,8 +17,8 @@ With ``create_graph=True`` the backward calls are themselves recorded (grad mode
 gradients have a graph of their own and can be differentiated again.
 """
 from chainrule.grad_mode import state as _grad_state
-from chainrule.tensor import Tensor
-from chainrule.backend import xp
+from chainrule.tensor import Tensor, wrap
+from chainrule.backend import ndarray, xp
 from chainrule.ops.shape import sum_to
 
 
@@ -49,15 +49,14 @@ def _topological_counts(roots, keep=None):
             if edge is None:
                 continue
             nxt = edge[0]
-            if type(nxt) is Tensor or isinstance(nxt, Tensor):
-                continue
-            if keep is not None and nxt not in keep:
-                continue
-            if nxt in deps:
-                deps[nxt] += 1
-            else:
+            if isinstance(nxt, Tensor) or keep is not None and nxt not in keep:
+                continue          # a leaf, or a node autograd.grad does not need
+            n = deps.get(nxt)
+            if n is None:
                 deps[nxt] = 1
                 stack.append(nxt)
+            else:
+                deps[nxt] = n + 1
     return deps
 
 
@@ -167,19 +166,26 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
             in_grads = _call_backward(node, grads_out, len(edges), anomaly)
         if not retain_graph:
             node.release()
-        shapes = node._input_shapes
+        shapes, dtypes = node._input_shapes, node._input_dtypes
         for i, edge in enumerate(edges):
             if edge is None:
                 continue
             nxt, nr = edge
             g = None if in_grads is None else in_grads[i]
             if g is not None:
-                if type(g) is not Tensor:
-                    g = Tensor(g)
-                if g.data.shape != shapes[i]:
+                if type(g) is ndarray:      # a first-order backward's array: wrap it cheaply
+                    d = g
+                    g = wrap(d)
+                else:
+                    if type(g) is not Tensor:
+                        g = Tensor(g)
+                    d = g.data
+                if d.shape != shapes[i]:
                     g = _unbroadcast_input(node, i, g, shapes[i])
-                if g.data.dtype != node._input_dtypes[i]:
-                    g = g.to(node._input_dtypes[i])   # each input's gradient has its dtype
+                    d = g.data
+                if d.dtype != dtypes[i]:
+                    g = g.to(dtypes[i])       # each input's gradient has its dtype
+                    d = g.data
             if isinstance(nxt, Tensor):       # a leaf: the gradient lands in .grad
                 if g is not None:
                     _deliver_to_leaf(nxt, g, create_graph, accumulate, leaf_grads, handed,
@@ -218,13 +224,19 @@ def _call_backward(node, grads_out, n_inputs, anomaly):
     in_grads = node.backward(node, *grads_out)
     if type(in_grads) is not tuple:
         in_grads = (in_grads,)
-    if len(in_grads) != n_inputs and (
-            len(in_grads) < n_inputs or any(g is not None for g in in_grads[n_inputs:])):
-        raise RuntimeError(f"{node.name()} returned {len(in_grads)} gradients for "
-                           f"{n_inputs} inputs: backward must return one per input")
+    if len(in_grads) != n_inputs:
+        _check_count(node, in_grads, n_inputs)
     if anomaly:
         _check_finite(node, in_grads)
     return in_grads
+
+
+def _check_count(node, in_grads, n_inputs):
+    """Raise unless the gradients past the *n_inputs* first (returned beyond the inputs) are all
+    None."""
+    if len(in_grads) < n_inputs or any(g is not None for g in in_grads[n_inputs:]):
+        raise RuntimeError(f"{node.name()} returned {len(in_grads)} gradients for "
+                           f"{n_inputs} inputs: backward must return one per input")
 
 
 def _unbroadcast_input(node, i, g, shape):
@@ -266,15 +278,16 @@ def _deliver_to_leaf(leaf, g, create_graph, accumulate, leaf_grads, handed, borr
     if create_graph:
         leaf._grad = _own(g, handed, True) if leaf.grad is None else leaf.grad + g
         return
-    if leaf.grad is None:
-        leaf._grad = _own(g, handed)
-        if leaf.grad is g:
+    cur = leaf._grad
+    if cur is None:
+        leaf._grad = cur = _own(g, handed)
+        if cur is g:
             borrowed.add(id(leaf))
-    elif (id(leaf) not in borrowed and leaf.grad.data.shape == g.data.shape
-          and leaf.grad.data.flags.writeable):
-        xp.add(leaf.grad.data, g.data, out=leaf.grad.data)
+    elif (id(leaf) not in borrowed and cur.data.shape == g.data.shape
+          and cur.data.flags.writeable):
+        xp.add(cur.data, g.data, out=cur.data)
     else:
-        leaf._grad = Tensor(leaf.grad.data + g.data)
+        leaf._grad = Tensor(cur.data + g.data)
         borrowed.discard(id(leaf))
 
 

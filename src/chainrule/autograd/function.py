@@ -25,7 +25,7 @@ graph as the ``grad_fn`` of the outputs: ``next_functions`` are its edges to the
 import traceback
 
 from chainrule.grad_mode import state as _grad_state
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, ndarray, to_array, wrap
 
 _RELEASED = object()
 
@@ -70,7 +70,7 @@ class Function:
     def save_for_backward(self, *tensors):
         """Keep *tensors* (or None) for backward; modifying one in place afterwards is detected."""
         self._saved = tensors
-        self._saved_versions = tuple(t._vc[0] if t is not None else 0 for t in tensors)
+        self._saved_versions = tuple([t._vc[0] if t is not None else 0 for t in tensors])
 
     @property
     def saved_tensors(self):
@@ -81,6 +81,11 @@ class Function:
                 f"trying to backward through the graph a second time (in {self.name()}): its saved "
                 f"tensors were freed after the first backward. Pass retain_graph=True to the first "
                 f"backward() (or autograd.grad) if you need to backward through it again")
+        for t, v in zip(saved, self._saved_versions):   # fast path: nothing to rebuild or report
+            if t is None or type(t) is _SavedOutput or t._vc[0] != v:
+                break
+        else:
+            return saved
         out = []
         for i, (t, v) in enumerate(zip(saved, self._saved_versions)):
             if type(t) is _SavedOutput:
@@ -126,10 +131,25 @@ class Function:
         """Run the op: compute ``forward`` and, if grad mode is on and an input requires grad,
         record this node as the outputs' ``grad_fn``."""
         ctx = cls()
-        ctx.needs_input_grad = needs = tuple([isinstance(a, Tensor) and a._requires_grad
-                                              for a in args])
         if not _grad_state.enabled:
+            ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad
+                                          for a in args])
             return _plain(cls.forward(ctx, *args, **kwargs))
+        # one pass over the inputs: which want a gradient, and the edges to their nodes
+        needs, edges, shapes, types = [], [], [], []
+        for a in args:
+            if isinstance(a, Tensor) and a._requires_grad:
+                d = a.data
+                needs.append(True)
+                edges.append((a if a.grad_fn is None else a.grad_fn, a._output_nr))
+                shapes.append(d.shape)
+                types.append(d.dtype)
+            else:
+                needs.append(False)
+                edges.append(None)
+                shapes.append(None)
+                types.append(None)
+        ctx.needs_input_grad = needs = tuple(needs)
         _grad_state.enabled = False
         try:
             out = cls.forward(ctx, *args, **kwargs)
@@ -137,23 +157,28 @@ class Function:
             _grad_state.enabled = True
         if True not in needs:
             return _plain(out)
-        edges, shapes, types = [], [], []
-        for a, need in zip(args, needs):
-            if need:
-                edges.append((a if a.grad_fn is None else a.grad_fn, a._output_nr))
-                shapes.append(a.data.shape)
-                types.append(a.data.dtype)
-            else:
-                edges.append(None)
-                shapes.append(None)
-                types.append(None)
         ctx.next_functions, ctx._input_shapes, ctx._input_dtypes = \
             tuple(edges), tuple(shapes), tuple(types)
         if _grad_state.anomaly:
             ctx._trace = "".join(traceback.format_stack()[:-1])
-        single = type(out) is not tuple
+        if type(out) is not tuple:   # the common case: one output
+            if not isinstance(out, Tensor):   # a fresh array: wrap it without Tensor.__init__
+                o = wrap(out if type(out) is ndarray else to_array(out))
+            elif out.grad_fn is not None or out._requires_grad or _is_one_of(out, args):
+                o = out.detach()   # an input returned as is: give the output its own identity
+            else:
+                o = out
+            if o.data.dtype.kind == "f":
+                o.grad_fn, o._output_nr, o._requires_grad = ctx, 0, True
+            ctx._n_outputs = 1
+            saved = ctx._saved
+            for s in saved:   # an output is kept as an array: a node holding it is a cycle
+                if s is o:
+                    ctx._saved = tuple([_SavedOutput(s) if s is o else s for s in saved])
+                    break
+            return o
         wrapped = []
-        for i, o in enumerate((out,) if single else out):
+        for i, o in enumerate(out):
             if not isinstance(o, Tensor):
                 o = Tensor(o)
             elif o.grad_fn is not None or o._requires_grad or _is_one_of(o, args):
@@ -162,12 +187,11 @@ class Function:
                 o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
             wrapped.append(o)
         ctx._n_outputs = len(wrapped)
-        if not single:
-            ctx._output_meta = [(w.data.shape, w.data.dtype) for w in wrapped]
+        ctx._output_meta = [(w.data.shape, w.data.dtype) for w in wrapped]
         if ctx._saved:   # outputs are kept as arrays: a node holding its own output is a cycle
             ctx._saved = tuple([_SavedOutput(s) if _is_one_of(s, wrapped) else s
                                 for s in ctx._saved])
-        return wrapped[0] if type(out) is not tuple else tuple(wrapped)
+        return tuple(wrapped)
 
 
 def _is_one_of(x, items):

@@ -197,11 +197,11 @@ class ElementwiseOptimizer(Optimizer):
             return False
         grads = []
         for p, q, view in zip(params, fg.params, fg.views):
-            g = p.grad
+            g = p._grad
             if g is None or p is not q or p.data is not view:
                 return False
-            grads.append(g.data.reshape(-1))
-        np.concatenate(grads, out=fg.grad, casting="same_kind")
+            grads.append(g.data)
+        np.concatenate(grads, axis=None, out=fg.grad, casting="same_kind")   # flattened, in order
         step = None
         if fg.steps is not None:
             fg.steps += 1

@@ -3,7 +3,8 @@
 Every optimiser update is written with these helpers plus plain NumPy ufuncs (``multiply``,
 ``divide``, ``sqrt``, ``maximum``), in the order PyTorch's single-tensor implementation applies
 them, so the same roundings happen in the same places. Scalars are passed as Python floats, which
-NumPy (like PyTorch) rounds to the array's dtype before use.
+NumPy (like PyTorch) rounds to the array's dtype before use (a caller may round them itself, to
+scalars of the array's dtype: the same values, and a cheaper ufunc call).
 
 Rounding, and why float32 results agree with PyTorch's to the last bit or two rather than always
 bit for bit: PyTorch's vectorised CPU kernels for ``add(other, alpha=a)``, ``lerp`` and ``addcmul``
@@ -55,8 +56,8 @@ def fma(out, x, s, y, work):
         np.add(t, y, out=out, casting="same_kind")
     else:
         t = work("tmp", x.dtype)
-        np.multiply(x, s, out=t)
-        np.add(y, t, out=out)
+        np.multiply(x, s, t)
+        np.add(y, t, out)
     return out
 
 
@@ -77,9 +78,9 @@ def lerp_(a, b, w, work):
         np.add(t, base, out=a, casting="same_kind")
     else:
         t = work("tmp", a.dtype)
-        np.subtract(b, a, out=t)
-        np.multiply(t, coeff, out=t)
-        np.add(base, t, out=a)
+        np.subtract(b, a, t)        # out given positionally: the cheaper call for small arrays
+        np.multiply(t, coeff, t)
+        np.add(base, t, a)
     return a
 
 
@@ -96,11 +97,11 @@ def addcmul_(a, t1, t2, value, work):
     else:
         t = work("tmp", a.dtype)
         if value == 1:
-            np.multiply(t1, t2, out=t)
+            np.multiply(t1, t2, t)
         else:
-            np.multiply(t1, value, out=t)
-            np.multiply(t, t2, out=t)
-        np.add(a, t, out=a)
+            np.multiply(t1, value, t)
+            np.multiply(t, t2, t)
+        np.add(a, t, a)
     return a
 
 
@@ -108,11 +109,11 @@ def addcdiv_(a, t1, t2, value, work):
     """``a += value * t1 / t2`` in place: ``torch.Tensor.addcdiv_(t1, t2, value=value)``."""
     t = work("tmp", a.dtype)
     if value == 1:
-        np.divide(t1, t2, out=t)
+        np.divide(t1, t2, t)
     else:
-        np.multiply(t1, value, out=t)
-        np.divide(t, t2, out=t)
-    np.add(a, t, out=a)
+        np.multiply(t1, value, t)
+        np.divide(t, t2, t)
+    np.add(a, t, a)
     return a
 
 

@@ -87,10 +87,17 @@ class Adam(ElementwiseOptimizer):
         return state
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
-        lr = float(_to_scalar(group["lr"]))
-        beta1, beta2 = (float(_to_scalar(b)) for b in group["betas"])
+        lr = group["lr"]
+        if type(lr) is not float:
+            lr = float(_to_scalar(lr))
+        beta1, beta2 = group["betas"]
+        if type(beta1) is not float or type(beta2) is not float:
+            beta1, beta2 = float(_to_scalar(beta1)), float(_to_scalar(beta2))
         weight_decay = float(group["weight_decay"])
         exp_avg, exp_avg_sq = bufs["exp_avg"], bufs["exp_avg_sq"]
+        # coefficients in [0, 1], given in the arrays' dtype: the rounding NumPy applies to a
+        # Python float anyway, done once here (a ufunc takes a same-dtype scalar faster)
+        typ = param.dtype.type
 
         if weight_decay != 0 and group["decoupled_weight_decay"]:
             grad = prepare_grad(grad, param, group["maximize"], 0, own_grad, work)
@@ -99,8 +106,8 @@ class Adam(ElementwiseOptimizer):
             grad = prepare_grad(grad, param, group["maximize"], weight_decay, own_grad, work)
 
         lerp_(exp_avg, grad, 1 - beta1, work)
-        np.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
-        addcmul_(exp_avg_sq, grad, grad, 1 - beta2, work)
+        np.multiply(exp_avg_sq, typ(beta2), exp_avg_sq)
+        addcmul_(exp_avg_sq, grad, grad, typ(1 - beta2), work)
 
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
@@ -113,7 +120,7 @@ class Adam(ElementwiseOptimizer):
             second = max_sq
         else:
             second = exp_avg_sq
-        denom = np.sqrt(second, out=work("denom", param.dtype))
-        np.divide(denom, bias_correction2_sqrt, out=denom)
-        np.add(denom, float(group["eps"]), out=denom)
+        denom = np.sqrt(second, work("denom", param.dtype))
+        np.divide(denom, typ(bias_correction2_sqrt), denom)
+        np.add(denom, float(group["eps"]), denom)
         addcdiv_(param, exp_avg, denom, -step_size, work)

@@ -1,8 +1,12 @@
 """``linear``: the affine map y = x Wᵀ + b as one fused op (the training hot path)."""
+from chainrule.backend import xp
+
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.grad_mode import state as _grad_state
 from chainrule.tensor import Tensor
+
+_add_reduce = xp.add.reduce   # ndarray.sum(0) without the Python-level dispatch
 
 
 class Linear(Function):
@@ -42,7 +46,7 @@ class Linear(Function):
         if nw:
             gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
         if nb:
-            gb = g2.sum(0)
+            gb = g2.sum(0) if _grad_state.enabled else _add_reduce(g2, 0)
         return gx, gw, gb
 
 

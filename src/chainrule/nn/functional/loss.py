@@ -129,6 +129,8 @@ def _reduce(v, reduction, denom=None):
     total = v.sum()
     if reduction == "sum":
         return total
+    if denom is None and v.size:   # a count: the quotient can neither overflow nor divide by 0
+        return xp.asarray(total / v.size, dtype=v.dtype)
     with xp.errstate(divide="ignore", invalid="ignore"):
         return xp.asarray(total / (v.size if denom is None else denom), dtype=v.dtype)
 
@@ -369,6 +371,9 @@ class BinaryCrossEntropy(Function):
 
 
 def _binary_target(name, input, target):
+    if (type(target) is Tensor and type(input) is Tensor and target.data.dtype is input.data.dtype
+            and input.data.dtype.kind == "f" and target.data.shape == input.data.shape):
+        return target    # the common case, valid as it is
     _check_input(name, input)
     target = _as_target(target)
     if target.data.dtype.kind != "f":
@@ -436,8 +441,19 @@ class BinaryCrossEntropyWithLogits(Function):
         return _reduce(v, reduction)
 
     @staticmethod
-    @_quiet
     def backward(ctx, gy):
+        w, pos_weight, reduction, n = ctx.meta
+        if (w is None and pos_weight is None and not _grad_state.enabled
+                and not ctx.needs_input_grad[1] and gy.data.ndim == 0):
+            s = _scale(gy.data, reduction, n)
+            if 0 < abs(s) <= 1:     # then (σ(x) - t)·s can neither overflow nor make inf·0, so
+                x, t = ctx.saved_tensors    # there is no warning to silence (_quiet): skip it
+                return (sigmoid_array(x.data) - t.data) * s, None, None, None, None
+        return BinaryCrossEntropyWithLogits._backward(ctx, gy)
+
+    @staticmethod
+    @_quiet
+    def _backward(ctx, gy):
         x, t = ctx.saved_tensors
         w, pos_weight, reduction, n = ctx.meta
         if _grad_state.enabled:     # create_graph: record the VJP so it can be differentiated

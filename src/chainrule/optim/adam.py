@@ -9,6 +9,26 @@ from chainrule.optim._kernels import addcdiv_, addcmul_, lerp_, prepare_grad
 from chainrule.optim.optimizer import _check_supported, _to_scalar
 
 
+def check_adam_hyperparameters(lr, betas, eps, weight_decay):
+    """Validate the hyperparameters the Adam family shares (PyTorch's messages); return betas
+    as a tuple of two numbers."""
+    lr_value = _to_scalar(lr)
+    if not 0.0 <= lr_value:
+        raise ConfigError(f"Invalid learning rate: {lr_value}")
+    if not 0.0 <= eps:
+        raise ConfigError(f"Invalid epsilon value: {eps}")
+    betas = tuple(_to_scalar(b) for b in betas)
+    if len(betas) != 2 or not all(isinstance(b, numbers.Real) for b in betas):
+        raise ConfigError(f"betas must be a pair of floats, got {betas}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ConfigError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ConfigError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ConfigError(f"Invalid weight_decay value: {weight_decay}")
+    return betas
+
+
 class Adam(ElementwiseOptimizer):
     r"""Adam (Kingma & Ba, 2015), with PyTorch's options and its exact arithmetic.
 
@@ -55,20 +75,7 @@ class Adam(ElementwiseOptimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
-        lr_value = _to_scalar(lr)
-        if not 0.0 <= lr_value:
-            raise ConfigError(f"Invalid learning rate: {lr_value}")
-        if not 0.0 <= eps:
-            raise ConfigError(f"Invalid epsilon value: {eps}")
-        betas = tuple(_to_scalar(b) for b in betas)
-        if len(betas) != 2 or not all(isinstance(b, numbers.Real) for b in betas):
-            raise ConfigError(f"betas must be a pair of floats, got {betas}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ConfigError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ConfigError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ConfigError(f"Invalid weight_decay value: {weight_decay}")
+        betas = check_adam_hyperparameters(lr, betas, eps, weight_decay)
         _check_supported(type(self).__name__, capturable=capturable, differentiable=differentiable)
         if fused and foreach:
             raise RuntimeError("`fused` and `foreach` cannot be `True` together.")

@@ -1,9 +1,9 @@
 """``Adamax``: Adam with an infinity-norm second moment, step for step as ``torch.optim.Adamax``."""
 import numpy as np
 
-from chainrule.errors import ConfigError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, lerp_, prepare_grad
+from chainrule.optim.adam import check_adam_hyperparameters
 from chainrule.optim.optimizer import _check_supported, _to_scalar
 
 
@@ -41,17 +41,7 @@ class Adamax(ElementwiseOptimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
-        lr_value = _to_scalar(lr)
-        if not 0.0 <= lr_value:
-            raise ConfigError(f"Invalid learning rate: {lr_value}")
-        if not 0.0 <= eps:
-            raise ConfigError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ConfigError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ConfigError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ConfigError(f"Invalid weight_decay value: {weight_decay}")
+        betas = check_adam_hyperparameters(lr, betas, eps, weight_decay)
         _check_supported("Adamax", capturable=capturable, differentiable=differentiable)
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,

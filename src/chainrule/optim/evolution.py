@@ -12,21 +12,10 @@ import numpy as np
 from chainrule.errors import ConfigError
 from chainrule.grad_mode import no_grad
 from chainrule.optim.optimizer import Optimizer, _to_scalar
-from chainrule.optim.second_order import assign_flat, flatten_params
+from chainrule.optim.second_order import _param_list, assign_flat, flatten_params
 from chainrule.optim.zeroth_order import loss_value
 from chainrule.random import Generator, default_generator
 from chainrule.tensor import Tensor
-
-
-def _params(params, who):
-    params = [params] if isinstance(params, Tensor) else list(params)
-    if not params:
-        raise ValueError(f"{who}: got an empty parameter list")
-    for i, p in enumerate(params):
-        if not isinstance(p, Tensor) or p.data.dtype.kind != "f":
-            raise TypeError(f"{who}: params[{i}] must be a floating-point tensor, got "
-                            f"{type(p).__name__}")
-    return params
 
 
 def _evaluate(fun, who):
@@ -97,7 +86,7 @@ class EvolutionStrategy(Optimizer):
                             f"{type(generator).__name__}")
         defaults = {"lr": lr, "sigma": sigma, "population_size": population_size,
                     "momentum": momentum, "antithetic": antithetic, "rank_shaping": rank_shaping}
-        super().__init__(_params(params, "EvolutionStrategy"), defaults)
+        super().__init__(_param_list(params, "EvolutionStrategy"), defaults)
         if len(self.param_groups) != 1:
             raise ValueError("EvolutionStrategy doesn't support per-parameter options "
                              "(parameter groups)")
@@ -215,7 +204,7 @@ def nevergrad_minimize(fun, params, optimizer="NGOpt", budget=100, num_workers=1
         (True, 400)
     """
     ng = _require_nevergrad()
-    params = _params(params, "nevergrad_minimize")
+    params = _param_list(params, "nevergrad_minimize")
     if not callable(fun):
         raise TypeError(f"nevergrad_minimize: fun must be a callable of no arguments, got "
                         f"{type(fun).__name__}")
@@ -299,7 +288,7 @@ def evolution_minimize(fun, params, budget=1000, lr=0.02, sigma=0.1, population_
     >>> result.loss < 1e-3              # from 13 at the start
     True
     """
-    params = _params(params, "evolution_minimize")
+    params = _param_list(params, "evolution_minimize")
     es = EvolutionStrategy(params, lr=lr, sigma=sigma, population_size=population_size,
                            momentum=momentum, generator=generator)
     losses = []

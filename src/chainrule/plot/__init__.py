@@ -6,7 +6,8 @@
 ``optimizer_curves`` (optimisers compared on the heart-disease model).
 """
 from chainrule.plot.descent import optimizer_paths, step_sizes
-from chainrule.plot.history import history, require_matplotlib
+from chainrule.plot.figure import require_matplotlib, save_figure
+from chainrule.plot.history import history
 from chainrule.plot.landscape import loss_landscape
 from chainrule.plot.optimizers import optimizer_curves
 

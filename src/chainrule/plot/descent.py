@@ -12,14 +12,13 @@ or two numbers, with gradients from backprop, and draw every iterate.
   gradient descent lingers on it while RMSprop and Adam, which rescale small gradients, leave at
   once.
 """
-import os
 
 import numpy as np
 
 from chainrule import dtypes
 from chainrule.factories import tensor
 from chainrule.optim import SGD, Adam, RMSprop
-from chainrule.plot.history import require_matplotlib
+from chainrule.plot.figure import require_matplotlib, save_figure
 
 
 def quartic(x):
@@ -72,14 +71,6 @@ def _values(f, xs):
                       np.float64).reshape(-1)
 
 
-def _save(fig, plt, path):
-    d = os.path.dirname(os.path.abspath(os.fspath(path)))
-    os.makedirs(d, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 STEP_SIZES = ((0.005, "too small: crawls"), (0.05, "about right"),
               (0.15, "too large: zigzags, never settles"), (0.2, "far too large: diverges"))
 
@@ -121,7 +112,7 @@ def step_sizes(path, f=quartic, x0=2.0, lrs=STEP_SIZES, steps=30, xlim=(-2.2, 2.
     axes[0][0].set_ylabel("f(x)")
     fig.suptitle(f"gradient descent from x₀ = {x0:g}: the step size decides", fontsize=10)
     fig.tight_layout()
-    return _save(fig, plt, path)
+    return save_figure(fig, path)
 
 
 OPTIMIZERS = (("GD (SGD, lr 0.05)", SGD, {"lr": 0.05}),
@@ -176,4 +167,4 @@ def optimizer_paths(path, f=two_basins, starts=None, optimizers=OPTIMIZERS, step
     fig.suptitle("f(x, y) = (x² − 1)² + 0.3x + 2y²" if f is two_basins else "optimiser paths",
                  fontsize=10)
     fig.tight_layout()
-    return _save(fig, plt, path)
+    return save_figure(fig, path)

@@ -1,17 +1,5 @@
 """Training curves: every metric of a History, training and validation, one panel each."""
-import os
-
-
-def require_matplotlib():
-    """Import matplotlib with a headless backend, or raise saying how to install it."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("this plot needs matplotlib, which is not installed: "
-                          "pip install 'chainrule[plot]' (or pip install matplotlib)") from None
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    return plt
+from chainrule.plot.figure import require_matplotlib, save_figure
 
 
 def history(history, path, title=None):
@@ -39,8 +27,4 @@ def history(history, path, title=None):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    d = os.path.dirname(os.path.abspath(os.fspath(path)))
-    os.makedirs(d, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -6,12 +6,11 @@ matrix, or one output channel) to the norm of the same filter in θ*, so that th
 not depend on how each layer happens to be scaled:  dᵢ ← dᵢ / ‖dᵢ‖ · ‖θ*ᵢ‖.  Biases and other
 one-dimensional parameters get no component (Li et al.'s "ignore biasbn"), unless asked.
 """
-import os
 
 import numpy as np
 
 from chainrule.grad_mode import no_grad
-from chainrule.plot.history import require_matplotlib
+from chainrule.plot.figure import require_matplotlib, save_figure
 from chainrule.random import Generator, default_generator
 from chainrule.tensor import Tensor
 
@@ -144,8 +143,4 @@ def loss_landscape(model, loss_fn, path, steps=21, span=1.0, directions=None, ge
     fig.suptitle(title or "loss along two random filter-normalised directions "
                           "(Li et al., 2018)", fontsize=10)
     fig.tight_layout()
-    d = os.path.dirname(os.path.abspath(os.fspath(path)))
-    os.makedirs(d, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

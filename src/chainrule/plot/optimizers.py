@@ -5,7 +5,6 @@ stratified split, the preprocessing fitted on the training rows, and inputs → 
 trained on binary cross-entropy.  Every optimiser starts from the same initial weights and sees
 the same mini-batches in the same order, so the curves differ by the update rule alone.
 """
-import os
 
 import numpy as np
 
@@ -15,7 +14,7 @@ from chainrule.datasets import load_heart_disease
 from chainrule.factories import tensor
 from chainrule.nn import BCEWithLogitsLoss, Linear, ReLU, Sequential
 from chainrule.optim import SGD, Adagrad, Adam, RMSprop
-from chainrule.plot.history import require_matplotlib
+from chainrule.plot.figure import require_matplotlib, save_figure
 from chainrule.preprocessing import TabularPreprocessor, train_test_split
 from chainrule.random import Generator, manual_seed
 from chainrule.training import evaluate_loss, train_epoch
@@ -111,8 +110,4 @@ def optimizer_curves(path, optimizers=OPTIMIZERS, epochs=30, batch_size=32, hidd
     fig.suptitle(f"heart disease, inputs → {hidden} ReLU → 1: same start, same batches "
                  f"(batch {batch_size})", fontsize=10)
     fig.tight_layout()
-    d = os.path.dirname(os.path.abspath(os.fspath(path)))
-    os.makedirs(d, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -3,9 +3,7 @@ import argparse
 import os
 import sys
 
-from chainrule.plot.history import require_matplotlib
-
-DPI = 110
+from chainrule.plot.figure import save_figure
 
 
 def figure_path(out_dir, name):
@@ -16,11 +14,7 @@ def figure_path(out_dir, name):
 
 def save(fig, out_dir, name):
     """Write *fig* as a PNG named *name* under *out_dir*, close it and return its path."""
-    plt = require_matplotlib()
-    path = figure_path(out_dir, name)
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return save_figure(fig, figure_path(out_dir, name))
 
 
 def main(make, argv=None):

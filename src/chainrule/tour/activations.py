@@ -13,7 +13,7 @@ import numpy as np
 from chainrule import dtypes
 from chainrule.factories import linspace, tensor
 from chainrule.ops.elementwise import relu, sigmoid, tanh
-from chainrule.plot.history import require_matplotlib
+from chainrule.plot.figure import require_matplotlib
 from chainrule.tour._common import main, save
 
 FILENAME = "03-activations.png"

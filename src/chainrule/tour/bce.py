@@ -12,7 +12,7 @@ by ``cr.nn.functional``; the derivatives by ``backward()``.
 from chainrule import dtypes
 from chainrule.factories import full, linspace
 from chainrule.nn import functional as F
-from chainrule.plot.history import require_matplotlib
+from chainrule.plot.figure import require_matplotlib
 from chainrule.tour._common import main, save
 
 FILENAME = "04-bce.png"

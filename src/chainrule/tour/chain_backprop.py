@@ -25,7 +25,7 @@ from chainrule.nn import Linear
 from chainrule.ops.elementwise import sigmoid
 from chainrule.random import manual_seed
 from chainrule.tour._common import main, save
-from chainrule.plot.history import require_matplotlib
+from chainrule.plot.figure import require_matplotlib
 
 FILENAME = "01-chain-backprop.png"
 TITLE = "Backprop on a chain of one-unit layers, checked by finite differences"

@@ -20,7 +20,7 @@ from chainrule import nn
 from chainrule.factories import randn, zeros
 from chainrule.nn import functional as F
 from chainrule.nn.parameter import Parameter
-from chainrule.plot.history import require_matplotlib
+from chainrule.plot.figure import require_matplotlib
 from chainrule.random import manual_seed
 from chainrule.tensor import Tensor
 from chainrule.tour._common import main, save

@@ -18,7 +18,7 @@ from chainrule.factories import randn
 from chainrule.nn import Linear
 from chainrule.nn import functional as F
 from chainrule.ops.elementwise import tanh
-from chainrule.plot.history import require_matplotlib
+from chainrule.plot.figure import require_matplotlib
 from chainrule.random import manual_seed
 from chainrule.tour._common import main, save
 

@@ -16,7 +16,7 @@ from chainrule.autograd.functional import hessian
 from chainrule.autograd.transforms import grad
 from chainrule.factories import tensor
 from chainrule.plot.descent import quartic, two_basins
-from chainrule.plot.history import require_matplotlib
+from chainrule.plot.figure import require_matplotlib
 from chainrule.tour._common import main, save
 
 FILENAME = "09-minima-saddle.png"

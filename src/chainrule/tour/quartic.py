@@ -17,7 +17,7 @@ from chainrule.autograd.transforms import grad
 from chainrule.factories import tensor
 from chainrule.optim import SGD
 from chainrule.plot.descent import descend, quartic
-from chainrule.plot.history import require_matplotlib
+from chainrule.plot.figure import require_matplotlib
 from chainrule.tour._common import main, save
 
 FILENAME = "06-quartic.png"

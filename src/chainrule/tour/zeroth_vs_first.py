@@ -22,7 +22,7 @@ from chainrule import dtypes
 from chainrule.nn import BCEWithLogitsLoss, Linear
 from chainrule.optim import LBFGS, SGD
 from chainrule.optim.zeroth_order import estimate_grad
-from chainrule.plot.history import require_matplotlib
+from chainrule.plot.figure import require_matplotlib
 from chainrule.plot.optimizers import HeartProblem
 from chainrule.random import Generator, manual_seed
 from chainrule.tour._common import main, save

@@ -441,19 +441,8 @@ class BinaryCrossEntropyWithLogits(Function):
         return _reduce(v, reduction)
 
     @staticmethod
-    def backward(ctx, gy):
-        w, pos_weight, reduction, n = ctx.meta
-        if (w is None and pos_weight is None and not _grad_state.enabled
-                and not ctx.needs_input_grad[1] and gy.data.ndim == 0):
-            s = _scale(gy.data, reduction, n)
-            if 0 < abs(s) <= 1:     # then (σ(x) - t)·s can neither overflow nor make inf·0, so
-                x, t = ctx.saved_tensors    # there is no warning to silence (_quiet): skip it
-                return (sigmoid_array(x.data) - t.data) * s, None, None, None, None
-        return BinaryCrossEntropyWithLogits._backward(ctx, gy)
-
-    @staticmethod
     @_quiet
-    def _backward(ctx, gy):
+    def backward(ctx, gy):
         x, t = ctx.saved_tensors
         w, pos_weight, reduction, n = ctx.meta
         if _grad_state.enabled:     # create_graph: record the VJP so it can be differentiated

@@ -11,13 +11,15 @@ import pytest
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "chainrule"
 
 RANK = {
-    "backend": 0, "dtypes": 0, "grad_mode": 0, "random": 0, "errors": 0,
+    "backend": 0, "atomic_write": 0, "dtypes": 0, "grad_mode": 0, "random": 0, "errors": 0,
     "tensor": 1, "ops": 1, "autograd": 1, "factories": 1, "viz": 1, "serialization": 1,
+    "safetensors_io": 1,
     "nn": 2, "data": 2, "datasets": 2, "preprocessing": 2, "metrics": 2,
     "optim": 3,
-    "training": 4, "plot": 4, "checkpoint": 4,
+    "training": 4, "plot": 4, "checkpoint": 4, "distributed": 4,
     "keras": 5,
-    "cli": 6, "__main__": 6, "tour": 6,
+    "tour": 6, "sklearn": 6, "onnx": 6,
+    "cli": 7, "__main__": 7,
 }
 
 

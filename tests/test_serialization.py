@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -423,15 +424,18 @@ def test_sigkill_while_saving_leaves_a_complete_version(tmp_path):
         assert version >= 1
         assert got["data"].shape == (1_000_000,) and (got["data"] == version).all()
         assert got["tail"] == [version] * 100
-    # A kill mid-write leaves its temp file behind (never a torn target): proof the kills landed
-    # mid-save. A torn temp file is itself detected as damaged.
+    # A kill mid-write leaves its temp file behind (never a torn target); each new save removes
+    # the ones of dead processes, so at most the last child's remains, and the next save clears it.
     strays = [name for name in os.listdir(tmp_path) if name != "ckpt.cr"]
-    assert strays and all(name.startswith(".ckpt.cr.") and name.endswith(".tmp") for name in strays)
+    assert len(strays) <= 1
+    assert all(re.fullmatch(r"\.ckpt\.cr\.\d+-[0-9a-f]{12}\.tmp", name) for name in strays)
     for name in strays:
         try:
             assert load(tmp_path / name)["version"] >= 1  # killed between fsync and replace
         except SerializationError:
             pass
+    save({"version": -1}, path)
+    assert os.listdir(tmp_path) == ["ckpt.cr"]
 
 
 # ---- damaged files ---------------------------------------------------------------------------
@@ -450,10 +454,15 @@ def test_truncation_messages():
         load_bytes(data[:5])
     with pytest.raises(SerializationError, match="truncated"):
         load_bytes(data[:30])
-    with pytest.raises(SerializationError, match="checksum"):
+    with pytest.raises(SerializationError, match="truncated: it is 927 bytes but its header "
+                                                 "describes 928"):
         load_bytes(data[:-1])
-    with pytest.raises(SerializationError):
+    with pytest.raises(SerializationError, match="followed by extra bytes"):
         load_bytes(data + b"\x00")
+    flipped = bytearray(data)
+    flipped[-40] ^= 1   # a payload byte
+    with pytest.raises(SerializationError, match="checksum"):
+        load_bytes(bytes(flipped))
 
 
 def test_random_byte_flips_only_raise_serialization_error():
@@ -642,6 +651,106 @@ def test_header_nested_too_deep():
         node = {"type": "list", "items": [node]}
     with pytest.raises(SerializationError, match="deeper than"):
         load_bytes(frame({"payload_nbytes": 0, "root": node}))
+
+
+class CountingReader(io.RawIOBase):
+    """A read-only stream over *data* (bytes, or a path read lazily) that counts the bytes read."""
+
+    def __init__(self, data, seekable=True):
+        self.inner = open(data, "rb") if isinstance(data, (str, os.PathLike)) else io.BytesIO(data)
+        self.name = getattr(self.inner, "name", "<counting>")
+        self.bytes_read = 0
+        self._seekable = seekable
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return self._seekable
+
+    def seek(self, offset, whence=0):
+        if not self._seekable:
+            raise io.UnsupportedOperation("seek")
+        return self.inner.seek(offset, whence)
+
+    def tell(self):
+        return self.inner.tell()
+
+    def readinto(self, b):
+        n = self.inner.readinto(b)
+        self.bytes_read += n
+        return n
+
+    def close(self):
+        self.inner.close()
+        super().close()
+
+
+def _sparse(path, head, size):
+    with open(path, "wb") as f:
+        f.write(head)
+        f.truncate(size)
+    return path
+
+
+@pytest.mark.parametrize("head", [b"PK\x03\x04", b"\x80\x04\x95", b"\x00" * 64],
+                         ids=["zip", "pickle", "zeros"])
+def test_a_large_foreign_file_is_refused_after_reading_its_prefix(tmp_path, head):
+    big = _sparse(tmp_path / "big.bin", head, 256 * 2**20)   # sparse: no disk, no time
+    with CountingReader(big) as f, pytest.raises(SerializationError, match="not a chainrule"):
+        load(f)
+    assert f.bytes_read <= 64
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(SerializationError, match="not a chainrule file"):
+            load(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20 and time.perf_counter() - start < 1.0
+
+
+def test_the_header_length_is_capped_before_the_header_is_read():
+    head = ser.MAGIC + struct.pack("<IQ", 1, ser.MAX_HEADER_BYTES + 1)
+    stream = CountingReader(head + b"{" * 4096, seekable=False)   # size unknown to the reader
+    with pytest.raises(SerializationError, match=r"header claims \d+ bytes, more than the "
+                                                 r"268435456"):
+        load(stream)
+    assert stream.bytes_read <= 22 + 4096 and stream.bytes_read < 64 * 1024
+
+
+def test_a_file_longer_than_its_header_says_is_refused_before_the_payload_is_read(tmp_path):
+    data = sample_bytes()
+    path = tmp_path / "extended.cr"
+    with open(path, "wb") as f:
+        f.write(data)
+        f.truncate(len(data) + 128 * 2**20)
+    with CountingReader(path) as f, pytest.raises(SerializationError,
+                                                 match="followed by extra bytes"):
+        load(f)
+    assert f.bytes_read < 4096
+    with pytest.raises(SerializationError, match="followed by extra bytes"):
+        load(CountingReader(data + b"\x00", seekable=False))
+
+
+def test_save_refuses_a_header_beyond_the_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(ser, "MAX_HEADER_BYTES", 1000)
+    with pytest.raises(ValueError, match="more than a chainrule file may have"):
+        save([{"k": i} for i in range(100)], tmp_path / "x.cr")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"payload_nbytes":0,"root":{"type":"float","value":1e999}}',
+    b'{"payload_nbytes":0,"root":{"type":"float","value":-1e999}}',
+    b'{"payload_nbytes":0,"root":{"type":"list","items":[{"type":"float","value":1.5e400}]}}',
+    b'{"payload_nbytes":1e999,"root":{"type":"none"}}',
+], ids=["inf", "-inf", "nested", "payload_nbytes"])
+def test_a_json_number_too_large_for_a_float_is_refused(raw):
+    """docs/format.md: non-finite floats are the strings "inf", "-inf", "nan", never numbers."""
+    with pytest.raises(SerializationError, match="is not finite"):
+        load_bytes(frame(raw))
 
 
 def test_header_length_beyond_the_file():

@@ -39,7 +39,20 @@ from chainrule.serialization import SerializationError, load, save
 # the layers above the core: nn / data, optim, training and pictures, Keras-style models
 from chainrule import data, datasets, metrics, nn, optim, plot, preprocessing
 from chainrule.checkpoint import load_checkpoint, save_checkpoint
+from chainrule import distributed
 from chainrule import keras
 from chainrule.keras import Model, Sequential, callbacks, layers, load_model, regularizers
 
 __version__ = "0.1.0"
+
+# Interchange with optional libraries: ``cr.sklearn`` (scikit-learn) and ``cr.onnx`` (onnx) are
+# imported on first use, so ``import chainrule`` never imports those libraries.
+import importlib as _importlib
+
+_OPTIONAL = ("onnx", "sklearn")
+
+
+def __getattr__(name):
+    if name in _OPTIONAL:
+        return _importlib.import_module(f"chainrule.{name}")
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

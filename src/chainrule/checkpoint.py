@@ -303,6 +303,7 @@ class _Checker:
                         and key not in getattr(optimizer, "defaults", {}):
                     raise self.fail(f"{at}[{key!r}]", "missing from the file (the optimizer's "
                                                       "group has it)")
+            self.hyperparameters(at, g, optimizer)
         per_param = state["state"]
         if not isinstance(per_param, dict):
             raise self.fail("optimizer['state']", f"expected a dict, found "
@@ -331,6 +332,20 @@ class _Checker:
                                                       f"parameter's is {dtype}")
                 if arr.dtype.kind == "f" and not np.isfinite(arr).all():
                     raise self.fail(f"{at}[{key!r}]", "holds NaN or infinite values")
+
+    def hyperparameters(self, at, group, optimizer):
+        """The saved settings must pass the optimizer's own validator, the one its constructor
+        runs (an Adam beta of 1e308 or an infinite lr is refused here, not at the next step)."""
+        inner = _inner_optimizer(optimizer)
+        if inner is None:
+            return
+        settings = {**inner.defaults,
+                    **{k: v for k, v in group.items() if k not in ("params", "param_names")}}
+        try:
+            inner.check_hyperparameters(settings)
+        except (ValueError, TypeError, RuntimeError, ArithmeticError) as e:
+            raise self.fail(at, f"{e} (refused by {type(inner).__name__}'s own checks, as its "
+                                f"constructor would)") from None
 
     def per_param_entry(self, at, entry, expected):
         """One parameter's saved state against what a step of this optimizer creates: the same
@@ -417,13 +432,19 @@ class _Checker:
             raise self.fail(where, str(e)) from None
 
 
+def _inner_optimizer(optimizer):
+    """The ``cr.optim.Optimizer`` behind *optimizer* (itself, or a wrapper's ``.optimizer``)."""
+    inner = optimizer if isinstance(optimizer, Optimizer) else getattr(optimizer, "optimizer", None)
+    return inner if isinstance(inner, Optimizer) else None
+
+
 def _probe_state(optimizer):
     """``{parameter position: state}`` that one step of a scratch copy of *optimizer* (same class,
     same settings, zero parameters and gradients) creates: the layout a saved state must have.
     None when no such probe can be made (LBFGS keeps history whose layout grows with the steps;
     an optimizer that is not a ``cr.optim.Optimizer``)."""
-    inner = optimizer if isinstance(optimizer, Optimizer) else getattr(optimizer, "optimizer", None)
-    if not isinstance(inner, Optimizer) or isinstance(inner, LBFGS):
+    inner = _inner_optimizer(optimizer)
+    if inner is None or isinstance(inner, LBFGS):
         return None
     try:
         groups = []

@@ -37,14 +37,20 @@ An array's bytes lie at ``P + offset``; ``offset`` is a multiple of 64 and ``nby
 ``prod(shape) * itemsize``. Dtypes are bool, int8, int16, int32, int64, uint8, float16, float32 and
 float64. Containers nest at most ``MAX_DEPTH`` deep. ``docs/format.md`` describes the format in full.
 
-Loading reads the whole file, never executes anything from it (no pickle, no eval: arrays are
-copied out with ``np.frombuffer`` under the dtype allowlist) and checks the magic, the version, the
-checksum, the header's JSON and every node, offset, length, shape and dtype; any fault raises
-:class:`SerializationError` naming the file and what is wrong. Saving builds the header first, so an
-unsupported object raises ``TypeError`` (naming its key path) before the target is touched; it then
-writes a temporary file in the target's directory, fsyncs it and ``os.replace``-s it onto the target,
-so a crash or an error mid-write leaves any previous file whole. A binary file object is written to
-(or read from, at its current position) directly, without that guarantee.
+Loading reads the file in order and checks each part before reading the next: the magic and the
+version first (a foreign file is refused after 22 bytes), then the header's declared length
+(against the file's size and ``MAX_HEADER_BYTES``), the header's JSON (a number that overflows a
+float, such as ``1e999``, is refused: non-finite floats are strings), the payload's length, and
+then the SHA-256 checksum and every node, offset, length, shape and dtype. It never executes
+anything from the file (no pickle, no eval: arrays are copied out with ``np.frombuffer`` under
+the dtype allowlist); any fault raises :class:`SerializationError` naming the file and what is
+wrong. Saving builds the header first, so an unsupported object raises ``TypeError`` (naming its
+key path) before the target is touched; it then writes the file with
+:func:`chainrule.atomic_write.write_atomic`: a temporary file beside the target, fsynced and
+``os.replace``-d onto it, so a crash, a kill or an error mid-write leaves any previous file whole,
+while a symbolic link is written through and the replaced file keeps its mode (special files and
+unwritable targets raise :class:`~chainrule.atomic_write.FileError`). A binary file object is
+written to (or read from, at its current position) directly, without that guarantee.
 
 Example::
 
@@ -57,20 +63,26 @@ import hashlib
 import json
 import math
 import os
-import secrets
+import stat
 import struct
 import sys
 
 import numpy as np
 
+from chainrule.atomic_write import write_atomic
 from chainrule.backend import ndarray
 from chainrule.errors import DataError, DTypeError, SerializationError
+from chainrule.safetensors_io import (is_safetensors_path, load as load_safetensors,
+                                      save as save_safetensors)
 from chainrule.tensor import Tensor
 
 MAGIC = b"CHAINRULE\x00"
 FORMAT_VERSION = 1
 ALIGN = 64
 MAX_DEPTH = 100
+MAX_HEADER_BYTES = 1 << 28
+"""The largest header a file may have (256 MiB, about two million arrays): a reader checks the
+declared length against it, and against the file's size, before reading the header."""
 _PREFIX = struct.Struct("<IQ")  # version, header length
 _HEADER_AT = len(MAGIC) + _PREFIX.size
 _DIGEST = 32
@@ -102,6 +114,8 @@ def save(obj, path):
         >>> model = cr.nn.Linear(3, 1)
         >>> cr.save({"model": model.state_dict(), "epoch": 5}, "ckpt.cr")
     """
+    if is_safetensors_path(path):  # "x.safetensors": a flat dict of tensors, safetensors format
+        return save_safetensors(obj, path)
     is_path = isinstance(path, (str, bytes, os.PathLike))
     if not is_path and not hasattr(path, "write"):
         raise DTypeError(f"save: expected a path (str or os.PathLike) or a binary file object, "
@@ -111,10 +125,14 @@ def save(obj, path):
     payload_nbytes = blobs[-1][0] + blobs[-1][1].nbytes if blobs else 0
     header = json.dumps({"payload_nbytes": payload_nbytes, "root": root},
                         ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+    if len(header) > MAX_HEADER_BYTES:
+        raise DataError(f"obj: the header describing this object would take {len(header)} bytes, "
+                        f"more than a chainrule file may have ({MAX_HEADER_BYTES}); save fewer, "
+                        f"larger arrays")
     head = MAGIC + _PREFIX.pack(FORMAT_VERSION, len(header)) + header
     head += bytes(_align(len(head)) - len(head))
     if is_path:
-        _write_atomic(os.fsdecode(path), head, blobs)
+        write_atomic(path, lambda f: _write_body(f, head, blobs))
     else:
         _write_body(path, head, blobs)
 
@@ -201,41 +219,6 @@ def _write_body(f, head, blobs):
     f.write(digest.digest())
 
 
-def _write_atomic(path, head, blobs):
-    """Write to a fresh temporary file beside *path*, fsync it, then ``os.replace`` it onto *path*."""
-    directory = os.path.dirname(os.path.abspath(path))
-    prefix = "." + os.path.basename(path)[:100] + "."
-    while True:
-        tmp = os.path.join(directory, prefix + secrets.token_hex(6) + ".tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_body(f, head, blobs)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable; not possible on every platform
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 # ---- loading ---------------------------------------------------------------------------------
 
 def load(path):
@@ -253,65 +236,123 @@ def load(path):
         >>> state["epoch"]
         5
     """
+    if is_safetensors_path(path):  # "x.safetensors": a dict of tensors, safetensors format
+        return load_safetensors(path)
     if isinstance(path, (str, bytes, os.PathLike)):
         name = os.fspath(path)
         with open(name, "rb") as f:
-            data = f.read()
-    elif hasattr(path, "read"):
+            st = os.fstat(f.fileno())
+            size = st.st_size if stat.S_ISREG(st.st_mode) else None
+            return _Reader(f, name, size).read()
+    if hasattr(path, "read"):
         name = getattr(path, "name", None)
         name = name if isinstance(name, (str, bytes)) else "<file object>"
-        data = path.read()
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise DTypeError(f"load: expected a binary file object, but read() returned "
-                             f"{type(data).__name__}")
-    else:
-        raise DTypeError(f"load: expected a path (str or os.PathLike) or a binary file object, "
-                         f"got {type(path).__name__}")
-    return _Reader(memoryview(data).cast("B"), name).read()
+        return _Reader(path, name, _remaining(path)).read()
+    raise DTypeError(f"load: expected a path (str or os.PathLike) or a binary file object, "
+                     f"got {type(path).__name__}")
+
+
+def _remaining(f):
+    """The bytes left from a file object's position to its end, or None when it cannot tell."""
+    try:
+        if not f.seekable():
+            return None
+        here = f.tell()
+        end = f.seek(0, os.SEEK_END)
+        f.seek(here)
+        return end - here
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _finite_float(text):
+    """JSON number to float; a number too large for a float (``1e999``) is not one we wrote."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is not finite (a non-finite float is written as "
+                         f"the string \"inf\", \"-inf\" or \"nan\")")
+    return value
 
 
 class _Reader:
-    """Checks one file's bytes, then rebuilds the object tree they describe."""
+    """Reads one file in order (prefix, header, payload), checking each part before reading the
+    next, then rebuilds the object tree the header describes."""
 
-    def __init__(self, data, name):
-        self.data, self.name = data, name
+    def __init__(self, f, name, size):
+        self.f, self.name, self.size = f, name, size
+        self.data = memoryview(b"")
         self.payload_start = self.payload_nbytes = 0
 
     def fail(self, what):
         return SerializationError(f"cannot load {self.name!r}: {what}")
 
+    def take(self, n):
+        """Exactly *n* bytes from the file (fewer only at its end)."""
+        if n <= 0:
+            return b""
+        out = self.f.read(n)
+        if not isinstance(out, (bytes, bytearray, memoryview)):
+            raise DTypeError(f"load: expected a binary file object, but read() returned "
+                             f"{type(out).__name__}")
+        out = bytes(out)
+        while 0 < len(out) < n:
+            more = self.f.read(n - len(out))
+            if not more:
+                break
+            out += bytes(more)
+        return out
+
     def read(self):
-        data, size = self.data, len(self.data)
-        if bytes(data[:len(MAGIC)]) != MAGIC[:min(size, len(MAGIC))]:
+        prefix = self.take(_HEADER_AT)
+        if prefix[:len(MAGIC)] != MAGIC[:min(len(prefix), len(MAGIC))]:
             hint = ("; it looks like a pickle or zip file (torch.save?), which chainrule never "
-                    "unpickles" if bytes(data[:2]) in (b"PK", b"\x80\x02", b"\x80\x03", b"\x80\x04",
-                                                       b"\x80\x05") else "")
-            raise self.fail(f"not a chainrule file (bad magic {bytes(data[:len(MAGIC)])!r}){hint}")
-        if size < _HEADER_AT:
-            raise self.fail(f"file is truncated ({size} bytes, shorter than the "
+                    "unpickles" if prefix[:2] in (b"PK", b"\x80\x02", b"\x80\x03", b"\x80\x04",
+                                                  b"\x80\x05") else "")
+            raise self.fail(f"not a chainrule file (bad magic {prefix[:len(MAGIC)]!r}){hint}")
+        if len(prefix) < _HEADER_AT:
+            raise self.fail(f"file is truncated ({len(prefix)} bytes, shorter than the "
                             f"{_HEADER_AT}-byte prefix)")
-        version, header_len = _PREFIX.unpack_from(data, len(MAGIC))
+        version, header_len = _PREFIX.unpack_from(prefix, len(MAGIC))
         if version > FORMAT_VERSION:
             raise self.fail(f"file written by a newer chainrule (format {version}); upgrade "
                             f"chainrule to load it (this one reads format {FORMAT_VERSION})")
         if version < 1:
             raise self.fail(f"unknown format version {version}")
         self.payload_start = _align(_HEADER_AT + header_len)
-        if self.payload_start + _DIGEST > size:
+        if self.size is not None and self.payload_start + _DIGEST > self.size:
             raise self.fail(f"file is truncated: its header claims {header_len} bytes but the file "
-                            f"has only {size}")
-        if hashlib.sha256(data[:size - _DIGEST]).digest() != bytes(data[size - _DIGEST:]):
-            raise self.fail("checksum mismatch: the file is corrupted or truncated")
-        if any(data[_HEADER_AT + header_len:self.payload_start]):
+                            f"has only {self.size}")
+        if header_len > MAX_HEADER_BYTES:
+            raise self.fail(f"its header claims {header_len} bytes, more than the "
+                            f"{MAX_HEADER_BYTES} a chainrule file may have: the file is damaged")
+        raw = self.take(self.payload_start - _HEADER_AT)
+        if len(raw) < self.payload_start - _HEADER_AT:
+            raise self.fail(f"file is truncated: its header claims {header_len} bytes but the file "
+                            f"ends before")
+        if any(raw[header_len:]):
             raise self.fail("non-zero bytes in the padding after the header")
-        header = self.parse_header(bytes(data[_HEADER_AT:_HEADER_AT + header_len]))
+        header = self.parse_header(raw[:header_len])
         self.payload_nbytes = header["payload_nbytes"]
         if type(self.payload_nbytes) is not int or self.payload_nbytes < 0:
             raise self.fail(f"header: payload_nbytes must be a non-negative integer, "
                             f"got {_short(self.payload_nbytes)}")
-        if self.payload_start + self.payload_nbytes + _DIGEST != size:
-            raise self.fail(f"file is {size} bytes but its header describes "
-                            f"{self.payload_start + self.payload_nbytes + _DIGEST}")
+        total = self.payload_start + self.payload_nbytes + _DIGEST
+        if self.size is not None and total != self.size:
+            what = "truncated" if total > self.size else "followed by extra bytes"
+            raise self.fail(f"file is {what}: it is {self.size} bytes but its header describes "
+                            f"{total}")
+        rest = self.take(self.payload_nbytes + _DIGEST)
+        if len(rest) < self.payload_nbytes + _DIGEST:
+            raise self.fail(f"file is truncated: its header describes {total} bytes but the file "
+                            f"ends after {self.payload_start + len(rest)}")
+        if self.size is None and self.take(1):
+            raise self.fail(f"file is followed by extra bytes: its header describes {total}")
+        digest = hashlib.sha256(prefix)
+        digest.update(raw)
+        self.data = memoryview(rest).cast("B")
+        digest.update(self.data[:self.payload_nbytes])
+        if digest.digest() != rest[self.payload_nbytes:]:
+            raise self.fail("checksum mismatch: the file is corrupted or truncated")
         return self.node(header["root"], "root", 1)
 
     def parse_header(self, raw):
@@ -319,7 +360,8 @@ class _Reader:
             raise ValueError(f"{constant} is not JSON")
 
         try:
-            header = json.loads(raw.decode("utf-8"), parse_constant=reject)
+            header = json.loads(raw.decode("utf-8"), parse_constant=reject,
+                                parse_float=_finite_float)
         except (UnicodeDecodeError, ValueError, RecursionError) as e:
             raise self.fail(f"header is not valid JSON ({type(e).__name__}: {str(e)[:200]})") from None
         if type(header) is not dict or header.keys() != {"payload_nbytes", "root"}:
@@ -408,5 +450,5 @@ class _Reader:
         native = dtype.newbyteorder("=")
         if count == 0:
             return np.empty(shape, dtype=native)
-        raw = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.payload_start + offset)
+        raw = np.frombuffer(self.data, dtype=dtype, count=count, offset=offset)
         return raw.reshape(shape).astype(native)  # a copy: writable, owns its memory

@@ -28,7 +28,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "chainrule"
 GLOBS = {"cr": cr, "np": np, "nn": nn, "F": F}
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-OPTIONAL = {"matplotlib", "scipy", "nevergrad", "torch"}
+OPTIONAL = {"matplotlib", "scipy", "nevergrad", "torch", "sklearn", "onnx", "onnxruntime",
+            "safetensors", "mpi4py", "cupy"}
 
 
 def _module_names():

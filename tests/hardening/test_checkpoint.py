@@ -289,6 +289,14 @@ BAD_EDITS = [
      r"\['lr'\]: found 'fast', but the live setting is"),
     ("opt_betas", lambda o: o["optimizer"]["param_groups"][0].update(betas=(0.9,)),
      r"\['betas'\]: 1 values in the file, 2 live"),
+    ("opt_lr_inf", lambda o: o["optimizer"]["param_groups"][0].update(lr=float("inf")),
+     r"\['param_groups'\]\[0\]: Invalid learning rate: inf \(refused by Adam's own checks"),
+    ("opt_lr_negative", lambda o: o["optimizer"]["param_groups"][0].update(lr=-1.0),
+     r"\['param_groups'\]\[0\]: Invalid learning rate: -1.0"),
+    ("opt_betas_huge", lambda o: o["optimizer"]["param_groups"][0].update(betas=(1e308, 0.999)),
+     r"\['param_groups'\]\[0\]: Invalid beta parameter at index 0: 1e\+308"),
+    ("opt_weight_decay_inf", lambda o: o["optimizer"]["param_groups"][0].update(
+        weight_decay=float("inf")), r"Invalid weight_decay value: inf"),
     ("opt_state_shape", lambda o: o["optimizer"]["state"][0].update(exp_avg=cr.zeros(16, 3)),
      r"entry optimizer\['state'\]\[0\]\['exp_avg'\]: shape \(16, 3\) in the file, but the "
      r"optimizer keeps \(16, 4\)"),

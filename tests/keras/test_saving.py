@@ -61,7 +61,7 @@ def test_file_is_one_cr_checkpoint_in_the_documented_format(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]
     data = cr.load(tmp_path / "m.keras")
     assert set(data) == {"format", "version", "chainrule_version", "config", "weights"}
-    assert (data["format"], data["version"]) == ("chainrule.keras-model", 1)
+    assert (data["format"], data["version"]) == ("chainrule.keras-model", 2)
     assert data["config"]["class_name"] == "Functional"
     assert [entry["class_name"] for entry in data["config"]["config"]["layers"]] == \
         ["InputLayer", "Dense", "Dense"]
@@ -145,16 +145,32 @@ def test_compile_settings_round_trip(tmp_path):
     model = lecture_model()
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     data = model_to_dict(model)
-    assert data["compile"] == {"optimizer": "adam", "loss": "binary_crossentropy",
-                               "metrics": ["accuracy"]}
+    assert data["compile"]["loss"] == "binary_crossentropy"
+    assert data["compile"]["metrics"] == ["accuracy"]
+    assert data["compile"]["optimizer"]["class_name"] == "Adam"
+    assert data["compile"]["optimizer"]["config"]["learning_rate"] == 0.001
     restored = roundtrip(model, tmp_path)
-    assert restored.compiled and restored._compile_config == data["compile"]
+    assert restored.compiled and type(restored.optimizer) is cr.keras.optimizers.Adam
     y = (X29[:, 0] > 0).astype(float)
     restored.fit(X29, y, epochs=1, verbose=0)
     assert not roundtrip(model, tmp_path, compile=False).compiled
     custom = lecture_model()
-    custom.compile(optimizer=cr.keras.optimizers.Adam(0.1), loss="mse")
-    assert "compile" not in model_to_dict(custom)  # only plain strings are saved
+    custom.compile(optimizer=cr.keras.optimizers.Adam(0.1), loss=lambda t, p: (p - t) ** 2)
+    assert "compile" not in model_to_dict(custom)  # a lambda cannot be saved
+    assert "optimizer" not in model_to_dict(custom)
+
+
+def test_version_1_files_still_load(tmp_path):
+    model = lecture_model()
+    model.compile("adam", "binary_crossentropy", ["accuracy"])
+    data = model_to_dict(model)
+    data.update(version=1, compile={"optimizer": "adam", "loss": "binary_crossentropy",
+                                    "metrics": ["accuracy"]})
+    del data["optimizer"]
+    cr.save(data, tmp_path / "v1.keras")
+    restored = load_model(tmp_path / "v1.keras")
+    assert restored.compiled and restored.optimizer.iterations == 0
+    same_predictions(model, restored, X29)
 
 
 def test_custom_layers_load_with_custom_objects(tmp_path):
@@ -165,7 +181,7 @@ def test_custom_layers_load_with_custom_objects(tmp_path):
     x = layers.Input((2,))
     model = Model(x, Double(name="double")(x))
     model.save(tmp_path / "m.keras")
-    with pytest.raises(SerializationError, match=r"unknown layer class 'Double'.*custom_objects"):
+    with pytest.raises(SerializationError, match=r"Unknown layer class: 'Double'.*custom_objects"):
         load_model(tmp_path / "m.keras")
     restored = load_model(tmp_path / "m.keras", custom_objects={"Double": Double})
     same_predictions(model, restored, np.ones((1, 2)))
@@ -209,7 +225,7 @@ def saved_bytes(tmp_path):
 
 def test_corrupt_file(tmp_path):
     raw = bytearray(saved_bytes(tmp_path))
-    raw[len(raw) // 2] ^= 0xFF
+    raw[-200] ^= 0xFF                      # inside the raw array bytes, after the header
     (tmp_path / "bad.keras").write_bytes(bytes(raw))
     with pytest.raises(SerializationError, match="checksum mismatch"):
         load_model(tmp_path / "bad.keras")
@@ -248,8 +264,8 @@ def layers_of(data):
 
 
 @pytest.mark.parametrize("edit,message", [
-    (lambda d: layers_of(d)[1].update(class_name="os.system"), r"unknown layer class 'os.system'"),
-    (lambda d: layers_of(d)[1].update(class_name="Lambda"), r"config\['layers'\]\[1\]: unknown layer class 'Lambda'"),
+    (lambda d: layers_of(d)[1].update(class_name="os.system"), r"Unknown layer class: 'os.system'"),
+    (lambda d: layers_of(d)[1].update(class_name="Lambda2"), r"config\['layers'\]\[1\]: Unknown layer class: 'Lambda2'"),
     (lambda d: layers_of(d)[1]["config"].update(units=0), r"Dense: expected a positive int for units"),
     (lambda d: layers_of(d)[1]["config"].update(activation="__import__"), r"Unknown activation"),
     (lambda d: layers_of(d)[1]["config"].update(evil=1), r"Unrecognized keyword arguments"),
@@ -265,7 +281,7 @@ def layers_of(data):
                                                                            r"output of an earlier node"),
     (lambda d: d["config"]["config"]["nodes"][1].update(layer="nope"), r"unknown layer 'nope'"),
     (lambda d: d["config"]["config"].pop("outputs"), r"missing key 'outputs'"),
-    (lambda d: d.update(version=2), r"newer than this chainrule reads"),
+    (lambda d: d.update(version=3), r"newer than this chainrule reads"),
     (lambda d: d.update(extra=1), r"unexpected entries \['extra'\]"),
     (lambda d: d.pop("config"), r"missing entry 'config'"),
     (lambda d: d.update(config={"class_name": "Dense", "config": {"units": 2}}), r"not a model"),

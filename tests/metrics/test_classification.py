@@ -42,3 +42,14 @@ def test_errors_name_the_problem():
         accuracy_score([0, 2], [0, 1])
     with pytest.raises(ValueError, match="must match"):
         accuracy_score([0, 1, 1], [0, 1])
+
+
+@pytest.mark.parametrize("scores", [[np.nan] * 4, [0.1, np.nan, 0.3, 0.9], [0.1, 0.2, np.inf, 0.9],
+                                    [-np.inf, 0.2, 0.3, 0.9]],
+                         ids=["all_nan", "one_nan", "inf", "-inf"])
+def test_roc_auc_refuses_non_finite_scores(scores):
+    """All-NaN scores used to rank as ties and give 0.75: a silent wrong answer."""
+    with pytest.raises(cr.errors.DataError, match=r"roc_auc_score: y_score holds .* at index"):
+        roc_auc_score([0, 1, 0, 1], scores)
+    with pytest.raises(ValueError):
+        roc_auc_score(cr.tensor([0, 1, 0, 1]), cr.tensor(scores))

@@ -10,15 +10,19 @@ file.
 """
 import argparse
 import json
+import math
 import os
 import time
 
 import numpy as np
 
 import chainrule as cr
+from chainrule.atomic_write import write_atomic
 from chainrule.datasets import load_heart_disease
 from chainrule.errors import CheckpointError, ConfigError, suggest
-from chainrule.keras import Model, layers, optimizers
+from chainrule.keras import optimizers
+from chainrule.keras.applications.heart import build_model, count_parameters
+from chainrule.keras.callbacks import Callback
 from chainrule.keras.saving import dict_to_model, model_to_dict
 from chainrule.metrics import accuracy_score, confusion_matrix, roc_auc_score
 from chainrule.preprocessing import TabularPreprocessor, train_test_split
@@ -56,26 +60,53 @@ def _optimizer_name(text):
     return text
 
 
-def _positive(name, value):
-    if not value > 0:  # NaN too
-        raise ConfigError(f"--{name} must be positive, got {value}")
+MAX_LR = 10.0
+"""The largest ``--lr`` accepted: a step size beyond it only throws the weights around."""
+MAX_HIDDEN = 65536
 
 
-def build_model(n_inputs, hidden=16):
-    """The lectures' network, in the lectures' four lines: inputs → *hidden* ReLU → 1 sigmoid.
+def check_arguments(args):
+    """Refuse non-finite or absurd settings before anything is loaded, trained or written."""
+    for name in ("hidden", "epochs", "batch_size"):
+        if not getattr(args, name) > 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be positive, got "
+                              f"{getattr(args, name)}")
+    if args.hidden > MAX_HIDDEN:
+        raise ConfigError(f"--hidden must be at most {MAX_HIDDEN}, got {args.hidden}")
+    if not args.lr > 0:  # NaN too
+        raise ConfigError(f"--lr must be positive, got {args.lr}")
+    if not math.isfinite(args.lr) or args.lr > MAX_LR:
+        raise ConfigError(f"--lr must be a finite learning rate no larger than {MAX_LR:g}, got "
+                          f"{args.lr}; typical values lie between 1e-4 and 1e-1")
+    for name in ("test_size", "val_size"):
+        value = getattr(args, name)
+        if not 0.0 < value < 1.0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be a fraction between 0 and 1 "
+                              f"(exclusive), got {value}")
 
-    The same model object trains with ``compile``/``fit`` (as this job does) or in a hand-written
-    PyTorch-style loop: it is a ``cr.nn.Module``, and ``fit`` runs ``chainrule.training``'s step.
-    """
-    inputs = layers.Input(shape=(n_inputs,), name="input")
-    h = layers.Dense(hidden, activation="relu", name="hidden")(inputs)
-    outputs = layers.Dense(1, activation="sigmoid", name="output")(h)
-    return Model(inputs, outputs, name="heart")
 
+class StopOnNonFiniteLoss(Callback):
+    """Raise ``ConfigError`` naming the epoch and batch at which the training loss stops being
+    finite, so that no diverged model is ever saved. Example:
+    ``model.fit(x, y, callbacks=[StopOnNonFiniteLoss(lr=0.001)])``."""
 
-def count_parameters(model):
-    """The number of trainable numbers: for 28 → 16 → 1 that is 28·16 + 16 + 16·1 + 1 = 481."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    def __init__(self, lr=None):
+        super().__init__()
+        self.lr, self.epoch = lr, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            params = self.params if isinstance(self.params, dict) else {}
+            epochs, steps = params.get("epochs"), params.get("steps")
+            hint = f"; try a smaller --lr than {self.lr:g}" if self.lr is not None else ""
+            raise ConfigError(
+                f"training diverged: the loss became {loss} at epoch {self.epoch + 1}"
+                f"{f'/{epochs}' if epochs else ''}, batch {batch + 1}{f'/{steps}' if steps else ''}"
+                f"; nothing was saved{hint}")
 
 
 def _split(X, y, args):
@@ -93,9 +124,11 @@ def _tensors(pre, X, y):
 
 
 def run(args):
-    for name in ("hidden", "epochs", "batch_size", "lr"):
-        _positive(name.replace("_", "-"), getattr(args, name))
-    say = (lambda *a, **k: None) if args.quiet else print
+    check_arguments(args)
+    if cr.distributed.launched_size() > 1:  # mpiexec -n N chainrule train heart: data-parallel fit
+        cr.distributed.init()
+    main_process = cr.distributed.is_main_process()
+    say = (lambda *a, **k: None) if args.quiet or not main_process else print
     data = load_heart_disease()
     X_train, X_val, X_test, y_train, y_val, y_test = _split(data.data, data.target, args)
     pre = TabularPreprocessor(data.feature_names, data.feature_kinds, categories=data.categories)
@@ -115,14 +148,18 @@ def run(args):
     start = time.perf_counter()
     history = model.fit(xt, yt, batch_size=args.batch_size, epochs=args.epochs,
                         validation_data=(xv, yv), shuffle=True,
-                        verbose=0 if args.quiet else "auto")
+                        verbose=0 if args.quiet else "auto",
+                        callbacks=[StopOnNonFiniteLoss(args.lr)])
     seconds = time.perf_counter() - start
 
     prob = model.predict(xs, verbose=0).reshape(-1)
+    _check_finite(model, prob)
     pred = (prob > 0.5).astype(np.int64)
     acc = accuracy_score(y_test, pred)
     auc = roc_auc_score(y_test, prob)
     (tn, fp), (fn, tp) = confusion_matrix(y_test, pred)
+    if not main_process:                    # the other ranks trained alongside; rank 0 reports
+        return 0
     os.makedirs(args.out, exist_ok=True)
     model_path = os.path.join(args.out, "model.chainrule")
     save_model(model_path, model, pre, vars(args), data.feature_names)
@@ -138,9 +175,20 @@ def run(args):
         print(f"training curve saved to {curve}")
     except ImportError as e:
         print(f"note: no training-curve PNG: {e}")
-    with open(os.path.join(args.out, "history.json"), "w") as f:
-        json.dump(history.history, f)
+    text = json.dumps(history.history).encode("utf-8")
+    write_atomic(os.path.join(args.out, "history.json"), lambda f: f.write(text))
     return 0
+
+
+def _check_finite(model, prob):
+    """A trained network with a non-finite weight or test probability is never reported or saved."""
+    for name, p in model.named_parameters():
+        if not np.isfinite(p.data).all():
+            raise ConfigError(f"training diverged: the weights {name!r} hold NaN or infinite "
+                              f"values; nothing was saved; try a smaller --lr")
+    if not np.isfinite(prob).all():
+        raise ConfigError("training diverged: the network predicts non-finite probabilities; "
+                          "nothing was saved; try a smaller --lr")
 
 
 def save_model(path, model, pre, config, feature_names):
@@ -162,12 +210,38 @@ def load_model(path):
     try:
         pre = TabularPreprocessor.from_dict(obj["preprocessor"])
         model = dict_to_model(obj["model"], compile=False)
-        names = list(obj["feature_names"])
+        names = obj["feature_names"]
     except CheckpointError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, MemoryError,
             RecursionError) as e:
         raise CheckpointError(f"{path}: damaged heart model file: {type(e).__name__}: "
                               f"{str(e)[:300]}") from None
+    if type(names) is not list or names != pre.feature_names:
+        raise CheckpointError(f"{path}: damaged heart model file: feature_names must list the "
+                              f"preprocessor's columns {pre.feature_names}, found "
+                              f"{str(names)[:300]}")
     model.eval()
-    return model, pre, names
+    _check_network(path, model, pre.n_features_out_)
+    return model, pre, list(names)
+
+
+def _check_network(path, model, n_inputs):
+    """The network must map *n_inputs* numbers to one probability, as ``build_model``'s does."""
+    try:
+        with cr.no_grad():
+            out = model(cr.zeros(2, n_inputs))
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: damaged heart model file: the network cannot take the "
+                              f"preprocessor's {n_inputs} inputs ({type(e).__name__}: "
+                              f"{str(e)[:200]})") from None
+    if not isinstance(out, cr.Tensor) or tuple(out.shape) != (2, 1):
+        got = (f"shape {tuple(out.shape)}" if isinstance(out, cr.Tensor)
+               else f"a {type(out).__name__} of outputs")
+        raise CheckpointError(f"{path}: damaged heart model file: the network must give one "
+                              f"probability per patient, shape (n, 1), but gives {got} (check "
+                              f"'single_output' in its config)")
+    for name, p in model.named_parameters():
+        if not np.isfinite(p.data).all():
+            raise CheckpointError(f"{path}: the network's weights {name!r} hold NaN or infinite "
+                                  f"values (saved by a diverged training run?); retrain it")

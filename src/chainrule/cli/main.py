@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from chainrule.cli import heart, plots, predict, tour
+from chainrule.cli import addition, export, heart, plots, predict, tour
 from chainrule.errors import ChainruleError
 
 
@@ -15,7 +15,10 @@ def build_parser():
     train_sub = train.add_subparsers(dest="job", metavar="JOB")
     heart.add_arguments(train_sub.add_parser(
         "heart", help="train the lectures' heart-disease network on the embedded Cleveland data"))
+    addition.add_arguments(train_sub.add_parser(
+        "addition", help="teach an LSTM (or --model transformer) to add numbers from characters"))
     predict.add_arguments(sub.add_parser("predict", help="score new patients with a saved model"))
+    export.add_arguments(sub.add_parser("export", help="write a saved model as an ONNX file"))
     plots.add_arguments(sub)
     tour.add_arguments(sub)
     return parser
@@ -27,8 +30,12 @@ def main(argv=None):
     try:
         if args.command == "train" and getattr(args, "job", None) == "heart":
             return heart.run(args)
+        if args.command == "train" and getattr(args, "job", None) == "addition":
+            return addition.run(args)
         if args.command == "predict":
             return predict.run(args)
+        if args.command == "export":
+            return export.run(args)
         if args.command == "plot":
             return plots.run(args)
         if args.command == "tour":

@@ -5,3 +5,7 @@
 from chainrule.datasets.heart_disease import Bunch, load_heart_disease
 
 __all__ = ["Bunch", "load_heart_disease"]
+
+from chainrule.datasets.addition import make_addition  # noqa: E402
+
+__all__ += ["make_addition"]

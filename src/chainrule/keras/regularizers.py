@@ -20,7 +20,8 @@ Example::
 """
 import math
 
-from chainrule.errors import ConfigError, DTypeError, suggest
+from chainrule.errors import ConfigError, DTypeError
+from chainrule.keras.registry import REGULARIZERS, uninterpretable
 from chainrule.tensor import Tensor
 
 
@@ -130,19 +131,18 @@ def l1_l2(l1=0.01, l2=0.01):
     return L1L2(l1, l2)
 
 
-_CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
-_NAMES = {"l1": l1, "l2": l2, "l1_l2": l1_l2, "L1": L1, "L2": L2, "L1L2": L1L2}
+for _cls in (L1, L2, L1L2):
+    REGULARIZERS.add(_cls)
+REGULARIZERS.add(l1, "l1")
+REGULARIZERS.add(l2, "l2")
+REGULARIZERS.add(l1_l2, "l1_l2")
 
 
 def serialize(regularizer):
     """``{"class_name": ..., "config": {...}}`` for a built-in regularizer (``None`` for None)."""
     if regularizer is None:
         return None
-    cls = type(regularizer)
-    if _CLASSES.get(cls.__name__) is not cls:
-        raise ConfigError(f"cannot serialize regularizer {regularizer!r}: only L1, L2 and L1L2 "
-                          f"can be saved in a config")
-    return {"class_name": cls.__name__, "config": regularizer.get_config()}
+    return REGULARIZERS.serialize(regularizer)
 
 
 def get(identifier):
@@ -153,24 +153,13 @@ def get(identifier):
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, str):
-        if identifier not in _NAMES:
-            hint = suggest(identifier, _NAMES, n=1, cutoff=0.5)
-            raise ConfigError(f"Unknown regularizer: '{identifier}'.{hint} Known regularizers: "
-                              f"{', '.join(_NAMES)}")
-        return _NAMES[identifier]()
+        return REGULARIZERS.lookup(identifier)()
     if isinstance(identifier, dict):
-        name, config = identifier.get("class_name"), identifier.get("config", {})
-        cls = _CLASSES.get(name) if isinstance(name, str) else None
-        if cls is None or not isinstance(config, dict) or set(identifier) - {"class_name", "config"}:
-            raise ConfigError(f"Unknown regularizer config: {identifier!r} (expected "
-                              f"{{'class_name': one of {sorted(_CLASSES)}, 'config': {{...}}}})")
-        try:
-            return cls.from_config(config)
-        except TypeError as e:
-            raise ConfigError(f"invalid config for regularizer {name}: {e}") from None
+        return REGULARIZERS.deserialize(identifier)
     if callable(identifier):
         return identifier
-    raise ConfigError(f"Could not interpret regularizer identifier: {identifier!r}")
+    raise uninterpretable("regularizer", identifier, "a name such as 'l2', a config dict, a "
+                          "Regularizer or a callable")
 
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize"]

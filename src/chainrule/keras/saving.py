@@ -2,23 +2,32 @@
 
 The file is a ``cr.save`` checkpoint (atomic write, SHA-256 checksum, arrays stored raw) holding::
 
-    {"format": "chainrule.keras-model", "version": 1, "chainrule_version": "0.1.0",
-     "config":  {"class_name": "Functional" | "Sequential", "config": {...}},
-     "weights": {layer name: [array, ...]},          # get_weights() of each layer with weights
-     "compile": {"optimizer": "adam", "loss": "binary_crossentropy", "metrics": ["accuracy"]}}
+    {"format": "chainrule.keras-model", "version": 2, "chainrule_version": "0.1.0",
+     "config":    {"class_name": "Functional" | "Sequential", "config": {...}},
+     "weights":   {layer name: [array, ...]},          # get_weights() of each layer with weights
+     "compile":   {"optimizer": {"class_name": "Adam", "config": {...}},
+                   "loss": "binary_crossentropy", "metrics": ["accuracy"], ...},
+     "optimizer": {"state": {...}},                    # the optimizer's state dict
+     "generators": {"3._generator": {...}}}            # seeded layers' random streams
 
 ``config`` is JSON-able data: each layer's class name and ``get_config()`` and, for a functional
 model, the call graph. ``weights`` holds every layer's arrays in Keras order, non-trainable state
 included (BatchNormalization moving statistics, Normalization mean/variance/count);
 an IntegerLookup's vocabulary is part of its config. ``compile`` is present when the model was
-compiled with optimizer, loss and metrics named by strings. docs/keras-model-format.md describes
-the format in full.
+compiled with built-in settings (names, or chainrule's own optimizer, loss and metric objects,
+a learning-rate schedule included), and ``optimizer`` then holds the optimizer's state
+(moments, learning rate, step count), as Keras 3 keeps it: ``fit(initial_epoch=k)`` on the
+loaded model continues exactly as the uninterrupted run would. docs/keras-model-format.md
+describes the format in full; files of version 1 (compile settings as strings, no optimizer
+state) load too.
 
-Loading executes nothing from the file: ``cr.load`` parses it without pickle or eval, layer
-classes are looked up by name in an allowlist of chainrule's layers (``custom_objects`` adds the
-caller's own), and every config value and weight shape is checked. A damaged, truncated or foreign
-file, an unknown layer class, a missing key or a wrong shape raises ``cr.SerializationError``
-naming the file and the entry. A round trip gives a model with identical predictions.
+Loading executes nothing from the file: ``cr.load`` parses it without pickle or eval, classes
+are looked up by name in chainrule's registry (``custom_objects`` adds the caller's own), and
+every config value, weight shape and optimizer state entry is checked. A damaged, truncated or
+foreign file, an unknown class, a missing key or a wrong shape raises ``cr.SerializationError``
+naming the file and the entry. Loading draws no random numbers (layers are made and then given
+the saved weights, with ``cr.manual_seed``'s stream left as it was). A round trip gives a model
+with identical predictions.
 
 Example::
 
@@ -35,14 +44,18 @@ from importlib import metadata
 
 import numpy as np
 
-from chainrule.errors import SerializationError
-from chainrule.keras.layers.base import weight_budget
+from chainrule import random as _random
+from chainrule.errors import ConfigError
+from chainrule.keras import losses, metrics, optimizers
 from chainrule.keras.layers.registry import deserialize_layer, serialize_layer
+from chainrule.keras.utils import generators_of, weight_budget
 from chainrule.serialization import SerializationError, load, save
 
 FORMAT = "chainrule.keras-model"
-VERSION = 1
-_KEYS = {"format", "version", "chainrule_version", "config", "weights", "compile"}
+VERSION = 2
+_KEYS = {"format", "version", "chainrule_version", "config", "weights", "compile", "optimizer",
+         "generators"}
+_COMPILE_KEYS = {"optimizer", "loss", "metrics", "loss_weights", "weighted_metrics"}
 
 
 def _version():
@@ -53,25 +66,50 @@ def _version():
 
 
 def compile_config(model):
-    """The compile settings worth saving: optimizer, loss and metrics when named by strings."""
-    info = getattr(model, "_compile_config", None)
-    if not isinstance(info, dict):
+    """The compile settings as plain data (optimizer as ``{"class_name", "config"}``, losses and
+    metrics by name or config), or None when the model is not compiled or a setting is not one of
+    chainrule's (a lambda, a user class): such a model is saved without them."""
+    args = getattr(model, "_compile_args", None)
+    if not isinstance(args, dict):
         return None
-
-    def plain(v):
-        if v is None or isinstance(v, str):
-            return True
-        if isinstance(v, (list, tuple)):
-            return all(plain(e) for e in v)
-        if isinstance(v, dict):
-            return all(isinstance(k, str) and plain(e) for k, e in v.items())
-        return False
-
-    out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in info.items()
-           if k in ("optimizer", "loss", "metrics") and plain(v)}
-    if not isinstance(out.get("optimizer"), str) or out.get("loss") is None:
+    opt = model.optimizer if getattr(model, "compiled", False) else args.get("optimizer")
+    try:
+        out = {"optimizer": optimizers.serialize(optimizers.get(opt))}
+        if args.get("loss") is None:
+            return None
+        out["loss"] = _serialize_spec(args["loss"], losses.serialize)
+        for key in ("metrics", "weighted_metrics"):
+            if args.get(key) is not None:
+                out[key] = _serialize_spec(args[key], metrics.serialize)
+        if args.get("loss_weights") is not None:
+            out["loss_weights"] = _serialize_spec(args["loss_weights"], _number)
+    except ConfigError:
         return None
     return out
+
+
+def _serialize_spec(spec, serialize):
+    """A compile setting with every leaf serialized: lists and per-output dicts keep their shape."""
+    if isinstance(spec, (list, tuple)):
+        return [_serialize_spec(v, serialize) for v in spec]
+    if isinstance(spec, dict):
+        return {str(k): _serialize_spec(v, serialize) for k, v in spec.items()}
+    return None if spec is None else serialize(spec)
+
+
+def _number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"cannot save the loss weight {value!r}")
+    return value
+
+
+def optimizer_state(model):
+    """``{"state": optimizer.state_dict()}`` of a compiled model's Keras-style optimizer, or None."""
+    opt = getattr(model, "optimizer", None)
+    if not getattr(model, "compiled", False) or not isinstance(opt, optimizers.Optimizer) \
+            or not opt.built:
+        return None
+    return {"state": opt.state_dict()}
 
 
 def model_to_dict(model):
@@ -84,9 +122,15 @@ def model_to_dict(model):
             weights[layer.name] = arrays
     out = {"format": FORMAT, "version": VERSION, "chainrule_version": _version(),
            "config": entry, "weights": weights}
+    streams = generators_of(model)
+    if streams:
+        out["generators"] = {k: g.get_state() for k, g in streams.items()}
     info = compile_config(model)
     if info is not None:
         out["compile"] = info
+        state = optimizer_state(model)
+        if state is not None:
+            out["optimizer"] = state
     return out
 
 
@@ -148,20 +192,54 @@ def dict_to_model(data, custom_objects=None, compile=True):  # noqa: A002
             isinstance(v, list) and all(isinstance(a, np.ndarray) for a in v) for v in weights.values()):
         raise ValueError("'weights': expected a dict of layer name -> list of arrays")
     # the config cannot make us allocate (much) more than the file holds; smaller mismatches
-    # are reported layer by layer below
+    # are reported layer by layer below. Making the layers draws no random numbers for good.
     stored = sum(a.size for arrays in weights.values() for a in arrays)
-    with weight_budget(stored + 2 ** 20):
-        model = deserialize_layer(data["config"], custom_objects, "config")
+    rng = _random.get_rng_state()
+    try:
+        with weight_budget(stored + 2 ** 20):
+            model = deserialize_layer(data["config"], custom_objects, "config")
+    finally:
+        _random.set_rng_state(rng)
     if not callable(getattr(model, "summary", None)) or not hasattr(model, "layers"):
         raise ValueError(f"config: the file describes a {type(model).__name__} layer, not a model")
     _set_weights(model, data["weights"])
+    if "generators" in data:            # version 1 files have none
+        _set_generators(model, data["generators"])
     info = data.get("compile")
     if compile and info is not None:
-        if not isinstance(info, dict) or not set(info) <= {"optimizer", "loss", "metrics"}:
+        if not isinstance(info, dict) or not set(info) <= _COMPILE_KEYS or "optimizer" not in info:
             raise ValueError(f"'compile': expected a dict with optimizer, loss and metrics, "
                              f"found {info!r}"[:300])
         model.compile(**info)
+        _load_optimizer_state(model, data.get("optimizer"))
     return model
+
+
+def _set_generators(model, states):
+    """Put back the random streams of seeded layers (``Dropout(seed=...)``), as they were saved."""
+    streams = generators_of(model)
+    if not isinstance(states, dict) or set(states) != set(streams):
+        raise ValueError(f"'generators': expected the states of {sorted(streams)}, found "
+                         f"{sorted(states) if isinstance(states, dict) else states!r}"[:300])
+    for key, state in states.items():
+        try:
+            streams[key].set_state(state)
+        except ConfigError as e:
+            raise ValueError(f"'generators'[{key!r}]: {e}") from None
+
+
+def _load_optimizer_state(model, entry):
+    if entry is None:
+        return
+    if not isinstance(entry, dict) or set(entry) != {"state"}:
+        raise ValueError("'optimizer': expected a dict with the key 'state'")
+    if model.optimizer is None or not model.optimizer.built:
+        raise ValueError("'optimizer': the file holds optimizer state, but the model it "
+                         "describes has no weights to optimise")
+    try:
+        model.optimizer.load_state_dict(entry["state"])
+    except (SerializationError, ValueError, TypeError, KeyError) as e:
+        raise ValueError(f"'optimizer'['state']: {e}") from None
 
 
 def _set_weights(model, weights):

@@ -21,6 +21,7 @@ Example::
 import itertools
 
 _node_ids = itertools.count()
+STRING_DTYPE = "string"   # the dtype of a KerasTensor of text (``Input(dtype="string")``)
 
 
 def _shape_repr(shape):

@@ -1,8 +1,10 @@
 """``Trainer``: Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``, mixed into ``Model``.
 
-``Model(nn.Module, Trainer)`` gets the Keras training API; every batch goes through the one
-training loop of :mod:`chainrule.training.loop` (``train_step``: forward, loss, ``zero_grad``,
-``backward``, ``step``), the same five lines a PyTorch-style script runs.
+``Model(Trainer, Layer)`` gets the Keras training API; every batch goes through the one training
+loop of :mod:`chainrule.training.loop` (``train_step``: forward, loss, ``zero_grad``,
+``backward``, ``step``), the same five lines a PyTorch-style script runs. The data side (arrays,
+validation split, per-output targets, batches) is :mod:`~chainrule.keras.data_adapter`'s; the
+compiled loss and metrics are :mod:`~chainrule.keras.compile_utils`'s.
 
 What ``fit`` does, as Keras 3:
 
@@ -18,6 +20,8 @@ What ``fit`` does, as Keras 3:
   accumulate over the epoch; validation values come with a ``val_`` prefix; keys are sorted
   (``accuracy, loss, val_accuracy, val_loss``), and ``learning_rate`` is added when a callback
   changes it.
+* progress is printed by a ``ProgbarLogger`` that :func:`make_callbacks` adds, on the main
+  process only (rank 0 under ``mpiexec``).
 
 Example::
 
@@ -29,34 +33,29 @@ Example::
     >>> len(history.history["val_accuracy"])
     20
 """
-import contextlib
-import copy
-import math
-
 import numpy as np
 
-from chainrule import dtypes
-from chainrule.errors import ChainruleError, ConfigError, DataError, DTypeError, ShapeError
+from chainrule import distributed
+from chainrule.errors import ConfigError
 from chainrule.grad_mode import no_grad
 from chainrule.keras import callbacks as callbacks_module
-from chainrule.keras import losses as losses_module
 from chainrule.keras import metrics as metrics_module
 from chainrule.keras import optimizers as optimizers_module
-from chainrule.keras.layers.base import positive_int
+from chainrule.keras.compile_utils import CompiledLoss, CompiledMetrics
+from chainrule.keras.data_adapter import ArrayData, unpack_validation
 from chainrule.keras.progress import resolve_verbose
-from chainrule.keras.symbolic import shape_repr
-from chainrule.nn import Module
-from chainrule.random import default_generator
-from chainrule.tensor import Tensor
+from chainrule.keras.training_batch import BatchMethods, as_list, keep_mode
+from chainrule.keras.utils import non_negative_int, positive_int
 from chainrule.training.loop import evaluate_loss, predict, train_step
 
 
-class Trainer:
+class Trainer(BatchMethods):
     """The Keras training API for a model that is an ``nn.Module``.
 
     The model provides ``__call__`` (a tensor, a list or a dict of tensors in; a tensor or a
     list of tensors out), ``parameters``, ``state_dict``/``load_state_dict`` and optionally
-    ``input_names``, ``output_names`` and ``losses`` (regularisation penalties).
+    ``output_names``, ``losses`` (regularisation penalties) and ``_graph`` (a functional model's
+    graph, which matches data to the inputs).
 
     Example::
 
@@ -78,15 +77,19 @@ class Trainer:
     _compiled_loss = None
     _compiled_metrics = None
     _loss_tracker = None
+    _compile_args = None
+    _pending_compile = None
+    _initial_epoch = None       # set by a callback's on_train_begin to resume (BackupAndRestore)
+    _resume_in_epoch = None     # (epoch, steps done, restore()) to resume in the middle of one
 
     # ---- compile ---------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                weighted_metrics=None, *, run_eagerly=False, steps_per_execution=1,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
         """Configure training: the optimizer, the loss and the metrics.
 
         Args:
-            optimizer: a name (``"adam"``, ``"sgd"``, ``"rmsprop"``...), a Keras-style optimizer
+            optimizer: a name (``"adam"``, ``"sgd"``, ``"nadam"``...), a Keras-style optimizer
                 from :mod:`chainrule.keras.optimizers`, or a ``cr.optim`` optimizer or class.
             loss: a name (``"binary_crossentropy"``, ``"mse"``...), a ``Loss``, a function
                 ``fn(y_true, y_pred)`` returning per-sample values, or a ``cr.nn`` loss module;
@@ -98,13 +101,32 @@ class Trainer:
             weighted_metrics: metrics that are weighted by ``sample_weight``/``class_weight``
                 (plain ``metrics`` are not).
 
-        The remaining keyword arguments exist for Keras compatibility and change nothing.
+        The remaining arguments exist for Keras compatibility and change nothing. Every name is
+        checked now; a model whose weights are not made yet (a ``Sequential`` without an input
+        shape) finishes compiling at its first data. Built-in settings are saved with the model.
 
         Example: ``model.compile(optimizer="adam", loss="binary_crossentropy",
         metrics=["accuracy", "auc"])``.
         """
-        optimizer, compiled_loss, compiled_metrics = self._resolve_compile(
-            optimizer, loss, metrics, loss_weights, weighted_metrics)
+        args = dict(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights,
+                    weighted_metrics=weighted_metrics)
+        resolved = self._resolve_compile(**args)
+        self._compile_args = args
+        if getattr(self, "built", True) is False:     # its weights appear with the first data
+            self._pending_compile = args
+            return
+        self._pending_compile = None
+        self._finish_compile(*resolved)
+
+    def _resolve_compile(self, optimizer, loss, metrics, loss_weights=None, weighted_metrics=None):
+        """``(optimizer, compiled loss, compiled metrics)`` for ``compile``'s arguments, every name
+        looked up (an unknown one raises ``ConfigError`` with a "did you mean"); nothing is
+        changed."""
+        names = self._output_names()
+        return (optimizers_module.get(optimizer), CompiledLoss(loss, loss_weights, names),
+                CompiledMetrics(metrics, weighted_metrics, names))
+
+    def _finish_compile(self, optimizer, compiled_loss, compiled_metrics):
         optimizer = optimizer.build(self.parameters())
         # everything is checked and built: only now does the model change
         self.optimizer = optimizer
@@ -112,13 +134,12 @@ class Trainer:
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = True
 
-    def _resolve_compile(self, optimizer, loss, metrics, loss_weights=None, weighted_metrics=None):
-        """``(optimizer, compiled loss, compiled metrics)`` for ``compile``'s arguments, every name
-        looked up (an unknown one raises ``ConfigError`` with a "did you mean"); nothing is
-        changed."""
-        names = self._output_names()
-        return (optimizers_module.get(optimizer), _CompiledLoss(loss, loss_weights, names),
-                _CompiledMetrics(metrics, weighted_metrics, names))
+    def _before_data(self, x):
+        """Called with the data of every fit/evaluate/predict before anything else: a lazily
+        built model builds itself here (see ``Model``); then a waiting compile completes."""
+        if self._pending_compile is not None and getattr(self, "built", True):
+            args, self._pending_compile = self._pending_compile, None
+            self._finish_compile(*self._resolve_compile(**args))
 
     # ---- fit ---------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -164,14 +185,11 @@ class Trainer:
             >>> sorted(h.history)
             ['accuracy', 'loss', 'val_accuracy', 'val_loss']
         """
+        self._before_data(x)
         self._require_compiled("fit")
-        batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size",
-                                  "fit")
+        batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size", "fit")
         epochs = positive_int(epochs, "epochs", "fit")
-        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
-                or initial_epoch < 0:
-            raise ConfigError(f"fit: expected a non-negative int for initial_epoch. Received: "
-                              f"initial_epoch={initial_epoch!r}")
+        initial_epoch = non_negative_int(initial_epoch, "initial_epoch", "fit")
         validation_freq = positive_int(validation_freq, "validation_freq", "fit")
         if steps_per_epoch is not None:
             steps_per_epoch = positive_int(steps_per_epoch, "steps_per_epoch", "fit")
@@ -186,7 +204,7 @@ class Trainer:
         data = self._adapt("fit", x, y, sample_weight, targets=True)
         val = None
         if validation_data is not None:
-            val = self._adapt("fit (validation_data)", *_unpack_validation(validation_data),
+            val = self._adapt("fit (validation_data)", *unpack_validation(validation_data),
                               targets=True)
         elif validation_split:
             data, val = data.split(validation_split)
@@ -196,22 +214,27 @@ class Trainer:
         if val is not None:
             self._preflight(val, validation_batch_size or batch_size)
 
-        verbose = resolve_verbose(verbose)
         steps = steps_per_epoch or data.num_batches(batch_size)
-        callbacks = _callback_list(callbacks, self, verbose, epochs=epochs, steps=steps,
+        callbacks = make_callbacks(callbacks, self, verbose, epochs=epochs, steps=steps,
                                    add_history=True)
         self.stop_training = False
+        self._initial_epoch = self._resume_in_epoch = None
         batches = data.batch_stream(batch_size, shuffle) if steps_per_epoch else None
         training_logs = {}
         callbacks.on_train_begin()
-        with _keep_mode(self):
+        if self._initial_epoch is not None:       # a callback restored an interrupted run
+            initial_epoch, self._initial_epoch = self._initial_epoch, None
+        with keep_mode(self):
             for epoch in range(initial_epoch, epochs):
                 self.reset_metrics()
                 callbacks.on_epoch_begin(epoch)
                 self.train()
                 epoch_batches = (data.epoch_batches(batch_size, shuffle) if batches is None
                                  else (next(batches) for _ in range(steps_per_epoch)))
+                done = self._steps_done_in(epoch)
                 for step, batch in enumerate(epoch_batches):
+                    if step < done:
+                        continue
                     callbacks.on_train_batch_begin(step)
                     logs = self._train_batch(*batch)
                     callbacks.on_train_batch_end(step, logs)
@@ -229,6 +252,16 @@ class Trainer:
         callbacks.on_train_end(training_logs)
         return self.history
 
+    def _steps_done_in(self, epoch):
+        """Steps of *epoch* already taken before an interruption (restoring the state the run
+        had after them, once this epoch's order is drawn); 0 normally."""
+        resume, self._resume_in_epoch = self._resume_in_epoch, None
+        if resume is None or resume[0] != epoch:
+            return 0
+        _, done, restore = resume
+        restore()
+        return done
+
     # ---- evaluate / predict ---------------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
@@ -239,14 +272,14 @@ class Trainer:
 
         Example: ``loss, acc = model.evaluate(x_test, y_test, verbose=0)``.
         """
+        self._before_data(x)
         self._require_compiled("evaluate")
         batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size",
                                   "evaluate")
         data = self._adapt("evaluate", x, y, sample_weight, targets=True)
         self._preflight(data, batch_size)
-        verbose = resolve_verbose(verbose)
         num = data.num_batches(batch_size)
-        callbacks = _callback_list(callbacks, self, verbose, epochs=1,
+        callbacks = make_callbacks(callbacks, self, verbose, epochs=1,
                                    steps=min(num, steps or num))
         logs = self._run_evaluation(data, batch_size, callbacks, steps)
         return logs if return_dict else self._in_order(logs)
@@ -258,71 +291,26 @@ class Trainer:
 
         Example: ``probs = model.predict(x_test, verbose=0)[:, 0]``.
         """
+        self._before_data(x)
         batch_size = positive_int(32 if batch_size is None else batch_size, "batch_size",
                                   "predict")
         data = self._adapt("predict", x)
         self._preflight(data, batch_size)
-        verbose = resolve_verbose(verbose)
         num = data.num_batches(batch_size)
         num = min(num, steps or num)
-        callbacks = _callback_list(callbacks, self, verbose, epochs=1, steps=num)
+        callbacks = make_callbacks(callbacks, self, verbose, epochs=1, steps=num)
         callbacks.on_predict_begin()
         parts = []
-        with _keep_mode(self):
+        with keep_mode(self):
             for step, (xb, _, _) in enumerate(data.epoch_batches(batch_size, False)):
                 if step == num:
                     break
                 callbacks.on_predict_batch_begin(step)
-                parts.append([t.data for t in _as_list(predict(self, xb))])
+                parts.append([t.data for t in as_list(predict(self, xb))])
                 callbacks.on_predict_batch_end(step, {"outputs": parts[-1]})
         callbacks.on_predict_end()
         result = [np.concatenate(chunks) for chunks in zip(*parts)]
         return result[0] if len(result) == 1 else result
-
-    # ---- one batch ----------------------------------------------------------------------------
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """One optimisation step on one batch (in training mode); returns its loss and metrics.
-
-        The metrics are reset first, and the values are those of the batch before the step, as
-        ``evaluate`` orders them (or a dict with *return_dict*).
-
-        Example: ``loss, acc = model.train_on_batch(xb, yb)``.
-        """
-        self._require_compiled("train_on_batch")
-        if class_weight is not None and sample_weight is not None:
-            raise ConfigError("train_on_batch: you cannot use class_weight and sample_weight at "
-                              "the same time")
-        data = self._adapt("train_on_batch", x, y, sample_weight, targets=True)
-        if class_weight is not None:
-            data.apply_class_weight(class_weight)
-        self._preflight(data, data.n)
-        self.reset_metrics()
-        with _keep_mode(self):
-            self.train()
-            logs = self._train_batch(*data.batch(slice(None)))
-        return logs if return_dict else self._in_order(logs)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        """The loss and metrics on one batch, without a step (metrics reset first).
-
-        Example: ``loss, acc = model.test_on_batch(xb, yb)``.
-        """
-        self._require_compiled("test_on_batch")
-        data = self._adapt("test_on_batch", x, y, sample_weight, targets=True)
-        self.reset_metrics()
-        with _keep_mode(self):
-            logs = self._test_batch(*data.batch(slice(None)))
-        return logs if return_dict else self._in_order(logs)
-
-    def predict_on_batch(self, x):
-        """The model's outputs on one batch as NumPy arrays.
-
-        Example: ``model.predict_on_batch(x[:8])``.
-        """
-        x = self._adapt("predict_on_batch", x).batch(slice(None))[0]
-        with _keep_mode(self):
-            outputs = [t.data for t in _as_list(predict(self, x))]
-        return outputs[0] if len(outputs) == 1 else outputs
 
     @property
     def loss(self):
@@ -359,8 +347,8 @@ class Trainer:
         return list(getattr(self, "output_names", None) or ["output"])
 
     def _adapt(self, where, x, y=None, sample_weight=None, targets=False):
-        data = _ArrayData(where, x, y, sample_weight, getattr(self, "input_names", None),
-                          self._output_names())
+        data = ArrayData(where, x, y, sample_weight, getattr(self, "_graph", None),
+                         self._output_names(), getattr(self, "input_names", None))
         if targets and data.ys is None and self._compiled_loss.active:
             raise ConfigError(f"{where}: y is required (the targets the loss compares the "
                               f"model's outputs with)")
@@ -369,61 +357,21 @@ class Trainer:
     def _preflight(self, data, batch_size):
         """Check *data* against the model before anything changes (weights, optimizer, metrics,
         RNG): a forward pass on the first row, in evaluation mode and without a graph, shows
-        inputs of the wrong shape; each compiled loss, on every target row against that output
-        repeated, shows targets of the wrong shape and labels outside the class range. Skipped
-        for a model not built yet (its first batch builds it; a bad shape fails there, before
-        any step). The targets are checked *batch_size* rows at a time, as training reads them."""
+        inputs the model cannot take; the compiled loss checks every target row against that
+        output (shapes, label ranges). Skipped for a model not built yet (its first batch
+        builds it; a bad shape fails there, before any step)."""
         if getattr(self, "built", True) is False:
             return
-        self._check_input_shapes(data)
-        with _keep_mode(self), no_grad():
+        with keep_mode(self), no_grad():
             self.eval()
-            outputs = [t.data for t in _as_list(self(data.batch(slice(0, 1))[0]))]
-            if data.ys is None or not self.compiled:
-                return
-            if len(outputs) != len(self._compiled_loss.fns):
-                raise ShapeError(f"the model returned {len(outputs)} outputs, but "
-                                 f"{len(self._compiled_loss.fns)} were expected (its "
-                                 f"output_names)")
-            for fn, out, y in zip(self._compiled_loss.fns, outputs, data.ys):
-                if fn is None:
-                    continue
-                # the first batch as training reads it (so a shape error shows the batch's
-                # shape), the rest in large chunks (a label out of range shows wherever it is)
-                bounds = [0] + list(range(min(batch_size, data.n), data.n,
-                                          max(batch_size, 8192))) + [data.n]
-                for start, stop in zip(bounds[:-1], bounds[1:]):
-                    rows = y[start:stop]
-                    try:
-                        fn(rows, Tensor(np.broadcast_to(out, (len(rows),) + out.shape[1:])), None)
-                    except (ChainruleError, ValueError, TypeError, IndexError) as e:
-                        raise _with_context(e, f"{data.where}: y[{start}:{stop}] (rows {start} to "
-                                               f"{stop - 1}) against the model's output") from None
-
-    def _check_input_shapes(self, data):
-        """Each input array against its ``Input``'s shape (a functional or Sequential model)."""
-        inputs, names = getattr(self, "inputs", None) or [], getattr(self, "input_names", None)
-        if not inputs or not names or len(inputs) != len(data.xs):
-            return
-        for t, name in zip(inputs, names):
-            if data.keys is None:
-                k = names.index(name)
-                what = "x" if len(data.xs) == 1 else f"x[{k}]"
-            elif name in data.keys:
-                k = data.keys.index(name)
-                what = f"x[{name!r}]"
-            else:
-                continue
-            arr, want = data.xs[k], tuple(t.shape)
-            if arr.ndim != len(want) or any(d is not None and d != s
-                                            for d, s in zip(want[1:], arr.shape[1:])):
-                raise ShapeError(f"{data.where}: input '{name}' expects shape {shape_repr(want)}, "
-                                 f"received {what} of shape {arr.shape}")
+            outputs = [t.data for t in as_list(self(data.batch(slice(0, 1))[0]))]
+        if data.ys is not None and self.compiled:
+            self._compiled_loss.check_targets(data, outputs, batch_size)
+            self._compiled_metrics.ensure_built([y[:1] for y in data.ys], outputs)
 
     def _objective(self, output, ys, sample_weights=None):
         """The training loss: the compiled loss(es) plus the regularisation penalties."""
-        outputs = _as_list(output)
-        total = self._compiled_loss(ys, outputs, sample_weights)
+        total = self._compiled_loss(ys, as_list(output), sample_weights)
         for penalty in getattr(self, "losses", None) or ():
             total = penalty if total is None else total + penalty
         if total is None:
@@ -431,6 +379,12 @@ class Trainer:
         return total
 
     def _train_batch(self, x, ys, sample_weights):
+        if distributed.is_distributed():    # mpiexec -n N: this rank's rows, gradients averaged
+            self.optimizer, batch = distributed.shard_for_step(self.optimizer,
+                                                               (x, ys, sample_weights))
+            if batch is None:               # no rows here: the step was taken with the others
+                return self._results()
+            x, ys, sample_weights = batch
         loss, output = train_step(self, self._objective, self.optimizer, x, ys,
                                   sample_weight=sample_weights, return_output=True)
         return self._record(loss, output, ys, sample_weights)
@@ -441,7 +395,7 @@ class Trainer:
         return self._record(loss, output, ys, sample_weights)
 
     def _record(self, loss, output, ys, sample_weights):
-        outputs = [t.data for t in _as_list(output)]
+        outputs = [t.data for t in as_list(output)]
         self._loss_tracker.update_state(loss, sample_weight=len(outputs[0]))
         if ys is not None:
             self._compiled_metrics.update_state(ys, outputs, sample_weights)
@@ -464,7 +418,7 @@ class Trainer:
         self.reset_metrics()
         callbacks.on_test_begin()
         logs = {}
-        with _keep_mode(self):
+        with keep_mode(self):
             for step, batch in enumerate(data.epoch_batches(batch_size, False)):
                 if steps is not None and step >= steps:
                     break
@@ -475,364 +429,13 @@ class Trainer:
         return logs
 
 
-def _with_context(error, where):
-    """*error* again, its message prefixed with *where*; the same type when it can be rebuilt."""
-    try:
-        return type(error)(f"{where}: {error}")
-    except Exception:   # an exception class whose constructor wants other arguments
-        return error
-
-
-@contextlib.contextmanager
-def _keep_mode(model):
-    """Restore the model's training/evaluation mode afterwards (evaluation switches it)."""
-    was_training = model.training
-    try:
-        yield
-    finally:
-        model.train(was_training)
-
-
-def _callback_list(callbacks, model, verbose, add_history=False, **params):
+def make_callbacks(callbacks, model, verbose, add_history=False, **params):
+    """The CallbackList of a fit/evaluate/predict: the user's callbacks, a History (fit) and the
+    progress bar. The one place that decides what prints: nothing with ``verbose=0``, and only on
+    the main process (rank 0 under ``mpiexec``)."""
     if isinstance(callbacks, callbacks_module.CallbackList):
         return callbacks
+    verbose = resolve_verbose(verbose) if distributed.is_main_process() else 0
     return callbacks_module.CallbackList(callbacks, add_history=add_history,
                                          add_progbar=verbose != 0, model=model, verbose=verbose,
                                          **params)
-
-
-def _as_list(output):
-    return list(output) if isinstance(output, (list, tuple)) else [output]
-
-
-def _unpack_validation(validation_data):
-    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
-        return tuple(validation_data)
-    raise ConfigError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
-                      f"sample_weight_val), got {type(validation_data).__name__}"
-                      + (f" of length {len(validation_data)}"
-                         if isinstance(validation_data, (tuple, list)) else ""))
-
-
-# ---- data ---------------------------------------------------------------------------------------
-def _array(value, where, what, as_float):
-    """*value* (array-like or tensor) as a NumPy array with at least one axis, checked."""
-    arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise DTypeError(f"{where}: {what} must hold numbers, got an array of dtype {arr.dtype}")
-    if arr.ndim == 0:
-        raise ShapeError(f"{where}: {what} must have one row per sample, got a scalar")
-    if as_float:
-        arr = arr.astype(dtypes.get_default_dtype(), copy=False)
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        kind = "NaN" if np.isnan(arr[tuple(bad)]) else "an infinite value"
-        raise DataError(f"{where}: {what} contains {kind} (first at row {bad[0]}"
-                        + (f", column {', '.join(map(str, bad[1:]))}" if len(bad) > 1 else "")
-                        + "); fill in or drop missing values before training (for tables, "
-                          "cr.preprocessing.TabularPreprocessor imputes them)")
-    return arr
-
-
-def _per_output(value, names, where, what):
-    """Data (y or sample weights) split per output: from a list in output order, a dict by
-    output name, or, for one output, one array."""
-    if isinstance(value, dict):
-        parts = _spec_per_output(value, names, where, what)
-        missing = [k for k in names if k not in value]
-        if missing:
-            raise ConfigError(f"{where}: {what} has no entry for output {missing[0]!r}")
-        return parts
-    if len(names) == 1:
-        return list(value) if _is_list_of_arrays(value, 1) else [value]
-    if not isinstance(value, (list, tuple)) or len(value) != len(names):
-        raise ConfigError(f"{where}: the model has {len(names)} outputs {names}, so {what} must "
-                          f"be a list of {len(names)} arrays or a dict keyed by output name; got "
-                          f"{type(value).__name__}" + (f" of length {len(value)}" if
-                                                       isinstance(value, (list, tuple)) else ""))
-    return list(value)
-
-
-def _spec_per_output(spec, names, where, what):
-    """A compile setting per output: a list in output order, a dict by output name (missing
-    outputs get None), or one setting for every output."""
-    if isinstance(spec, dict):
-        unknown = [k for k in spec if k not in names]
-        if unknown:
-            raise ConfigError(f"{where}: {what} has key {unknown[0]!r}, which is not an output "
-                              f"name; the outputs are {names}")
-        return [spec.get(n) for n in names]
-    if isinstance(spec, (list, tuple)):
-        if len(spec) != len(names):
-            raise ConfigError(f"{where}: {what} has {len(spec)} entries but the model has "
-                              f"{len(names)} output{'s' if len(names) > 1 else ''} {names}; give "
-                              f"one per output (a list in output order or a dict by name)")
-        return list(spec)
-    return [spec] * len(names)
-
-
-def _is_list_of_arrays(value, expected):
-    """Whether *value* is a list with one array per input (or output) rather than one array's rows.
-
-    A list is per input when the model has several inputs, or when it holds a single array or
-    tensor (``[x]``); a list of numbers or of rows is one array.
-    """
-    return isinstance(value, (list, tuple)) and (
-        expected > 1 or (len(value) == 1 and isinstance(value[0], (np.ndarray, Tensor))))
-
-
-class _ArrayData:
-    """Inputs, targets and sample weights as NumPy arrays with one row per sample, in batches."""
-
-    def __init__(self, where, x, y, sample_weight, input_names, output_names):
-        if x is None:
-            raise ConfigError(f"{where}: x is required (the input data)")
-        self.where = where
-        if isinstance(x, dict):
-            self.keys = list(x)
-            xs = [x[k] for k in self.keys]
-        elif _is_list_of_arrays(x, len(input_names or ())):
-            self.keys, xs = None, list(x)
-            if input_names and len(xs) != len(input_names):
-                raise ShapeError(f"{where}: the model has {len(input_names)} inputs "
-                                 f"{input_names}; x is a list of {len(xs)}")
-        else:
-            self.keys, xs = None, [x]
-        self.xs = [_array(v, where, "x" if len(xs) == 1 else f"x[{k!r}]", True)
-                   for k, v in zip(self.keys or range(len(xs)), xs)]
-        self.ys = None if y is None else [
-            _array(v, where, "y" if len(output_names) == 1 else f"y for output {name!r}", True)
-            for v, name in zip(_per_output(y, output_names, where, "y"), output_names)]
-        self.sws = None
-        if sample_weight is not None:
-            if len(output_names) > 1 and isinstance(sample_weight, (list, tuple, dict)):
-                parts = _per_output(sample_weight, output_names, where, "sample_weight")
-            else:
-                parts = [sample_weight] * len(output_names)
-            self.sws = [_array(w, where, "sample_weight", True) for w in parts]
-            if any(w.ndim > 2 or (w.ndim == 2 and w.shape[1] != 1) for w in self.sws):
-                raise ShapeError(f"{where}: sample_weight must hold one weight per sample, got "
-                                 f"shape {self.sws[0].shape}")
-        self.n = self._check_lengths()
-
-    def _check_lengths(self):
-        lengths = [len(a) for a in self.xs]
-        if len(set(lengths)) > 1:
-            raise DataError(f"{self.where}: all inputs must have the same number of samples, "
-                            f"got {lengths}")
-        n = lengths[0]
-        for name, arrays in (("y", self.ys), ("sample_weight", self.sws)):
-            for a in arrays or ():
-                if len(a) != n:
-                    raise DataError(f"{self.where}: x and {name} must have the same number of "
-                                    f"samples, but x has {n} and {name} has {len(a)}")
-        if n == 0:
-            raise DataError(f"{self.where}: the data is empty (0 samples)")
-        return n
-
-    # ---- splitting and weighting ---------------------------------------------------------------
-    def split(self, fraction):
-        """(training, validation): the validation part is the last *fraction* of the rows."""
-        split_at = int(math.floor(self.n * (1.0 - fraction)))
-        if split_at == 0 or split_at == self.n:
-            raise DataError(f"fit: training data contains {self.n} samples, which is not "
-                            f"sufficient to split it into a validation and training set as "
-                            f"specified by validation_split={fraction}; provide more data or "
-                            f"a different validation_split")
-        return self._take(slice(0, split_at)), self._take(slice(split_at, None))
-
-    def _take(self, rows):
-        part = copy.copy(self)
-        part.xs = [a[rows] for a in self.xs]
-        part.ys = None if self.ys is None else [a[rows] for a in self.ys]
-        part.sws = None if self.sws is None else [a[rows] for a in self.sws]
-        part.n = len(part.xs[0])
-        return part
-
-    def apply_class_weight(self, class_weight):
-        """Set sample weights from *class_weight* ``{class: weight}`` and the labels (Keras 3)."""
-        if not isinstance(class_weight, dict):
-            raise ConfigError(f"fit: class_weight must be a dict {{class: weight}}, got "
-                              f"{type(class_weight).__name__}")
-        if self.ys is None or len(self.ys) != 1:
-            raise ConfigError("fit: class_weight is only supported for models with a single "
-                              "output (use sample_weight per output instead)")
-        weights = {}
-        for k, w in class_weight.items():
-            if isinstance(k, bool) or not (isinstance(k, (int, np.integer)) or
-                                           isinstance(k, float) and k.is_integer()):
-                raise ConfigError(f"fit: class_weight keys must be integer class indices, got "
-                                  f"{k!r}")
-            if isinstance(w, bool) or not isinstance(w, (int, float, np.number)) or w < 0:
-                raise ConfigError(f"fit: class_weight values must be non-negative numbers, got "
-                                  f"{w!r} for class {k}")
-            weights[int(k)] = float(w)
-        y = self.ys[0]
-        if y.ndim > 1:
-            y = y.argmax(axis=-1) if y.shape[-1] != 1 else y[..., 0]
-        labels = np.round(y).astype(np.int64).reshape(len(y), -1)[:, 0]
-        sw = np.ones(len(labels), dtype=dtypes.get_default_dtype())
-        for c, w in weights.items():
-            sw[labels == c] = w
-        self.sws = [sw]
-
-    # ---- batches ----------------------------------------------------------------------------
-    def num_batches(self, batch_size):
-        return -(-self.n // batch_size)
-
-    def epoch_batches(self, batch_size, shuffle):
-        """The batches of one pass: (x structure of tensors, y arrays or None, weights or None)."""
-        starts = range(0, self.n, batch_size)
-        if shuffle is True:
-            order = default_generator.rng.permutation(self.n)
-            return (self.batch(order[i:i + batch_size]) for i in starts)
-        if shuffle == "batch":
-            starts = [starts[i] for i in default_generator.rng.permutation(len(starts))]
-        return (self.batch(slice(i, i + batch_size)) for i in starts)
-
-    def batch_stream(self, batch_size, shuffle):
-        """Batches without end, a fresh pass (reshuffled) each time the data is used up."""
-        while True:
-            yield from self.epoch_batches(batch_size, shuffle)
-
-    def batch(self, rows):
-        xs = [Tensor(a[rows]) for a in self.xs]
-        if self.keys is not None:
-            x = dict(zip(self.keys, xs))
-        else:
-            x = xs if len(xs) > 1 else xs[0]
-        ys = None if self.ys is None else [a[rows] for a in self.ys]
-        sws = None if self.sws is None else [a[rows] for a in self.sws]
-        return x, ys, sws
-
-
-# ---- compiled loss and metrics -------------------------------------------------------------------
-class _ModuleLoss(losses_module.Loss):
-    """A ``cr.nn`` loss module (PyTorch's argument order, a scalar) used as a Keras loss."""
-
-    def __init__(self, module):
-        super().__init__(name=type(module).__name__)
-        self.module = module
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        if sample_weight is not None:
-            raise ConfigError(f"{self.name} is a cr.nn loss, which cannot weight samples; use a "
-                              f"Keras loss (e.g. 'binary_crossentropy') with sample_weight or "
-                              f"class_weight")
-        target = np.asarray(y_true)
-        if target.size == y_pred.numel():       # same values as the output: reshape to match
-            target = Tensor(target.reshape(y_pred.shape).astype(y_pred.data.dtype))
-        else:                                   # one class index per sample
-            target = Tensor(target.reshape(-1).astype(np.int64))
-        return self.module(y_pred, target)
-
-
-def _resolve_loss(identifier):
-    loss = losses_module.get(identifier)
-    if loss is None or isinstance(loss, losses_module.Loss):
-        return loss
-    if isinstance(loss, Module):
-        return _ModuleLoss(loss)
-    return losses_module.LossFunctionWrapper(loss)
-
-
-class _CompiledLoss:
-    """The losses of all outputs: Σ_k loss_weight_k · loss_k(y_k, ŷ_k, w_k), as Keras's CompileLoss.
-
-    With several outputs each one's unweighted loss is also tracked as ``{output}_loss``.
-    """
-
-    def __init__(self, loss, loss_weights, names):
-        self.spec = loss
-        self.fns = [_resolve_loss(s) for s in _spec_per_output(loss, names, "compile", "loss")]
-        self.weights = _spec_per_output(loss_weights, names, "compile", "loss_weights")
-        for w in self.weights:
-            if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))):
-                raise ConfigError(f"compile: loss_weights must be numbers, got {w!r}")
-        self.active = any(fn is not None for fn in self.fns)
-        self.trackers = [metrics_module.Mean(name=f"{n}_loss") for n, fn in zip(names, self.fns)
-                         if fn is not None] if len(names) > 1 else []
-
-    def __call__(self, ys, outputs, sample_weights):
-        if len(outputs) != len(self.fns):
-            raise ShapeError(f"the model returned {len(outputs)} outputs, but {len(self.fns)} "
-                             f"were expected (its output_names)")
-        if not self.active:
-            return None
-        total, trackers = None, iter(self.trackers)
-        for k, (fn, weight, y_pred) in enumerate(zip(self.fns, self.weights, outputs)):
-            if fn is None:
-                continue
-            value = fn(ys[k], y_pred, None if sample_weights is None else sample_weights[k])
-            if self.trackers:
-                next(trackers).update_state(value.item(), sample_weight=len(ys[k]))
-            if weight is not None:
-                value = value * weight
-            total = value if total is None else total + value
-        return total
-
-
-class _CompiledMetrics:
-    """The compiled metrics of all outputs, built at the first batch (when shapes are known).
-
-    Log keys are the metric names, prefixed by the output name when there are several outputs;
-    a weighted metric whose name is taken becomes ``weighted_<name>``, as Keras.
-    """
-
-    def __init__(self, metrics, weighted_metrics, names):
-        self.names = names
-        self.specs = [self._specs_per_output(metrics, "metrics"),
-                      self._specs_per_output(weighted_metrics, "weighted_metrics")]
-        for per_output in self.specs:   # an unknown name fails now, not after the first step
-            for specs in per_output:
-                for spec in specs:
-                    if not (isinstance(spec, str) and spec.lower() in ("accuracy", "acc")):
-                        metrics_module.get(spec)
-        self._entries = None     # [(key, metric, weighted, output index)]
-
-    def _specs_per_output(self, spec, what):
-        """*spec* as one list of metric identifiers per output (Keras 3's rules)."""
-        if spec is not None and not isinstance(spec, (list, tuple, dict)):
-            raise ConfigError(f"compile: {what} must be a list (or a dict by output name), got "
-                              f"{type(spec).__name__}: {spec!r}")
-        if len(self.names) == 1 and not isinstance(spec, dict):
-            parts = [spec]
-        elif isinstance(spec, (list, tuple)) and len(spec) != len(self.names):
-            raise ConfigError(f"compile: the model has {len(self.names)} outputs {self.names}; "
-                              f"give {what} as a list of {len(self.names)} lists (one per "
-                              f"output) or a dict keyed by output name, got {spec!r}")
-        else:
-            parts = _spec_per_output(spec, self.names, "compile", what)
-        return [[] if p is None else list(p) if isinstance(p, (list, tuple)) else [p]
-                for p in parts]
-
-    def build(self, ys, y_preds):
-        entries, taken = [], set()
-        for weighted, per_output in enumerate(self.specs):
-            for k, specs in enumerate(per_output):
-                for spec in specs:
-                    m = metrics_module.for_output(spec, ys[k], y_preds[k])
-                    prefix = f"{self.names[k]}_" if len(self.names) > 1 else ""
-                    key = prefix + m.name
-                    if key in taken and weighted:
-                        key = f"{prefix}weighted_{m.name}"
-                    base, i = key, 1
-                    while key in taken:
-                        key, i = f"{base}_{i}", i + 1
-                    taken.add(key)
-                    entries.append((key, m, bool(weighted), k))
-        self._entries = entries
-
-    @property
-    def metrics(self):
-        return [m for _, m, _, _ in self._entries or ()]
-
-    def items(self):
-        return [(key, m) for key, m, _, _ in self._entries or ()]
-
-    def update_state(self, ys, y_preds, sample_weights):
-        if self._entries is None:
-            self.build(ys, y_preds)
-        for _, m, weighted, k in self._entries:
-            w = sample_weights[k] if weighted and sample_weights is not None else None
-            m.update_state(ys[k], y_preds[k], sample_weight=w)

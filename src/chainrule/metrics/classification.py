@@ -5,6 +5,8 @@ predicted labels and *y_score* scores (probabilities or logits).
 """
 import numpy as np
 
+from chainrule.errors import DataError
+
 
 def _labels(y, name):
     a = np.asarray(getattr(y, "data", y)).reshape(-1)
@@ -55,11 +57,23 @@ def f1_score(y_true, y_pred):
 
 def roc_auc_score(y_true, y_score):
     """Area under the ROC curve: the probability that a random positive outscores a random
-    negative (ties count one half), computed from average ranks (Mann-Whitney U)."""
+    negative (ties count one half), computed from average ranks (Mann-Whitney U). A NaN or
+    infinite score raises ``DataError``, as scikit-learn refuses them.
+
+    Example::
+
+        >>> roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+        0.75
+    """
     t = _labels(y_true, "y_true")
     s = np.asarray(getattr(y_score, "data", y_score), dtype=np.float64).reshape(-1)
     if s.shape != t.shape:
         raise ValueError(f"y_true has {t.size} labels but y_score has {s.size} scores")
+    bad = np.flatnonzero(~np.isfinite(s))
+    if bad.size:
+        raise DataError(f"roc_auc_score: y_score holds {s[bad[0]]} at index {bad[0]} "
+                        f"({bad.size} non-finite score(s) in all); scores must be finite numbers "
+                        f"to be ranked")
     n_pos, n_neg = int(t.sum()), int((1 - t).sum())
     if n_pos == 0 or n_neg == 0:
         raise ValueError("roc_auc_score: only one class present in y_true; ROC AUC is undefined")

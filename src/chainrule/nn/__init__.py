@@ -21,3 +21,12 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "D
            "NLLLoss", "Parameter", "PinballLoss", "ReLU", "SiLU", "Sequential", "Sigmoid",
            "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional", "init",
            "utils"]
+
+from chainrule.nn.modules import (GRU, GRUCell, LSTM, LSTMCell, MultiheadAttention, RNN,  # noqa: E402
+                                  RNNBase, RNNCell, Transformer, TransformerDecoder,
+                                  TransformerDecoderLayer, TransformerEncoder,
+                                  TransformerEncoderLayer)
+
+__all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "MultiheadAttention", "RNN", "RNNBase", "RNNCell",
+            "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+            "TransformerEncoderLayer"]

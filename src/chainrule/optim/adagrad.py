@@ -1,10 +1,9 @@
 """``Adagrad``: per-element learning rates from the summed squared gradients, as ``torch.optim.Adagrad``."""
 import numpy as np
 
-from chainrule.errors import ConfigError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, addcmul_, prepare_grad
-from chainrule.optim.optimizer import _check_supported, _to_scalar
+from chainrule.optim.optimizer import _check_supported, _to_scalar, check_nonnegative
 
 
 class Adagrad(ElementwiseOptimizer):
@@ -43,30 +42,29 @@ class Adagrad(ElementwiseOptimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        lr_value = _to_scalar(lr)
-        if not 0.0 <= lr_value:
-            raise ConfigError(f"Invalid learning rate: {lr_value}")
-        if not 0.0 <= lr_decay:
-            raise ConfigError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ConfigError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(
-                f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if not 0.0 <= eps:
-            raise ConfigError(f"Invalid epsilon value: {eps}")
-        _check_supported("Adagrad", differentiable=differentiable)
-        if fused and foreach:
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-        defaults = {
+        defaults = self.check_hyperparameters({
             "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
             "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
             "maximize": maximize, "differentiable": differentiable, "fused": fused,
-        }
+        })
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
                 self._init_state(group, p, self.state[p])
+
+    @classmethod
+    def check_hyperparameters(cls, group):
+        """*group*'s settings checked as the constructor checks them; see
+        :meth:`Optimizer.check_hyperparameters`."""
+        check_nonnegative(group["lr"], "learning rate")
+        check_nonnegative(group["lr_decay"], "lr_decay value")
+        check_nonnegative(group["weight_decay"], "weight_decay value")
+        check_nonnegative(group["initial_accumulator_value"], "initial_accumulator_value value")
+        check_nonnegative(group["eps"], "epsilon value")
+        _check_supported("Adagrad", differentiable=group.get("differentiable"))
+        if group.get("fused") and group.get("foreach"):
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        return dict(group)
 
     def _new_state(self, group, param):
         return {"sum": np.full_like(param, self.defaults["initial_accumulator_value"])}

@@ -6,17 +6,14 @@ import numpy as np
 from chainrule.errors import ConfigError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, addcmul_, lerp_, prepare_grad
-from chainrule.optim.optimizer import _check_supported, _to_scalar
+from chainrule.optim.optimizer import _check_supported, _to_scalar, check_nonnegative
 
 
 def check_adam_hyperparameters(lr, betas, eps, weight_decay):
     """Validate the hyperparameters the Adam family shares (PyTorch's messages); return betas
     as a tuple of two numbers."""
-    lr_value = _to_scalar(lr)
-    if not 0.0 <= lr_value:
-        raise ConfigError(f"Invalid learning rate: {lr_value}")
-    if not 0.0 <= eps:
-        raise ConfigError(f"Invalid epsilon value: {eps}")
+    check_nonnegative(lr, "learning rate")
+    check_nonnegative(eps, "epsilon value")
     betas = tuple(_to_scalar(b) for b in betas)
     if len(betas) != 2 or not all(isinstance(b, numbers.Real) for b in betas):
         raise ConfigError(f"betas must be a pair of floats, got {betas}")
@@ -24,8 +21,7 @@ def check_adam_hyperparameters(lr, betas, eps, weight_decay):
         raise ConfigError(f"Invalid beta parameter at index 0: {betas[0]}")
     if not 0.0 <= betas[1] < 1.0:
         raise ConfigError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ConfigError(f"Invalid weight_decay value: {weight_decay}")
+    check_nonnegative(weight_decay, "weight_decay value")
     return betas
 
 
@@ -75,17 +71,25 @@ class Adam(ElementwiseOptimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
-        betas = check_adam_hyperparameters(lr, betas, eps, weight_decay)
-        _check_supported(type(self).__name__, capturable=capturable, differentiable=differentiable)
-        if fused and foreach:
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-        defaults = {
+        defaults = self.check_hyperparameters({
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
             "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
             "capturable": capturable, "differentiable": differentiable, "fused": fused,
             "decoupled_weight_decay": decoupled_weight_decay,
-        }
+        })
         super().__init__(params, defaults)
+
+    @classmethod
+    def check_hyperparameters(cls, group):
+        """*group*'s settings checked as the constructor checks them; see
+        :meth:`Optimizer.check_hyperparameters`."""
+        betas = check_adam_hyperparameters(group["lr"], group["betas"], group["eps"],
+                                           group["weight_decay"])
+        _check_supported(cls.__name__, capturable=group.get("capturable"),
+                         differentiable=group.get("differentiable"))
+        if group.get("fused") and group.get("foreach"):
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        return {**group, "betas": betas}
 
     def _new_state(self, group, param):
         state = {"exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}

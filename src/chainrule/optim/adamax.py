@@ -41,14 +41,22 @@ class Adamax(ElementwiseOptimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
-        betas = check_adam_hyperparameters(lr, betas, eps, weight_decay)
-        _check_supported("Adamax", capturable=capturable, differentiable=differentiable)
-        defaults = {
+        defaults = self.check_hyperparameters({
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
             "foreach": foreach, "maximize": maximize, "differentiable": differentiable,
             "capturable": capturable,
-        }
+        })
         super().__init__(params, defaults)
+
+    @classmethod
+    def check_hyperparameters(cls, group):
+        """*group*'s settings checked as the constructor checks them; see
+        :meth:`Optimizer.check_hyperparameters`."""
+        betas = check_adam_hyperparameters(group["lr"], group["betas"], group["eps"],
+                                           group["weight_decay"])
+        _check_supported("Adamax", capturable=group.get("capturable"),
+                         differentiable=group.get("differentiable"))
+        return {**group, "betas": betas}
 
     def _new_state(self, group, param):
         return {"exp_avg": np.zeros_like(param), "exp_inf": np.zeros_like(param)}

@@ -6,12 +6,14 @@ last ``history_size`` curvature pairs, and a step re-evaluates the closure up to
 times. Scalars that PyTorch keeps as 0-d tensors (dot products, ``t``, ``H_diag``) are NumPy
 scalars of the parameters' dtype here, so the same float32 roundings and comparisons happen.
 """
+import numbers
+
 import numpy as np
 
 from chainrule.errors import ConfigError
 from chainrule.grad_mode import enable_grad
 from chainrule.optim._kernels import Work, fma
-from chainrule.optim.optimizer import Optimizer, _to_scalar
+from chainrule.optim.optimizer import Optimizer, _to_scalar, check_nonnegative
 from chainrule.tensor import Tensor
 
 
@@ -176,27 +178,31 @@ class LBFGS(Optimizer):
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):
-        lr_value = _to_scalar(lr)
-        if not 0.0 <= lr_value:
-            raise ConfigError(f"Invalid learning rate: {lr_value}")
-        if max_iter < 1:
-            raise ConfigError(f"Invalid max_iter value: {max_iter}")
-        if max_eval is None:
+        if max_eval is None and isinstance(max_iter, numbers.Real):
             max_eval = max_iter * 5 // 4
-        if history_size < 1:
-            raise ConfigError(f"Invalid history_size value: {history_size}")
-        if line_search_fn not in (None, "strong_wolfe"):
-            raise ConfigError(f"Invalid line_search_fn: {line_search_fn!r} "
-                              "(expected None or 'strong_wolfe')")
-        defaults = {
+        defaults = self.check_hyperparameters({
             "lr": lr, "max_iter": max_iter, "max_eval": max_eval,
             "tolerance_grad": tolerance_grad, "tolerance_change": tolerance_change,
             "history_size": history_size, "line_search_fn": line_search_fn,
-        }
+        })
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
+
+    @classmethod
+    def check_hyperparameters(cls, group):
+        """*group*'s settings checked as the constructor checks them; see
+        :meth:`Optimizer.check_hyperparameters`."""
+        check_nonnegative(group["lr"], "learning rate")
+        if group["max_iter"] < 1:
+            raise ConfigError(f"Invalid max_iter value: {group['max_iter']}")
+        if group["history_size"] < 1:
+            raise ConfigError(f"Invalid history_size value: {group['history_size']}")
+        if group["line_search_fn"] not in (None, "strong_wolfe"):
+            raise ConfigError(f"Invalid line_search_fn: {group['line_search_fn']!r} "
+                              "(expected None or 'strong_wolfe')")
+        return dict(group)
 
     def _state_replaced(self):
         self._params = self.param_groups[0]["params"]

@@ -7,6 +7,8 @@ where PyTorch has them.  ``state_dict()`` packs both with parameters replaced by
 PyTorch's layout, so a checkpoint made here reads as one made there.
 """
 import copy
+import math
+import numbers
 import warnings
 from collections import defaultdict
 from itertools import chain
@@ -15,7 +17,7 @@ import numpy as np
 
 from chainrule import dtypes
 from chainrule.autograd.grad import zero_grads
-from chainrule.errors import CheckpointError
+from chainrule.errors import CheckpointError, ConfigError
 from chainrule.tensor import Tensor
 
 
@@ -46,6 +48,15 @@ def _scalar_dtype():
 def _new_step():
     """A fresh ``state["step"]``: a 0-d tensor holding 0, as ``torch.tensor(0.0)``."""
     return Tensor(np.zeros((), _scalar_dtype()))
+
+
+def check_nonnegative(value, what):
+    """*value* (a number, or a one-element tensor) if it is a finite number >= 0, else
+    ``ConfigError("Invalid <what>: <value>")``, PyTorch's message (which also refuses inf here)."""
+    v = _to_scalar(value)
+    if isinstance(v, str) or not isinstance(v, numbers.Real) or not 0.0 <= v < math.inf:
+        raise ConfigError(f"Invalid {what}: {v}")
+    return v
 
 
 def _check_supported(name, **flags):
@@ -112,6 +123,22 @@ class Optimizer:
                 if key != "params":
                     s += f"    {key}: {group[key]}\n"
         return s + ")"
+
+    @classmethod
+    def check_hyperparameters(cls, group):
+        """Return the settings of *group* (a dict: ``lr``, ``betas``...) checked exactly as the
+        constructor checks its arguments, or raise ``ConfigError`` naming the refused one.
+
+        The one validator of an optimiser's hyperparameters: the constructor, ``load_state_dict``
+        and ``cr.load_checkpoint`` all call it. The base class checks nothing. Example::
+
+            >>> cr.optim.Adam.check_hyperparameters({"lr": float("inf"), "betas": (0.9, 0.999),
+            ...                                      "eps": 1e-8, "weight_decay": 0})
+            Traceback (most recent call last):
+            ...
+            chainrule.errors.ConfigError: Invalid learning rate: inf
+        """
+        return dict(group)
 
     def _state_replaced(self):
         """Called when ``state`` or ``param_groups`` were replaced wholesale (subclass hook)."""
@@ -255,12 +282,16 @@ class Optimizer:
                 state[k] = v
 
         new_groups = []
-        for g, sg in zip(groups, saved_groups):
+        for i, (g, sg) in enumerate(zip(groups, saved_groups)):
+            for name, default in self.defaults.items():
+                sg.setdefault(name, default)
+            try:
+                sg = self.check_hyperparameters(sg)
+            except (ValueError, TypeError, RuntimeError) as e:
+                raise CheckpointError(f"loaded state dict: param_groups[{i}]: {e}") from None
             sg["params"] = g["params"]
             if "param_names" in g and "param_names" not in sg:
                 sg["param_names"] = g["param_names"]
-            for name, default in self.defaults.items():
-                sg.setdefault(name, default)
             new_groups.append(sg)
         self.__setstate__({"state": state, "param_groups": new_groups})
 

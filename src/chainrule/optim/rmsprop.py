@@ -1,10 +1,9 @@
 """``RMSprop``: division by a running root-mean-square of the gradient, as ``torch.optim.RMSprop``."""
 import numpy as np
 
-from chainrule.errors import ConfigError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, addcmul_, fma, lerp_, prepare_grad
-from chainrule.optim.optimizer import _check_supported, _to_scalar
+from chainrule.optim.optimizer import _check_supported, _to_scalar, check_nonnegative
 
 
 class RMSprop(ElementwiseOptimizer):
@@ -52,24 +51,25 @@ class RMSprop(ElementwiseOptimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
-        lr_value = _to_scalar(lr)
-        if not 0.0 <= lr_value:
-            raise ConfigError(f"Invalid learning rate: {lr_value}")
-        if not 0.0 <= eps:
-            raise ConfigError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ConfigError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ConfigError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ConfigError(f"Invalid alpha value: {alpha}")
-        _check_supported("RMSprop", capturable=capturable, differentiable=differentiable)
-        defaults = {
+        defaults = self.check_hyperparameters({
             "lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
             "weight_decay": weight_decay, "capturable": capturable, "foreach": foreach,
             "maximize": maximize, "differentiable": differentiable,
-        }
+        })
         super().__init__(params, defaults)
+
+    @classmethod
+    def check_hyperparameters(cls, group):
+        """*group*'s settings checked as the constructor checks them; see
+        :meth:`Optimizer.check_hyperparameters`."""
+        check_nonnegative(group["lr"], "learning rate")
+        check_nonnegative(group["eps"], "epsilon value")
+        check_nonnegative(group["momentum"], "momentum value")
+        check_nonnegative(group["weight_decay"], "weight_decay value")
+        check_nonnegative(group["alpha"], "alpha value")
+        _check_supported("RMSprop", capturable=group.get("capturable"),
+                         differentiable=group.get("differentiable"))
+        return dict(group)
 
     def _new_state(self, group, param):
         state = {"square_avg": np.zeros_like(param)}

@@ -4,7 +4,7 @@ import numpy as np
 from chainrule.errors import ConfigError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import fma, prepare_grad
-from chainrule.optim.optimizer import _check_supported, _to_scalar
+from chainrule.optim.optimizer import _check_supported, _to_scalar, check_nonnegative
 
 
 class SGD(ElementwiseOptimizer):
@@ -46,24 +46,26 @@ class SGD(ElementwiseOptimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
                  *, maximize=False, foreach=None, differentiable=False, fused=None):
-        lr_value = _to_scalar(lr)
-        if lr_value < 0.0:
-            raise ConfigError(f"Invalid learning rate: {lr_value}")
-        if momentum < 0.0:
-            raise ConfigError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ConfigError(f"Invalid weight_decay value: {weight_decay}")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ConfigError("Nesterov momentum requires a momentum and zero dampening")
-        _check_supported("SGD", differentiable=differentiable)
-        if fused and foreach:
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-        defaults = {
+        defaults = self.check_hyperparameters({
             "lr": lr, "momentum": momentum, "dampening": dampening,
             "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
             "foreach": foreach, "differentiable": differentiable, "fused": fused,
-        }
+        })
         super().__init__(params, defaults)
+
+    @classmethod
+    def check_hyperparameters(cls, group):
+        """*group*'s settings checked as the constructor checks them; see
+        :meth:`Optimizer.check_hyperparameters`."""
+        check_nonnegative(group["lr"], "learning rate")
+        momentum = check_nonnegative(group["momentum"], "momentum value")
+        check_nonnegative(group["weight_decay"], "weight_decay value")
+        if group["nesterov"] and (momentum <= 0 or group["dampening"] != 0):
+            raise ConfigError("Nesterov momentum requires a momentum and zero dampening")
+        _check_supported("SGD", differentiable=group.get("differentiable"))
+        if group.get("fused") and group.get("foreach"):
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        return dict(group)
 
     def _new_state(self, group, param):
         return {}

@@ -342,6 +342,19 @@ class TabularPreprocessor:
             pre.scale_ = {k: float(state["scale"][k]) for k in num}
             pre.mode_ = {k: float(state["mode"][k]) for k in cat}
             pre.categories_ = {k: [float(v) for v in state["categories"][k]] for k in cat}
+            for k in num:
+                if not (math.isfinite(pre.mean_[k]) and math.isfinite(pre.scale_[k])
+                        and pre.scale_[k] > 0):
+                    raise ValueError(f"TabularPreprocessor.from_dict: column {k!r} needs a finite "
+                                     f"mean and a finite positive scale, got mean "
+                                     f"{pre.mean_[k]} and scale {pre.scale_[k]}")
+            for k in cat:
+                levels = pre.categories_[k]
+                if not levels or not all(map(math.isfinite, levels)) \
+                        or len(set(levels)) != len(levels) or pre.mode_[k] not in levels:
+                    raise ValueError(f"TabularPreprocessor.from_dict: column {k!r} needs distinct "
+                                     f"finite levels that include its mode, got levels {levels} "
+                                     f"and mode {pre.mode_[k]}"[:400])
             pre._fitted = True
         return pre
 

@@ -6,12 +6,12 @@ lectures count 29 inputs:  29·16 + 16 + 16·1 + 1 = 497.  chainrule's preproces
 Cleveland data gives 28 (the 13 variables with numeric columns standardised and the categorical
 ones one-hot encoded on the levels the data documents), so the model trained here has
 28·16 + 16 + 16·1 + 1 = 481.  Both counts are checked against ``count_parameters`` of the model
-built by ``chainrule.cli.heart.build_model`` — the same model ``chainrule train heart`` trains.
+built by ``chainrule.keras.applications.heart.build_model`` — the same model ``chainrule train heart`` trains.
 
 The curves are ``Model.fit``'s History (Adam, lr 0.001, batch 32, 100 epochs) on a seeded
 stratified 75/25 split, drawn by :func:`chainrule.plot.history`.
 """
-from chainrule.cli.heart import build_model, count_parameters
+from chainrule.keras.applications.heart import build_model, count_parameters
 from chainrule.keras.optimizers import Adam
 from chainrule.plot.history import history
 from chainrule.plot.optimizers import HeartProblem

@@ -14,10 +14,29 @@ from chainrule.keras.layers.merging import (Add, Average, Concatenate, Maximum, 
                                             Subtract, add, average, concatenate, maximum, minimum,
                                             multiply, subtract)
 from chainrule.keras.layers.normalization import BatchNormalization, LayerNormalization
-from chainrule.keras.layers.preprocessing import CategoryEncoding, IntegerLookup, Normalization
+from chainrule.keras.layers.preprocessing import Normalization, Rescaling
+from chainrule.keras.layers.category_encoding import CategoryEncoding
+from chainrule.keras.layers.lookup import IntegerLookup, StringLookup
+from chainrule.keras.layers.discretization import Discretization
+from chainrule.keras.layers.hashing import Hashing
+from chainrule.keras.layers.core import Lambda
+from chainrule.keras.layers.reshaping import Permute, RepeatVector
+from chainrule.keras.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from chainrule.keras.layers.normalization import GroupNormalization, UnitNormalization
 
 __all__ = ["Activation", "Add", "Average", "BatchNormalization", "CategoryEncoding", "Concatenate",
            "Dense", "Dropout", "Flatten", "Identity", "Input", "InputLayer", "IntegerLookup",
            "Layer", "LayerNormalization", "Maximum", "Minimum", "Multiply", "Normalization",
            "Reshape", "Subtract", "activations", "add", "average", "concatenate", "initializers",
            "maximum", "minimum", "multiply", "subtract"]
+__all__ += ["Discretization", "ELU", "GroupNormalization", "Hashing", "Lambda", "LeakyReLU",
+            "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling", "Softmax", "StringLookup",
+            "UnitNormalization"]
+
+from chainrule.keras.layers.attention import Attention, MultiHeadAttention  # noqa: E402
+from chainrule.keras.layers.embedding import Embedding  # noqa: E402
+from chainrule.keras.layers.recurrent import GRU, LSTM, SimpleRNN  # noqa: E402
+from chainrule.keras.layers.wrappers import Bidirectional, TimeDistributed  # noqa: E402
+
+__all__ += ["Attention", "Bidirectional", "Embedding", "GRU", "LSTM", "MultiHeadAttention",
+            "SimpleRNN", "TimeDistributed"]

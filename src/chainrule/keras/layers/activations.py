@@ -19,7 +19,9 @@ An unknown name raises ``ValueError`` with the closest known name. Example::
     tensor([0., 2.])
 """
 
-from chainrule.errors import ConfigError, suggest
+from chainrule.errors import ConfigError
+from chainrule.keras.registry import ACTIVATIONS as _REGISTRY
+from chainrule.keras.registry import uninterpretable
 from chainrule.nn import functional as F
 from chainrule.ops import elementwise as _el
 from chainrule.ops.compare import logical_and
@@ -33,9 +35,28 @@ def linear(x):
     return x
 
 
-def relu(x):
-    """max(x, 0). Example: ``relu(cr.tensor([-1., 2.]))`` → ``tensor([0., 2.])``."""
-    return F.relu(x)
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """max(x, 0), or Keras's general form: x clipped to *max_value* above *threshold*, and
+    *negative_slope* · (x − threshold) below it.
+
+    f(x) = max_value for x ≥ max_value; x for threshold < x < max_value; negative_slope ·
+    (x − threshold) otherwise (at x = threshold the value is 0, as Keras). Example:
+    ``relu(cr.tensor([-1., 2.]))`` → ``tensor([0., 2.])``.
+    """
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return F.relu(x)
+    if negative_slope != 0.0 and max_value is None and threshold == 0.0:
+        return F.leaky_relu(x, negative_slope=negative_slope)
+    shifted = x - threshold if threshold != 0.0 else x
+    if threshold != 0.0:
+        y = x * (x > threshold).to(x.dtype)
+    else:
+        y = F.relu(x)
+    if max_value is not None:
+        y = y.clamp(0.0, float(max_value))
+    if negative_slope != 0.0:
+        y = y - negative_slope * F.relu(-shifted)
+    return y
 
 
 def sigmoid(x):
@@ -124,9 +145,8 @@ ACTIVATIONS = {
     "softsign": softsign, "leaky_relu": leaky_relu, "silu": silu, "swish": silu,
     "exponential": exponential, "relu6": relu6, "hard_sigmoid": hard_sigmoid, "mish": mish,
 }
-_NAME_OF = {}
 for _name, _fn in ACTIVATIONS.items():
-    _NAME_OF.setdefault(_fn, _name)
+    _REGISTRY.add(_fn, _name)
 
 
 def get(identifier):
@@ -137,25 +157,20 @@ def get(identifier):
     if identifier is None:
         return linear
     if isinstance(identifier, str):
-        fn = ACTIVATIONS.get(identifier)
-        if fn is None:
-            hint = suggest(identifier, ACTIVATIONS, n=1)
-            raise ConfigError(f"Unknown activation: '{identifier}'.{hint} Known activations: "
-                              f"{', '.join(sorted(ACTIVATIONS))}")
-        return fn
+        return _REGISTRY.lookup(identifier)
     if callable(identifier):
         return identifier
-    raise ConfigError(f"Could not interpret activation function identifier: {identifier!r} "
-                      f"(expected a name such as 'relu', None or a callable)")
+    raise uninterpretable("activation function", identifier, "a name such as 'relu', None or a "
+                          "callable")
 
 
 def serialize(activation):
-    """The name of a built-in activation (for configs); ``ValueError`` for other callables.
+    """The name of a built-in activation (for configs); ``ConfigError`` for other callables.
 
     Example: ``serialize(get("swish"))`` → ``"silu"``.
     """
-    name = _NAME_OF.get(activation)
+    name = _REGISTRY.name_of(activation)
     if name is None:
         raise ConfigError(f"cannot serialize activation {activation!r}: only the built-in "
-                          f"activations ({', '.join(sorted(ACTIVATIONS))}) can be saved by name")
+                          f"activations ({', '.join(_REGISTRY.names())}) can be saved by name")
     return name

@@ -24,13 +24,9 @@ Writing a layer::
     >>> Scale()(cr.ones(2, 3)).shape
     (2, 3)
 """
-import contextlib
-import contextvars
 import functools
 import inspect
 import math
-import re
-from collections import defaultdict
 
 import numpy as np
 
@@ -40,97 +36,11 @@ from chainrule.grad_mode import no_grad
 from chainrule.keras import regularizers
 from chainrule.keras.layers import initializers
 from chainrule.keras.symbolic import KerasTensor, Node, is_symbolic, shape_repr
+from chainrule.keras.utils import (check_name, normalize_shape, positive_int, snake_case,
+                                   spend_weight_budget, to_tensor, unique_name)
 from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
-
-_name_uids = defaultdict(int)
-_weight_budget = contextvars.ContextVar("weight_budget", default=None)
-
-
-@contextlib.contextmanager
-def weight_budget(n):
-    """While loading a file: layers may create at most *n* weight entries in all (about what the
-    file stores), so a hostile config cannot make chainrule allocate huge arrays."""
-    token = _weight_budget.set([int(n)])
-    try:
-        yield
-    finally:
-        _weight_budget.reset(token)
-
-
-def unique_name(base):
-    """``base`` the first time, then ``base_1``, ``base_2`` ... (Keras's automatic layer names).
-
-    Example: two ``Dense`` layers are named ``"dense"`` and ``"dense_1"``.
-    """
-    n = _name_uids[base]
-    _name_uids[base] += 1
-    return base if n == 0 else f"{base}_{n}"
-
-
-def clear_session():
-    """Restart automatic names (the next Dense is ``"dense"`` again), as ``keras.backend.clear_session``.
-
-    Example: ``cr.keras.clear_session()`` at the top of a notebook cell.
-    """
-    _name_uids.clear()
-
-
-def snake_case(name):
-    """``"BatchNormalization"`` → ``"batch_normalization"``. Example: ``snake_case("InputLayer")``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
-
-
-def check_name(name, where):
-    """Validate a user-given layer or model name (a non-empty str without '.' or '/')."""
-    if not isinstance(name, str) or not name or "." in name or "/" in name:
-        raise ConfigError(f"{where}: expected a non-empty string without '.' or '/' for name. "
-                          f"Received: name={name!r}")
-    return name
-
-
-def positive_int(value, name, where):
-    """*value* as an int if it is a positive integer, else Keras's ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(f"{where}: expected a positive int for {name}. Received: "
-                          f"{name}={value!r}")
-    return int(value)
-
-
-def normalize_shape(shape, where, name="shape"):
-    """A tuple of positive ints and ``None`` from a tuple or list (Keras rejects a bare int)."""
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        raise ShapeError(f"{where}: expected a tuple for {name}. Received: {name}={shape!r} "
-                         f"(write {name}=({shape},) for a vector)")
-    if not isinstance(shape, (tuple, list)):
-        raise ShapeError(f"{where}: expected a tuple of ints or None for {name}. "
-                         f"Received: {name}={shape!r}")
-    out = []
-    for d in shape:
-        if d is None:
-            out.append(None)
-        elif isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0:
-            out.append(int(d))
-        else:
-            raise ShapeError(f"{where}: expected a tuple of non-negative ints or None for {name}. "
-                             f"Received: {name}={tuple(shape)!r}")
-    return tuple(out)
-
-
-def to_tensor(x):
-    """A Tensor from a Tensor, NumPy array or number (lists of those stay lists)."""
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, (list, tuple)) and x and all(isinstance(e, (Tensor, np.ndarray)) for e in x):
-        return [to_tensor(e) for e in x]
-    if isinstance(x, dict):
-        return {k: to_tensor(v) for k, v in x.items()}
-    if isinstance(x, (np.ndarray, np.generic, int, float, list, tuple)):
-        return Tensor(np.asarray(x) if not isinstance(x, np.ndarray) else x)
-    return x
-
 
 _TRAINING_ARG = {}
 
@@ -161,6 +71,7 @@ class Layer(Module):
     """
 
     _autocast = True  # cast inputs to the dtype of the layer's float weights before forward
+    _single_input = False  # True: the layer takes one tensor, never a list of them
 
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None,
                  input_dim=None, **kwargs):
@@ -233,12 +144,7 @@ class Layer(Module):
         shape = normalize_shape(shape, f"{where}: add_weight('{name}')")
         if None in shape:
             raise ShapeError(f"{where}: cannot create weight '{name}' of unknown shape {shape}")
-        budget = _weight_budget.get()
-        if budget is not None:
-            if math.prod(shape) > budget[0]:
-                raise ConfigError(f"{where}: weight '{name}' of shape {shape} is larger than the "
-                                  f"weights the file stores")
-            budget[0] -= math.prod(shape)
+        spend_weight_budget(math.prod(shape), f"{where}: weight '{name}' of shape {shape}")
         dtype = dtypes.to_dtype(dtype) if dtype is not None else self._dtype
         init = initializers.get(initializer)
         value = init(shape, dtype=dtype)
@@ -401,6 +307,10 @@ class Layer(Module):
         return inputs
 
     def __call__(self, inputs, *args, **kwargs):
+        if self._single_input and isinstance(inputs, (list, tuple)) and inputs \
+                and not isinstance(inputs[0], (int, float, str, bytes, list, tuple)):
+            raise DTypeError(f"{type(self).__name__} '{self.name}' takes one tensor, received a "
+                             f"list of {len(inputs)}")
         if is_symbolic(inputs):
             return self._symbolic_call(inputs, args, kwargs)
         inputs = to_tensor(inputs)

@@ -1,4 +1,5 @@
-"""Core layers: ``Dense``, ``Activation``, ``Dropout``, ``Flatten``, ``Reshape``, ``Identity``.
+"""Core layers: ``Dense``, ``Activation``, ``Dropout``, ``Flatten``, ``Reshape``, ``Identity``,
+``Lambda``.
 
 Each is an ``nn.Module`` computed with ``chainrule.nn.functional`` (``Dense`` is ``F.linear`` on a
 kernel stored the Keras way, shape ``(in, units)``), with Keras 3's arguments and defaults.
@@ -18,7 +19,8 @@ import numpy as np
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.keras import regularizers
 from chainrule.keras.layers import activations, initializers
-from chainrule.keras.layers.base import Layer, normalize_shape, positive_int
+from chainrule.keras.layers.base import Layer
+from chainrule.keras.utils import normalize_shape, positive_int
 from chainrule.keras.layers.registry import serializable
 from chainrule.keras.symbolic import shape_repr
 from chainrule.nn import functional as F
@@ -44,6 +46,8 @@ class Dense(Layer):
         >>> layer(cr.ones(4, 16)).shape
         (4, 1)
     """
+
+    _single_input = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -99,6 +103,8 @@ class Activation(Layer):
     Example: ``cr.layers.Activation("tanh")(cr.zeros(2, 3))`` is all zeros.
     """
 
+    _single_input = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -125,6 +131,8 @@ class Dropout(Layer):
         >>> drop(cr.ones(2, 4), training=False).sum().item()
         8.0
     """
+
+    _single_input = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -170,6 +178,8 @@ class Flatten(Layer):
     Example: ``cr.layers.Flatten()(cr.zeros(2, 3, 4)).shape`` → ``(2, 12)``.
     """
 
+    _single_input = True
+
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last", "channels_first"):
@@ -201,6 +211,8 @@ class Reshape(Layer):
         >>> cr.layers.Reshape((3, 2))(cr.zeros(4, 6)).shape
         (4, 3, 2)
     """
+
+    _single_input = True
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -242,8 +254,65 @@ class Reshape(Layer):
 class Identity(Layer):
     """Returns its input unchanged (a placeholder). Example: ``Identity()(x) is x``."""
 
+    _single_input = True
+
     def forward(self, inputs):
         return inputs
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+@serializable()
+class Lambda(Layer):
+    """Wraps a function of tensors as a layer: ``Lambda(lambda x: x ** 2)``.
+
+    *function* is called as ``function(inputs, **arguments)`` on a tensor (or a list of them);
+    *output_shape* (without the batch) is optional, the shape is otherwise found by running the
+    function once. A model with a Lambda saves the function by name only: code is never stored
+    in or run from a file, so loading needs ``load_model(path, custom_objects={name: function})``
+    (Keras's ``safe_mode``). Example::
+
+        >>> cr.layers.Lambda(lambda x: x * 2.0)(cr.ones(2, 3)).sum().item()
+        12.0
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise ConfigError(f"Lambda: expected a callable for function. Received: "
+                              f"function={function!r}")
+        if mask is not None:
+            raise ConfigError("Lambda: mask is not supported (chainrule layers carry no masks)")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise ConfigError(f"Lambda: expected a dict for arguments. Received: "
+                              f"arguments={arguments!r}")
+        self.function, self.arguments = function, dict(arguments or {})
+        self.output_shape = None if output_shape is None else \
+            normalize_shape(output_shape, "Lambda", "output_shape")
+
+    def forward(self, inputs):
+        return self.function(inputs, **self.arguments)
+
+    def compute_output_shape(self, input_shape):
+        if self.output_shape is None:
+            return super().compute_output_shape(input_shape)
+        batch = (input_shape[0] if isinstance(input_shape, tuple) else input_shape[0][0])
+        return (batch,) + self.output_shape
+
+    def get_config(self):
+        return {**super().get_config(), "function": getattr(self.function, "__name__", "function"),
+                "output_shape": None if self.output_shape is None else list(self.output_shape),
+                "arguments": self.arguments}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        name = config.get("function")
+        function = (custom_objects or {}).get(name) if isinstance(name, str) else None
+        if not callable(function):
+            raise ConfigError(f"Lambda layer '{config.get('name')}' calls the function {name!r}, "
+                              f"whose code a saved model does not hold; pass it to load_model("
+                              f"path, custom_objects={{{name!r}: function}})")
+        config["function"] = function
+        return cls(**config)

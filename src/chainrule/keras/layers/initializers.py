@@ -28,7 +28,8 @@ import math
 import numpy as np
 
 from chainrule import dtypes
-from chainrule.errors import ConfigError, suggest
+from chainrule.errors import ConfigError
+from chainrule.keras.registry import INITIALIZERS, uninterpretable
 from chainrule.random import rng as _default_rng
 
 _TRUNCATION_STD = 0.87962566103423978  # std of N(0, 1) truncated to [-2, 2]
@@ -260,30 +261,32 @@ LecunNormal = _preset("LecunNormal", 1.0, "fan_in", "truncated_normal",
                       "LeCun normal: truncated normal, σ = sqrt(1 / fan_in) / 0.8796.\n\n"
                       "Example: ``LecunNormal(seed=0)((29, 16))``.")
 
-_CLASSES = {cls.__name__: cls for cls in (
-    Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
-    GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal)}
-_ALIASES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
-            "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
-            "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
-            "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
-            "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
-            "xavier_uniform": GlorotUniform, "xavier_normal": GlorotNormal}
+for _cls in (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
+             VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform,
+             LecunNormal):
+    INITIALIZERS.add(_cls)
+for _alias, _cls in {"zeros": Zeros, "ones": Ones, "constant": Constant,
+                     "random_normal": RandomNormal, "random_uniform": RandomUniform,
+                     "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
+                     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
+                     "he_uniform": HeUniform, "he_normal": HeNormal,
+                     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+                     "xavier_uniform": GlorotUniform, "xavier_normal": GlorotNormal}.items():
+    INITIALIZERS.add(_cls, _alias)
 
 
 def serialize(initializer):
     """``{"class_name": ..., "config": {...}}`` for a built-in initializer (used by get_config)."""
-    if not isinstance(initializer, Initializer) or type(initializer).__name__ not in _CLASSES \
-            or _CLASSES[type(initializer).__name__] is not type(initializer):
-        raise ConfigError(f"cannot serialize initializer {initializer!r}: only the built-in "
-                          f"initializers ({', '.join(_ALIASES)}) can be saved in a config")
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    if not isinstance(initializer, Initializer):
+        raise ConfigError(f"cannot serialize initializer {initializer!r}: only chainrule's "
+                          f"built-in initializers can be saved in a config")
+    return INITIALIZERS.serialize(initializer)
 
 
 def get(identifier):
     """An initializer from a name (``"he_normal"``), a config dict, an instance or a callable.
 
-    Unknown names raise ``ValueError`` suggesting the closest known one. Example::
+    Unknown names raise ``ConfigError`` suggesting the closest known one. Example::
 
         >>> get("glorot_uniform")
         GlorotUniform(seed=None)
@@ -295,23 +298,8 @@ def get(identifier):
     if callable(identifier):
         return identifier
     if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ConfigError(_unknown("initializer", identifier, list(_ALIASES) + list(_CLASSES)))
-        return cls()
+        return INITIALIZERS.lookup(identifier)()
     if isinstance(identifier, dict):
-        name, config = identifier.get("class_name"), identifier.get("config", {})
-        cls = _CLASSES.get(name) if isinstance(name, str) else None
-        if cls is None or not isinstance(config, dict) or set(identifier) - {"class_name", "config"}:
-            raise ConfigError(f"Unknown initializer config: {identifier!r} (expected "
-                              f"{{'class_name': one of {sorted(_CLASSES)}, 'config': {{...}}}})")
-        try:
-            return cls.from_config(config)
-        except TypeError as e:
-            raise ConfigError(f"invalid config for initializer {name}: {e}") from None
-    raise ConfigError(f"Could not interpret initializer identifier: {identifier!r}")
-
-
-def _unknown(kind, name, known):
-    hint = suggest(name, known, n=1)
-    return f"Unknown {kind}: '{name}'.{hint} Known {kind}s: {', '.join(sorted(set(known)))}"
+        return INITIALIZERS.deserialize(identifier)
+    raise uninterpretable("initializer", identifier, "a name such as 'glorot_uniform', a config "
+                          "dict, an Initializer or a callable")

@@ -13,9 +13,10 @@ Example::
 """
 from chainrule import dtypes
 from chainrule.errors import ConfigError, DTypeError, ShapeError
-from chainrule.keras.layers.base import Layer, check_name, normalize_shape, positive_int
+from chainrule.keras.layers.base import Layer
+from chainrule.keras.utils import check_name, normalize_shape, positive_int
 from chainrule.keras.layers.registry import serializable
-from chainrule.keras.symbolic import KerasTensor, Node
+from chainrule.keras.symbolic import STRING_DTYPE, KerasTensor, Node
 
 
 @serializable()
@@ -49,11 +50,21 @@ class InputLayer(Layer):
             batch = None if batch_size is None else positive_int(batch_size, "batch_size", "Input")
             batch_shape = (batch,) + shape
         self.batch_shape = batch_shape
-        self._dtype = dtypes.to_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
-        if self._dtype.kind not in "biuf":
-            raise DTypeError(f"InputLayer: expected a numeric dtype (bool, int or float). "
-                             f"Received: dtype={dtype!r}")
+        self._string = dtype in (STRING_DTYPE, "str")
+        if self._string:
+            self._dtype = dtypes.get_default_dtype()
+        else:
+            self._dtype = dtypes.to_dtype(dtype) if dtype is not None else \
+                dtypes.get_default_dtype()
+            if self._dtype.kind not in "biuf":
+                raise DTypeError(f"InputLayer: expected a numeric dtype (bool, int or float) or "
+                                 f"'string'. Received: dtype={dtype!r}")
         self.built = True
+
+    @property
+    def dtype(self):
+        """The dtype of the data this input takes (``"float32"``, ``"int64"``, ``"string"``)."""
+        return STRING_DTYPE if self._string else self._dtype.name
 
     def make_tensor(self):
         """A new symbolic tensor produced by this layer (``Input`` calls this once)."""
@@ -76,7 +87,8 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None):
     """A symbolic input of *shape* (without the batch) for building functional models.
 
     *dtype* defaults to ``cr.get_default_dtype()``; give ``dtype="int64"`` for integer codes fed
-    to ``IntegerLookup`` or ``CategoryEncoding``. *name* (default ``input_layer``, made unique) is
+    to ``IntegerLookup`` or ``CategoryEncoding``, ``dtype="string"`` for text fed to
+    ``StringLookup`` or ``Hashing``. *name* (default ``input_layer``, made unique) is
     the key for this input when a model is called with a dict. Example::
 
         >>> inputs = cr.layers.Input(shape=(29,), name="input")

@@ -1,4 +1,5 @@
-"""``BatchNormalization`` and ``LayerNormalization`` with Keras 3's defaults and formulas.
+"""``BatchNormalization``, ``LayerNormalization``, ``GroupNormalization`` and ``UnitNormalization``
+with Keras 3's defaults and formulas.
 
 Both compute ``γ · (x - μ) / sqrt(σ² + ε) + β`` with the biased variance σ²:
 
@@ -9,6 +10,10 @@ Both compute ``γ · (x - μ) / sqrt(σ² + ε) + β`` with the biased variance 
   differs from it only by n/(n-1) in the running variance); in evaluation, and always when the
   layer is frozen (``trainable=False``, as in Keras 3), it uses the moving statistics.
 - LayerNormalization (epsilon=1e-3) normalises each sample over ``axis`` (the last by default).
+- GroupNormalization (groups=32, epsilon=1e-3) splits the channels of ``axis`` into groups and
+  normalises each sample's group over its channels and all positions (``F.group_norm``).
+- UnitNormalization scales each sample to unit L2 norm along ``axis``:
+  x · rsqrt(max(Σx², 1e-12)) (``F.normalize`` with ε = 1e-6 on the norm, the same value).
 
 Example::
 
@@ -65,6 +70,8 @@ class BatchNormalization(Layer):
         >>> bn(cr.randn(32, 4)).shape
         (32, 4)
     """
+
+    _single_input = True
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
@@ -176,6 +183,8 @@ class LayerNormalization(Layer):
         True
     """
 
+    _single_input = True
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
         super().__init__(**kwargs)
@@ -235,3 +244,130 @@ class LayerNormalization(Layer):
                 "beta_regularizer": regularizers.serialize(self.beta_regularizer),
                 "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
 
+
+
+@serializable()
+class GroupNormalization(Layer):
+    """Normalises groups of channels: the channels of *axis* are split into *groups*, and each
+    sample's group is standardised over its channels and every position, then γ, β per channel.
+
+    ``groups=-1`` gives each channel its own group (instance normalization); ``groups=1`` is
+    layer normalization over everything. Weights: ``gamma`` (if *scale*), ``beta`` (if
+    *center*), one per channel. Example::
+
+        >>> gn = cr.layers.GroupNormalization(groups=2)
+        >>> gn(cr.randn(4, 5, 6)).shape
+        (4, 5, 6)
+    """
+
+    _single_input = True
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) \
+                or (groups <= 0 and groups != -1):
+            raise ConfigError(f"GroupNormalization: expected a positive int (or -1) for groups. "
+                              f"Received: groups={groups!r}")
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ConfigError(f"GroupNormalization: expected an int for axis. Received: "
+                              f"axis={axis!r}")
+        if beta_constraint is not None or gamma_constraint is not None:
+            raise ConfigError("GroupNormalization: weight constraints are not supported")
+        self.groups, self.axis = int(groups), int(axis)
+        self.epsilon = _check_epsilon(epsilon, "GroupNormalization")
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+
+    def build(self, input_shape):
+        where = f"GroupNormalization '{self.name}'"
+        (axis,) = _axes(self.axis, len(input_shape), where)
+        dim = input_shape[axis]
+        if dim is None:
+            raise ShapeError(f"{where}: axis {self.axis} of input tensor should have a defined "
+                             f"dimension but the layer received an input with shape "
+                             f"{shape_repr(tuple(input_shape))}.")
+        groups = dim if self.groups == -1 else self.groups
+        if dim < groups:
+            raise ConfigError(f"{where}: number of groups ({groups}) cannot be more than the "
+                              f"number of channels ({dim}).")
+        if dim % groups:
+            raise ConfigError(f"{where}: number of groups ({groups}) must be a multiple of the "
+                              f"number of channels ({dim}).")
+        self._ndim, self._channel_axis, self._groups, self._dim = len(input_shape), axis, groups, dim
+        if self.scale:
+            self.add_weight("gamma", (dim,), self.gamma_initializer,
+                            regularizer=self.gamma_regularizer)
+        if self.center:
+            self.add_weight("beta", (dim,), self.beta_initializer,
+                            regularizer=self.beta_regularizer)
+
+    def forward(self, inputs):
+        axis = self._channel_axis
+        if inputs.ndim != self._ndim or inputs.shape[axis] != self._dim:
+            raise ShapeError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+                             f"expected rank {self._ndim} with {self._dim} channels on axis "
+                             f"{self.axis}, received input with shape "
+                             f"{shape_repr(tuple(inputs.shape))}")
+        x = inputs if axis == 1 else _move_axis(inputs, axis, 1)
+        y = F.group_norm(x, self._groups, self.gamma if self.scale else None,
+                         self.beta if self.center else None, eps=self.epsilon)
+        return y if axis == 1 else _move_axis(y, 1, axis)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        s = initializers.serialize
+        return {**super().get_config(), "groups": self.groups, "axis": self.axis,
+                "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "beta_initializer": s(self.beta_initializer),
+                "gamma_initializer": s(self.gamma_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": None, "gamma_constraint": None}
+
+
+def _move_axis(x, source, destination):
+    """*x* with axis *source* moved to position *destination* (the others keep their order)."""
+    order = [a for a in range(x.ndim) if a != source]
+    order.insert(destination, source)
+    return x.permute(*order)
+
+
+@serializable()
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm along *axis* (an int or a list of axes).
+
+    x · rsqrt(max(Σx², 1e-12)), so a zero vector stays zero. Example::
+
+        >>> cr.layers.UnitNormalization()(cr.tensor([[3.0, 4.0]]))
+        tensor([[0.6000, 0.8000]])
+    """
+
+    _single_input = True
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        items = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+        if not items or any(isinstance(a, bool) or not isinstance(a, (int, np.integer))
+                            for a in items):
+            raise ConfigError(f"Invalid value for `axis` argument: expected an int or a "
+                              f"list/tuple of ints. Received: axis={axis!r}")
+        self.axis = [int(a) for a in items] if isinstance(axis, (list, tuple)) else int(axis)
+
+    def forward(self, inputs):
+        axes = _axes(self.axis, inputs.ndim, f"UnitNormalization '{self.name}'") \
+            if inputs.ndim > 1 else [0]
+        return F.normalize(inputs, p=2.0, dim=axes[0] if len(axes) == 1 else tuple(axes),
+                           eps=1e-6)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": _axis_config(self.axis)}

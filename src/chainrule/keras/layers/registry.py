@@ -17,9 +17,7 @@ import inspect
 
 from chainrule.errors import ConfigError, DTypeError
 from chainrule.keras.layers.base import Layer
-
-_SERIALIZABLE = {}  # class name in files -> class
-_SERIAL_NAME = {}   # class -> class name in files
+from chainrule.keras.registry import LAYERS
 
 
 class SavedConfigError(ConfigError):
@@ -34,17 +32,14 @@ def serializable(name=None):
     passed to ``load_model(path, custom_objects={...})``). Example: ``@serializable()``.
     """
     def register(cls):
-        key = name or cls.__name__
-        _SERIALIZABLE[key] = cls
-        _SERIAL_NAME[cls] = key
-        return cls
+        return LAYERS.add(cls, name or cls.__name__)
     return register
 
 
 def serialize_layer(layer):
     """``{"class_name": ..., "config": layer.get_config()}`` for saving a layer inside a model."""
     cls = type(layer)
-    return {"class_name": _SERIAL_NAME.get(cls, cls.__name__), "config": layer.get_config()}
+    return {"class_name": LAYERS.name_of(cls) or cls.__name__, "config": layer.get_config()}
 
 
 def deserialize_layer(entry, custom_objects=None, where="layer"):
@@ -63,13 +58,14 @@ def deserialize_layer(entry, custom_objects=None, where="layer"):
     if not isinstance(custom, dict):
         raise DTypeError(f"custom_objects must be a dict of name -> class. Received: "
                          f"{type(custom_objects).__name__}")
-    cls = custom.get(name) or _SERIALIZABLE.get(name)
+    cls = custom.get(name)
     if cls is None:
-        shown = name if len(name) <= 80 else name[:77] + "..."
-        raise SavedConfigError(f"{where}: unknown layer class '{shown}'. A saved model can only "
-                          f"name chainrule's layers ({', '.join(sorted(_SERIALIZABLE))}); to load "
-                          f"your own layer, pass load_model(path, custom_objects={{'{shown}': "
-                          f"YourLayer}})")
+        try:
+            cls = LAYERS.lookup(name, hint=" A saved model can only name chainrule's layers; to "
+                                           "load your own layer, pass load_model(path, "
+                                           "custom_objects={'%s': YourLayer})." % name[:80])
+        except ConfigError as e:
+            raise SavedConfigError(f"{where}: {e}") from None
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise DTypeError(f"custom_objects['{name}'] must be a cr.layers.Layer subclass")
     if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):

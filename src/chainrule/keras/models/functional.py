@@ -200,22 +200,7 @@ class Model(Trainer, Layer):
         dts = [t.dtype for t in self._graph.outputs]
         return dts[0] if self._graph.single_output else dts
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                weighted_metrics=None, **kwargs):
-        """Configure training (see ``Trainer.compile``); string settings are saved with the model.
-
-        Example: ``model.compile("adam", "binary_crossentropy", ["accuracy"])``.
-        """
-        args = (optimizer, loss, metrics, loss_weights, weighted_metrics)
-        if not self.built:  # a lazily built Sequential: its weights appear with the first data
-            self._resolve_compile(*args)  # but unknown names fail now
-            self._pending_compile = (args, kwargs)
-        else:
-            super().compile(*args, **kwargs)
-            self._pending_compile = None
-        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
-
-    def _build_for(self, x):
+    def _before_data(self, x):
         """Build a lazily built model by running it once on the first rows of *x* (in eval mode,
         without a graph), then finish a compile that was waiting for the weights."""
         if not self.built and x is not None:
@@ -226,30 +211,7 @@ class Model(Trainer, Layer):
                     self(_first_rows(x))
             finally:
                 self.train(was_training)
-        pending = getattr(self, "_pending_compile", None)
-        if pending is not None and self.built:
-            self._pending_compile = None
-            super().compile(*pending[0], **pending[1])
-
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """Train (see ``Trainer.fit``); a lazily built model is built from *x* first."""
-        self._build_for(x)
-        return super().fit(x, y, *args, **kwargs)
-
-    def evaluate(self, x=None, y=None, *args, **kwargs):
-        """Loss and metrics (see ``Trainer.evaluate``); builds a lazily built model from *x*."""
-        self._build_for(x)
-        return super().evaluate(x, y, *args, **kwargs)
-
-    def train_on_batch(self, x, y=None, *args, **kwargs):
-        """One step on one batch (see ``Trainer.train_on_batch``); builds from *x* if needed."""
-        self._build_for(x)
-        return super().train_on_batch(x, y, *args, **kwargs)
-
-    def test_on_batch(self, x, y=None, *args, **kwargs):
-        """Loss and metrics on one batch (see ``Trainer.test_on_batch``); builds if needed."""
-        self._build_for(x)
-        return super().test_on_batch(x, y, *args, **kwargs)
+        super()._before_data(x)
 
     # ---- display and saving -------------------------------------------------------------------
     def summary(self, line_length=None, print_fn=None, expand_nested=False, show_trainable=False):
@@ -262,7 +224,8 @@ class Model(Trainer, Layer):
                       expand_nested=expand_nested, show_trainable=show_trainable)
 
     def save(self, filepath, overwrite=True):
-        """Save architecture, weights and compile settings to one file (see ``cr.load_model``).
+        """Save architecture, weights, compile settings and optimizer state to one file (see
+        ``cr.load_model``).
 
         Example: ``model.save("heart.keras")``.
         """

@@ -17,9 +17,9 @@ import numpy as np
 
 from chainrule import dtypes
 from chainrule.errors import ConfigError, DTypeError, ShapeError
-from chainrule.keras.layers.base import to_tensor
+from chainrule.keras.utils import to_tensor
 from chainrule.keras.layers.input import InputLayer
-from chainrule.keras.symbolic import KerasTensor, shape_repr
+from chainrule.keras.symbolic import STRING_DTYPE, KerasTensor, shape_repr
 from chainrule.tensor import Tensor
 
 
@@ -126,11 +126,11 @@ class Graph:
     def input_names(self):
         return [t.node.layer.name for t in self.inputs]
 
-    # ---- running ---------------------------------------------------------------------------
-    def feed(self, data):
-        """Match *data* (a tensor, a list in input order, or a dict by input name) to the inputs,
-        converting each to its Input's dtype and checking its shape."""
-        where, names = self.where, self.input_names
+    # ---- matching data to the inputs (the one owner: calls and fit/evaluate/predict use it) ----
+    def match(self, data, where=None):
+        """The items of *data* in input order: *data* is a tensor or array (one input), a list in
+        input order, or a dict keyed by input name. Errors name the missing or unknown input."""
+        where, names = where or self.where, self.input_names
         n = len(self.inputs)
         if isinstance(data, dict):
             missing = [k for k in names if k not in data]
@@ -141,31 +141,49 @@ class Graph:
             if unknown:
                 raise ConfigError(f"{where}: received data for unknown input '{unknown[0]}' (the "
                                   f"model's inputs are {names})")
-            items = [data[k] for k in names]
-        elif isinstance(data, (list, tuple)) and (n > 1 or (
+            return [data[k] for k in names]
+        if isinstance(data, (list, tuple)) and (n > 1 or (
                 len(data) == 1 and isinstance(data[0], (Tensor, np.ndarray)))):
             if len(data) != n:
                 raise ShapeError(f"{where}: expected {n} input{'s' if n > 1 else ''} {names}, "
                                  f"received a list of {len(data)}")
-            items = list(data)
-        elif n == 1:
-            items = [data]
-        else:
-            raise ShapeError(f"{where}: the model has {n} inputs {names}; pass a list of {n} "
-                             f"arrays in that order or a dict keyed by input name. Received: "
-                             f"{type(data).__name__}")
+            return list(data)
+        if n == 1:
+            return [data]
+        raise ShapeError(f"{where}: the model has {n} inputs {names}; pass a list of {n} "
+                         f"arrays in that order or a dict keyed by input name. Received: "
+                         f"{type(data).__name__}")
+
+    def check_input(self, i, shape, where=None, what="data", check_batch=True):
+        """Raise a ShapeError unless *shape* fits Input *i* (its rank, and every known size; the
+        batch size too unless *check_batch* is False)."""
+        want = self.inputs[i].shape
+        first = 0 if check_batch else 1
+        if len(shape) != len(want) or any(d is not None and d != s for d, s in
+                                          zip(want[first:], tuple(shape)[first:])):
+            raise ShapeError(f"{where or self.where}: input '{self.input_names[i]}' expects shape "
+                             f"{shape_repr(want)}, received {what} of shape "
+                             f"{shape_repr(tuple(shape))}")
+
+    def feed(self, data):
+        """Match *data* to the inputs, converting each to its Input's dtype and checking its shape."""
         out = []
-        for t, value, name in zip(self.inputs, items, names):
-            x = to_tensor(value)
-            if not isinstance(x, Tensor):
-                raise DTypeError(f"{where}: input '{name}' must be a Tensor or an array. "
-                                 f"Received: {type(value).__name__}")
-            want = dtypes.to_dtype(t.dtype)
-            if x.dtype != want:
-                x = x.to(want)
-            if x.ndim != len(t.shape) or any(d is not None and d != s for d, s in zip(t.shape, x.shape)):
-                raise ShapeError(f"{where}: input '{name}' expects shape {shape_repr(t.shape)}, "
-                                 f"received data of shape {shape_repr(tuple(x.shape))}")
+        for i, (t, value) in enumerate(zip(self.inputs, self.match(data))):
+            if t.dtype == STRING_DTYPE:
+                arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+                if arr.dtype.kind not in "USO":
+                    raise DTypeError(f"{self.where}: input '{self.input_names[i]}' takes strings. "
+                                     f"Received: an array of dtype {arr.dtype}")
+                x = Tensor(arr.astype(str))
+            else:
+                x = to_tensor(value)
+                if not isinstance(x, Tensor):
+                    raise DTypeError(f"{self.where}: input '{self.input_names[i]}' must be a "
+                                     f"Tensor or an array. Received: {type(value).__name__}")
+                want = dtypes.to_dtype(t.dtype)
+                if x.dtype != want:
+                    x = x.to(want)
+            self.check_input(i, tuple(x.shape))
             out.append(x)
         return out
 

@@ -15,3 +15,13 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "D
            "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
            "NLLLoss", "PinballLoss", "ReLU", "SiLU", "Sequential", "Sigmoid", "SmoothL1Loss",
            "Softmax", "Softplus", "Tanh", "Unflatten"]
+
+from chainrule.nn.modules.attention import MultiheadAttention
+from chainrule.nn.modules.rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell
+from chainrule.nn.modules.transformer import (Transformer, TransformerDecoder,
+                                              TransformerDecoderLayer, TransformerEncoder,
+                                              TransformerEncoderLayer)
+
+__all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "MultiheadAttention", "RNN", "RNNBase", "RNNCell",
+            "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+            "TransformerEncoderLayer"]

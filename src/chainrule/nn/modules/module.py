@@ -427,9 +427,22 @@ class Module:
                 arr = value.data
             elif isinstance(value, xp.ndarray):
                 arr = value
+            elif hasattr(value, "__array__"):  # a torch tensor, a NumPy scalar, an array-like
+                try:  # an own copy, so a parameter never aliases another library's memory
+                    arr = xp.asarray(value).copy()
+                except (TypeError, ValueError, RuntimeError) as e:
+                    errors.append(f'While copying the parameter named "{key}", could not convert '
+                                  f'the {_typename(value)} to an array: {e}')
+                    continue
             else:
                 errors.append(f'While copying the parameter named "{key}", expected a cr.Tensor or '
-                              f'NumPy array from checkpoint but received {type(value)}')
+                              f'NumPy array (or an array-like with __array__, such as a torch '
+                              f'tensor) from checkpoint but received {type(value)}')
+                continue
+            if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and t.data.dtype.kind != "f"):
+                errors.append(f'While copying the parameter named "{key}", the checkpoint holds '
+                              f'dtype {arr.dtype}, which cannot be loaded into the model\'s '
+                              f'{t.data.dtype} without losing values')
                 continue
             if arr.shape != t.shape:
                 errors.append(f"size mismatch for {key}: copying a param with shape {arr.shape} "

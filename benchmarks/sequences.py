@@ -1,0 +1,227 @@
+"""Benchmark sequence models: an LSTM step and a TransformerEncoderLayer step, chainrule vs PyTorch.
+
+    python benchmarks/sequences.py                      # both, timing (interleaved rounds)
+    python benchmarks/sequences.py --config lstm --rounds 10 --steps 5
+    python benchmarks/sequences.py --memory             # peak RSS, one process per framework
+
+A step is forward, loss (the mean square of the output against a fixed target), backward,
+``Adam(lr=1e-3).step()`` and ``zero_grad()`` on a fixed batch:
+
+* ``lstm``: ``nn.LSTM(128, 128, batch_first=True)``, batch 32, 50 time steps;
+* ``encoder``: ``nn.TransformerEncoderLayer(d_model=128, nhead=4, batch_first=True,
+  dropout=0.0)`` (dim_feedforward 2048, PyTorch's default), batch 32, length 64.
+
+Both frameworks start from the same weights (PyTorch's initialisation, copied into chainrule
+through ``load_state_dict``) and their first losses must agree to 1e-4 relative before anything
+is timed. Timing runs interleaved rounds: each round times a block of steps of each framework in
+turn (order alternating), after warm-up steps; reported are medians and the 10th-90th
+percentiles of all timed steps, and the ratio chainrule/PyTorch. PyTorch uses ``--threads``
+threads (default: as many as NumPy's BLAS uses, read as ``run.py`` does).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+CONFIGS = {"lstm": {"batch": 32, "steps": 50, "features": 128},
+           "encoder": {"batch": 32, "steps": 64, "features": 128}}
+
+
+def _blas_threads():
+    """The threads of NumPy's BLAS (what chainrule computes with), as run.py reads them."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    from run import blas_info
+    return blas_info()["threads"] or 1
+
+
+def _data(config):
+    c = CONFIGS[config]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((c["batch"], c["steps"], c["features"])).astype(np.float32)
+    y = rng.standard_normal((c["batch"], c["steps"], c["features"])).astype(np.float32)
+    return x, y
+
+
+def torch_model(config):
+    import torch
+    torch.manual_seed(0)
+    if config == "lstm":
+        return torch.nn.LSTM(128, 128, batch_first=True)
+    return torch.nn.TransformerEncoderLayer(128, 4, batch_first=True, dropout=0.0)
+
+
+def chainrule_model(config, state):
+    import chainrule as cr
+    if config == "lstm":
+        m = cr.nn.LSTM(128, 128, batch_first=True)
+    else:
+        m = cr.nn.TransformerEncoderLayer(128, 4, batch_first=True, dropout=0.0)
+    m.load_state_dict(state)
+    return m
+
+
+def make_steps(config, frameworks, state=None):
+    """{framework: step function returning the loss as a float}, from one set of weights
+    (PyTorch's initialisation, or *state*, a dict of arrays, which spares importing torch)."""
+    x, y = _data(config)
+    if state is None or "torch" in frameworks:
+        theirs = torch_model(config)
+        if state is None:
+            state = {k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()}
+    steps = {}
+    if "torch" in frameworks:
+        import torch
+        tx, ty = torch.tensor(x), torch.tensor(y)
+        topt = torch.optim.Adam(theirs.parameters(), lr=1e-3)
+
+        def torch_step():
+            topt.zero_grad()
+            out = theirs(tx)
+            out = out[0] if isinstance(out, tuple) else out
+            loss = ((out - ty) ** 2).mean()
+            loss.backward()
+            topt.step()
+            return loss.item()
+        steps["torch"] = torch_step
+    if "chainrule" in frameworks:
+        import chainrule as cr
+        ours = chainrule_model(config, state)
+        cx, cy = cr.tensor(x), cr.tensor(y)
+        opt = cr.optim.Adam(ours.parameters(), lr=1e-3)
+
+        def chainrule_step():
+            opt.zero_grad()
+            out = ours(cx)
+            out = out[0] if isinstance(out, tuple) else out
+            loss = ((out - cy) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss.item()
+        steps["chainrule"] = chainrule_step
+    return steps
+
+
+def check(config):
+    """The first three losses of both frameworks, from the same weights, agree to 1e-4."""
+    steps = make_steps(config, ("torch", "chainrule"))
+    a = [steps["torch"]() for _ in range(3)]
+    b = [steps["chainrule"]() for _ in range(3)]
+    ok = np.allclose(a, b, rtol=1e-4)
+    return ok, a, b
+
+
+def time_config(config, rounds, per_round, warmup):
+    steps = make_steps(config, ("torch", "chainrule"))
+    times = {k: [] for k in steps}
+    names = list(steps)
+    for r in range(rounds):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            fn = steps[name]
+            for _ in range(warmup):
+                fn()
+            for _ in range(per_round):
+                t = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t)
+    out = {}
+    for name, ts in times.items():
+        ts = np.array(ts) * 1000
+        out[name] = {"median_ms": float(np.median(ts)), "p10_ms": float(np.percentile(ts, 10)),
+                     "p90_ms": float(np.percentile(ts, 90)), "n": int(len(ts))}
+    out["ratio"] = out["chainrule"]["median_ms"] / out["torch"]["median_ms"]
+    return out
+
+
+def _rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def memory_child(config, framework, n, weights):
+    """Run *n* steps in this process; print the peak RSS and the RSS before the first step."""
+    if framework == "torch":
+        import torch
+        torch.set_num_threads(1)
+    state = dict(np.load(weights))
+    fn = make_steps(config, (framework,), state)[framework]
+    before = _rss_mb()
+    for _ in range(n):
+        fn()
+    with open("/proc/self/status") as f:     # VmHWM: this image's peak (ru_maxrss would
+        peak = next(int(line.split()[1]) for line in f      # include the parent's at fork)
+                    if line.startswith("VmHWM")) / 1024
+    print(json.dumps({"peak_mb": peak, "before_mb": before}))
+
+
+def memory(config, n):
+    """Peak RSS of each framework in its own process (chainrule's never imports torch), and
+    the growth over the RSS before the first step (the training step's own memory)."""
+    import tempfile
+    theirs = torch_model(config)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = os.path.join(tmp, "weights.npz")
+        np.savez(weights, **{k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        for fw in ("torch", "chainrule"):
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+            res = subprocess.run([sys.executable, __file__, "--child", config, fw, str(n),
+                                  weights], capture_output=True, text=True, env=env, check=True)
+            out[fw] = json.loads(res.stdout.strip().splitlines()[-1])
+    out["ratio"] = out["chainrule"]["peak_mb"] / out["torch"]["peak_mb"]
+    out["growth_ratio"] = ((out["chainrule"]["peak_mb"] - out["chainrule"]["before_mb"])
+                           / (out["torch"]["peak_mb"] - out["torch"]["before_mb"]))
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default="lstm,encoder")
+    p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--steps", type=int, default=5, help="timed steps per framework per round")
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--memory", action="store_true")
+    p.add_argument("--memory-steps", type=int, default=20)
+    p.add_argument("--json", default=None)
+    p.add_argument("--child", nargs=4, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        memory_child(args.child[0], args.child[1], int(args.child[2]), args.child[3])
+        return 0
+    threads = args.threads or _blas_threads()
+    import torch
+    torch.set_num_threads(threads)
+    results = {"threads": threads}
+    for config in args.config.split(","):
+        ok, a, b = check(config)
+        if not ok:
+            print(f"{config}: losses disagree: torch {a}, chainrule {b}", file=sys.stderr)
+            return 2
+        if args.memory:
+            r = memory(config, args.memory_steps)
+            t, c = r["torch"], r["chainrule"]
+            print(f"{config:8s} peak RSS  torch {t['peak_mb']:7.1f} MB (+{t['peak_mb'] - t['before_mb']:.1f} "
+                  f"over setup)   chainrule {c['peak_mb']:7.1f} MB (+{c['peak_mb'] - c['before_mb']:.1f})"
+                  f"   ratio {r['ratio']:.2f}, growth ratio {r['growth_ratio']:.2f}")
+        else:
+            r = time_config(config, args.rounds, args.steps, args.warmup)
+            print(f"{config:8s} torch {r['torch']['median_ms']:8.2f} ms "
+                  f"[{r['torch']['p10_ms']:.1f}-{r['torch']['p90_ms']:.1f}]   chainrule "
+                  f"{r['chainrule']['median_ms']:8.2f} ms [{r['chainrule']['p10_ms']:.1f}-"
+                  f"{r['chainrule']['p90_ms']:.1f}]   chainrule/torch {r['ratio']:.2f}",
+                  flush=True)
+        results[config] = r
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,445 @@
+"""Keras 3's recurrent layers: ``SimpleRNN``, ``LSTM``, ``GRU`` (and the ``"orthogonal"``
+initializer they start their recurrent kernels with).
+
+Weights are stored the Keras way: ``kernel`` (features, gates·units), ``recurrent_kernel``
+(units, gates·units), ``bias``; gate order LSTM i, f, c, o and GRU z, r, h (update, reset,
+candidate); GRU's default ``reset_after=True`` keeps separate input and recurrent biases, shape
+(2, 3·units). Inputs are (batch, timesteps, features). A mask (from ``Embedding(mask_zero=True)``
+or passed as ``mask=``) skips the masked steps: their state and output are those of the previous
+step, as Keras does. Example::
+
+    >>> lstm = cr.layers.LSTM(8, return_sequences=True, return_state=True)
+    >>> seq, h, c = lstm(cr.randn(2, 5, 3))
+    >>> seq.shape, h.shape, c.shape
+    ((2, 5, 8), (2, 8), (2, 8))
+"""
+import math
+
+import numpy as np
+
+from chainrule.errors import ConfigError, ShapeError
+from chainrule.keras import regularizers
+from chainrule.keras.layers import activations, initializers
+from chainrule.keras.layers.masking import MaskedLayer, check_sequence_mask
+from chainrule.keras.layers.registry import serializable
+from chainrule.keras.registry import INITIALIZERS
+from chainrule.keras.symbolic import is_symbolic, shape_repr
+from chainrule.keras.utils import check_float, positive_int
+from chainrule.nn.functional.dropout import dropout as _dropout
+from chainrule.nn.modules.rnn import time_steps
+from chainrule.ops.elementwise import where
+from chainrule.ops.shape import stack
+from chainrule.random import Generator
+from chainrule.tensor import Tensor
+
+
+class Orthogonal(initializers.Initializer):
+    """A (semi-)orthogonal matrix times *gain*: the QR factor of a Gaussian matrix, signs fixed
+    by R's diagonal, as ``keras.initializers.Orthogonal``; the default of recurrent kernels.
+
+    Example: ``Orthogonal(seed=0)((4, 4))`` has orthonormal rows and columns.
+    """
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain = check_float(gain, "gain", "Orthogonal")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ConfigError(f"Orthogonal: expected an int or None for seed. Received: "
+                              f"seed={seed!r}")
+        self.seed = None if seed is None else int(seed)
+
+    def sample(self, shape, gen):
+        if len(shape) < 2:
+            raise ShapeError(f"Orthogonal: the initializer needs a shape of rank >= 2. Received: "
+                             f"shape={shape}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = gen.standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+if "Orthogonal" not in INITIALIZERS:
+    INITIALIZERS.add(Orthogonal)
+    INITIALIZERS.add(Orthogonal, "orthogonal")
+
+
+class _ForgetBias:
+    """LSTM's unit_forget_bias: the bias initializer's values, the forget-gate block set to 1."""
+
+    def __init__(self, base, units):
+        self.base, self.units = base, units
+
+    def __call__(self, shape, dtype=None):
+        u = self.units
+        value = np.array(self.base(shape, dtype=dtype), copy=True)
+        value[u:2 * u] = 1.0
+        return value
+
+
+def _seed(seed, where):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise ConfigError(f"{where}: expected an int or None for seed. Received: seed={seed!r}")
+    return None if seed is None else int(seed)
+
+
+class RNNLayer(MaskedLayer):
+    """The common part of SimpleRNN, LSTM and GRU: weights, checks, masks and the time loop.
+
+    Subclasses set ``_gates`` and ``_n_states`` and define ``_step(x_t, states, rec_mask)``
+    returning the new states (the first is the output).
+    """
+
+    _gates = 1
+    _n_states = 1
+
+    def _setup(self, units, activation, recurrent_activation, use_bias, kernel_initializer,
+               recurrent_initializer, bias_initializer, kernel_regularizer,
+               recurrent_regularizer, bias_regularizer, activity_regularizer, constraints,
+               dropout, recurrent_dropout, seed, return_sequences, return_state, go_backwards,
+               stateful, unroll, zero_output_for_mask):
+        where = f"{type(self).__name__} '{self.name}'"
+        self.units = positive_int(units, "units", where)
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        if activity_regularizer is not None or any(c is not None for c in constraints):
+            raise ConfigError(f"{where}: activity_regularizer and weight constraints are not "
+                              f"supported; leave them None")
+        self.dropout = check_float(dropout, "dropout", where, 0, 1)
+        self.recurrent_dropout = check_float(recurrent_dropout, "recurrent_dropout", where, 0, 1)
+        self.seed = _seed(seed, where)
+        self._generator = None if self.seed is None else Generator().manual_seed(self.seed)
+        self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
+        self.go_backwards, self.stateful = bool(go_backwards), bool(stateful)
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self._states = None   # the last states, kept between calls when stateful
+
+    @property
+    def state_size(self):
+        """The size of each state: [units] (LSTM: [units, units])."""
+        return [self.units] * self._n_states
+
+    def _where(self):
+        return f"{type(self).__name__} '{self.name}'"
+
+    def __call__(self, inputs, *args, initial_state=None, **kwargs):
+        if initial_state is not None and is_symbolic([inputs] + _as_list(initial_state)):
+            # a graph records tensors only as inputs: the states travel after the sequence
+            return super().__call__([inputs] + _as_list(initial_state), *args, **kwargs)
+        return super().__call__(inputs, *args, initial_state=initial_state, **kwargs)
+
+    def build(self, input_shape):
+        if isinstance(input_shape, list):        # [sequence, *initial states]
+            input_shape = input_shape[0]
+        if not isinstance(input_shape, tuple) or len(input_shape) != 3:
+            raise ShapeError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+                             f"expected ndim=3, found ndim={len(input_shape)}. Full shape "
+                             f"received: {shape_repr(tuple(input_shape))}")
+        if input_shape[-1] is None:
+            raise ShapeError(f"{self._where()}: the last dimension (features) of the inputs must "
+                             f"be known. Received: input_shape={shape_repr(input_shape)}")
+        n = self._gates * self.units
+        self.add_weight("kernel", (input_shape[-1], n), self.kernel_initializer,
+                        regularizer=self.kernel_regularizer)
+        self.add_weight("recurrent_kernel", (self.units, n), self.recurrent_initializer,
+                        regularizer=self.recurrent_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", self._bias_shape(), self._bias_init(),
+                            regularizer=self.bias_regularizer)
+
+    def _bias_shape(self):
+        return (self._gates * self.units,)
+
+    def _bias_init(self):
+        return self.bias_initializer
+
+    def _input_bias(self):
+        return self.bias if self.use_bias else None
+
+    # ---- calling ------------------------------------------------------------------------------
+    def _check(self, sequences):
+        if not isinstance(sequences, Tensor) or sequences.ndim != 3:
+            shape = tuple(sequences.shape) if isinstance(sequences, Tensor) else None
+            raise ShapeError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+                             f"expected ndim=3, found ndim={len(shape) if shape else '?'}. Full "
+                             f"shape received: {shape_repr(shape) if shape else shape}")
+        if sequences.shape[-1] != self.kernel.shape[0]:
+            raise ShapeError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+                             f"expected axis -1 of input shape to have value "
+                             f"{self.kernel.shape[0]}, but received input with shape "
+                             f"{shape_repr(tuple(sequences.shape))}")
+        if sequences.shape[1] == 0:
+            raise ShapeError(f"{self._where()}: the input sequence is empty (shape "
+                             f"{shape_repr(tuple(sequences.shape))}); expected >= 1 timestep")
+
+    def _initial(self, initial_state, batch, ref):
+        where = self._where()
+        if initial_state is None:
+            if self.stateful and self._states is not None and \
+                    self._states[0].shape[0] == batch:
+                return list(self._states)
+            zero = Tensor(np.zeros((batch, self.units), dtype=ref.data.dtype))
+            return [zero] * self._n_states
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
+            else [initial_state]
+        if len(states) != self._n_states:
+            raise ShapeError(f"{where}: initial_state must be a list of {self._n_states} "
+                             f"tensor{'s' if self._n_states > 1 else ''} of shape (batch, units) "
+                             f"= ({batch}, {self.units}); received {len(states)}")
+        out = []
+        for i, s in enumerate(states):
+            if not isinstance(s, Tensor):
+                s = Tensor(np.asarray(s))
+            if tuple(s.shape) != (batch, self.units):
+                raise ShapeError(f"{where}: initial_state[{i}] must have shape (batch, units) = "
+                                 f"({batch}, {self.units}); received shape {tuple(s.shape)}")
+            out.append(s if s.dtype == ref.dtype else s.to(ref.dtype))
+        return out
+
+    def forward(self, sequences, initial_state=None, mask=None, training=None):
+        if isinstance(sequences, (list, tuple)):   # [sequence, *initial states] from a graph
+            sequences, initial_state = sequences[0], list(sequences[1:]) or initial_state
+            mask = mask[0] if isinstance(mask, (list, tuple)) else mask
+        self._check(sequences)
+        batch, steps, features = sequences.shape
+        mask = check_sequence_mask(mask, batch, steps, self._where())
+        training = self.training if training is None else bool(training)
+        states = self._initial(initial_state, batch, sequences)
+        x = sequences.transpose(0, 1)          # (T, B, F): one GEMM for every step's inputs
+        if training and self.dropout > 0:
+            keep = _dropout(Tensor(np.ones((batch, features), dtype=x.data.dtype)),
+                            self.dropout, True, generator=self._generator)
+            x = x * keep
+        xw = x @ self.kernel
+        bias = self._input_bias()
+        if bias is not None:
+            xw = xw + bias
+        inputs = time_steps(xw)
+        rec_mask = None
+        if training and self.recurrent_dropout > 0:
+            rec_mask = _dropout(Tensor(np.ones((batch, self.units), dtype=x.data.dtype)),
+                                self.recurrent_dropout, True, generator=self._generator)
+        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
+        keep_steps = None if mask is None else mask.data
+        outputs = []
+        for t in order:
+            new = self._step(inputs[t], states, rec_mask)
+            if keep_steps is None:
+                states, out = new, new[0]
+            else:
+                m = Tensor(keep_steps[:, t:t + 1])
+                states = [where(m, n, s) for n, s in zip(new, states)]
+                out = where(m, new[0], 0.0) if self.zero_output_for_mask else states[0]
+            if self.return_sequences or not outputs:
+                outputs.append(out)
+            else:
+                outputs[0] = out
+        if self.stateful:
+            self._states = [s.detach() for s in states]
+        output = stack(outputs, 0).transpose(0, 1) if self.return_sequences else outputs[-1]
+        return [output] + list(states) if self.return_state else output
+
+    def reset_state(self):
+        """Forget the states kept between calls (stateful layers)."""
+        self._states = None
+
+    reset_states = reset_state
+
+    def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, list):
+            input_shape = input_shape[0]
+        batch, steps = input_shape[0], input_shape[1]
+        out = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return [out] + [(batch, self.units)] * self._n_states
+        return out
+
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        out = mask if self.return_sequences else None
+        return [out] + [None] * self._n_states if self.return_state else out
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
+                "seed": self.seed, "return_sequences": self.return_sequences,
+                "return_state": self.return_state, "go_backwards": self.go_backwards,
+                "stateful": self.stateful, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask}
+
+
+def _as_list(states):
+    return list(states) if isinstance(states, (list, tuple)) else [states]
+
+
+def _recurrent_input(h, rec_mask):
+    return h if rec_mask is None else h * rec_mask
+
+
+@serializable()
+class SimpleRNN(RNNLayer):
+    """h_t = activation(x_t · kernel + h_{t-1} · recurrent_kernel + bias), Keras 3's SimpleRNN.
+
+    >>> cr.layers.SimpleRNN(4)(cr.randn(2, 6, 3)).shape
+    (2, 4)
+    """
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, seed=None,
+                 zero_output_for_mask=False, **kwargs):
+        super().__init__(**kwargs)
+        self._setup(units, activation, None, use_bias, kernel_initializer,
+                    recurrent_initializer, bias_initializer, kernel_regularizer,
+                    recurrent_regularizer, bias_regularizer, activity_regularizer,
+                    (kernel_constraint, recurrent_constraint, bias_constraint), dropout,
+                    recurrent_dropout, seed, return_sequences, return_state, go_backwards,
+                    stateful, unroll, zero_output_for_mask)
+
+    def _step(self, x_t, states, rec_mask):
+        h = self.activation(x_t + _recurrent_input(states[0], rec_mask) @ self.recurrent_kernel)
+        return [h]
+
+
+@serializable()
+class LSTM(RNNLayer):
+    """Keras 3's LSTM: gates i, f, c, o from x_t · kernel + h_{t-1} · recurrent_kernel + bias;
+    c_t = f ⊙ c_{t-1} + i ⊙ activation(c̃), h_t = o ⊙ activation(c_t) (i, f, o through
+    recurrent_activation). ``unit_forget_bias=True`` starts the forget-gate bias at 1.
+
+    >>> out, h, c = cr.layers.LSTM(4, return_state=True)(cr.randn(2, 6, 3))
+    >>> out.shape, c.shape
+    ((2, 4), (2, 4))
+    """
+
+    _gates = 4
+    _n_states = 2
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 use_cudnn="auto", zero_output_for_mask=False, **kwargs):
+        super().__init__(**kwargs)
+        self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer,
+                    recurrent_initializer, bias_initializer, kernel_regularizer,
+                    recurrent_regularizer, bias_regularizer, activity_regularizer,
+                    (kernel_constraint, recurrent_constraint, bias_constraint), dropout,
+                    recurrent_dropout, seed, return_sequences, return_state, go_backwards,
+                    stateful, unroll, zero_output_for_mask)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.use_cudnn = use_cudnn
+
+    def _bias_init(self):
+        return _ForgetBias(self.bias_initializer, self.units) if self.unit_forget_bias \
+            else self.bias_initializer
+
+    def _step(self, x_t, states, rec_mask):
+        h, c = states
+        z = x_t + _recurrent_input(h, rec_mask) @ self.recurrent_kernel
+        i, f, g, o = z.chunk(4, 1)
+        act, ract = self.activation, self.recurrent_activation
+        c = ract(f) * c + ract(i) * act(g)
+        return [ract(o) * act(c), c]
+
+    def get_config(self):
+        return {**super().get_config(),
+                "recurrent_activation": activations.serialize(self.recurrent_activation),
+                "unit_forget_bias": self.unit_forget_bias}
+
+
+@serializable()
+class GRU(RNNLayer):
+    """Keras 3's GRU, gates z (update), r (reset), h (candidate):
+    z = σ(x_z + h U_z), r = σ(x_r + h U_r), h̃ = tanh(x_h + r ⊙ (h U_h + b_h)) with
+    ``reset_after=True`` (default; bias (2, 3·units): input and recurrent rows) or
+    h̃ = tanh(x_h + (r ⊙ h) U_h) without; h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h̃.
+
+    >>> cr.layers.GRU(4, return_sequences=True)(cr.randn(2, 6, 3)).shape
+    (2, 6, 4)
+    """
+
+    _gates = 3
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, reset_after=True,
+                 use_cudnn="auto", zero_output_for_mask=False, **kwargs):
+        super().__init__(**kwargs)
+        self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer,
+                    recurrent_initializer, bias_initializer, kernel_regularizer,
+                    recurrent_regularizer, bias_regularizer, activity_regularizer,
+                    (kernel_constraint, recurrent_constraint, bias_constraint), dropout,
+                    recurrent_dropout, seed, return_sequences, return_state, go_backwards,
+                    stateful, unroll, zero_output_for_mask)
+        self.reset_after = bool(reset_after)
+        self.use_cudnn = use_cudnn
+
+    def _bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def _input_bias(self):
+        if not self.use_bias:
+            return None
+        return self.bias[0] if self.reset_after else self.bias
+
+    def _step(self, x_t, states, rec_mask):
+        h = states[0]
+        hr = _recurrent_input(h, rec_mask)
+        u = self.units
+        x_z, x_r, x_h = x_t.chunk(3, 1)
+        act, ract = self.activation, self.recurrent_activation
+        if self.reset_after:
+            inner = hr @ self.recurrent_kernel
+            if self.use_bias:
+                inner = inner + self.bias[1]
+            r_z, r_r, r_h = inner.chunk(3, 1)
+            z = ract(x_z + r_z)
+            r = ract(x_r + r_r)
+            hh = act(x_h + r * r_h)
+        else:
+            r_z, r_r = (hr @ self.recurrent_kernel[:, :2 * u]).chunk(2, 1)
+            z = ract(x_z + r_z)
+            r = ract(x_r + r_r)
+            hh = act(x_h + (r * hr) @ self.recurrent_kernel[:, 2 * u:])
+        return [hh + z * (h - hh)]     # = z ⊙ h + (1 - z) ⊙ h̃
+
+    def get_config(self):
+        return {**super().get_config(),
+                "recurrent_activation": activations.serialize(self.recurrent_activation),
+                "reset_after": self.reset_after}
+
+
+__all__ = ["GRU", "LSTM", "Orthogonal", "RNNLayer", "SimpleRNN"]

@@ -1,7 +1,8 @@
 """The house's layers: each part of chainrule imports only from the layers below it (or its own).
 
-backend arrays → tensor and autograd → nn / data → optim → training loop and pictures →
-Keras-style models → command line.  This test reads every module's imports and fails on an upward edge.
+backend arrays → tensor → the Function/Op node base → ops → autograd engine → nn / data →
+optim → training loop and pictures → Keras-style models → command line.  Each package has a rank
+of its own, so an import cycle between two packages is an upward edge and fails.  This test reads every module's imports and fails on an upward edge.
 """
 import ast
 import pathlib
@@ -11,13 +12,16 @@ import pytest
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "chainrule"
 
 RANK = {
-    "backend": 0, "dtypes": 0, "grad_mode": 0, "random": 0, "errors": 0,
-    "tensor": 1, "ops": 1, "autograd": 1, "factories": 1, "viz": 1, "serialization": 1,
-    "nn": 2, "data": 2, "datasets": 2, "preprocessing": 2, "metrics": 2,
-    "optim": 3,
-    "training": 4, "plot": 4, "checkpoint": 4,
-    "keras": 5,
-    "cli": 6, "__main__": 6, "tour": 6,
+    "backend": 0, "dtypes": 0, "grad_mode": 0, "random": 0, "errors": 0, "cuda": 0,
+    "tensor": 1,
+    "function": 2, "factories": 2, "viz": 2, "serialization": 2,
+    "ops": 3,
+    "autograd": 4,
+    "nn": 5, "data": 5, "datasets": 5, "preprocessing": 5, "metrics": 5,
+    "optim": 6,
+    "training": 7, "plot": 7, "checkpoint": 7,
+    "keras": 8,
+    "cli": 9, "__main__": 9, "tour": 9,
 }
 
 

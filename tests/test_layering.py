@@ -1,7 +1,8 @@
 """The house's layers: each part of chainrule imports only from the layers below it (or its own).
 
-backend arrays → tensor and autograd → nn / data → optim → training loop and pictures →
-Keras-style models → command line.  This test reads every module's imports and fails on an upward edge.
+backend arrays → tensor → the Function/Op node base → ops → autograd engine → nn / data →
+optim → training loop and pictures → Keras-style models → command line.  Each package has a rank
+of its own, so an import cycle between two packages is an upward edge and fails.  This test reads every module's imports and fails on an upward edge.
 """
 import ast
 import pathlib
@@ -12,14 +13,17 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "chainrule"
 
 RANK = {
     "backend": 0, "atomic_write": 0, "dtypes": 0, "grad_mode": 0, "random": 0, "errors": 0,
-    "tensor": 1, "ops": 1, "autograd": 1, "factories": 1, "viz": 1, "serialization": 1,
-    "safetensors_io": 1,
-    "nn": 2, "data": 2, "datasets": 2, "preprocessing": 2, "metrics": 2,
-    "optim": 3,
-    "training": 4, "plot": 4, "checkpoint": 4, "distributed": 4,
-    "keras": 5,
-    "tour": 6, "sklearn": 6, "onnx": 6,
-    "cli": 7, "__main__": 7,
+    "cuda": 0,
+    "tensor": 1,
+    "function": 2, "factories": 2, "viz": 2, "serialization": 2, "safetensors_io": 2,
+    "ops": 3,
+    "autograd": 4,
+    "nn": 5, "data": 5, "datasets": 5, "preprocessing": 5, "metrics": 5,
+    "optim": 6,
+    "training": 7, "plot": 7, "checkpoint": 7, "distributed": 7,
+    "keras": 8,
+    "tour": 9, "sklearn": 9, "onnx": 9,
+    "cli": 10, "__main__": 10,
 }
 
 

@@ -8,6 +8,7 @@ from chainrule import dtypes, errors
 from chainrule.errors import (ChainruleError, CheckpointError, ConfigError, DataError, DTypeError,
                               IndexOutOfRangeError, LabelError, ShapeError, StateDictError)
 from chainrule.backend import Device, device
+from chainrule import cuda
 from chainrule.dtypes import (bool, double, float, float16, float32, float64, get_default_dtype,  # noqa: A004
                               half, int8, int16, int32, int64, long, set_default_dtype, uint8)
 from chainrule.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

@@ -8,6 +8,7 @@ PyTorch, Keras or NumPy would raise in its place, so ``except ValueError`` code 
     ├── ShapeError(ValueError)              a wrong shape, rank or size
     │   └── IndexOutOfRangeError(IndexError)  a dimension or index outside a tensor's shape
     ├── DTypeError(TypeError)               a wrong dtype, or a value of the wrong type
+    ├── DeviceError(RuntimeError)           a device that is not available, or two devices in one op
     ├── DataError(ValueError)               NaN or inf in the data, empty data, x and y of
     │   │                                   different lengths
     │   └── LabelError(IndexError)          a class label outside the class range
@@ -29,7 +30,7 @@ column where that helps), and an error is raised before anything is changed. Exa
 """
 import difflib
 
-__all__ = ["ChainruleError", "ShapeError", "IndexOutOfRangeError", "DTypeError", "DataError",
+__all__ = ["ChainruleError", "ShapeError", "IndexOutOfRangeError", "DTypeError", "DeviceError", "DataError",
            "LabelError", "ConfigError", "SerializationError", "CheckpointError", "StateDictError",
            "suggest"]
 
@@ -59,6 +60,13 @@ class DTypeError(ChainruleError, TypeError):
 
     Example: ``cr.nn.Linear(3, 2, dtype=cr.int64)`` raises "Linear: dtype must be a
     floating-point dtype, got int64".
+    """
+
+
+class DeviceError(ChainruleError, RuntimeError):
+    """A device that is not available, or one op given tensors on two devices.
+
+    Also a RuntimeError, as PyTorch raises ("Expected all tensors to be on the same device").
     """
 
 

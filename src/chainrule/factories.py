@@ -2,7 +2,7 @@
 import builtins
 
 from chainrule import dtypes
-from chainrule.backend import device as _device, xp
+from chainrule.backend import device as _device, device_of, namespace_for, to_device, xp
 from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.random import rng
 from chainrule.tensor import Tensor, to_array
@@ -21,8 +21,11 @@ def _size(size, op):
 
 
 def _make(arr, requires_grad, device):
-    _device(device)
+    """A tensor around *arr*, moved to *device* (host-made values: data, random draws)."""
+    if device is not None:
+        arr = to_device(arr, _device(device))
     return Tensor(arr, requires_grad=requires_grad)
+
 
 
 def _float_dtype(dtype):
@@ -39,7 +42,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     """
     arr = to_array(data, dtype)
     src = data.data if isinstance(data, Tensor) else data
-    if isinstance(src, xp.ndarray) and xp.may_share_memory(arr, src):
+    if arr is src or isinstance(src, xp.ndarray) and xp.may_share_memory(arr, src):
         arr = arr.copy()
     return _make(arr, requires_grad, device)
 
@@ -60,17 +63,20 @@ def from_numpy(ndarray):
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
     """A tensor of zeros: ``cr.zeros(2, 3)``."""
-    return _make(xp.zeros(_size(size, "zeros"), dtype=_float_dtype(dtype)), requires_grad, device)
+    ns = namespace_for(device)
+    return Tensor(ns.zeros(_size(size, "zeros"), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
     """A tensor of ones."""
-    return _make(xp.ones(_size(size, "ones"), dtype=_float_dtype(dtype)), requires_grad, device)
+    ns = namespace_for(device)
+    return Tensor(ns.ones(_size(size, "ones"), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
     """An uninitialised tensor (its values are whatever the memory held)."""
-    return _make(xp.empty(_size(size, "empty"), dtype=_float_dtype(dtype)), requires_grad, device)
+    ns = namespace_for(device)
+    return Tensor(ns.empty(_size(size, "empty"), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
@@ -78,43 +84,54 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = to_array(fill_value).dtype
     size = _size((size,) if isinstance(size, int) else (size,), "full")
-    return _make(xp.full(size, fill_value, dtype=dtypes.to_dtype(dtype)), requires_grad, device)
+    ns = namespace_for(device)
+    return Tensor(ns.full(size, fill_value, dtype=dtypes.to_dtype(dtype)),
+                  requires_grad=requires_grad)
 
 
 def _like(x, dtype):
     return dtypes.to_dtype(dtype) if dtype is not None else x.data.dtype
 
 
+def _like_ns(x, device):
+    """The namespace of *device*, or of *x*'s device when none is given (as PyTorch)."""
+    return namespace_for(device_of(x.data) if device is None else device)
+
+
 def zeros_like(input, dtype=None, requires_grad=False, device=None):
     """Zeros of *input*'s shape and dtype."""
-    return _make(xp.zeros(input.shape, dtype=_like(input, dtype)), requires_grad, device)
+    return Tensor(_like_ns(input, device).zeros(input.shape, dtype=_like(input, dtype)),
+                  requires_grad=requires_grad)
 
 
 def ones_like(input, dtype=None, requires_grad=False, device=None):
     """Ones of *input*'s shape and dtype."""
-    return _make(xp.ones(input.shape, dtype=_like(input, dtype)), requires_grad, device)
+    return Tensor(_like_ns(input, device).ones(input.shape, dtype=_like(input, dtype)),
+                  requires_grad=requires_grad)
 
 
 def empty_like(input, dtype=None, requires_grad=False, device=None):
     """An uninitialised tensor of *input*'s shape and dtype."""
-    return _make(xp.empty(input.shape, dtype=_like(input, dtype)), requires_grad, device)
+    return Tensor(_like_ns(input, device).empty(input.shape, dtype=_like(input, dtype)),
+                  requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, dtype=None, requires_grad=False, device=None):
     """*fill_value* everywhere, in *input*'s shape and dtype."""
-    return _make(xp.full(input.shape, fill_value, dtype=_like(input, dtype)), requires_grad, device)
+    return Tensor(_like_ns(input, device).full(input.shape, fill_value, dtype=_like(input, dtype)),
+                  requires_grad=requires_grad)
 
 
 def rand_like(input, dtype=None, requires_grad=False, device=None, generator=None):
     """Uniform [0, 1) draws in *input*'s shape and (float) dtype."""
     return rand(input.shape, dtype=_like(input, dtype), requires_grad=requires_grad,
-                device=device, generator=generator)
+                device=device_of(input.data) if device is None else device, generator=generator)
 
 
 def randn_like(input, dtype=None, requires_grad=False, device=None, generator=None):
     """Standard normal draws in *input*'s shape and (float) dtype."""
     return randn(input.shape, dtype=_like(input, dtype), requires_grad=requires_grad,
-                 device=device, generator=generator)
+                 device=device_of(input.data) if device is None else device, generator=generator)
 
 
 def _random_float(dtype, op):
@@ -184,4 +201,5 @@ def linspace(start, end, steps, *, dtype=None, requires_grad=False, device=None)
 
 def eye(n, m=None, *, dtype=None, requires_grad=False, device=None):
     """The n×m identity matrix."""
-    return _make(xp.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
+    return Tensor(namespace_for(device).eye(n, m, dtype=_float_dtype(dtype)),
+                  requires_grad=requires_grad)

@@ -13,7 +13,7 @@ import builtins
 import numpy as np
 
 from chainrule import dtypes
-from chainrule.backend import ndarray, xp, cpu
+from chainrule.backend import device_of, is_array, ndarray, xp
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.grad_mode import state as _grad_state
 
@@ -26,6 +26,8 @@ def to_array(data, dtype=None):
     """
     if isinstance(data, Tensor):
         arr = data.data
+    elif is_array(data) and type(data) is not ndarray:    # a device array stays on its device
+        arr = data
     elif isinstance(data, ndarray) or isinstance(data, np.generic):
         arr = xp.asarray(data)
     else:
@@ -56,7 +58,7 @@ class Tensor:
     __array_priority__ = 1000   # ``np.float64(2) * x`` defers to Tensor.__rmul__, as with torch
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        if type(data) is not ndarray:
+        if type(data) is not ndarray and not is_array(data):
             data = to_array(data, dtype)
         elif dtype is not None:
             data = data.astype(dtypes.to_dtype(dtype), copy=False)
@@ -168,8 +170,13 @@ class Tensor:
 
     @property
     def device(self):
-        """Where the memory lives (``device(type='cpu')``)."""
-        return cpu
+        """Where the memory lives: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
+        return device_of(self.data)
+
+    @property
+    def is_cuda(self):
+        """True when the tensor lives on a GPU."""
+        return type(self.data) is not ndarray
 
     @property
     def is_floating_point_(self):
@@ -201,6 +208,9 @@ class Tensor:
     # ---- leaving the library -------------------------------------------------------------
     def numpy(self):
         """The values as a NumPy array sharing memory, as ``torch.Tensor.numpy``."""
+        if type(self.data) is not ndarray:
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                            f"Tensor.cpu() to copy the tensor to host memory first.")
         if self._requires_grad:
             raise RuntimeError("can't call numpy() on a tensor that requires grad: "
                                "use tensor.detach().numpy() instead")
@@ -261,12 +271,14 @@ class Tensor:
         return self
 
     def __repr__(self):
-        a = self.data
+        a = self.data if type(self.data) is ndarray else self.data.get()
         finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
         fixed = a.dtype.kind == "f" and bool((finite != np.round(finite)).any())
         body = np.array2string(a, separator=", ", prefix="tensor(", precision=4, threshold=1000,
                                edgeitems=3, floatmode="fixed" if fixed else "maxprec")
         extras = []
+        if type(self.data) is not ndarray:
+            extras.append(f"device='{self.device}'")
         if self.data.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
             extras.append(f"dtype=cr.{self.data.dtype}")
         if self.grad_fn is not None:

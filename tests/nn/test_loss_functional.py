@@ -178,7 +178,8 @@ def test_gradgradcheck(name, fn, arrays, grads, kw):
 
 @pytest.mark.parametrize("name,fn,arrays,grads,kw", CASES, ids=[c[0] for c in CASES])
 def test_create_graph_gives_the_same_gradient(name, fn, arrays, grads, kw):
-    """The fast backward (arrays) and the differentiable one (create_graph) agree."""
+    """Each loss has one backward rule: run on arrays (first order) and recorded with tensor ops
+    (create_graph) it gives the same gradient."""
     inputs = build(arrays, grads)
     diff = [t for t in inputs if t.requires_grad]
     out = fn(*inputs, **kw)
@@ -430,3 +431,112 @@ def test_retain_graph_backward_twice_gives_the_same_gradient():
     x.grad = None
     out.backward()
     np.testing.assert_array_equal(x.grad.numpy(), first)
+
+
+# ---- non-contiguous logits (issue 12, item 1): one rule, right for any memory layout ------------
+def _layouts(torch):
+    """(name, logits shape as stored, how to view them as (N, C, *S), the same view in torch)."""
+    return [("t", (5, 6), lambda x: x.t(), lambda x: x.t()),
+            ("permute", (2, 4, 5), lambda x: x.permute(0, 2, 1), lambda x: x.permute(0, 2, 1)),
+            ("slice", (6, 10), lambda x: x[::2, 1::2], lambda x: x[::2, 1::2])]
+
+
+def _targets_for(shape, ignore):
+    n, c, rest = shape[0], shape[1], shape[2:]
+    y = rng(11).integers(0, c, (n,) + rest)
+    if ignore:
+        y.reshape(-1)[1::3] = -100
+    return y
+
+
+NONCONTIG_OPTIONS = [{}, {"weight": True}, {"ignore_index": -100}, {"label_smoothing": 0.2},
+                     {"weight": True, "ignore_index": -100, "label_smoothing": 0.3}]
+
+
+@pytest.mark.parametrize("red", REDUCTIONS)
+@pytest.mark.parametrize("opts", NONCONTIG_OPTIONS, ids=lambda o: "-".join(sorted(o)) or "plain")
+@pytest.mark.parametrize("layout", ["t", "permute", "slice"])
+def test_cross_entropy_on_non_contiguous_logits_matches_torch(layout, opts, red):
+    """F.cross_entropy / nn.CrossEntropyLoss with class indices on x.t(), x.permute(0, 2, 1) and
+    a strided slice: loss and gradient equal PyTorch's (the old rule wrote the target's -1 into a
+    reshaped copy and was off by 0.125 on x.t())."""
+    torch = pytest.importorskip("torch")
+    name, stored, view, tview = next(lay for lay in _layouts(torch) if lay[0] == layout)
+    a = rng(5).standard_normal(stored)
+    x, tx = t64(a), torch.tensor(a, requires_grad=True)
+    xv = view(x)
+    assert not xv.data.flags.c_contiguous
+    y = _targets_for(tuple(xv.shape), "ignore_index" in opts)
+    kw = {k: v for k, v in opts.items() if k != "weight"}
+    w = rng(6).uniform(0.2, 2.0, xv.shape[1]) if opts.get("weight") else None
+    ours_fns = [lambda v: F.cross_entropy(v, cr.tensor(y), weight=None if w is None else
+                                          cr.tensor(w), reduction=red, **kw),
+                lambda v: cr.nn.CrossEntropyLoss(weight=None if w is None else cr.tensor(w),
+                                                 reduction=red, **kw)(v, cr.tensor(y))]
+    ref = torch.nn.functional.cross_entropy(tview(tx), torch.tensor(y), reduction=red,
+                                            weight=None if w is None else torch.tensor(w), **kw)
+    up = rng(7).standard_normal(tuple(ref.shape))
+    ref.backward(torch.tensor(up))
+    for fn in ours_fns:
+        x.grad = None
+        out = fn(view(x))
+        np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12,
+                                   atol=1e-14)
+        out.backward(cr.tensor(up))
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("layout", ["t", "permute"])
+def test_nll_loss_on_non_contiguous_input_matches_torch(layout):
+    torch = pytest.importorskip("torch")
+    name, stored, view, tview = next(lay for lay in _layouts(torch) if lay[0] == layout)
+    a = rng(8).standard_normal(stored)
+    x, tx = t64(a), torch.tensor(a, requires_grad=True)
+    y = _targets_for(tuple(view(x).shape), True)
+    out = F.nll_loss(view(x), cr.tensor(y))
+    ref = torch.nn.functional.nll_loss(tview(tx), torch.tensor(y))
+    out.backward()
+    ref.backward()
+    np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("layout", ["t", "permute"])
+def test_cross_entropy_second_order_on_non_contiguous_logits_matches_torch(layout):
+    """The Hessian-vector product through the (single) cross-entropy rule, on a transposed view."""
+    torch = pytest.importorskip("torch")
+    name, stored, view, tview = next(lay for lay in _layouts(torch) if lay[0] == layout)
+    a = rng(9).standard_normal(stored)
+    x, tx = t64(a), torch.tensor(a, requires_grad=True)
+    shape = tuple(view(x).shape)
+    y = _targets_for(shape, True)
+    w = rng(10).uniform(0.2, 2.0, shape[1])
+    v = rng(12).standard_normal(stored)
+    kw = dict(label_smoothing=0.1)
+    out = F.cross_entropy(view(x), cr.tensor(y), weight=cr.tensor(w), **kw)
+    (g,) = cr.autograd.grad(out, x, create_graph=True)
+    (g * cr.tensor(v)).sum().backward()
+    ref = torch.nn.functional.cross_entropy(tview(tx), torch.tensor(y), weight=torch.tensor(w),
+                                            **kw)
+    (tg,) = torch.autograd.grad(ref, tx, create_graph=True)
+    (tg * torch.tensor(v)).sum().backward()
+    np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-13)
+
+
+def test_cross_entropy_third_order_matches_torch():
+    """Differentiating the rule's own backward again (the kept softmax is a recorded op)."""
+    torch = pytest.importorskip("torch")
+    a = rng(13).standard_normal((3, 4))
+    y = np.array([1, 0, 3])
+    x, tx = t64(a), torch.tensor(a, requires_grad=True)
+    out = F.cross_entropy(x, cr.tensor(y), label_smoothing=0.2)
+    ref = torch.nn.functional.cross_entropy(tx, torch.tensor(y), label_smoothing=0.2)
+    (g,) = cr.autograd.grad(out, x, create_graph=True)
+    (tg,) = torch.autograd.grad(ref, tx, create_graph=True)
+    (h,) = cr.autograd.grad((g * g).sum(), x, create_graph=True)
+    (th,) = torch.autograd.grad((tg * tg).sum(), tx, create_graph=True)
+    (h ** 2).sum().backward()
+    (th ** 2).sum().backward()
+    np.testing.assert_allclose(h.detach().numpy(), th.detach().numpy(), rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-8, atol=1e-13)

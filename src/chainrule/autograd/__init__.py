@@ -5,7 +5,7 @@
 """
 from chainrule.autograd import functional
 from chainrule.autograd.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
-from chainrule.autograd.function import Function
+from chainrule.function import Function
 from chainrule.autograd.grad import backward, grad
 from chainrule.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from chainrule.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

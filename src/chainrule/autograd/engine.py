@@ -16,10 +16,13 @@
 With ``create_graph=True`` the backward calls are themselves recorded (grad mode stays on), so the
 gradients have a graph of their own and can be differentiated again.
 """
+import numpy as _np
+
+from chainrule.backend import namespace_of
 from chainrule.grad_mode import state as _grad_state
-from chainrule.tensor import Tensor, wrap
-from chainrule.backend import ndarray, xp
+from chainrule.ops.namespace import tensor_namespace
 from chainrule.ops.shape import sum_to
+from chainrule.tensor import Tensor, wrap
 
 
 def unbroadcast(grad, shape):
@@ -163,7 +166,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
         in_grads = None
         if grads_out is not None and (grads_out[0] is not None or
                                       any(g is not None for g in grads_out)):
-            in_grads = _call_backward(node, grads_out, len(edges), anomaly)
+            in_grads = _call_backward(node, grads_out, len(edges), anomaly, create_graph)
         if not retain_graph:
             node.release()
         shapes, dtypes = node._input_shapes, node._input_dtypes
@@ -173,13 +176,13 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
             nxt, nr = edge
             g = None if in_grads is None else in_grads[i]
             if g is not None:
-                if type(g) is ndarray:      # a first-order backward's array: wrap it cheaply
+                if isinstance(g, Tensor):
+                    d = g.data
+                else:                       # a first-order backward's array: wrap it cheaply
+                    if isinstance(g, _np.generic):   # NumPy gives 0-d results as scalars
+                        g = _np.asarray(g)
                     d = g
                     g = wrap(d)
-                else:
-                    if type(g) is not Tensor:
-                        g = Tensor(g)
-                    d = g.data
                 if d.shape != shapes[i]:
                     g = _unbroadcast_input(node, i, g, shapes[i])
                     d = g.data
@@ -216,12 +219,22 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
     return tuple(result)
 
 
-def _call_backward(node, grads_out, n_inputs, anomaly):
-    """Run one node's vector-Jacobian product on the gradients of its outputs."""
+def _call_backward(node, grads_out, n_inputs, anomaly, create_graph):
+    """Run one node's vector-Jacobian product on the gradients of its outputs: on their arrays
+    for an op's first-order backward, on the tensors (recorded) with *create_graph*."""
     for k, g in enumerate(grads_out):
         if g is None:   # an output nobody used: its gradient is zero
-            grads_out[k] = Tensor(xp.zeros(*node._output_meta[k]))
-    in_grads = node.backward(node, *grads_out)
+            grads_out[k] = wrap(node.xp.zeros(*node._output_meta[k]))
+    if not node.on_arrays:
+        in_grads = node.backward(node, *grads_out)
+    elif not create_graph:
+        in_grads = node.backward(node, *[g.data for g in grads_out])
+    else:
+        array_xp, node.xp = node.xp, tensor_namespace
+        try:
+            in_grads = node.backward(node, *grads_out)
+        finally:
+            node.xp = array_xp
     if type(in_grads) is not tuple:
         in_grads = (in_grads,)
     if len(in_grads) != n_inputs:
@@ -252,7 +265,7 @@ def _own(g, handed, create_graph=False):
     with *create_graph* the copy is a ``clone`` that keeps the gradient's own graph."""
     arr = g.data
     base = arr if arr.base is None else arr.base
-    if not arr.flags.writeable or id(base) in handed:
+    if not getattr(arr.flags, "writeable", True) or id(base) in handed:
         g = g.clone() if create_graph else Tensor(arr.copy())
         base = g.data
     handed.add(id(base))
@@ -284,8 +297,8 @@ def _deliver_to_leaf(leaf, g, create_graph, accumulate, leaf_grads, handed, borr
         if cur is g:
             borrowed.add(id(leaf))
     elif (id(leaf) not in borrowed and cur.data.shape == g.data.shape
-          and cur.data.flags.writeable):
-        xp.add(cur.data, g.data, out=cur.data)
+          and getattr(cur.data.flags, "writeable", True)):
+        cur.data += g.data
     else:
         leaf._grad = Tensor(cur.data + g.data)
         borrowed.discard(id(leaf))
@@ -296,7 +309,7 @@ def _check_finite(node, grads):
         if g is None:
             continue
         arr = g.data if isinstance(g, Tensor) else g
-        if arr.dtype.kind == "f" and not xp.isfinite(arr).all():
+        if arr.dtype.kind == "f" and not namespace_of(arr).isfinite(arr).all():
             where = getattr(node, "_trace", None)
             msg = (f"anomaly detected: function {node.name()} returned a NaN or inf gradient for its "
                    f"input {i}")

@@ -9,7 +9,7 @@ All are built from vector-Jacobian products (reverse mode):
 * ``hessian(f, x)``                               the Jacobian of the gradient
 """
 from chainrule.autograd.grad import grad as _grad
-from chainrule.backend import xp
+from chainrule.backend import namespace_of, numpy_namespace
 from chainrule.grad_mode import enable_grad
 from chainrule.ops.shape import stack
 from chainrule.tensor import Tensor
@@ -37,7 +37,7 @@ def _tuple(x):
 
 
 def _fill(grads, like):
-    return tuple(Tensor(xp.zeros_like(x.data)) if g is None else g for g, x in zip(grads, like))
+    return tuple(Tensor(namespace_of(x.data).zeros_like(x.data)) if g is None else g for g, x in zip(grads, like))
 
 
 def _unwrap(single, xs):
@@ -74,11 +74,11 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     if vs is None:
         if len(xs) != 1 or xs[0].numel() != 1:
             raise RuntimeError("jvp: v can be omitted only when the input is a single scalar")
-        vs = (Tensor(xp.ones_like(xs[0].data)),)
+        vs = (Tensor(namespace_of(xs[0].data).ones_like(xs[0].data)),)
     with enable_grad():
         out = func(*xs)
         outs = _tuple(out)
-        us = [Tensor(xp.zeros_like(o.data), requires_grad=True) for o in outs]
+        us = [Tensor(namespace_of(o.data).zeros_like(o.data), requires_grad=True) for o in outs]
         gx = _grad(outs, xs, grad_outputs=us, create_graph=True, allow_unused=True)
         pairs = [(g, w) for g, w in zip(gx, vs) if g is not None and g.requires_grad]
         if pairs:
@@ -103,6 +103,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False):
         single_out = not isinstance(raw, (tuple, list))
         rows = []
         for o in outs:
+            xp = namespace_of(o.data)
             per_input = [xp.zeros(o.shape + x.shape, dtype=o.data.dtype) for x in xs]
             per_input_t = [[] for _ in xs]
             for r in range(o.numel()):
@@ -130,7 +131,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False):
 
 def _stack_rows(rows, shape, in_shape):
     if not rows:
-        return Tensor(xp.zeros(shape))
+        return Tensor(numpy_namespace.zeros(shape))
     return stack(rows).reshape(shape)
 
 

@@ -1,6 +1,6 @@
 """The entry points of backpropagation: ``Tensor.backward`` and ``autograd.grad``."""
 from chainrule.autograd.engine import _own, run_backward
-from chainrule.backend import xp
+from chainrule.backend import namespace_of
 from chainrule.tensor import Tensor
 
 
@@ -28,10 +28,10 @@ def _root_grads(outputs, grad_outputs):
                     f"{out.shape}. Pass gradient=cr.ones_like(y) (or the vector v of the "
                     f"vector-Jacobian product vᵀJ you want) to backward(), or reduce y first "
                     f"(y.sum().backward())")
-            g = Tensor(xp.ones(out.data.shape, dtype=out.data.dtype))
+            g = Tensor(namespace_of(out.data).ones(out.data.shape, dtype=out.data.dtype))
         else:
             if not isinstance(g, Tensor):
-                g = Tensor(xp.asarray(g, dtype=out.data.dtype))
+                g = Tensor(namespace_of(out.data).asarray(g, dtype=out.data.dtype))
             elif g.data.dtype != out.data.dtype:
                 g = Tensor(g.data.astype(out.data.dtype))
             if g.data.shape != out.data.shape:
@@ -115,3 +115,6 @@ def zero_grads(tensors, set_to_none=True):
             g.requires_grad_(False)
         g.data.fill(0)
         g._vc[0] += 1
+
+
+Tensor.backward = tensor_backward   # autograd binds Tensor.backward: the tensor knows no engine

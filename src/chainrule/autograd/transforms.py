@@ -8,7 +8,7 @@ argument that already requires grad (inside an outer ``cr.grad``) is differentia
 import functools
 
 from chainrule.autograd.grad import grad as _grad
-from chainrule.backend import xp
+from chainrule.backend import namespace_of
 from chainrule.grad_mode import enable_grad, is_grad_enabled
 from chainrule.tensor import Tensor, to_array
 
@@ -65,7 +65,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                                 f"{'' if not isinstance(out, Tensor) else ' of shape ' + str(out.shape)}")
             grads = _grad(out, leaves, allow_unused=True, create_graph=nested) \
                 if out.requires_grad else (None,) * len(leaves)
-        grads = tuple(Tensor(xp.zeros_like(l.data)) if g is None else g
+        grads = tuple(Tensor(namespace_of(l.data).zeros_like(l.data)) if g is None else g
                       for g, l in zip(grads, leaves))
         g = grads[0] if isinstance(argnums, int) else grads
         value = out if nested else out.detach()

@@ -1,6 +1,7 @@
 """Small helpers the ops share: normalising dims and turning operands into arrays."""
+import numpy as np
+
 from chainrule import dtypes
-from chainrule.backend import xp
 from chainrule.errors import IndexOutOfRangeError, ShapeError
 from chainrule.tensor import Tensor
 
@@ -46,10 +47,18 @@ def promote(y, a, b):
     float32 · int64 is float32 and float32 · 0-d float64 is float32; with no float tensor (int
     tensors with a Python float, or int / int) the result is the default float dtype.
     """
-    if y.dtype.kind != "f":
+    dt = y.dtype
+    if dt.kind != "f":
         return y
+    if type(a) is Tensor and a.data.dtype == dt and (type(b) is not Tensor or b.data.dtype == dt):
+        return y            # the common case: every tensor operand already has y's dtype
     fl = [t.data for t in (a, b) if isinstance(t, Tensor) and t.data.dtype.kind == "f"]
     if len(fl) == 2 and (fl[0].ndim == 0) != (fl[1].ndim == 0):
         fl = [f for f in fl if f.ndim]
-    target = xp.result_type(*fl) if fl else dtypes.get_default_dtype()
+    if not fl:
+        target = dtypes.get_default_dtype()
+    elif len(fl) == 1 or fl[0].dtype == fl[1].dtype:
+        target = fl[0].dtype
+    else:       # dtype arithmetic only (no array is touched), the same for every backend
+        target = np.promote_types(fl[0].dtype, fl[1].dtype)
     return y if y.dtype == target else y.astype(target)

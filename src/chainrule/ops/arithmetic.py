@@ -4,11 +4,10 @@ Each binary op broadcasts its operands; its backward returns gradients of the br
 the engine sums them back to each operand's shape (``engine.unbroadcast``).  An operand may be a
 Python number, which gets no gradient.
 """
-from chainrule.autograd.function import Function
-from chainrule.backend import xp
+from chainrule.backend import namespace_of
 from chainrule.errors import ShapeError
+from chainrule.function import Op
 from chainrule.ops._util import promote
-from chainrule.ops.elementwise import log, where
 from chainrule.tensor import Tensor
 
 
@@ -25,6 +24,7 @@ def _operand(x, other):
 
 
 def _arr(v):
+    """The array behind a tensor (masks built from a saved operand's array are constants)."""
     return v.data if isinstance(v, Tensor) else v
 
 
@@ -35,9 +35,10 @@ def _shape_error(op, a, b):
                       f"equal or 1)")
 
 
-def _binary(op, fn, a, b, quiet=False):
-    """``fn(a, b)`` on arrays with PyTorch's dtype and errors naming *op*; *quiet* silences
-    NumPy's warnings for division by zero and the like (PyTorch gives inf and nan silently)."""
+def _binary(xp, op, fn, a, b, quiet=False):
+    """``fn(a, b)`` on the arrays of namespace *xp* with PyTorch's dtype and errors naming *op*;
+    *quiet* silences NumPy's warnings for division by zero and the like (PyTorch gives inf and nan
+    silently)."""
     try:
         if quiet:
             with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -51,40 +52,57 @@ def _binary(op, fn, a, b, quiet=False):
     return promote(xp.asarray(y), a, b)
 
 
-class Add(Function):
+def _keep(ctx, a, b, keep_a, keep_b):
+    """Save what the wanted gradients need (as PyTorch): tensors for backward, and the Python
+    numbers among the operands as constants."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    ctx.save_for_backward(a if keep_a and ta else None, b if keep_b and tb else None)
+    ctx.consts = (None if ta else a, None if tb else b)
+
+
+def _operands(ctx):
+    """The saved operands (arrays in a first-order backward, tensors with create_graph), with the
+    Python numbers among them put back in their place."""
+    a, b = ctx.saved_tensors[:2]
+    ca, cb = ctx.consts
+    return (ca if a is None else a), (cb if b is None else b)
+
+
+class Add(Op):
     """y = a + b.  Jacobians are identities: ā = ȳ, b̄ = ȳ."""
 
     @staticmethod
     def forward(ctx, a, b):
-        return _binary("add", xp.add, a, b)
+        xp = ctx.xp
+        return _binary(xp, "add", xp.add, a, b)
 
     @staticmethod
     def backward(ctx, gy):
         return gy, gy
 
 
-class Sub(Function):
+class Sub(Op):
     """y = a - b.  ā = ȳ, b̄ = -ȳ."""
 
     @staticmethod
     def forward(ctx, a, b):
-        return _binary("sub", xp.subtract, a, b)
+        xp = ctx.xp
+        return _binary(xp, "sub", xp.subtract, a, b)
 
     @staticmethod
     def backward(ctx, gy):
-        return gy, (-gy if ctx.needs_input_grad[1] else None)
+        return gy, (ctx.xp.negative(gy) if ctx.needs_input_grad[1] else None)
 
 
-class Mul(Function):
+class Mul(Op):
     """y = a · b (elementwise).  ā = ȳ · b, b̄ = ȳ · a."""
 
     @staticmethod
     def forward(ctx, a, b):
         na, nb = ctx.needs_input_grad   # keep only what the wanted gradients need, as PyTorch
-        ctx.save_for_backward(a if nb and isinstance(a, Tensor) else None,
-                              b if na and isinstance(b, Tensor) else None)
-        ctx.consts = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
-        return _binary("mul", xp.multiply, a, b)
+        _keep(ctx, a, b, nb, na)
+        xp = ctx.xp
+        return _binary(xp, "mul", xp.multiply, a, b)
 
     @staticmethod
     def backward(ctx, gy):
@@ -93,78 +111,92 @@ class Mul(Function):
         return (gy * b if na else None), (gy * a if nb else None)
 
 
-def _operands(ctx):
-    """The saved tensors, with the Python numbers among the operands put back in their place."""
-    a, b = ctx.saved_tensors[:2]
-    ca, cb = ctx.consts
-    return (ca if a is None else a), (cb if b is None else b)
-
-
-class Div(Function):
+class Div(Op):
     """y = a / b.  ā = ȳ / b, b̄ = -ȳ · a / b²."""
 
     @staticmethod
     def forward(ctx, a, b):
-        na, nb = ctx.needs_input_grad
-        ctx.save_for_backward(a if nb and isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.consts = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
-        return _binary("div", xp.true_divide, a, b, quiet=True)
+        _keep(ctx, a, b, ctx.needs_input_grad[1], True)
+        xp = ctx.xp
+        return _binary(xp, "div", xp.true_divide, a, b, quiet=True)
 
     @staticmethod
     def backward(ctx, gy):
         a, b = _operands(ctx)
         na, nb = ctx.needs_input_grad
-        ga = gy / b if na else None
-        gb = -gy * a / (b * b) if nb else None
+        with ctx.xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ga = gy / b if na else None
+            gb = ctx.xp.negative(gy) * a / (b * b) if nb else None
         return ga, gb
 
 
-class Neg(Function):
+class Neg(Op):
     """y = -x.  x̄ = -ȳ."""
 
     @staticmethod
     def forward(ctx, x):
-        return -x.data
+        return ctx.xp.negative(x.data)
 
     @staticmethod
     def backward(ctx, gy):
-        return -gy
+        return ctx.xp.negative(gy)
 
 
-class Pow(Function):
-    """y = a ** b.  ā = ȳ · b · a^(b-1);  b̄ = ȳ · y · log(a)  (0 where a = 0, as PyTorch)."""
+class Pow(Op):
+    """y = a ** b.  ā = ȳ · b · a^(b-1)  (0 where b = 0);  b̄ = ȳ · y · ln a  (0 where a = 0 and
+    b ≥ 0).
+
+    PyTorch's conventions, exactly: at a = 0 and b < 0, y = inf and b̄ = ȳ · inf · ln 0 = -inf
+    (so ``cr.pow(0., x)`` at x < 0 has gradient -inf); a negative base gives b̄ = nan.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
-        y = Tensor(_binary("pow", xp.power, a, b, quiet=True))
-        nb = ctx.needs_input_grad[1]
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None, y if nb else None)
-        ctx.consts = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+        xp = ctx.xp
+        y = _binary(xp, "pow", xp.power, a, b, quiet=True)
+        ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+        ctx.save_for_backward(a if ta else None, b if tb else None,
+                              y if ctx.needs_input_grad[1] else None)   # y: the array returned
+        ctx.consts = (None if ta else a, None if tb else b)
         return y
 
     @staticmethod
     def backward(ctx, gy):
-        y = ctx.saved_tensors[2]
         a, b = _operands(ctx)
         na, nb = ctx.needs_input_grad
+        xp = ctx.xp
         ga = gb = None
-        if na:
-            if isinstance(b, Tensor):   # a zero exponent gives 0, even at a = 0 (as PyTorch)
-                with xp.errstate(divide="ignore", invalid="ignore"):
-                    ga = gy * where(b == 0, 0.0, b * a ** (b - 1))
-            elif b == 0:
-                ga = gy * 0.0
-            elif b == 2:
-                ga = gy * (a * 2.0)
-            else:
-                ga = gy * b * a ** (b - 1)
-        if nb:
-            a_t = a if isinstance(a, Tensor) else Tensor(xp.asarray(a, dtype=y.data.dtype))
-            safe = where(a_t == 0, 1.0, a_t)
-            gb = where(a_t == 0, 0.0, gy * y * log(safe))
+        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if na:
+                ga = _pow_grad_base(xp, gy, a, b)
+            if nb:
+                gb = _pow_grad_exponent(xp, gy, a, b, ctx.saved_tensors[2])
         return ga, gb
+
+
+def _pow_grad_base(xp, gy, a, b):
+    """ā = ȳ · b · a^(b-1), and 0 (even at a = 0, where a^(b-1) may be inf) wherever b = 0."""
+    if isinstance(b, (int, float)):
+        if b == 0:
+            return xp.zeros_like(gy)
+        if b == 2:
+            return gy * (a * 2.0)
+        return gy * (b * a ** (b - 1))
+    return xp.where(_arr(b) == 0, 0.0, gy * (b * a ** (b - 1)))
+
+
+def _pow_grad_exponent(xp, gy, a, b, y):
+    """b̄ = ȳ · where(a = 0 and b ≥ 0, 0, y · ln a), as PyTorch.
+
+    ln a is taken of a with 1 put where the gradient is 0 by convention, so that a second
+    derivative through the unused branch is 0 rather than 0 · inf = nan.
+    """
+    ad, bd = _arr(a), _arr(b)
+    if not isinstance(a, Tensor) and isinstance(a, (int, float)):
+        ad = namespace_of(bd).zeros_like(bd) + a     # a Python base, as a constant array
+        a = ad
+    conv = (ad == 0) & (bd >= 0)
+    return gy * xp.where(conv, 0.0, y * xp.log(xp.where(conv, 1.0, a)))
 
 
 def _as_tensor(x):
@@ -222,7 +254,7 @@ def rpow(x, other):
     return Pow.apply(other, x)
 
 
-class MatMul(Function):
+class MatMul(Op):
     """y = a @ b, with NumPy's batching and 1-D promotion.
 
     For matrices: ā = ȳ · bᵀ and b̄ = aᵀ · ȳ; batch dimensions broadcast and are summed back by
@@ -242,7 +274,7 @@ class MatMul(Function):
                              f"{'first' if b.data.ndim == 1 else 'second-to-last'} of the second)")
         ctx.save_for_backward(a, b)
         try:
-            return xp.matmul(a.data, b.data)
+            return ctx.xp.matmul(a.data, b.data)
         except ValueError:
             raise ShapeError(f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} do "
                              f"not broadcast") from None
@@ -251,19 +283,21 @@ class MatMul(Function):
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        a2 = a.unsqueeze(0) if a.data.ndim == 1 else a
-        b2 = b.unsqueeze(-1) if b.data.ndim == 1 else b
-        g = gy
-        if b.data.ndim == 1:
-            g = g.unsqueeze(-1)
-        if a.data.ndim == 1:
-            g = g.unsqueeze(-2)
-        ga = g @ b2.mT if na else None
-        gb = a2.mT @ g if nb else None
-        if ga is not None and a.data.ndim == 1:
-            ga = ga.squeeze(-2)     # batch dimensions are summed away by engine.unbroadcast
-        if gb is not None and b.data.ndim == 1:
-            gb = gb.squeeze(-1)
+        if a.ndim == 2 and b.ndim == 2:          # the common case (Linear): plain transposes
+            return (gy @ b.T if na else None), (a.T @ gy if nb else None)
+        xp = ctx.xp
+        a1, b1 = a.ndim == 1, b.ndim == 1
+        a2 = xp.expand_dims(a, 0) if a1 else a
+        b2 = xp.expand_dims(b, -1) if b1 else b
+        g = xp.expand_dims(gy, -1) if b1 else gy
+        if a1:
+            g = xp.expand_dims(g, -2)
+        ga = g @ xp.swapaxes(b2, -1, -2) if na else None
+        gb = xp.swapaxes(a2, -1, -2) @ g if nb else None
+        if ga is not None and a1:
+            ga = xp.squeeze(ga, -2)     # batch dimensions are summed away by engine.unbroadcast
+        if gb is not None and b1:
+            gb = xp.squeeze(gb, -1)
         return ga, gb
 
 

@@ -1,11 +1,12 @@
 """Copies and dtype conversions."""
 from chainrule import dtypes
-from chainrule.autograd.function import Function
+from chainrule.function import Op
+from chainrule.ops.device import to_device_op
 from chainrule.backend import device as _device
 from chainrule.tensor import Tensor
 
 
-class Clone(Function):
+class Clone(Op):
     """y = a copy of x.  x̄ = ȳ."""
 
     @staticmethod
@@ -17,17 +18,19 @@ class Clone(Function):
         return gy
 
 
-class ToDtype(Function):
+class ToDtype(Op):
     """y = x converted to *dtype*.  x̄ = ȳ converted back to x's dtype."""
 
     @staticmethod
     def forward(ctx, x, dtype):
-        ctx.src = x.data.dtype
-        return x.data.astype(dtype)
+        a = x.data if isinstance(x, Tensor) else x    # from ctx.call: maybe a NumPy scalar
+        ctx.src = a.dtype
+        return a.astype(dtype)
 
     @staticmethod
     def backward(ctx, gy):
-        return (ToDtype.apply(gy, ctx.src) if ctx.src.kind == "f" else None), None
+        # (ctx.call rather than xp.astype: NumPy < 2.1 and CuPy 13 have no astype function)
+        return (ctx.call(ToDtype, gy, ctx.src) if ctx.src.kind == "f" else None), None
 
 
 def clone(input):
@@ -49,13 +52,14 @@ def to(input, *args, dtype=None, device=None, copy=False):
                 device = a
         else:
             device = a
+    out = input
     if device is not None:
-        _device(device)  # raises clearly for devices that do not exist
+        out = to_device_op(out, _device(device))   # raises DeviceError for missing devices
     if dtype is not None:
         dtype = dtypes.to_dtype(dtype)
-        if dtype != input.data.dtype:
-            return ToDtype.apply(input, dtype)
-    return clone(input) if copy else input
+        if dtype != out.data.dtype:
+            return ToDtype.apply(out, dtype)
+    return clone(out) if copy and out is input else out
 
 
 def _caster(dtype, name):

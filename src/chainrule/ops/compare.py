@@ -1,5 +1,5 @@
 """Comparisons and logic: they return bool tensors and carry no gradient."""
-from chainrule.backend import xp
+from chainrule.backend import DeviceError, device_of, namespace_of
 from chainrule.tensor import Tensor
 
 
@@ -7,10 +7,23 @@ def _arr(v):
     return v.data if isinstance(v, Tensor) else v
 
 
-def _cmp(fn, name):
+def _namespace(name, a, b):
+    """The namespace of the tensor operands' arrays (raises DeviceError for two devices)."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor) and type(a.data) is not type(b.data):
+            da, db = device_of(a.data), device_of(b.data)
+            if da != db:
+                raise DeviceError(f"{name}: expected both tensors on one device, got {da} and {db}"
+                                  f"; move one with .to({str(da)!r}) or .to({str(db)!r})")
+        return namespace_of(a.data)
+    return namespace_of(_arr(b))
+
+
+def _cmp(fname, name):
     def op(input, other):
+        ns = _namespace(name, input, other)
         try:
-            return Tensor(xp.asarray(fn(_arr(input), _arr(other))))
+            return Tensor(ns.asarray(getattr(ns, fname)(_arr(input), _arr(other))))
         except ValueError:
             sa = input.shape if isinstance(input, Tensor) else "a scalar"
             sb = other.shape if isinstance(other, Tensor) else "a scalar"
@@ -20,41 +33,47 @@ def _cmp(fn, name):
     return op
 
 
-eq = _cmp(xp.equal, "eq")
-ne = _cmp(xp.not_equal, "ne")
-lt = _cmp(xp.less, "lt")
-le = _cmp(xp.less_equal, "le")
-gt = _cmp(xp.greater, "gt")
-ge = _cmp(xp.greater_equal, "ge")
-logical_and = _cmp(xp.logical_and, "logical_and")
-logical_or = _cmp(xp.logical_or, "logical_or")
+eq = _cmp("equal", "eq")
+ne = _cmp("not_equal", "ne")
+lt = _cmp("less", "lt")
+le = _cmp("less_equal", "le")
+gt = _cmp("greater", "gt")
+ge = _cmp("greater_equal", "ge")
+logical_and = _cmp("logical_and", "logical_and")
+logical_or = _cmp("logical_or", "logical_or")
 
 
 def logical_not(input):
     """Elementwise logical not; returns a bool tensor."""
-    return Tensor(xp.logical_not(input.data))
+    return Tensor(namespace_of(input.data).logical_not(input.data))
 
 
 def equal(input, other):
     """True if both tensors have the same shape and elements (a Python bool)."""
+    _namespace("equal", input, other)
     return input.data.shape == other.data.shape and bool((input.data == other.data).all())
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True if all elements are close (as ``torch.allclose``)."""
-    return bool(xp.allclose(input.data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    ns = _namespace("allclose", input, other)
+    return bool(ns.allclose(input.data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Elementwise closeness as a bool tensor."""
-    return Tensor(xp.isclose(input.data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    ns = _namespace("isclose", input, other)
+    return Tensor(ns.asarray(ns.isclose(input.data, _arr(other), rtol=rtol, atol=atol,
+                                        equal_nan=equal_nan)))
 
 
 def any(input, dim=None, keepdim=False):  # noqa: A001
     """True where any element (along *dim*) is nonzero."""
-    return Tensor(xp.asarray(xp.any(input.data, axis=dim, keepdims=keepdim)))
+    ns = namespace_of(input.data)
+    return Tensor(ns.asarray(ns.any(input.data, axis=dim, keepdims=keepdim)))
 
 
 def all(input, dim=None, keepdim=False):  # noqa: A001
     """True where all elements (along *dim*) are nonzero."""
-    return Tensor(xp.asarray(xp.all(input.data, axis=dim, keepdims=keepdim)))
+    ns = namespace_of(input.data)
+    return Tensor(ns.asarray(ns.all(input.data, axis=dim, keepdims=keepdim)))

@@ -4,10 +4,9 @@ Kinks follow PyTorch: relu'(0) = 0, |x|'(0) = 0, clamp passes the gradient at it
 maximum/minimum split it in half at ties.
 """
 from chainrule import dtypes
-from chainrule.autograd.function import Function
-from chainrule.backend import xp
+from chainrule.backend import namespace_of
 from chainrule.errors import ConfigError, DTypeError, ShapeError
-from chainrule.grad_mode import state as _grad_state
+from chainrule.function import Op
 from chainrule.ops._util import promote
 from chainrule.tensor import Tensor
 
@@ -21,13 +20,13 @@ def _float(x, op):
     return x
 
 
-class Exp(Function):
+class Exp(Op):
     """y = eˣ.  x̄ = ȳ · y."""
 
     @staticmethod
     def forward(ctx, x):
-        with xp.errstate(over="ignore"):
-            y = Tensor(xp.exp(x.data))
+        with ctx.xp.errstate(over="ignore"):
+            y = ctx.xp.exp(x.data)
         ctx.save_for_backward(y)
         return y
 
@@ -37,14 +36,14 @@ class Exp(Function):
         return gy * y
 
 
-class Log(Function):
+class Log(Op):
     """y = ln x.  x̄ = ȳ / x."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            return xp.log(x.data)
+        with ctx.xp.errstate(divide="ignore", invalid="ignore"):
+            return ctx.xp.log(x.data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -52,14 +51,14 @@ class Log(Function):
         return gy / x
 
 
-class Log1p(Function):
+class Log1p(Op):
     """y = ln(1 + x), accurate for small x.  x̄ = ȳ / (1 + x)."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            return xp.log1p(x.data)
+        with ctx.xp.errstate(divide="ignore", invalid="ignore"):
+            return ctx.xp.log1p(x.data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -67,57 +66,57 @@ class Log1p(Function):
         return gy / (x + 1)
 
 
-class Sqrt(Function):
+class Sqrt(Op):
     """y = √x.  x̄ = ȳ / (2y)."""
 
     @staticmethod
     def forward(ctx, x):
-        with xp.errstate(invalid="ignore"):
-            y = Tensor(xp.sqrt(x.data))
+        with ctx.xp.errstate(invalid="ignore"):
+            y = ctx.xp.sqrt(x.data)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
-        with xp.errstate(divide="ignore", invalid="ignore"):
+        with ctx.xp.errstate(divide="ignore", invalid="ignore"):
             return gy / (y * 2)
 
 
-class Sin(Function):
+class Sin(Op):
     """y = sin x.  x̄ = ȳ · cos x."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return xp.sin(x.data)
+        return ctx.xp.sin(x.data)
 
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return gy * cos(x)
+        return gy * ctx.xp.cos(x)
 
 
-class Cos(Function):
+class Cos(Op):
     """y = cos x.  x̄ = -ȳ · sin x."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return xp.cos(x.data)
+        return ctx.xp.cos(x.data)
 
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return -(gy * sin(x))
+        return -(gy * ctx.xp.sin(x))
 
 
-class Tanh(Function):
+class Tanh(Op):
     """y = tanh x.  x̄ = ȳ · (1 - y²)."""
 
     @staticmethod
     def forward(ctx, x):
-        y = Tensor(xp.tanh(x.data))
+        y = ctx.xp.tanh(x.data)
         ctx.save_for_backward(y)
         return y
 
@@ -129,17 +128,18 @@ class Tanh(Function):
 
 def sigmoid_array(a):
     """σ(a) = 1 / (1 + e⁻ᵃ) computed without overflow: e^{-|a|} never exceeds 1."""
+    xp = namespace_of(a)
     z = xp.exp(-xp.abs(a))
     d = 1 + z
     return xp.where(a >= 0, 1 / d, z / d)
 
 
-class Sigmoid(Function):
+class Sigmoid(Op):
     """y = σ(x) = 1 / (1 + e⁻ˣ).  x̄ = ȳ · y · (1 - y)."""
 
     @staticmethod
     def forward(ctx, x):
-        y = Tensor(sigmoid_array(x.data).astype(x.data.dtype, copy=False))
+        y = sigmoid_array(x.data).astype(x.data.dtype, copy=False)
         ctx.save_for_backward(y)
         return y
 
@@ -149,38 +149,36 @@ class Sigmoid(Function):
         return gy * (y * (1 - y))
 
 
-class Relu(Function):
+class Relu(Op):
     """y = max(x, 0).  x̄ = ȳ · [x > 0]  (0 at x = 0, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, x):
-        y = Tensor(xp.maximum(x.data, 0))
+        y = ctx.xp.maximum(x.data, 0)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
-        if not _grad_state.enabled:  # first order: the same rule on the arrays, nothing recorded
-            return xp.where(y.data > 0, gy.data, 0)
-        return where(Tensor(y.data > 0), gy, 0.0)
+        return ctx.xp.where(y > 0, gy, 0)
 
 
-class Abs(Function):
+class Abs(Op):
     """y = |x|.  x̄ = ȳ · sign(x)  (0 at x = 0)."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return xp.abs(x.data)
+        return ctx.xp.abs(x.data)
 
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return gy * Tensor(xp.sign(x.data))
+        return gy * ctx.xp.sign(x)
 
 
-class Clamp(Function):
+class Clamp(Op):
     """y = min(max(x, lo), hi); the bounds are numbers, tensors (broadcasting) or None.
 
     As PyTorch: x̄ = ȳ where lo ≤ x ≤ hi (the bounds pass the gradient to x); a tensor lo gets ȳ
@@ -193,7 +191,7 @@ class Clamp(Function):
         lo_a = lo.data if isinstance(lo, Tensor) else lo
         hi_a = hi.data if isinstance(hi, Tensor) else hi
         ctx.bounds = (lo_a, hi_a)
-        y = x.data
+        y, xp = x.data, ctx.xp
         try:
             if lo is not None:
                 y = xp.maximum(y, lo_a)
@@ -210,74 +208,80 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        lo, hi = ctx.bounds
-        x = x.data
-        mask_x = xp.ones(x.shape, dtype=bool)
+        lo, hi = ctx.bounds            # arrays or numbers: the masks are constants
+        xp, x = ctx.xp, _array(x)
+        mask_x = True
         if lo is not None:
-            mask_x = mask_x & (x >= lo)
+            mask_x = x >= lo
         if hi is not None:
             mask_x = mask_x & (x <= hi)
         _, n_lo, n_hi = ctx.needs_input_grad
         g_lo = g_hi = None
         if n_lo:
             m = x < lo if hi is None else (x < lo) & (lo < hi)
-            g_lo = where(Tensor(m), gy, 0.0)
+            g_lo = xp.where(m, gy, 0.0)
         if n_hi:
             m = x > hi if lo is None else (x > hi) | (hi < lo)
-            g_hi = where(Tensor(m), gy, 0.0)
-        return where(Tensor(mask_x), gy, 0.0), g_lo, g_hi
+            g_hi = xp.where(m, gy, 0.0)
+        return xp.where(mask_x, gy, 0.0), g_lo, g_hi
 
 
-class Maximum(Function):
+class Maximum(Op):
     """y = max(a, b) elementwise.  The larger input gets ȳ; at a tie each gets ȳ/2."""
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         try:
-            return promote(xp.maximum(a.data, b.data), a, b)
+            return promote(ctx.xp.maximum(a.data, b.data), a, b)
         except ValueError:
             raise ShapeError(f"maximum: shapes {a.shape} and {b.shape} do not broadcast") from None
 
     @staticmethod
     def backward(ctx, gy):
-        a, b = ctx.saved_tensors
-        return _tie_split(gy, a.data, b.data, a.data < b.data, a.data > b.data)
+        a, b = map(_array, ctx.saved_tensors)
+        return _tie_split(ctx.xp, gy, a, b, a < b, a > b)
 
 
-class Minimum(Function):
+class Minimum(Op):
     """y = min(a, b) elementwise.  The smaller input gets ȳ; at a tie each gets ȳ/2."""
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         try:
-            return promote(xp.minimum(a.data, b.data), a, b)
+            return promote(ctx.xp.minimum(a.data, b.data), a, b)
         except ValueError:
             raise ShapeError(f"minimum: shapes {a.shape} and {b.shape} do not broadcast") from None
 
     @staticmethod
     def backward(ctx, gy):
-        a, b = ctx.saved_tensors
-        return _tie_split(gy, a.data, b.data, a.data > b.data, a.data < b.data)
+        a, b = map(_array, ctx.saved_tensors)
+        return _tie_split(ctx.xp, gy, a, b, a > b, a < b)
 
 
-def _tie_split(gy, a, b, a_loses, b_loses):
+def _array(t):
+    """The array behind a saved value (masks and shares are constants, never differentiated)."""
+    return t.data if isinstance(t, Tensor) else t
+
+
+def _tie_split(xp, gy, a, b, a_loses, b_loses):
     """ȳ to the winner, ȳ/2 to each at a tie, as PyTorch (which, with a NaN, gives ȳ to both)."""
+    axp = namespace_of(a)
     tie = a == b
-    share_a = xp.where(tie, 0.5, ~a_loses).astype(gy.data.dtype)
-    share_b = xp.where(tie, 0.5, ~b_loses).astype(gy.data.dtype)
-    return gy * Tensor(share_a), gy * Tensor(share_b)
+    share_a = axp.where(tie, 0.5, ~a_loses).astype(gy.dtype)
+    share_b = axp.where(tie, 0.5, ~b_loses).astype(gy.dtype)
+    return gy * share_a, gy * share_b
 
 
-class Where(Function):
+class Where(Op):
     """y = a where cond else b.  ā = ȳ where cond (else 0); b̄ = ȳ where not cond."""
 
     @staticmethod
     def forward(ctx, cond, a, b):
-        ctx.cond = cond
+        ctx.cond = cond.data
         try:
-            return xp.where(cond.data, a.data if isinstance(a, Tensor) else a,
+            return ctx.xp.where(cond.data, a.data if isinstance(a, Tensor) else a,
                             b.data if isinstance(b, Tensor) else b)
         except ValueError:
             sa = a.shape if isinstance(a, Tensor) else "a scalar"
@@ -288,10 +292,23 @@ class Where(Function):
     @staticmethod
     def backward(ctx, gy):
         _, na, nb = ctx.needs_input_grad
-        zero = Tensor(xp.zeros((), dtype=gy.data.dtype))
-        ga = Where.apply(ctx.cond, gy, zero) if na else None
-        gb = Where.apply(ctx.cond, zero, gy) if nb else None
+        xp = ctx.xp
+        ga = xp.where(ctx.cond, gy, 0.0) if na else None
+        gb = xp.where(ctx.cond, 0.0, gy) if nb else None
         return None, ga, gb
+
+
+class _Constant(Op):
+    """A piecewise-constant function (sign, floor, ceil, round).  Its derivative is 0 wherever it
+    exists, so x̄ = 0 (PyTorch's choice at the jumps too)."""
+
+    @staticmethod
+    def forward(ctx, x, fn, *args):
+        return getattr(ctx.xp, fn)(x.data, *args)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return ctx.xp.zeros_like(gy), None, *([None] * (len(ctx.needs_input_grad) - 2))
 
 
 # ---- the free functions ------------------------------------------------------------------
@@ -372,40 +389,41 @@ def where(condition, input, other):
     if condition.data.dtype != dtypes.bool:
         raise DTypeError(f"where: condition must be a bool tensor, got dtype {condition.dtype}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        input = Tensor(xp.asarray(input, dtype=dtypes.get_default_dtype()))
+        input = Tensor(namespace_of(condition.data).asarray(input,
+                                                            dtype=dtypes.get_default_dtype()))
     return Where.apply(condition, input, other)
 
 
 def sign(input):
-    """The sign of each element (-1, 0 or 1); carries no gradient."""
-    return Tensor(xp.sign(input.data))
+    """The sign of each element (-1, 0 or 1); its gradient is zero, as PyTorch."""
+    return _Constant.apply(input, "sign")
 
 
 def floor(input):
-    """Round down elementwise; carries no gradient."""
-    return Tensor(xp.floor(input.data))
+    """Round down elementwise; its gradient is zero."""
+    return _Constant.apply(input, "floor")
 
 
 def ceil(input):
-    """Round up elementwise; carries no gradient."""
-    return Tensor(xp.ceil(input.data))
+    """Round up elementwise; its gradient is zero."""
+    return _Constant.apply(input, "ceil")
 
 
 def round(input, decimals=0):  # noqa: A001 - PyTorch's name
-    """Round half to even elementwise; carries no gradient."""
-    return Tensor(xp.round(input.data, decimals))
+    """Round half to even elementwise; its gradient is zero."""
+    return _Constant.apply(input, "round", decimals)
 
 
 def isnan(input):
     """Bool tensor: which elements are NaN."""
-    return Tensor(xp.isnan(input.data))
+    return Tensor(namespace_of(input.data).isnan(input.data))
 
 
 def isinf(input):
     """Bool tensor: which elements are ±inf."""
-    return Tensor(xp.isinf(input.data))
+    return Tensor(namespace_of(input.data).isinf(input.data))
 
 
 def isfinite(input):
     """Bool tensor: which elements are finite."""
-    return Tensor(xp.isfinite(input.data))
+    return Tensor(namespace_of(input.data).isfinite(input.data))

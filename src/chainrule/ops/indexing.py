@@ -4,9 +4,11 @@
 adding where an integer-array index repeats an element.  The two ops are each other's VJP, so
 indexing is differentiable to any order.
 """
-from chainrule.autograd.function import Function
-from chainrule.backend import xp
+import numbers
+
+from chainrule.backend import is_array, namespace_of, numpy_namespace
 from chainrule.errors import IndexOutOfRangeError
+from chainrule.function import Op
 from chainrule.ops.elementwise import where
 from chainrule.tensor import Tensor
 
@@ -15,58 +17,77 @@ def _is_basic(idx):
     """True when *idx* uses only ints, slices, None and Ellipsis (a view; no repeats)."""
     items = idx if isinstance(idx, tuple) else (idx,)
     return all(i is None or i is Ellipsis or isinstance(i, slice)
-               or isinstance(i, (int, xp.integer)) and not isinstance(i, bool) for i in items)
+               or isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in items)
 
 
-def normalize_index(idx):
-    """Replace tensors inside an index by their arrays; bool/int lists become arrays."""
+def normalize_index(idx, like=None):
+    """Replace tensors inside an index by their arrays; bool/int lists become arrays.
+
+    With *like* (the indexed array), index arrays are made in (or moved to) its namespace, as
+    PyTorch accepts CPU index tensors for a CUDA tensor.
+    """
+    ns = numpy_namespace if like is None else namespace_of(like)
+    return _normalize(idx, ns)
+
+
+def _normalize(idx, ns):
     if isinstance(idx, Tensor):
-        return idx.data
+        idx = idx.data
     if isinstance(idx, tuple):
-        return tuple(normalize_index(i) for i in idx)
+        return tuple(_normalize(i, ns) for i in idx)
     if isinstance(idx, list):
-        return xp.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
+        return ns.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
+    if is_array(idx) and namespace_of(idx) is not ns:
+        return ns.asarray(idx.get() if namespace_of(idx) is not numpy_namespace else idx)
     return idx
 
 
-class GetItem(Function):
+def _array(i):
+    return i.data if isinstance(i, Tensor) else i
+
+
+class GetItem(Op):
     """y = x[idx].  VJP: x̄ = zeros like x with ȳ added at idx."""
 
     @staticmethod
     def forward(ctx, x, idx):
-        ctx.meta = (x.data.shape, idx)
+        # from ctx.call, x may be a first-order gradient: an array (or a NumPy scalar), and idx
+        # an index array handed over as a tensor
+        a, idx = _array(x), _array(idx)
+        ctx.meta = (a.shape, idx)
         try:
-            y = x.data[idx]
-            if not isinstance(y, xp.ndarray):   # one element: a 0-d view, not a copied scalar
-                y = x.data[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
+            y = a[idx]
+            if not isinstance(y, ctx.xp.ndarray):   # one element: a 0-d view, not a copied scalar
+                y = a[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
             return y
         except IndexError as e:
             raise IndexOutOfRangeError(f"index {_show(idx)} is invalid for a tensor of shape "
-                                       f"{x.shape}: {e}") \
+                                       f"{a.shape}: {e}") \
                 from None
 
     @staticmethod
     def backward(ctx, gy):
         shape, idx = ctx.meta
-        return IndexAdd.apply(gy, idx, shape), None
+        return ctx.call(IndexAdd, gy, idx, shape), None
 
 
-class IndexAdd(Function):
+class IndexAdd(Op):
     """y = zeros(shape) with g added at idx (repeated indices accumulate).  VJP: ḡ = ȳ[idx]."""
 
     @staticmethod
     def forward(ctx, g, idx, shape):
+        g, idx = _array(g), _array(idx)
         ctx.idx = idx
-        out = xp.zeros(shape, dtype=g.data.dtype)
+        out = ctx.xp.zeros(shape, dtype=g.dtype)
         if _is_basic(idx):
-            out[idx] = g.data
+            out[idx] = g
         else:
-            xp.add.at(out, idx, g.data)
+            ctx.xp.add.at(out, idx, g)
         return out
 
     @staticmethod
     def backward(ctx, gy):
-        return GetItem.apply(gy, ctx.idx), None, None
+        return ctx.call(GetItem, gy, ctx.idx), None, None
 
 
 def _show(idx):
@@ -76,7 +97,7 @@ def _show(idx):
 
 
 def _show1(i):
-    if isinstance(i, xp.ndarray):
+    if is_array(i):
         return f"array(shape={i.shape}, dtype={i.dtype})"
     if isinstance(i, slice):
         return f"{'' if i.start is None else i.start}:{'' if i.stop is None else i.stop}" + \
@@ -86,7 +107,7 @@ def _show1(i):
 
 def getitem(x, idx):
     """``x[idx]`` with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
-    idx = normalize_index(idx)
+    idx = normalize_index(idx, x.data)
     out = GetItem.apply(x, idx)
     if _is_basic(idx):   # a view: in-place changes through it are changes to x
         out._vc, out._view_of = x._vc, (x, "index", idx)
@@ -95,8 +116,10 @@ def getitem(x, idx):
 
 def index_select(input, dim, index):
     """Pick entries along *dim* at the integer *index* (``torch.index_select``)."""
+    ns = namespace_of(input.data)
+    index = index.data if isinstance(index, Tensor) else index
     idx = [slice(None)] * input.data.ndim
-    idx[dim] = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    idx[dim] = _normalize(index, ns) if is_array(index) else ns.asarray(index)
     return GetItem.apply(input, tuple(idx))
 
 

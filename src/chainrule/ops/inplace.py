@@ -5,7 +5,9 @@ computed out of place from a copy of x (so saved tensors stay valid), written in
 x is re-pointed at the new node (PyTorch's "rebase history").  Every in-place change bumps x's
 version counter, which backward checks so that stale saved tensors are caught.
 """
-from chainrule.backend import xp
+import numpy as np
+
+from chainrule.backend import namespace_of
 from chainrule.grad_mode import state as _grad_state
 from chainrule.ops.arithmetic import add, div, mul, sub
 from chainrule.ops.cast import clone
@@ -37,10 +39,10 @@ def _inplace(x, fn, *args):
     if res.data.shape != x.data.shape:
         raise ValueError(f"in-place op: the result's shape {res.shape} does not match the "
                          f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)")
-    if not xp.can_cast(res.data.dtype, x.data.dtype, "same_kind"):
+    if not np.can_cast(res.data.dtype, x.data.dtype, "same_kind"):    # dtypes only
         raise TypeError(f"in-place op: the result type {res.dtype} can't be cast to the "
                         f"tensor's dtype {x.dtype}; convert first (x = x.to(cr.float32))")
-    xp.copyto(x.data, res.data, casting="unsafe")
+    namespace_of(x.data).copyto(x.data, res.data, casting="unsafe")
     x._vc[0] += 1
     if graph:
         x.grad_fn, x._output_nr, x._requires_grad = res.grad_fn, res._output_nr, res._requires_grad
@@ -110,11 +112,13 @@ def _copied(x, src):
 
 def copy_(x, src):
     """Copy *src*'s values (broadcast to x's shape) into x in place; the gradient flows to src."""
-    src = src if isinstance(src, Tensor) else Tensor(xp.asarray(src, dtype=x.data.dtype))
+    if not isinstance(src, Tensor):
+        src = Tensor(namespace_of(x.data).asarray(src, dtype=x.data.dtype))
     return _inplace(x, _copied, src)
 
 
 def _put(x, idx, value):
+    xp = namespace_of(x.data)
     mask = xp.zeros(x.data.shape, dtype=bool)
     mask[idx] = True
     if isinstance(value, Tensor):

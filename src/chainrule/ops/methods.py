@@ -3,8 +3,7 @@
 Each op is written once, as a free function in its module; this table binds it to the class,
 so ``x.exp()``, ``cr.exp(x)`` and ``x + y`` all run the same code.
 """
-from chainrule.autograd.grad import tensor_backward
-from chainrule.ops import (arithmetic as ar, cast, compare as cmp, elementwise as el, indexing as ix,
+from chainrule.ops import (arithmetic as ar, cast, device as dv, compare as cmp, elementwise as el, indexing as ix,
                            inplace as ip, reduction as rd, shape as sh, softmax as sm)
 from chainrule.tensor import Tensor
 
@@ -49,11 +48,10 @@ METHODS = {
     # copies and conversions
     "clone": cast.clone, "to": cast.to, "float": cast.float_, "double": cast.double,
     "half": cast.half, "long": cast.long, "int": cast.int_, "bool": cast.bool_,
+    "cuda": dv.cuda, "cpu": dv.cpu,
     # in place
     "add_": ip.add_, "sub_": ip.sub_, "mul_": ip.mul_, "div_": ip.div_, "clamp_": ip.clamp_,
     "copy_": ip.copy_,
-    # autograd
-    "backward": tensor_backward,
 }
 
 OPERATORS = {

@@ -8,31 +8,36 @@ import builtins
 from collections import namedtuple
 
 from chainrule import dtypes
-from chainrule.autograd.function import Function
-from chainrule.backend import xp
-from chainrule.errors import ConfigError, DTypeError, IndexOutOfRangeError, ShapeError
+from chainrule.backend import device_of, namespace_of
+from chainrule.errors import ConfigError, DeviceError, DTypeError, IndexOutOfRangeError, ShapeError
+from chainrule.function import Op
 from chainrule.ops._util import normalize_dims, normalize_dim, pick_dim
 from chainrule.ops.cast import to
-from chainrule.ops.elementwise import where
-from chainrule.ops.shape import cat, expand, permute, reshape
+from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
-def _keep(gy, in_shape, axes, keepdim):
-    """ȳ reshaped so it broadcasts against the input (reduced axes back as size 1)."""
-    if keepdim or axes is None and gy.data.ndim == len(in_shape):
-        return gy
+def _array(t):
+    """The array behind a saved value (masks and weights are constants, never differentiated)."""
+    return t.data if isinstance(t, Tensor) else t
+
+
+def _keep(g, in_shape, axes, keepdim):
+    """*g* (ȳ, or a saved output) reshaped so it broadcasts against the input: the reduced axes
+    back as size 1.  Works on arrays and on tensors alike."""
+    if keepdim or axes is None and g.ndim == len(in_shape):
+        return g
     if axes is None:
-        return reshape(gy, (1,) * len(in_shape))
-    shape = list(gy.data.shape)
+        return g.reshape((1,) * len(in_shape))
+    shape = list(g.shape)
     for a in axes:
         shape.insert(a, 1)
-    return reshape(gy, tuple(shape))
+    return g.reshape(tuple(shape))
 
 
-class Sum(Function):
+class Sum(Op):
     """y = Σ x over *axes*.  Every element's weight is 1: x̄ = expand(ȳ)."""
 
     @staticmethod
@@ -43,10 +48,10 @@ class Sum(Function):
     @staticmethod
     def backward(ctx, gy):
         shape, axes, keepdim = ctx.meta
-        return expand(_keep(gy, shape, axes, keepdim), shape), None, None
+        return ctx.xp.broadcast_to(_keep(gy, shape, axes, keepdim), shape), None, None
 
 
-class Mean(Function):
+class Mean(Op):
     """y = (1/n) Σ x over *axes*.  x̄ = expand(ȳ) / n."""
 
     @staticmethod
@@ -57,7 +62,8 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, gy):
         shape, axes, keepdim = ctx.meta
-        return expand(_keep(gy, shape, axes, keepdim) / _count(shape, axes), shape), None, None
+        return ctx.xp.broadcast_to(_keep(gy, shape, axes, keepdim) / _count(shape, axes), shape), \
+            None, None
 
 
 def _reduce_args(x, dim, axis, op):
@@ -99,7 +105,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
     return ss / builtins.max(n - correction, 0)
 
 
-class Std(Function):
+class Std(Op):
     """y = √var(x) over *axes*, var dividing by n - c.
 
     x̄ = ȳ / (2y) · 2 (x - mean) / (n - c), and 0 where y = 0 (PyTorch's choice at the kink).
@@ -107,23 +113,24 @@ class Std(Function):
 
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
-        n = _count(x.data.shape, axes)
+        xp, a = ctx.xp, x.data
+        dof = builtins.max(_count(a.shape, axes) - correction, 0)
         with xp.errstate(divide="ignore", invalid="ignore"):
-            v = ((x.data - x.data.mean(axis=axes, keepdims=True)) ** 2).sum(
-                axis=axes, keepdims=keepdim) / builtins.max(n - correction, 0)
-        y = Tensor(xp.sqrt(v))
-        ctx.meta = (x.data.shape, axes, keepdim, builtins.max(n - correction, 0))
+            d = a - a.mean(axis=axes, keepdims=True)
+            y = xp.sqrt((d * d).sum(axis=axes, keepdims=keepdim) / dof)
+        ctx.meta = (a.shape, axes, keepdim, dof)
         ctx.save_for_backward(x, y)
         return y
 
     @staticmethod
     def backward(ctx, gy):
+        xp = ctx.xp
         x, y = ctx.saved_tensors
         shape, axes, keepdim, dof = ctx.meta
         g, yk = _keep(gy, shape, axes, keepdim), _keep(y, shape, axes, keepdim)
-        zero = Tensor(yk.data == 0)
-        g_var = where(zero, 0.0, g / (where(zero, 1.0, yk) * 2))
-        centered = x - Mean.apply(x, axes, True)
+        zero = _array(yk) == 0                      # a constant mask
+        g_var = xp.where(zero, 0.0, g / (xp.where(zero, 1.0, yk) * 2))
+        centered = x - xp.mean(x, axis=axes, keepdims=True)
         return g_var * centered * (2.0 / dof if dof else float("inf")), None, None, None
 
 
@@ -142,51 +149,50 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
     return Std.apply(input, axes, correction, bool(keepdim))
 
 
-class Prod(Function):
+class Prod(Op):
     """y = Π x over *axes*.  x̄ᵢ = ȳ · Π_{j≠i} xⱼ  (= ȳ · y / xᵢ when no xᵢ is 0)."""
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.meta = (x.data.shape, axes, keepdim)
-        y = Tensor(x.data.prod(axis=axes, keepdims=keepdim))
+        y = x.data.prod(axis=axes, keepdims=keepdim)
         ctx.save_for_backward(x, y)
         return y
 
     @staticmethod
     def backward(ctx, gy):
+        xp = ctx.xp
         x, y = ctx.saved_tensors
         shape, axes, keepdim = ctx.meta
-        g = expand(_keep(gy, shape, axes, keepdim), shape)
-        if not (x.data == 0).any():
+        g = xp.broadcast_to(_keep(gy, shape, axes, keepdim), shape)
+        if not (_array(x) == 0).any():
             return g * _keep(y, shape, axes, keepdim) / x, None, None
-        return g * _prod_of_others(x, axes), None, None
+        return g * _prod_of_others(xp, x, axes), None, None
 
 
-def _prod_of_others(x, axes):
+def _prod_of_others(xp, x, axes):
     """Π_{j≠i} xⱼ over *axes* for every element i, exact with zeros and differentiable again:
-    an exclusive product scan from the left times one from the right, in tensor ops."""
-    nd = x.data.ndim
+    an exclusive product scan from the left times one from the right (arrays or tensors)."""
+    nd = x.ndim
     axes = tuple(range(nd)) if axes is None else axes
     perm = tuple(d for d in range(nd) if d not in axes) + tuple(axes)
-    moved = permute(x, perm)
-    m = reshape(moved, moved.shape[:nd - len(axes)] + (-1,))
-    left = _exclusive_cumprod(m)
-    right = _exclusive_cumprod(m[..., ::-1])[..., ::-1]
-    out = reshape(left * right, moved.shape)
+    moved = xp.transpose(x, perm)
+    m = moved.reshape(tuple(moved.shape[:nd - len(axes)]) + (-1,))
+    left = _exclusive_cumprod(xp, m)
+    right = _exclusive_cumprod(xp, m[..., ::-1])[..., ::-1]
+    out = (left * right).reshape(tuple(moved.shape))
     inverse = [0] * nd
     for i, d in enumerate(perm):
         inverse[d] = i
-    return permute(out, tuple(inverse))
+    return xp.transpose(out, tuple(inverse))
 
 
-def _exclusive_cumprod(m):
+def _exclusive_cumprod(xp, m):
     """[1, m₀, m₀m₁, ...] along the last axis by a log-depth (Hillis–Steele) scan of products."""
-    def ones(k):
-        return Tensor(xp.ones(m.shape[:-1] + (k,), dtype=m.dtype))
-    a = cat([ones(1), m[..., :-1]], -1)
+    a = xp.concatenate([xp.ones_like(m[..., :1]), m[..., :-1]], -1)
     k = 1
     while k < m.shape[-1]:
-        a = a * cat([ones(k), a[..., :-k]], -1)
+        a = a * xp.concatenate([xp.ones_like(m[..., :k]), a[..., :-k]], -1)
         k *= 2
     return a
 
@@ -197,22 +203,23 @@ def prod(input, dim=None, keepdim=False, dtype=None, *, axis=None):
     return Prod.apply(x, _reduce_args(x, dim, axis, "prod"), bool(keepdim))
 
 
-class AMax(Function):
+class AMax(Op):
     """y = max x over *axes*.  ȳ is shared evenly by the elements equal to the maximum."""
 
     @staticmethod
     def forward(ctx, x, axes, keepdim, largest):
-        ctx.meta = (x.data.shape, axes, keepdim)
-        y = x.data.max(axis=axes, keepdims=True) if largest else x.data.min(axis=axes, keepdims=True)
-        mask = (x.data == y) | (xp.isnan(x.data) & xp.isnan(y))   # a NaN maximum is the NaNs
-        ctx.weight = mask / mask.sum(axis=axes, keepdims=True)
-        return y if keepdim else y.reshape(_reduced_shape(x.data.shape, axes))
+        xp, a = ctx.xp, x.data
+        ctx.meta = (a.shape, axes, keepdim)
+        y = a.max(axis=axes, keepdims=True) if largest else a.min(axis=axes, keepdims=True)
+        if ctx.needs_input_grad[0]:      # the shares are constants of the backward
+            mask = (a == y) | (xp.isnan(a) & xp.isnan(y))     # a NaN maximum is the NaNs
+            ctx.weight = (mask / mask.sum(axis=axes, keepdims=True)).astype(a.dtype)
+        return y if keepdim else y.reshape(_reduced_shape(a.shape, axes))
 
     @staticmethod
     def backward(ctx, gy):
         shape, axes, keepdim = ctx.meta
-        return _keep(gy, shape, axes, keepdim) * Tensor(ctx.weight.astype(gy.data.dtype)), \
-            None, None, None
+        return _keep(gy, shape, axes, keepdim) * ctx.weight, None, None, None
 
 
 def _reduced_shape(shape, axes):
@@ -240,79 +247,95 @@ def amin(input, dim=None, keepdim=False, *, axis=None):
     return AMax.apply(input, axes, bool(keepdim), False)
 
 
-class MaxDim(Function):
-    """(values, indices) = max of x along one dimension.  The gradient goes to the index only."""
+class MaxDim(Op):
+    """values = x at *idx* (the arg-max or arg-min, kept as size 1) along one dimension.
+
+    The gradient goes to the index only: x̄ = zeros with ȳ placed at idx.
+    """
 
     @staticmethod
-    def forward(ctx, x, dim, keepdim, largest):
-        idx = (x.data.argmax if largest else x.data.argmin)(axis=dim, keepdims=True)
-        vals = xp.take_along_axis(x.data, idx, axis=dim)
+    def forward(ctx, x, dim, keepdim, idx):
+        vals = ctx.xp.take_along_axis(x.data, idx, axis=dim)
         ctx.meta = (x.data.shape, dim, keepdim, idx)
-        if not keepdim:
-            vals, idx = vals.squeeze(dim), idx.squeeze(dim)
-        return vals
+        return vals if keepdim else vals.reshape(_reduced_shape(vals.shape, (dim,)))
 
     @staticmethod
     def backward(ctx, gy):
         shape, dim, keepdim, idx = ctx.meta
-        g = gy if keepdim else gy.unsqueeze(dim)
-        return ScatterDim.apply(g, dim, idx, shape), None, None, None
+        g = gy if keepdim else ctx.xp.expand_dims(gy, dim)
+        return ctx.call(ScatterDim, g, dim, idx, shape), None, None, None
 
 
-class ScatterDim(Function):
+class ScatterDim(Op):
     """y = zeros(shape) with g placed at *idx* along *dim*.  VJP: ḡ = ȳ gathered at idx."""
 
     @staticmethod
     def forward(ctx, g, dim, idx, shape):
+        # from ctx.call: g an array (or a NumPy scalar), idx an array handed over as a tensor
+        g, idx = _array(g), _array(idx)
         ctx.meta = (dim, idx)
-        out = xp.zeros(shape, dtype=g.data.dtype)
-        xp.put_along_axis(out, idx, g.data, axis=dim)
+        out = ctx.xp.zeros(shape, dtype=g.dtype)
+        ctx.xp.put_along_axis(out, idx, g, axis=dim)
         return out
 
     @staticmethod
     def backward(ctx, gy):
         dim, idx = ctx.meta
-        return GatherDim.apply(gy, dim, idx), None, None, None
+        return ctx.call(GatherDim, gy, dim, idx), None, None, None
 
 
-class GatherDim(Function):
+class GatherDim(Op):
     """y = x[..., idx, ...] along *dim* (take_along_axis).  VJP: scatter ȳ back to idx."""
 
     @staticmethod
     def forward(ctx, x, dim, idx):
-        ctx.meta = (x.data.shape, dim, idx)
+        a, idx = _array(x), _array(idx)
+        ctx.meta = (a.shape, dim, idx)
         # as torch.gather, the index may be smaller than x in the other dimensions
         part = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(idx.shape))
-        return xp.take_along_axis(x.data[part], idx, axis=dim)
+        return ctx.xp.take_along_axis(a[part], idx, axis=dim)
 
     @staticmethod
     def backward(ctx, gy):
         shape, dim, idx = ctx.meta
-        return ScatterAddDim.apply(gy, dim, idx, shape), None, None
+        return ctx.call(ScatterAddDim, gy, dim, idx, shape), None, None
 
 
-class ScatterAddDim(Function):
-    """y = zeros(shape) with g added at *idx* along *dim* (repeated indices accumulate)."""
+class ScatterAddDim(Op):
+    """y = zeros(shape) with g added at *idx* along *dim* (repeated indices accumulate).
+    VJP: ḡ = ȳ gathered at idx."""
 
     @staticmethod
     def forward(ctx, g, dim, idx, shape):
+        xp, g, idx = ctx.xp, _array(g), _array(idx)
         ctx.meta = (dim, idx)
-        out = xp.zeros(shape, dtype=g.data.dtype)
-        full = list(xp.indices(idx.shape, sparse=True))
-        full[dim] = idx
-        xp.add.at(out, tuple(full), g.data)
+        out = xp.zeros(shape, dtype=g.dtype)
+        full = []                 # idx along dim, the position itself along the others
+        for d, n in enumerate(idx.shape):
+            if d == dim:
+                full.append(idx)
+            else:
+                full.append(xp.arange(n).reshape(tuple(n if k == d else 1
+                                                        for k in range(idx.ndim))))
+        xp.add.at(out, tuple(full), g)
         return out
 
     @staticmethod
     def backward(ctx, gy):
         dim, idx = ctx.meta
-        return GatherDim.apply(gy, dim, idx), None, None, None
+        return ctx.call(GatherDim, gy, dim, idx), None, None, None
 
 
 def gather(input, dim, index):
     """Pick values along *dim* at *index* (``torch.gather``)."""
     d = normalize_dim(dim, input.data.ndim, "gather")
-    idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    if isinstance(index, Tensor):
+        if device_of(index.data) != device_of(input.data):
+            raise DeviceError(f"gather: index is on {device_of(index.data)} but input is on "
+                              f"{device_of(input.data)}; move one with .to()")
+        idx = index.data
+    else:
+        idx = namespace_of(input.data).asarray(index)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
     if idx.ndim != input.data.ndim or builtins.any(
@@ -320,7 +343,7 @@ def gather(input, dim, index):
         raise ShapeError(f"gather: index of shape {idx.shape} does not fit input of shape "
                          f"{input.shape} along dim {d}: it needs as many dimensions, and sizes no "
                          f"larger than the input's in the other dimensions")
-    if idx.size and (idx.min() < 0 or idx.max() >= input.data.shape[d]):
+    if idx.size and not ((idx >= 0) & (idx < input.data.shape[d])).all():   # one device read
         raise IndexOutOfRangeError(f"gather: index out of range for dimension {d} of size "
                                    f"{input.data.shape[d]} (values from {idx.min()} to "
                                    f"{idx.max()})")
@@ -336,11 +359,15 @@ def _max_min(input, dim, keepdim, axis, largest, op):
         raise DTypeError(f"{op}: use cr.maximum/cr.minimum for the elementwise {op} of two tensors")
     d = normalize_dim(dim, input.data.ndim, op)
     _check_nonempty(input, d, op)
-    if input.data.ndim == 0:   # the 0-d tensor is its own maximum, at index 0
-        return values_indices(reshape(input, (1,)).sum(0), Tensor(xp.asarray(0)))
-    vals = MaxDim.apply(input, d, bool(keepdim), largest)
-    idx = (input.data.argmax if largest else input.data.argmin)(axis=d, keepdims=bool(keepdim))
-    return values_indices(vals, Tensor(idx.astype(dtypes.int64)))
+    a = input.data
+    if a.ndim == 0:   # the 0-d tensor is its own maximum, at index 0
+        return values_indices(reshape(input, (1,)).sum(0),
+                              Tensor(namespace_of(a).zeros((), dtype=dtypes.int64)))
+    idx = (a.argmax if largest else a.argmin)(axis=d, keepdims=True)
+    vals = MaxDim.apply(input, d, bool(keepdim), idx)
+    if not keepdim:
+        idx = idx.reshape(_reduced_shape(idx.shape, (d,)))
+    return values_indices(vals, Tensor(idx.astype(dtypes.int64, copy=False)))
 
 
 def max(input, dim=None, keepdim=False, *, axis=None):  # noqa: A001
@@ -353,27 +380,28 @@ def min(input, dim=None, keepdim=False, *, axis=None):  # noqa: A001
     return _max_min(input, dim, keepdim, axis, False, "min")
 
 
+def _arg(input, dim, keepdim, axis, largest, op):
+    dim = pick_dim(dim, axis)
+    _check_nonempty(input, dim, op)
+    a = input.data
+    find = a.argmax if largest else a.argmin
+    if dim is None:
+        return Tensor(namespace_of(a).asarray(find(), dtype=dtypes.int64))
+    d = normalize_dim(dim, a.ndim, op)
+    return Tensor(find(axis=d, keepdims=bool(keepdim)).astype(dtypes.int64, copy=False))
+
+
 def argmax(input, dim=None, keepdim=False, *, axis=None):
     """Index of the largest element (of the flattened tensor if *dim* is None); no gradient."""
-    dim = pick_dim(dim, axis)
-    _check_nonempty(input, dim, "argmax")
-    if dim is None:
-        return Tensor(xp.asarray(input.data.argmax(), dtype=dtypes.int64))
-    d = normalize_dim(dim, input.data.ndim, "argmax")
-    return Tensor(input.data.argmax(axis=d, keepdims=bool(keepdim)).astype(dtypes.int64))
+    return _arg(input, dim, keepdim, axis, True, "argmax")
 
 
 def argmin(input, dim=None, keepdim=False, *, axis=None):
     """Index of the smallest element (of the flattened tensor if *dim* is None); no gradient."""
-    dim = pick_dim(dim, axis)
-    _check_nonempty(input, dim, "argmin")
-    if dim is None:
-        return Tensor(xp.asarray(input.data.argmin(), dtype=dtypes.int64))
-    d = normalize_dim(dim, input.data.ndim, "argmin")
-    return Tensor(input.data.argmin(axis=d, keepdims=bool(keepdim)).astype(dtypes.int64))
+    return _arg(input, dim, keepdim, axis, False, "argmin")
 
 
-class LogSumExp(Function):
+class LogSumExp(Op):
     """y = log Σ eˣ over *axes*, computed as m + log Σ e^(x-m) with m = max x (no overflow).
 
     x̄ = ȳ · e^(x - y) = ȳ · softmax(x).
@@ -381,20 +409,26 @@ class LogSumExp(Function):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        m = x.data.max(axis=axes, keepdims=True)
+        xp, a = ctx.xp, x.data
+        m = a.max(axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        y = xp.log(xp.exp(x.data - m).sum(axis=axes, keepdims=True)) + m
-        out = Tensor(y if keepdim else y.reshape(_reduced_shape(x.data.shape, axes)))
-        ctx.meta = (x.data.shape, axes, keepdim)
-        ctx.save_for_backward(x, out)
-        return out
+        # x - m may overflow to -inf (e^-inf = 0 is right), and log 0 = -inf is the right value
+        # when every x is -inf: neither warning is a wrong result
+        with xp.errstate(over="ignore", divide="ignore"):
+            y = xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True)) + m
+        y = y if keepdim else y.reshape(_reduced_shape(a.shape, axes))
+        ctx.meta = (a.shape, axes, keepdim)
+        ctx.save_for_backward(x, y)
+        return y
 
     @staticmethod
     def backward(ctx, gy):
+        xp = ctx.xp
         x, y = ctx.saved_tensors
         shape, axes, keepdim = ctx.meta
-        return _keep(gy, shape, axes, keepdim) * (x - _keep(y, shape, axes, keepdim)).exp(), \
-            None, None
+        with xp.errstate(over="ignore"):     # x - y overflowing to -inf gives the right 0
+            return _keep(gy, shape, axes, keepdim) * xp.exp(x - _keep(y, shape, axes, keepdim)), \
+                None, None
 
 
 def logsumexp(input, dim=None, keepdim=False, *, axis=None):
@@ -405,7 +439,7 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None):
     return LogSumExp.apply(input, normalize_dims(dim, input.data.ndim, "logsumexp"), bool(keepdim))
 
 
-class Norm(Function):
+class Norm(Op):
     """y = (Σ |x|ᵖ)^(1/p) over *axes*.
 
     x̄ = ȳ · sign(x) · |x|^(p-1) / y^(p-1); for p = 2 that is ȳ · x / y, and 0 where y = 0
@@ -414,29 +448,33 @@ class Norm(Function):
 
     @staticmethod
     def forward(ctx, x, p, axes, keepdim):
-        a = xp.abs(x.data)
+        xp, a = ctx.xp, x.data
         if p == 2:
-            y = xp.sqrt((x.data * x.data).sum(axis=axes, keepdims=True))
+            y = xp.sqrt((a * a).sum(axis=axes, keepdims=True))
         elif p == 1:
-            y = a.sum(axis=axes, keepdims=True)
+            y = xp.abs(a).sum(axis=axes, keepdims=True)
         else:
-            y = (a ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
-        out = Tensor(y if keepdim else y.reshape(_reduced_shape(x.data.shape, axes)))
-        ctx.meta = (x.data.shape, p, axes, keepdim)
-        ctx.save_for_backward(x, out)
-        return out
+            y = (xp.abs(a) ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+        y = y if keepdim else y.reshape(_reduced_shape(a.shape, axes))
+        ctx.meta = (a.shape, p, axes, keepdim)
+        ctx.save_for_backward(x, y)
+        return y
 
     @staticmethod
     def backward(ctx, gy):
+        xp = ctx.xp
         x, y = ctx.saved_tensors
         shape, p, axes, keepdim = ctx.meta
         g, yk = _keep(gy, shape, axes, keepdim), _keep(y, shape, axes, keepdim)
+        xa = _array(x)
+        sign = namespace_of(xa).sign(xa)               # a constant (its derivative is 0)
         if p == 1:
-            return g * Tensor(xp.sign(x.data)), None, None, None
-        safe = Tensor(xp.where(yk.data == 0, 1, 0).astype(yk.data.dtype)) + yk
+            return g * sign, None, None, None
+        ya = _array(yk)
+        safe = yk + (ya == 0).astype(ya.dtype)          # y, with 1 where y = 0
         if p == 2:
             return g * x / safe, None, None, None
-        return g * Tensor(xp.sign(x.data)) * x.abs() ** (p - 1) / safe ** (p - 1), None, None, None
+        return g * sign * xp.abs(x) ** (p - 1) / safe ** (p - 1), None, None, None
 
 
 def norm(input, p="fro", dim=None, keepdim=False, *, axis=None):

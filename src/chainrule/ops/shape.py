@@ -1,11 +1,11 @@
 """Shape ops: they move or copy values without arithmetic, so each VJP moves the gradient back.
 
 Broadcasting (``expand``) and its adjoint, summing back to a shape (``sum_to``), live here; the
-engine calls ``sum_to`` to undo broadcasting for every op.
+engine calls ``sum_to`` to undo broadcasting for every op (so ``expand``'s own VJP is just ȳ).
 """
-from chainrule.autograd.function import Function
-from chainrule.backend import xp
+from chainrule.backend import namespace_of
 from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.function import Op
 from chainrule.ops._util import normalize_dim
 from chainrule.tensor import Tensor
 
@@ -24,7 +24,7 @@ def _reduced_axes(shape, target):
     return tuple(axes), lead
 
 
-class SumTo(Function):
+class SumTo(Op):
     """y = sum of x over the axes that broadcasting to x.shape created from *shape*.
 
     Jacobian: each output element is the sum of its broadcast copies, so x̄ = broadcast(ȳ).
@@ -39,20 +39,20 @@ class SumTo(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        return expand(gy, ctx.shape), None
+        return ctx.xp.broadcast_to(gy, ctx.shape), None
 
 
-class Expand(Function):
-    """y = x broadcast to *shape* (no copy).  VJP: x̄ = sum_to(ȳ, x.shape)."""
+class Expand(Op):
+    """y = x broadcast to *shape* (no copy).  VJP: x̄ = sum_to(ȳ, x.shape), which the engine's
+    ``unbroadcast`` computes for every op: the rule itself hands ȳ back."""
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.shape = x.data.shape
-        return xp.broadcast_to(x.data, shape)
+        return ctx.xp.broadcast_to(x.data, shape)
 
     @staticmethod
     def backward(ctx, gy):
-        return sum_to(gy, ctx.shape), None
+        return gy, None
 
 
 def _view(out, x, how=None, arg=None):
@@ -60,7 +60,7 @@ def _view(out, x, how=None, arg=None):
     version counter (an in-place change through either is seen by the saved-tensor checks of
     both), and ``out._view_of = (x, how, arg)`` tells an in-place op on out how to rebase x's
     history: ``("reshape", x.shape)``, ``("permute", inverse dims)``, or None (cannot)."""
-    if out is not x and xp.may_share_memory(out.data, x.data):
+    if out is not x and namespace_of(x.data).may_share_memory(out.data, x.data):
         out._vc, out._view_of = x._vc, (x, how, arg)
     return out
 
@@ -107,7 +107,7 @@ def broadcast_to(x, shape):
     return expand(x, tuple(shape))
 
 
-class Reshape(Function):
+class Reshape(Op):
     """y = x with a new shape and the same values in row-major order.  VJP: x̄ = ȳ reshaped back."""
 
     @staticmethod
@@ -117,7 +117,7 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        return reshape(gy, ctx.shape), None
+        return gy.reshape(ctx.shape), None
 
 
 def _shape_arg(shape, op):
@@ -158,12 +158,11 @@ def reshape(x, *shape):
 def view(x, *shape):
     """Like :func:`reshape` but never copies: raises if the memory layout does not allow it."""
     shape = _resolve_shape(x, _shape_arg(shape, "view"), "view")
-    try:
-        xp.reshape(x.data, shape, copy=False)
-    except ValueError:
-        raise RuntimeError(f"view: shape {shape} is not compatible with the input's memory layout "
-                           f"(shape {x.shape}, strides {x.data.strides}); use .reshape(...) instead") \
-            from None
+    d = x.data
+    if d.size and not namespace_of(d).may_share_memory(d.reshape(shape), d):   # it had to copy
+        raise RuntimeError(f"view: shape {shape} is not compatible with the input's memory "
+                           f"layout (shape {x.shape}, strides {x.data.strides}); use "
+                           f".reshape(...) instead")
     return reshape(x, shape)
 
 
@@ -197,7 +196,7 @@ def squeeze(x, dim=None):
     return reshape(x, tuple(n for i, n in enumerate(shp) if i not in dims))
 
 
-class Permute(Function):
+class Permute(Op):
     """y = x with its axes reordered.  VJP: x̄ = ȳ with the inverse permutation."""
 
     @staticmethod
@@ -207,7 +206,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        return Permute.apply(gy, _inverse(ctx.dims)), None
+        return ctx.xp.transpose(gy, _inverse(ctx.dims)), None
 
 
 def permute(x, *dims):
@@ -250,24 +249,22 @@ def mT(x):
     return transpose(x, -2, -1)
 
 
-class Cat(Function):
+class Cat(Op):
     """y = the inputs joined along *dim*.  VJP: each input gets its slice of ȳ."""
 
     @staticmethod
     def forward(ctx, dim, *xs):
         ctx.dim = dim
-        ctx.sizes = [x.data.shape[dim] for x in xs]
-        return xp.concatenate([x.data for x in xs], axis=dim)
+        bounds, end = [], 0
+        for x in xs[:-1]:
+            end += x.data.shape[dim]
+            bounds.append(end)
+        ctx.bounds = bounds
+        return ctx.xp.concatenate([x.data for x in xs], axis=dim)
 
     @staticmethod
     def backward(ctx, gy):
-        grads, start = [None], 0
-        for n in ctx.sizes:
-            idx = [slice(None)] * gy.data.ndim
-            idx[ctx.dim] = slice(start, start + n)
-            grads.append(gy[tuple(idx)])
-            start += n
-        return tuple(grads)
+        return (None, *ctx.xp.split(gy, ctx.bounds, axis=ctx.dim))
 
 
 def _tensors(seq, op):

@@ -1,48 +1,55 @@
-"""softmax and log-softmax along one dimension, computed stably (the max is subtracted first)."""
-from chainrule.autograd.function import Function
-from chainrule.backend import xp
+"""softmax and log-softmax along one dimension, computed stably (the max is subtracted first).
+
+Subtracting the max can overflow to -inf (x = -3e38 next to a max of 3e38): e^-inf = 0 is then
+the right value, so that warning is silenced; a NaN from inf - inf (an infinite input) still warns.
+"""
+from chainrule.backend import namespace_of
+from chainrule.function import Op
 from chainrule.ops._util import normalize_dim, pick_dim
-from chainrule.tensor import Tensor
 
 
 def log_softmax_array(a, dim):
     """log softmax of array *a* along *dim*: a - max - log Σ e^(a - max)."""
-    shifted = a - a.max(axis=dim, keepdims=True)
+    xp = namespace_of(a)
+    with xp.errstate(over="ignore"):
+        shifted = a - a.max(axis=dim, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
 
 
-class Softmax(Function):
+class Softmax(Op):
     """yᵢ = e^{xᵢ} / Σⱼ e^{xⱼ}.  Jacobian diag(y) - y yᵀ, so x̄ = y · (ȳ - Σ ȳ·y)."""
 
     @staticmethod
     def forward(ctx, x, dim):
-        e = xp.exp(x.data - x.data.max(axis=dim, keepdims=True))
+        xp, a = ctx.xp, x.data
+        with xp.errstate(over="ignore"):
+            e = xp.exp(a - a.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
-        y = Tensor(e)
         ctx.dim = dim
-        ctx.save_for_backward(y)
-        return y
+        ctx.save_for_backward(e)
+        return e
 
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
-        return y * (gy - (gy * y).sum(ctx.dim, keepdim=True)), None
+        return y * (gy - ctx.xp.sum(gy * y, axis=ctx.dim, keepdims=True)), None
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Op):
     """yᵢ = xᵢ - log Σⱼ e^{xⱼ}.  Jacobian I - 1 softmax(x)ᵀ, so x̄ = ȳ - e^y · Σ ȳ."""
 
     @staticmethod
     def forward(ctx, x, dim):
-        y = Tensor(log_softmax_array(x.data, dim))
+        y = log_softmax_array(x.data, dim)
         ctx.dim = dim
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, gy):
+        xp = ctx.xp
         y, = ctx.saved_tensors
-        return gy - y.exp() * gy.sum(ctx.dim, keepdim=True), None
+        return gy - xp.exp(y) * xp.sum(gy, axis=ctx.dim, keepdims=True), None
 
 
 def _dim(x, dim, axis, op):

@@ -23,6 +23,7 @@ step no longer follows the parameter.
 """
 import numpy as np
 
+from chainrule.backend import namespace_of
 from chainrule.errors import CheckpointError
 from chainrule.grad_mode import enable_grad
 from chainrule.optim._kernels import Work
@@ -165,10 +166,12 @@ class ElementwiseOptimizer(Optimizer):
                 step = float(s)
             bufs = {k: v.data for k, v in state.items() if k != "step"}
             n = len(bufs)
-            if n and p.data.size > self._chunk and _all_contiguous(p.data, g.data, *bufs.values()):
+            if n and p.data.size > self._chunk and type(p.data) is np.ndarray \
+                    and _all_contiguous(p.data, g.data, *bufs.values()):
                 self._update_in_chunks(group, p.data, g.data, bufs, step)
             else:
-                self._update(group, p.data, g.data, bufs, step, False, Work(p.data.shape))
+                self._update(group, p.data, g.data, bufs, step, False,
+                             Work(p.data.shape, namespace_of(p.data)))
             if len(bufs) != n:
                 for k, arr in bufs.items():
                     if k not in state:
@@ -228,7 +231,8 @@ class ElementwiseOptimizer(Optimizer):
         if dtype.kind != "f" or group.get("differentiable"):
             return None
         for p in params:
-            if p.grad is None or p.data.dtype != dtype or p.grad.data.shape != p.data.shape:
+            if p.grad is None or p.data.dtype != dtype or p.grad.data.shape != p.data.shape \
+                    or type(p.data) is not np.ndarray:    # the flat layout is for host memory
                 return None
         if len(set(map(id, params))) != len(params) or _overlapping(params):
             return None

@@ -21,6 +21,8 @@ operands' shape, so that a caller stepping one flat buffer can reuse its scratch
 """
 import numpy as np
 
+from chainrule.backend import numpy_namespace
+
 EXACT_FMA = False
 """Round ``x * s + y`` once (as PyTorch's fused CPU kernels do) for float32; see the module doc."""
 
@@ -29,18 +31,23 @@ _F64 = np.dtype(np.float64)
 
 
 class Work:
-    """Scratch arrays of one shape, made on first use and kept: ``work("tmp", dtype)``."""
+    """Scratch arrays of one shape, made on first use and kept: ``work("tmp", dtype)``.
 
-    __slots__ = ("shape", "bufs")
+    ``work.xp`` is the array namespace of the parameters being updated (NumPy, or CuPy on a GPU):
+    the kernels below compute with it, so an update never leaves its parameter's device.
+    """
 
-    def __init__(self, shape):
+    __slots__ = ("shape", "bufs", "xp")
+
+    def __init__(self, shape, xp=numpy_namespace):
         self.shape = shape
         self.bufs = {}
+        self.xp = xp
 
     def __call__(self, key, dtype):
         buf = self.bufs.get(key)
         if buf is None or buf.dtype != dtype:
-            buf = self.bufs[key] = np.empty(self.shape, dtype)
+            buf = self.bufs[key] = self.xp.empty(self.shape, dtype)
         return buf
 
 
@@ -50,14 +57,15 @@ def _fused(a):
 
 def fma(out, x, s, y, work):
     """``out = x * s + y``: torch's ``y.add(x, alpha=s)`` (``y.add_(x, alpha=s)`` if out is y)."""
+    xp = work.xp
     if _fused(x):
         t = work("f64", _F64)
-        np.multiply(x, _F64.type(np.float32(s)), out=t)
-        np.add(t, y, out=out, casting="same_kind")
+        xp.multiply(x, _F64.type(np.float32(s)), out=t)
+        xp.add(t, y, out=out, casting="same_kind")
     else:
         t = work("tmp", x.dtype)
-        np.multiply(x, s, t)
-        np.add(y, t, out)
+        xp.multiply(x, s, t)
+        xp.add(y, t, out)
     return out
 
 
@@ -66,6 +74,7 @@ def lerp_(a, b, w, work):
 
     PyTorch evaluates ``a + w (b - a)`` for ``|w| < 0.5`` and ``b - (1 - w)(b - a)`` otherwise.
     """
+    xp = work.xp
     w = a.dtype.type(w)
     if abs(w) < 0.5:
         coeff, base = w, a
@@ -73,47 +82,49 @@ def lerp_(a, b, w, work):
         coeff, base = a.dtype.type(w - a.dtype.type(1)), b
     if _fused(a):
         t = work("f64", _F64)
-        np.subtract(b, a, out=t, dtype=_F32)      # b - a rounded to float32, held in float64
-        np.multiply(t, _F64.type(coeff), out=t)   # exact
-        np.add(t, base, out=a, casting="same_kind")
+        xp.subtract(b, a, out=t, dtype=_F32)      # b - a rounded to float32, held in float64
+        xp.multiply(t, _F64.type(coeff), out=t)   # exact
+        xp.add(t, base, out=a, casting="same_kind")
     else:
         t = work("tmp", a.dtype)
-        np.subtract(b, a, t)        # out given positionally: the cheaper call for small arrays
-        np.multiply(t, coeff, t)
-        np.add(base, t, a)
+        xp.subtract(b, a, t)        # out given positionally: the cheaper call for small arrays
+        xp.multiply(t, coeff, t)
+        xp.add(base, t, a)
     return a
 
 
 def addcmul_(a, t1, t2, value, work):
     """``a += value * t1 * t2`` in place: ``torch.Tensor.addcmul_(t1, t2, value=value)``."""
+    xp = work.xp
     if _fused(a):
         t = work("f64", _F64)
         if value == 1:
-            np.multiply(t1, t2, out=t, dtype=_F64)            # exact
+            xp.multiply(t1, t2, out=t, dtype=_F64)            # exact
         else:
-            np.multiply(t1, value, out=t, dtype=_F32)          # value * t1 rounded to float32
-            np.multiply(t, t2, out=t)                          # exact
-        np.add(t, a, out=a, casting="same_kind")
+            xp.multiply(t1, value, out=t, dtype=_F32)          # value * t1 rounded to float32
+            xp.multiply(t, t2, out=t)                          # exact
+        xp.add(t, a, out=a, casting="same_kind")
     else:
         t = work("tmp", a.dtype)
         if value == 1:
-            np.multiply(t1, t2, t)
+            xp.multiply(t1, t2, t)
         else:
-            np.multiply(t1, value, t)
-            np.multiply(t, t2, t)
-        np.add(a, t, a)
+            xp.multiply(t1, value, t)
+            xp.multiply(t, t2, t)
+        xp.add(a, t, a)
     return a
 
 
 def addcdiv_(a, t1, t2, value, work):
     """``a += value * t1 / t2`` in place: ``torch.Tensor.addcdiv_(t1, t2, value=value)``."""
+    xp = work.xp
     t = work("tmp", a.dtype)
     if value == 1:
-        np.divide(t1, t2, t)
+        xp.divide(t1, t2, t)
     else:
-        np.multiply(t1, value, t)
-        np.divide(t, t2, t)
-    np.add(a, t, a)
+        xp.multiply(t1, value, t)
+        xp.divide(t, t2, t)
+    xp.add(a, t, a)
     return a
 
 
@@ -124,8 +135,9 @@ def prepare_grad(grad, param, maximize, weight_decay, own, work):
     *grad* is only written to when it *own*s it (a flat buffer the optimiser gathered); otherwise
     the result goes to the scratch array ``work("g")``.
     """
+    xp = work.xp
     if maximize:
-        grad = np.negative(grad, out=grad if own else work("g", grad.dtype))
+        grad = xp.negative(grad, out=grad if own else work("g", grad.dtype))
         own = True
     if weight_decay != 0:
         out = grad if own else work("g", grad.dtype)

@@ -1,6 +1,7 @@
 """``Adagrad``: per-element learning rates from the summed squared gradients, as ``torch.optim.Adagrad``."""
 import numpy as np
 
+from chainrule.backend import namespace_of
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, addcmul_, prepare_grad
 from chainrule.optim.optimizer import _check_supported, _to_scalar, check_nonnegative
@@ -67,14 +68,16 @@ class Adagrad(ElementwiseOptimizer):
         return dict(group)
 
     def _new_state(self, group, param):
-        return {"sum": np.full_like(param, self.defaults["initial_accumulator_value"])}
+        xp = namespace_of(param)
+        return {"sum": xp.full_like(param, self.defaults["initial_accumulator_value"])}
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
+        xp = work.xp
         lr = float(_to_scalar(group["lr"]))
         grad = prepare_grad(grad, param, group["maximize"], float(group["weight_decay"]), own_grad, work)
         clr = lr / (1 + (step - 1) * float(group["lr_decay"]))
         state_sum = bufs["sum"]
         addcmul_(state_sum, grad, grad, 1, work)
-        std = np.sqrt(state_sum, out=work("std", param.dtype))
-        np.add(std, float(group["eps"]), out=std)
+        std = xp.sqrt(state_sum, out=work("std", param.dtype))
+        xp.add(std, float(group["eps"]), out=std)
         addcdiv_(param, grad, std, -clr, work)

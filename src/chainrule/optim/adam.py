@@ -3,6 +3,8 @@ import numbers
 
 import numpy as np
 
+from chainrule.backend import namespace_of
+
 from chainrule.errors import ConfigError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, addcmul_, lerp_, prepare_grad
@@ -92,12 +94,14 @@ class Adam(ElementwiseOptimizer):
         return {**group, "betas": betas}
 
     def _new_state(self, group, param):
-        state = {"exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}
+        xp = namespace_of(param)
+        state = {"exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = np.zeros_like(param)
+            state["max_exp_avg_sq"] = xp.zeros_like(param)
         return state
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
+        xp = work.xp
         lr = group["lr"]
         if type(lr) is not float:
             lr = float(_to_scalar(lr))
@@ -112,12 +116,12 @@ class Adam(ElementwiseOptimizer):
 
         if weight_decay != 0 and group["decoupled_weight_decay"]:
             grad = prepare_grad(grad, param, group["maximize"], 0, own_grad, work)
-            np.multiply(param, 1 - lr * weight_decay, out=param)
+            xp.multiply(param, 1 - lr * weight_decay, out=param)
         else:
             grad = prepare_grad(grad, param, group["maximize"], weight_decay, own_grad, work)
 
         lerp_(exp_avg, grad, 1 - beta1, work)
-        np.multiply(exp_avg_sq, typ(beta2), exp_avg_sq)
+        xp.multiply(exp_avg_sq, typ(beta2), exp_avg_sq)
         addcmul_(exp_avg_sq, grad, grad, typ(1 - beta2), work)
 
         bias_correction1 = 1 - beta1 ** step
@@ -127,11 +131,11 @@ class Adam(ElementwiseOptimizer):
 
         if group["amsgrad"]:
             max_sq = bufs["max_exp_avg_sq"]
-            np.maximum(max_sq, exp_avg_sq, out=max_sq)
+            xp.maximum(max_sq, exp_avg_sq, out=max_sq)
             second = max_sq
         else:
             second = exp_avg_sq
-        denom = np.sqrt(second, work("denom", param.dtype))
-        np.divide(denom, typ(bias_correction2_sqrt), denom)
-        np.add(denom, float(group["eps"]), denom)
+        denom = xp.sqrt(second, work("denom", param.dtype))
+        xp.divide(denom, typ(bias_correction2_sqrt), denom)
+        xp.add(denom, float(group["eps"]), denom)
         addcdiv_(param, exp_avg, denom, -step_size, work)

@@ -1,6 +1,8 @@
 """``Adamax``: Adam with an infinity-norm second moment, step for step as ``torch.optim.Adamax``."""
 import numpy as np
 
+from chainrule.backend import namespace_of
+
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, lerp_, prepare_grad
 from chainrule.optim.adam import check_adam_hyperparameters
@@ -59,17 +61,19 @@ class Adamax(ElementwiseOptimizer):
         return {**group, "betas": betas}
 
     def _new_state(self, group, param):
-        return {"exp_avg": np.zeros_like(param), "exp_inf": np.zeros_like(param)}
+        xp = namespace_of(param)
+        return {"exp_avg": xp.zeros_like(param), "exp_inf": xp.zeros_like(param)}
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
+        xp = work.xp
         lr = float(_to_scalar(group["lr"]))
         beta1, beta2 = (float(_to_scalar(b)) for b in group["betas"])
         grad = prepare_grad(grad, param, group["maximize"], float(group["weight_decay"]), own_grad, work)
         exp_avg, exp_inf = bufs["exp_avg"], bufs["exp_inf"]
         lerp_(exp_avg, grad, 1 - beta1, work)
-        np.multiply(exp_inf, beta2, out=exp_inf)
-        norm = np.abs(grad, out=work("abs", param.dtype))
-        np.add(norm, float(group["eps"]), out=norm)
-        np.maximum(exp_inf, norm, out=exp_inf)
+        xp.multiply(exp_inf, beta2, out=exp_inf)
+        norm = xp.abs(grad, out=work("abs", param.dtype))
+        xp.add(norm, float(group["eps"]), out=norm)
+        xp.maximum(exp_inf, norm, out=exp_inf)
         clr = lr / (1 - beta1 ** step)
         addcdiv_(param, exp_avg, exp_inf, -clr, work)

@@ -15,6 +15,8 @@ from itertools import chain
 
 import numpy as np
 
+from chainrule.backend import device_of, is_array, to_device
+
 from chainrule import dtypes
 from chainrule.autograd.grad import zero_grads
 from chainrule.errors import CheckpointError, ConfigError
@@ -302,7 +304,7 @@ class Optimizer:
                                   f"got {type(value).__name__}")
         out = {}
         for key, v in value.items():
-            if key in self._per_element_state and isinstance(v, (Tensor, np.ndarray)) \
+            if key in self._per_element_state and (isinstance(v, (Tensor, np.ndarray)) or is_array(v)) \
                     and tuple(v.shape) != tuple(param.shape):
                 raise CheckpointError(f"loaded state dict: state[{index}][{key!r}] has shape "
                                       f"{tuple(v.shape)} but its parameter has shape "
@@ -315,7 +317,7 @@ def _snapshot(value):
     """A deep copy of a state value: tensors copied, containers rebuilt, numbers kept."""
     if isinstance(value, Tensor):
         return Tensor(value.data.copy())
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) or is_array(value):
         return Tensor(value.copy())
     if isinstance(value, dict):
         return {k: _snapshot(v) for k, v in value.items()}
@@ -327,11 +329,15 @@ def _snapshot(value):
 def _cast(param, value, key=None):
     """Copy *value* for *param*'s state: floating tensors take the parameter's dtype except
     ``step``, which keeps its own (as PyTorch does)."""
-    if isinstance(value, (Tensor, np.ndarray)):
+    if isinstance(value, (Tensor, np.ndarray)) or is_array(value):
         arr = value.data if isinstance(value, Tensor) else value
-        if key != "step" and param.data.dtype.kind == "f" and arr.dtype.kind in "fiub":
-            return Tensor(arr.astype(param.data.dtype, copy=True))
-        return Tensor(np.array(arr, copy=True))
+        if key == "step":                       # the step count stays in host memory
+            return Tensor(to_device(arr, "cpu").copy())
+        if param.data.dtype.kind == "f" and arr.dtype.kind in "fiub":
+            arr = arr.astype(param.data.dtype, copy=True)
+        else:
+            arr = arr.copy()
+        return Tensor(to_device(arr, device_of(param.data)))   # state lives on its parameter's device
     if isinstance(value, dict):
         return {k: _cast(param, v, k) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

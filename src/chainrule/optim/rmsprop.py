@@ -1,6 +1,7 @@
 """``RMSprop``: division by a running root-mean-square of the gradient, as ``torch.optim.RMSprop``."""
 import numpy as np
 
+from chainrule.backend import namespace_of
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, addcmul_, fma, lerp_, prepare_grad
 from chainrule.optim.optimizer import _check_supported, _to_scalar, check_nonnegative
@@ -72,33 +73,35 @@ class RMSprop(ElementwiseOptimizer):
         return dict(group)
 
     def _new_state(self, group, param):
-        state = {"square_avg": np.zeros_like(param)}
+        xp = namespace_of(param)
+        state = {"square_avg": xp.zeros_like(param)}
         if group["momentum"] > 0:
-            state["momentum_buffer"] = np.zeros_like(param)
+            state["momentum_buffer"] = xp.zeros_like(param)
         if group["centered"]:
-            state["grad_avg"] = np.zeros_like(param)
+            state["grad_avg"] = xp.zeros_like(param)
         return state
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
+        xp = work.xp
         lr = float(_to_scalar(group["lr"]))
         alpha = float(group["alpha"])
         grad = prepare_grad(grad, param, group["maximize"], float(group["weight_decay"]), own_grad, work)
         square_avg = bufs["square_avg"]
-        np.multiply(square_avg, alpha, out=square_avg)
+        xp.multiply(square_avg, alpha, out=square_avg)
         addcmul_(square_avg, grad, grad, 1 - alpha, work)
         avg = work("avg", param.dtype)
         if group["centered"]:
             grad_avg = bufs["grad_avg"]
             lerp_(grad_avg, grad, 1 - alpha, work)
-            np.copyto(avg, square_avg)
+            xp.copyto(avg, square_avg)
             addcmul_(avg, grad_avg, grad_avg, -1, work)
-            np.sqrt(avg, out=avg)
+            xp.sqrt(avg, out=avg)
         else:
-            np.sqrt(square_avg, out=avg)
-        np.add(avg, float(group["eps"]), out=avg)
+            xp.sqrt(square_avg, out=avg)
+        xp.add(avg, float(group["eps"]), out=avg)
         if group["momentum"] > 0:
             buf = bufs["momentum_buffer"]
-            np.multiply(buf, float(group["momentum"]), out=buf)
+            xp.multiply(buf, float(group["momentum"]), out=buf)
             addcdiv_(buf, grad, avg, 1, work)
             fma(param, buf, -lr, param, work)
         else:

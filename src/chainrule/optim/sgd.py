@@ -71,6 +71,7 @@ class SGD(ElementwiseOptimizer):
         return {}
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
+        xp = work.xp
         lr = float(_to_scalar(group["lr"]))
         momentum = float(group["momentum"])
         given = grad
@@ -80,10 +81,10 @@ class SGD(ElementwiseOptimizer):
             if buf is None:
                 buf = bufs["momentum_buffer"] = grad.copy()
             else:
-                np.multiply(buf, momentum, out=buf)
+                xp.multiply(buf, momentum, out=buf)
                 dampening = float(group["dampening"])
                 if dampening == 0:
-                    np.add(buf, grad, out=buf)
+                    xp.add(buf, grad, out=buf)
                 else:
                     fma(buf, grad, 1 - dampening, buf, work)
             if group["nesterov"]:

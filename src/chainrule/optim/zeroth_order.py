@@ -18,7 +18,7 @@ the lectures).
 """
 import numpy as np
 
-from chainrule.autograd.function import Function
+from chainrule.function import Function
 from chainrule.grad_mode import no_grad
 from chainrule.random import default_generator
 from chainrule.tensor import Tensor

@@ -7,12 +7,11 @@ is an op of its own so that second derivatives are exact as well.
 import math
 
 import numpy as np
-from numpy.polynomial.chebyshev import chebval
 
 from chainrule import dtypes
-from chainrule.autograd.function import Function
-from chainrule.backend import xp
+from chainrule.backend import namespace_of, numpy_namespace
 from chainrule.errors import ConfigError, DTypeError, LabelError, ShapeError
+from chainrule.function import Op
 from chainrule.ops import elementwise as _el
 from chainrule.ops import softmax as _sm
 from chainrule.tensor import Tensor
@@ -40,27 +39,41 @@ _ERFCX_MID = (
     -2.560746258874933e-14, 4.0996964294506765e-15)
 
 
+def _chebval(x, c):
+    """Σ cₖ Tₖ(x) by Clenshaw's recurrence (the steps of ``numpy.polynomial.chebyshev.chebval``,
+    so the sums are the same to the bit), on an array of any namespace."""
+    x2 = 2 * x
+    c0, c1 = c[-2], c[-1]
+    for i in range(3, len(c) + 1):
+        c0, c1 = c[-i] - c1, c0 + c1 * x2
+    return c0 + c1 * x
+
+
 def erf_chebyshev(a):
-    """erf of a float array from the Chebyshev fits above (NumPy only, |error| < 1e-14)."""
-    a = np.asarray(a)
-    x = a.astype(np.float64)
-    ax = np.abs(x)
-    out = np.ones_like(x)
+    """erf of a float array from the Chebyshev fits above (any namespace, |error| < 1e-14)."""
+    xp = namespace_of(a)
+    a = xp.asarray(a)
+    x = a.astype(xp.float64)
+    ax = xp.abs(x)
+    out = xp.ones_like(x)
     small = ax <= 2
     xs = x[small]
-    out[small] = xs * chebval(xs * xs / 2 - 1, _ERF_SMALL)
+    out[small] = xs * _chebval(xs * xs / 2 - 1, _ERF_SMALL)
     mid = ~small & (ax < 6)
     xm = ax[mid]
-    out[mid] = 1 - np.exp(-xm * xm) * chebval((xm - 4) / 2, _ERFCX_MID)
+    out[mid] = 1 - xp.exp(-xm * xm) * _chebval((xm - 4) / 2, _ERFCX_MID)
     big = ~small
-    out[big] = np.copysign(out[big], x[big])
-    out[np.isnan(x)] = np.nan
-    return out.astype(a.dtype if a.dtype.kind == "f" else np.float64, copy=False)
+    out[big] = xp.copysign(out[big], x[big])
+    out[xp.isnan(x)] = xp.nan
+    return out.astype(a.dtype if a.dtype.kind == "f" else xp.float64, copy=False)
 
 
 def erf_array(a):
-    """The error function of a float array: SciPy's when installed, else :func:`erf_chebyshev`."""
+    """The error function of a float array: SciPy's when installed (host arrays), else
+    :func:`erf_chebyshev`."""
     global _scipy_erf
+    if namespace_of(a) is not numpy_namespace:
+        return erf_chebyshev(a)
     if _scipy_erf is _UNRESOLVED:
         try:
             from scipy.special import erf as _scipy_erf
@@ -77,60 +90,62 @@ _K = math.sqrt(2 / math.pi)     # the tanh form: u = K (x + C x³)
 _C = 0.044715
 
 
-def _normal_pdf(x):
-    """φ(x) = e^{-x²/2} / √(2π), in tensor ops (differentiable)."""
-    return (x * x * -0.5).exp() * _INV_SQRT_2PI
+def _array(v):
+    """The array behind a tensor (values handed to an op are tensors or arrays)."""
+    return v.data if isinstance(v, Tensor) else v
 
 
-class Gelu(Function):
+class Gelu(Op):
     """y = x Φ(x), Φ the standard normal CDF.  x̄ = ȳ · (Φ(x) + x φ(x))."""
 
     @staticmethod
     def forward(ctx, x):
         cdf = 0.5 * (1 + erf_array(x.data * _INV_SQRT2))
-        ctx.save_for_backward(x)
-        ctx.cdf = cdf
+        ctx.save_for_backward(x, cdf)
         return x.data * cdf
 
     @staticmethod
     def backward(ctx, gy):
-        x, = ctx.saved_tensors
-        return gy * GeluGrad.apply(x, ctx.cdf)
+        x, cdf = ctx.saved_tensors
+        return gy * ctx.call(GeluGrad, x, cdf)
 
 
-class GeluGrad(Function):
-    """y = Φ(x) + x φ(x), gelu's derivative (Φ(x) given by gelu).  x̄ = ȳ φ(x)(2 - x²)."""
+class GeluGrad(Op):
+    """y = Φ(x) + x φ(x), gelu's derivative (Φ(x) given by gelu), φ(x) = e^{-x²/2} / √(2π).
+
+    x̄ = ȳ φ(x)(2 - x²).
+    """
 
     @staticmethod
     def forward(ctx, x, cdf):
         ctx.save_for_backward(x)
         a = x.data
-        return cdf + a * (np.exp(-0.5 * a * a) * _INV_SQRT_2PI).astype(a.dtype, copy=False)
+        return _array(cdf) + a * (ctx.xp.exp(-0.5 * a * a) * _INV_SQRT_2PI).astype(a.dtype,
+                                                                                    copy=False)
 
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return g * _normal_pdf(x) * (2 - x * x), None
+        return g * (ctx.xp.exp(x * x * -0.5) * _INV_SQRT_2PI) * (2 - x * x), None
 
 
-class GeluTanh(Function):
+class GeluTanh(Op):
     """y = ½ x (1 + tanh u), u = √(2/π)(x + 0.044715 x³).  x̄ = ȳ · (½(1 + t) + ½ x (1 - t²) u′)."""
 
     @staticmethod
     def forward(ctx, x):
         a = x.data
-        t = np.tanh(_K * (a + _C * a * a * a))
-        ctx.save_for_backward(x)
-        ctx.t = t
+        t = ctx.xp.tanh(_K * (a + _C * a * a * a))
+        ctx.save_for_backward(x, t)
         return 0.5 * a * (1 + t)
 
     @staticmethod
     def backward(ctx, gy):
-        x, = ctx.saved_tensors
-        return gy * GeluTanhGrad.apply(x, ctx.t)
+        x, t = ctx.saved_tensors
+        return gy * ctx.call(GeluTanhGrad, x, t)
 
 
-class GeluTanhGrad(Function):
+class GeluTanhGrad(Op):
     """y = ½(1 + t) + ½ x (1 - t²) u′ (tanh-gelu's derivative, t = tanh u given).
 
     x̄ = ȳ · (1 - t²)(u′ - x t u′² + ½ x u″), u′ = K(1 + 3C x²), u″ = 6KC x.
@@ -138,71 +153,76 @@ class GeluTanhGrad(Function):
 
     @staticmethod
     def forward(ctx, x, t):
-        a = x.data
+        a, t = x.data, _array(t)
         ctx.save_for_backward(x)
         return 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * (_K * (1 + 3 * _C * a * a))
 
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        t = ((x + x * x * x * _C) * _K).tanh()
+        t = ctx.xp.tanh((x + x * x * x * _C) * _K)
         du = (x * x * (3 * _C) + 1) * _K
         return g * (1 - t * t) * (du - x * t * du * du + x * x * (3 * _K * _C)), None
 
 
-class LeakyRelu(Function):
+class LeakyRelu(Op):
     """y = x for x > 0, slope · x otherwise.  x̄ = ȳ · (1 or slope)  (slope at 0, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, x, slope):
         a = x.data
-        scale = np.where(a > 0, 1, slope).astype(a.dtype, copy=False)
-        ctx.scale = scale
+        scale = ctx.xp.where(a > 0, 1, slope).astype(a.dtype, copy=False)
+        ctx.save_for_backward(scale)        # a constant of the backward
         return a * scale
 
     @staticmethod
     def backward(ctx, gy):
-        return gy * Tensor(ctx.scale), None
+        scale, = ctx.saved_tensors
+        return gy * scale, None
 
 
-class Elu(Function):
+class Elu(Op):
     """y = x for x > 0, α(eˣ - 1) otherwise.  x̄ = ȳ · (1 or α eˣ)  (α at 0, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, x, alpha):
+        xp = ctx.xp
         a = x.data
         pos = a > 0
         ctx.save_for_backward(x)
         ctx.pos, ctx.alpha = pos, alpha
-        return np.where(pos, a, alpha * np.expm1(np.minimum(a, 0))).astype(a.dtype, copy=False)
+        return xp.where(pos, a, alpha * xp.expm1(xp.minimum(a, 0))).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
+        xp = ctx.xp
         x, = ctx.saved_tensors
         # α e^{x·[x<0]}: equals α eˣ where it is used (x ≤ 0), never overflows, and its own
         # derivative is 0 at x = 0, PyTorch's choice for the second derivative at the kink
-        neg = Tensor((x.data < 0).astype(x.data.dtype))
-        return gy * _el.where(Tensor(ctx.pos), 1.0, (x * neg).exp() * ctx.alpha), None
+        a = _array(x)
+        neg = (a < 0).astype(a.dtype)
+        return gy * xp.where(ctx.pos, 1.0, xp.exp(x * neg) * ctx.alpha), None
 
 
-class Softplus(Function):
+class Softplus(Op):
     """y = log(1 + e^{βx}) / β, or x where βx > threshold.  x̄ = ȳ · σ(βx)  (or ȳ there)."""
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
+        xp = ctx.xp
         a = x.data
         z = a * beta
         lin = z > threshold
-        soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
+        soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
         ctx.save_for_backward(x)
         ctx.meta = (lin, beta)
-        return np.where(lin, a, soft).astype(a.dtype, copy=False)
+        return xp.where(lin, a, soft).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
         lin, beta = ctx.meta
-        return gy * _el.where(Tensor(lin), 1.0, (x * beta).sigmoid()), None, None
+        return gy * ctx.xp.where(lin, 1.0, ctx.call(_el.Sigmoid, x * beta)), None, None
 
 
 # ---- the functional forms ---------------------------------------------------------------------
@@ -307,6 +327,5 @@ def one_hot(tensor, num_classes=-1):
     if idx.size and idx.max() >= num_classes:
         raise LabelError(f"one_hot: class values must be smaller than num_classes={num_classes}, "
                          f"got {int(idx.max())}")
-    out = xp.zeros(idx.shape + (int(num_classes),), dtype=dtypes.int64)
-    np.put_along_axis(out, idx[..., None].astype(np.intp), 1, axis=-1)
-    return Tensor(out)
+    xp = namespace_of(idx)
+    return Tensor((idx[..., None] == xp.arange(int(num_classes))).astype(dtypes.int64))

@@ -1,36 +1,42 @@
 """``embedding``: look up rows of a weight matrix by integer index."""
-import numpy as np
-
-from chainrule.autograd.function import Function
+from chainrule.backend import namespace_of, numpy_namespace
 from chainrule.errors import DTypeError, IndexOutOfRangeError
+from chainrule.function import Op
 from chainrule.ops.indexing import IndexAdd
 from chainrule.tensor import Tensor
 
 
-class Embedding(Function):
+class Embedding(Op):
     """y = W[idx] (one row per index).  W̄ = zeros with ȳ's rows added at idx (repeats accumulate);
-    the padding row gets no gradient."""
+    the padding row gets no gradient.  *bad* (a device's indices out of range, or None) marks
+    rows that are NaN and send no gradient."""
 
     @staticmethod
-    def forward(ctx, weight, idx, padding_idx):
-        ctx.meta = (idx, padding_idx, weight.data.shape)
-        return weight.data[idx]
+    def forward(ctx, weight, idx, padding_idx, bad):
+        ctx.meta = (idx, padding_idx, bad, weight.data.shape)
+        y = weight.data[idx]
+        if bad is not None:
+            y = ctx.xp.where(bad[..., None], ctx.xp.nan, y)
+        return y
 
     @staticmethod
     def backward(ctx, gy):
-        idx, padding_idx, shape = ctx.meta
-        if padding_idx is not None:
-            keep = (idx != padding_idx)[..., None].astype(gy.data.dtype)
-            gy = gy * Tensor(keep)
-        return IndexAdd.apply(gy, idx, shape), None, None
+        idx, padding_idx, bad, shape = ctx.meta
+        keep = None if padding_idx is None else idx != padding_idx
+        if bad is not None:
+            keep = ~bad if keep is None else keep & ~bad
+        if keep is not None:
+            gy = gy * keep[..., None].astype(gy.dtype)      # a constant
+        return ctx.call(IndexAdd, gy, idx, shape), None, None, None
 
 
 def _renorm_(weight, idx, max_norm, norm_type):
     """Rescale in place the rows of *weight* used by *idx* whose norm exceeds *max_norm*."""
-    rows = np.unique(idx)
+    xp = namespace_of(weight.data)
+    rows = xp.unique(idx)
     w = weight.data[rows]
-    norms = np.linalg.norm(w, ord=norm_type, axis=1) if norm_type != 2 else np.sqrt((w * w).sum(1))
-    scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+    norms = xp.linalg.norm(w, ord=norm_type, axis=1) if norm_type != 2 else xp.sqrt((w * w).sum(1))
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
     weight.data[rows] = w * scale[:, None]
     weight._vc[0] += 1
 
@@ -52,8 +58,14 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not "
                                   "supported; leave them False")
     n = weight.data.shape[0]
-    idx = input.data
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    idx, bad = input.data, None
+    xp = namespace_of(idx)
+    if xp is not numpy_namespace:
+        # checking the range would copy to the host in every step: as PyTorch's CUDA kernel does
+        # not raise either, an index out of range gives a row of NaN (and no gradient)
+        bad = (idx < 0) | (idx >= n)
+        idx = xp.where(bad, 0, idx)
+    elif idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
         raise IndexOutOfRangeError(f"embedding: index {bad} is out of range for {n} embeddings "
                                    f"(expected 0 <= index < {n})")
@@ -61,4 +73,4 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         padding_idx += n
     if max_norm is not None:
         _renorm_(weight, idx, max_norm, norm_type)
-    return Embedding.apply(weight, idx, padding_idx)
+    return Embedding.apply(weight, idx, padding_idx, bad)

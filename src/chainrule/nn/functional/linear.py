@@ -1,23 +1,17 @@
 """``linear``: the affine map y = x Wᵀ + b as one fused op (the training hot path)."""
-from chainrule.backend import xp
-
-from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
-from chainrule.grad_mode import state as _grad_state
+from chainrule.function import Op
 from chainrule.tensor import Tensor
 
-_add_reduce = xp.add.reduce   # ndarray.sum(0) without the Python-level dispatch
 
-
-class Linear(Function):
+class Linear(Op):
     """y = x Wᵀ + b for x of shape (*, in), W (out, in), b (out,).
 
     VJPs (with x and ȳ flattened to matrices over the leading dims):
     x̄ = ȳ W,  W̄ = ȳᵀ x,  b̄ = Σ_rows ȳ.
 
-    The VJP is written once in NumPy's interface, which tensors share: a first-order backward
-    runs it on the arrays (nothing to record), ``create_graph=True`` runs it on the tensors so
-    the gradients are differentiable again.
+    Written once with ``ctx.xp``: a first-order backward runs it on the arrays (nothing to
+    record), ``create_graph=True`` on the tensors, so the gradients are differentiable again.
     """
 
     @staticmethod
@@ -36,17 +30,15 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
-        if not _grad_state.enabled:
-            x, w, gy = x.data, w.data, gy.data
         nx, nw, nb = ctx.needs_input_grad
-        g2 = gy if gy.ndim == 2 else gy.reshape(-1, gy.shape[-1])
+        g2 = gy if gy.ndim == 2 else gy.reshape((-1, gy.shape[-1]))
         gx = gw = gb = None
         if nx:
             gx = g2 @ w if gy.ndim == 2 else (g2 @ w).reshape(x.shape)
         if nw:
-            gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+            gw = g2.T @ (x if x.ndim == 2 else x.reshape((-1, x.shape[-1])))
         if nb:
-            gb = g2.sum(0) if _grad_state.enabled else _add_reduce(g2, 0)
+            gb = ctx.xp.add.reduce(g2, 0)      # Σ over rows (np.sum without its wrapper)
         return gx, gw, gb
 
 

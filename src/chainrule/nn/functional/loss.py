@@ -1,8 +1,9 @@
 """Loss functions: a prediction and a target in, a number (or one per sample) out.
 
 Each loss is one fused op: its forward computes the elementwise loss and the reduction on arrays,
-its backward is the closed-form gradient, written with tensor ops so that ``create_graph=True``
-differentiates it again.  The softmax (cross-entropy) and the sigmoid (BCE with logits) are never
+its backward is the closed-form gradient, written once with ``ctx.xp`` (the arrays' module in a
+first-order backward, chainrule's tensor ops under ``create_graph=True``, which differentiates it
+again).  The softmax (cross-entropy) and the sigmoid (BCE with logits) are never
 formed and then logged: the losses use the stable forms ``x - max - log Σ e^(x - max)`` and
 ``max(x, 0) - x·y + log(1 + e^-|x|)``, finite for any finite logits.
 
@@ -14,12 +15,14 @@ import difflib
 import functools
 import warnings
 
-from chainrule.autograd.function import Function
-from chainrule.backend import xp
-from chainrule.errors import ConfigError, DataError, DTypeError, LabelError, ShapeError
+import numpy as np
+
+from chainrule.backend import device_of, namespace_of, numpy_namespace
+from chainrule.errors import (ConfigError, DataError, DeviceError, DTypeError, LabelError,
+                              ShapeError)
+from chainrule.function import Op
 from chainrule.grad_mode import state as _grad_state
-from chainrule.ops.elementwise import sigmoid, sigmoid_array
-from chainrule.ops.softmax import log_softmax, softmax
+from chainrule.ops.elementwise import Sigmoid
 from chainrule.tensor import Tensor, to_array
 
 __all__ = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "pinball_loss",
@@ -75,7 +78,7 @@ def _shape_error(name, input, target):
     a, b = tuple(input.shape), tuple(target.shape)
     msg = f"{name}: input has shape {a} but target has shape {b}; they must be equal."
     try:
-        both = xp.broadcast_shapes(a, b)
+        both = np.broadcast_shapes(a, b)
         msg += (f" Broadcasting them (as PyTorch does, with only a warning) would give a loss of "
                 f"shape {both}, pairing every prediction with the wrong targets.")
     except ValueError:
@@ -108,11 +111,15 @@ def _constant(name, what, w, input, shape=None, exact=False):
         if w._requires_grad and _grad_state.enabled:
             raise RuntimeError(f"{name}: {what} requires grad, but the loss is not differentiable "
                                f"with respect to it (as in PyTorch); pass {what}.detach()")
+        if device_of(w.data) != device_of(input.data):
+            raise DeviceError(f"{name}: {what} is on device {device_of(w.data)} but the input is "
+                              f"on {device_of(input.data)}; move it with "
+                              f"{what}.to({str(device_of(input.data))!r})")
         w = w.data
-    w = xp.asarray(w).astype(input.data.dtype, copy=False)
+    w = namespace_of(input.data).asarray(w).astype(input.data.dtype, copy=False)
     if shape is not None:
         try:
-            ok = (w.shape if exact else xp.broadcast_shapes(w.shape, shape)) == tuple(shape)
+            ok = (w.shape if exact else np.broadcast_shapes(w.shape, shape)) == tuple(shape)
         except ValueError:
             ok = False
         if not ok:
@@ -122,7 +129,7 @@ def _constant(name, what, w, input, shape=None, exact=False):
     return w
 
 
-def _reduce(v, reduction, denom=None):
+def _reduce(xp, v, reduction, denom=None):
     """Reduce the elementwise loss array *v*: 'none' keeps it, 'sum' adds, 'mean' divides."""
     if reduction == "none":
         return v
@@ -135,11 +142,21 @@ def _reduce(v, reduction, denom=None):
         return xp.asarray(total / (v.size if denom is None else denom), dtype=v.dtype)
 
 
-def _scale(gy, reduction, denom):
-    """The gradient each element's loss receives: ȳ itself, or ȳ / denom for 'mean'."""
+def _scale(xp, gy, reduction, denom):
+    """The gradient each element's loss receives: ȳ itself, or ȳ / denom for 'mean' (0 where
+    denom is 0: every place ignored or weighted 0, as PyTorch).  *denom* is a count (an int) or
+    a sum of weights (an array, which stays on its device)."""
     if reduction != "mean":
         return gy
-    return gy / float(denom) if denom else gy * 0
+    if type(denom) is int:
+        return gy / denom if denom else gy * 0
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return xp.where(denom == 0, gy * 0, gy / denom)
+
+
+def _array(v):
+    """The array behind a tensor (values handed to an op are tensors or arrays)."""
+    return v.data if isinstance(v, Tensor) else v
 
 
 def _quiet(method):
@@ -147,17 +164,18 @@ def _quiet(method):
     (or gradient) that overflows is simply inf (or nan), and the caller sees it in the value."""
     @functools.wraps(method)
     def run(ctx, *args):
-        with xp.errstate(over="ignore", invalid="ignore"):
+        with ctx.xp.errstate(over="ignore", invalid="ignore"):
             return method(ctx, *args)
     return run
 
 
 # ---- regression losses: one fused op each, loss = w · f(x - t) ----------------------------------
-class _Pointwise(Function):
+class _Pointwise(Op):
     """loss = reduce(w · f(d)), d = x - t.  x̄ = ȳ_r · w · f'(d) and t̄ = -x̄.
 
-    Subclasses give ``value(d, param)`` (arrays) and ``slope(d, param)`` (tensors, so the gradient
-    is differentiable again).  ``WEIGHTED_MEAN``: whether 'mean' divides by Σw (else by n).
+    Subclasses give ``value(xp, d, param)`` (on arrays) and ``slope(xp, d, param)`` (in the
+    backward's namespace, so the gradient is differentiable again).  ``WEIGHTED_MEAN``: whether
+    'mean' divides by Σw (else by n).
     """
 
     WEIGHTED_MEAN = True
@@ -165,7 +183,7 @@ class _Pointwise(Function):
     @staticmethod
     @_quiet
     def forward(ctx, x, t, w, reduction, param):
-        v = type(ctx).value(x.data - t.data, param)
+        v = type(ctx).value(ctx.xp, x.data - t.data, param)
         denom = None
         if w is not None:
             v = v * w
@@ -175,16 +193,17 @@ class _Pointwise(Function):
             denom = v.size
         ctx.meta = (w, reduction, param, denom)
         ctx.save_for_backward(x, t)
-        return _reduce(v, reduction, denom)
+        return _reduce(ctx.xp, v, reduction, denom)
 
     @staticmethod
     @_quiet
     def backward(ctx, gy):
+        xp = ctx.xp
         x, t = ctx.saved_tensors
         w, reduction, param, denom = ctx.meta
-        g = type(ctx).slope(x - t, param) * _scale(gy, reduction, denom)
+        g = _scale(xp, gy, reduction, denom) * type(ctx).slope(xp, x - t, param)
         if w is not None:
-            g = g * Tensor(w)
+            g = g * w
         nx, nt = ctx.needs_input_grad[:2]
         return (g if nx else None), (-g if nt else None), None, None, None
 
@@ -193,11 +212,11 @@ class MSE(_Pointwise):
     """f(d) = d².  f'(d) = 2d."""
 
     @staticmethod
-    def value(d, _):
+    def value(xp, d, _):
         return d * d
 
     @staticmethod
-    def slope(d, _):
+    def slope(xp, d, _):
         return d * 2
 
 
@@ -205,12 +224,12 @@ class L1(_Pointwise):
     """f(d) = |d|.  f'(d) = sign(d)  (0 at d = 0, as PyTorch)."""
 
     @staticmethod
-    def value(d, _):
+    def value(xp, d, _):
         return xp.abs(d)
 
     @staticmethod
-    def slope(d, _):
-        return Tensor(xp.sign(d.data))
+    def slope(xp, d, _):
+        return xp.sign(d)       # piecewise constant: its own derivative is 0
 
 
 class Huber(_Pointwise):
@@ -219,28 +238,28 @@ class Huber(_Pointwise):
     WEIGHTED_MEAN = False   # PyTorch's weighted huber_loss 'mean' divides by n, not by Σw
 
     @staticmethod
-    def value(d, delta):
+    def value(xp, d, delta):
         z = xp.abs(d)
         v = xp.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta))
         return v.astype(d.dtype, copy=False)
 
     @staticmethod
-    def slope(d, delta):
-        return d.clamp(-delta, delta)
+    def slope(xp, d, delta):
+        return xp.clip(d, -delta, delta)
 
 
 class SmoothL1(_Pointwise):
     """f(d) = ½d²/β for |d| < β, else |d| - ½β.  f'(d) = clamp(d/β, -1, 1)."""
 
     @staticmethod
-    def value(d, beta):
+    def value(xp, d, beta):
         z = xp.abs(d)
         v = xp.where(z < beta, 0.5 * z * z / beta, z - 0.5 * beta)
         return v.astype(d.dtype, copy=False)
 
     @staticmethod
-    def slope(d, beta):
-        return (d / beta).clamp(-1.0, 1.0)
+    def slope(xp, d, beta):
+        return xp.clip(d / beta, -1.0, 1.0)
 
 
 class Pinball(_Pointwise):
@@ -248,12 +267,13 @@ class Pinball(_Pointwise):
     f'(d) = [d > 0] - q; at d = 0 the slope is -q (the u ≥ 0 branch, as scikit-learn)."""
 
     @staticmethod
-    def value(d, q):
+    def value(xp, d, q):
         return d * ((d > 0) - d.dtype.type(q))
 
     @staticmethod
-    def slope(d, q):
-        return Tensor((d.data > 0) - d.data.dtype.type(q))
+    def slope(xp, d, q):
+        d = _array(d)           # piecewise constant: a constant of the backward
+        return (d > 0) - d.dtype.type(q)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -334,9 +354,10 @@ def pinball_loss(input, target, quantile=0.5, reduction="mean"):
 
 
 # ---- binary cross-entropy -----------------------------------------------------------------------
-_BCE_EPS = float(xp.float32(1e-12))   # PyTorch's floor on x(1 - x) in the gradient (a float32)
+_BCE_EPS = float(np.float32(1e-12))   # PyTorch's floor on x(1 - x) in the gradient (a float32)
 
-class BinaryCrossEntropy(Function):
+
+class BinaryCrossEntropy(Op):
     """ℓ = -w·(t·log x + (1 - t)·log(1 - x)) on probabilities x, each log clamped at -100.
 
     x̄ = ȳ_r · w · (x - t) / max(x(1 - x), 1e-12);  t̄ = ȳ_r · w · (log(1 - x) - log x)  (PyTorch's).
@@ -345,6 +366,7 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     @_quiet
     def forward(ctx, x, t, w, reduction):
+        xp = ctx.xp
         a, y = x.data, t.data
         with xp.errstate(divide="ignore"):
             log_x = xp.maximum(xp.log(a), -100)
@@ -354,19 +376,21 @@ class BinaryCrossEntropy(Function):
             v *= w
         ctx.meta = (w, reduction, v.size)
         ctx.save_for_backward(x, t)
-        return _reduce(v, reduction)
+        return _reduce(xp, v, reduction)
 
     @staticmethod
     @_quiet
     def backward(ctx, gy):
+        xp = ctx.xp
         x, t = ctx.saved_tensors
         w, reduction, n = ctx.meta
-        s = _scale(gy, reduction, n)
+        s = _scale(xp, gy, reduction, n)
         if w is not None:
-            s = s * Tensor(w)
+            s = s * w
         nx, nt = ctx.needs_input_grad[:2]
-        gx = (x - t) / ((1 - x) * x).clamp(min=_BCE_EPS) * s if nx else None
-        gt = ((1 - x).log() - x.log()) * s if nt else None
+        with xp.errstate(divide="ignore"):
+            gx = (x - t) / xp.clip((1 - x) * x, _BCE_EPS, None) * s if nx else None
+            gt = (xp.log(1 - x) - xp.log(x)) * s if nt else None
         return gx, gt, None, None
 
 
@@ -399,16 +423,16 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     w = _constant("binary_cross_entropy", "weight", weight, input, input.shape)
     if input.data.size:
         lo, hi = input.data.min(), input.data.max()
-        if not (lo >= 0 and hi <= 1):
+        if not ((lo >= 0) & (hi <= 1)):       # one read of the device, not two
             raise DataError(
                 f"binary_cross_entropy: input must hold probabilities in [0, 1], but its values "
-                f"range over [{lo:.6g}, {hi:.6g}]; for raw scores (logits) use "
+                f"range over [{float(lo):.6g}, {float(hi):.6g}]; for raw scores (logits) use "
                 f"binary_cross_entropy_with_logits (nn.BCEWithLogitsLoss), which is also stabler "
                 f"than sigmoid followed by binary_cross_entropy")
     return BinaryCrossEntropy.apply(input, target, w, reduction)
 
 
-class BinaryCrossEntropyWithLogits(Function):
+class BinaryCrossEntropyWithLogits(Op):
     """BCE on logits, fused and stable.  With p = pos_weight and l = 1 + (p - 1)·t:
 
         ℓ = w·((1 - t)·x + l·softplus(-x)),  softplus(-x) = max(-x, 0) + log(1 + e^-|x|),
@@ -422,11 +446,12 @@ class BinaryCrossEntropyWithLogits(Function):
     @staticmethod
     @_quiet
     def forward(ctx, x, t, w, pos_weight, reduction):
+        xp = ctx.xp
         a, y = x.data, t.data
-        sp = xp.abs(a)                 # softplus(-a) = max(-a, 0) + log1p(e^-|a|), in place
-        xp.negative(sp, out=sp)
-        xp.exp(sp, out=sp)
-        xp.log1p(sp, out=sp)
+        z = xp.abs(a)                  # z = e^-|a|, kept: the backward's σ(a) is made from it
+        xp.negative(z, out=z)
+        xp.exp(z, out=z)
+        sp = xp.log1p(z)               # softplus(-a) = max(-a, 0) + log1p(e^-|a|)
         if pos_weight is None:
             v = xp.maximum(a, 0)
             v -= a * y
@@ -437,46 +462,48 @@ class BinaryCrossEntropyWithLogits(Function):
         if w is not None:
             v *= w
         ctx.meta = (w, pos_weight, reduction, v.size)
-        ctx.save_for_backward(x, t)
-        return _reduce(v, reduction)
+        ctx.save_for_backward(x, t, z if ctx.needs_input_grad[0] else None)
+        return _reduce(xp, v, reduction)
 
     @staticmethod
     @_quiet
     def backward(ctx, gy):
-        x, t = ctx.saved_tensors
-        w, pos_weight, reduction, n = ctx.meta
-        if _grad_state.enabled:     # create_graph: record the VJP so it can be differentiated
-            sig, const = sigmoid, Tensor
-        else:                       # first order: the same formulas on the arrays
-            x, t, gy = x.data, t.data, gy.data
-            sig, const = sigmoid_array, _identity
-        s = _scale(gy, reduction, n)
+        xp = ctx.xp
+        x, t, z = ctx.saved_tensors
+        w, p, reduction, n = ctx.meta
+        s = _scale(xp, gy, reduction, n)
         if w is not None:
-            s = s * const(w)
+            s = s * w
         nx, nt = ctx.needs_input_grad[:2]
         gx = gt = None
-        if pos_weight is None:
+        if p is None:
             if nx:
-                gx = (sig(x) - t) * s
+                gx = (ctx.call(_SigmoidFromExp, x, z=z) - t) * s
             if nt:
                 gt = -x * s
         else:
-            p = const(pos_weight)
             if nx:
-                gx = (((p - 1) * t + 1) * sig(x) - p * t) * s
+                gx = ((t * (p - 1) + 1) * ctx.call(_SigmoidFromExp, x, z=z) - t * p) * s
             if nt:
-                gt = ((p - 1) * _softplus_neg(x) - x) * s
+                gt = (_softplus_neg(xp, x) * (p - 1) - x) * s
         return gx, gt, None, None, None
 
 
-def _identity(a):
-    return a
+class _SigmoidFromExp(Sigmoid):
+    """y = σ(x) made from z = e^-|x|, which the forward pass computed: 1/(1 + z) for x ≥ 0,
+    z/(1 + z) below (``sigmoid_array``'s steps, so the same to the bit).  Sigmoid's VJP:
+    x̄ = ȳ · y · (1 - y)."""
+
+    @staticmethod
+    def forward(ctx, x, z):
+        d = 1 + z
+        y = ctx.xp.where(x.data >= 0, 1 / d, z / d)
+        ctx.save_for_backward(y)
+        return y
 
 
-def _softplus_neg(x):
-    """softplus(-x) = log(1 + e^-x) = max(-x, 0) + log1p(e^-|x|), on a tensor or an array."""
-    if isinstance(x, Tensor):
-        return x.abs().neg().exp().log1p() + (-x).relu()
+def _softplus_neg(xp, x):
+    """softplus(-x) = log(1 + e^-x) = log1p(e^-|x|) + max(-x, 0), finite for every finite x."""
     return xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)
 
 
@@ -501,24 +528,45 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 # ---- classification: cross-entropy and NLL ------------------------------------------------------
 def _flat_index(shape, y):
     """Flat positions of (n, y[n, s], s) in a C-ordered array of *shape* = (N, C, *S)."""
+    xp = namespace_of(y)
     n, c = shape[0], shape[1]
     d = y.size // n if n else 0
     if d == 1 or n == 0:
-        return xp.arange(n) * c + y.reshape(-1)
+        starts = _row_starts(n, c) if xp is numpy_namespace else xp.arange(n) * c
+        return starts + y.reshape(-1)
     return ((xp.arange(n)[:, None] * c + y.reshape(n, d)) * d + xp.arange(d)).reshape(-1)
+
+
+@functools.lru_cache(maxsize=32)
+def _row_starts(n, c):
+    """0, c, 2c, ... (n of them): where each row of a C-ordered (n, c) array starts (host, kept
+    read-only: a training loop asks for the same one every step)."""
+    starts = numpy_namespace.arange(n) * c
+    starts.flags.writeable = False
+    return starts
 
 
 def _class_targets(name, ishape, y, ignore_index):
     """Check the (batched) class indices *y* against an input of the user's shape *ishape*.
 
-    Returns (y, valid): y with ignored places set to class 0, and the mask of kept places (None
-    when every place counts).  An index out of range raises IndexError naming value and place.
+    Returns (y, valid, bad): y with ignored places set to class 0, the mask of kept places (None
+    when every place counts), and None.  On the CPU an index out of range raises LabelError
+    naming value and place.  On a device that check would copy to the host in every training
+    step; there, as in PyTorch's CUDA kernels, nothing is read back: an index out of range is
+    set to class 0 and marked in *bad*, and the loss is NaN at that place (so is the gradient).
     """
+    xp = namespace_of(y)
     c = ishape[1] if len(ishape) > 1 else ishape[0]
-    if y.size:
-        lo, hi = y.min(), y.max()
-        if lo >= 0 and hi < c and not 0 <= ignore_index < c:
-            return y, None
+    if xp is not numpy_namespace:
+        valid = y != ignore_index
+        bad = valid & ((y < 0) | (y >= c))
+        valid &= ~bad
+        return xp.where(valid, y, 0), valid, bad
+    if y.size and not 0 <= ignore_index < c:
+        # every index in [0, c): seen as unsigned, a negative index is huge, so one max suffices
+        unsigned = y.view(f"u{y.dtype.itemsize}") if y.dtype.kind == "i" else y
+        if unsigned.max() < c:
+            return y, None, None
     valid = y != ignore_index
     bad = valid & ((y < 0) | (y >= c))
     if bad.any():
@@ -529,8 +577,20 @@ def _class_targets(name, ishape, y, ignore_index):
             f"{tuple(ishape)}) has {c} classes, so targets must lie in [0, {c - 1}] (or equal "
             f"ignore_index={ignore_index})")
     if valid.all():
-        return y, None
-    return xp.where(valid, y, 0), valid
+        return y, None, None
+    return xp.where(valid, y, 0), valid, None
+
+
+def _place_weights(xp, dtype, w, y, valid, bad):
+    """w_y at each place (flat), 0 where ignored and NaN where the target is out of range (a
+    device's targets, see ``_class_targets``); None when every place weighs 1."""
+    wy = None if w is None else w[y.reshape(-1)]
+    if valid is not None:
+        vf = valid.reshape(-1)
+        wy = vf.astype(dtype) if wy is None else wy * vf
+    if bad is not None:
+        wy = xp.where(bad.reshape(-1), xp.nan, wy)
+    return wy
 
 
 def _index_target_shape(shape):
@@ -589,12 +649,13 @@ def _per_class(w, ndim):
     return w.reshape((1, -1) + (1,) * (ndim - 2))
 
 
-def _unsqueeze1(a):
-    """Per-place values (N, *S) shaped to broadcast against (N, C, *S)."""
-    return a.reshape(a.shape[:1] + (1,) + a.shape[1:]) if a.ndim else a
+def _column(a, y):
+    """Per-place values (flat, or in the target's shape (N, *S)) as (N, 1, *S), to broadcast
+    against (N, C, *S); an array or a tensor."""
+    return a.reshape(y.shape[:1] + (1,) + y.shape[1:])
 
 
-class CrossEntropy(Function):
+class CrossEntropy(Op):
     """Log-softmax and negative log-likelihood in one op, along dimension 1 of x (N, C, *S).
 
     With log pᶜ = xᶜ - max x - log Σ e^(x - max x), class weights w (1 without), smoothing ε:
@@ -602,24 +663,28 @@ class CrossEntropy(Function):
     * class indices y: ℓ = -(1 - ε)·w_y·log p_y - (ε/C)·Σ_c w_c·log p_c, and 0 where y is
       ignore_index; 'mean' divides the sum by Σ w_y over kept places (as PyTorch).
       x̄ = ȳ_r·[p·α - (1 - ε)·w_y·onehot(y) - (ε/C)·w],  α = (1 - ε)·w_y + (ε/C)·Σ_c w_c,
-      which is ȳ_r·(p - onehot(y)) in the plain case: one scatter into ȳ_r·p, no one-hot array.
+      which is ȳ_r·(p - onehot(y)) in the plain case: ȳ_r·p less one scatter, no one-hot array.
     * class probabilities t (x's shape): with t' = (1 - ε)·t + ε/C, ℓ = -Σ_c w_c·t'_c·log p_c;
       'mean' divides by the number of places N·ΠS.
       x̄ = ȳ_r·(p·Σ_c w_c t'_c - w·t');   t̄ = -(1 - ε)·ȳ_r·w·log p.
 
-    The softmax p is kept from the forward pass; under ``create_graph`` it is recomputed as a
-    differentiable op, so the gradient can be differentiated again.
+    The softmax p (and log p, for a target that wants a gradient) is kept from the forward pass
+    and handed to the rule by ``_KeptSoftmax`` / ``_KeptLogSoftmax``: as it is in a first-order
+    backward, as a recorded function of x under ``create_graph``, so the gradient can be
+    differentiated again.  The rule works for any memory layout of x (``x.t()``, permutes).
     """
 
     @staticmethod
     @_quiet
-    def forward(ctx, x, target, y, valid, w, reduction, eps):
+    def forward(ctx, x, target, y, valid, bad, w, reduction, eps):
+        xp = ctx.xp
         a = x.data
         c = a.shape[1]
         shifted = a - a.max(axis=1, keepdims=True)
+        idx = wy = logp = None
         if target is None:                                    # class indices
             idx = _flat_index(a.shape, y)
-            picked = shifted.reshape(-1)[idx]                 # x_y - max
+            picked = shifted.reshape(-1)[idx]                 # x_y - max (C order, any layout)
             if eps:
                 smooth = (shifted.sum(axis=1) if w is None
                           else (shifted * _per_class(w, a.ndim)).sum(axis=1)).reshape(-1)
@@ -631,20 +696,17 @@ class CrossEntropy(Function):
         if target is None:
             lse = lse.reshape(-1)
             v = lse - picked                                  # -log p_y at each place
-            wy = None if w is None else w[y.reshape(-1)]
-            if valid is not None:
-                vf = valid.reshape(-1)
-                wy = vf.astype(a.dtype) if wy is None else wy * vf
+            wy = _place_weights(xp, a.dtype, w, y, valid, bad)
             if wy is not None:
                 v *= wy
             if eps:
+                vf = None if valid is None else valid.reshape(-1)
                 sm = (c if w is None else w.sum()) * lse - smooth   # -Σ_c w_c log p_c
                 if valid is not None:
                     sm *= vf
                 v = (1 - eps) * v + (eps / c) * sm
             denom = (v.size if wy is None else wy.sum()) if reduction == "mean" else None
             v = v.reshape(y.shape)
-            ctx.index = (idx, wy)
         else:
             t = target.data
             if eps:
@@ -652,39 +714,26 @@ class CrossEntropy(Function):
             logp = shifted - lse
             v = -(logp * (t if w is None else t * _per_class(w, a.ndim))).sum(axis=1)
             denom = v.size
-            ctx.logp = logp if target._requires_grad else None
+            if not target._requires_grad:
+                logp = None
         e /= s                                                # e is now the softmax p
-        ctx.p = e
-        ctx.meta = (y, valid, w, reduction, eps, denom)
-        ctx.save_for_backward(x, target)
-        return _reduce(v, reduction, denom)
+        ctx.meta = (y, valid, w, reduction, eps, denom, idx, wy)
+        ctx.save_for_backward(x, target, e, logp)
+        return _reduce(xp, v, reduction, denom)
 
     @staticmethod
     @_quiet
     def backward(ctx, gy):
-        x, target = ctx.saved_tensors
-        y, valid, w, reduction, eps, denom = ctx.meta
-        graph = _grad_state.enabled                           # create_graph: differentiable path
+        xp = ctx.xp
+        x, target, p, logp = ctx.saved_tensors
+        y, valid, w, reduction, eps, denom, idx, wy = ctx.meta
+        g = _scale(xp, gy, reduction, denom)
         if target is not None:
-            p = softmax(x, 1) if graph else Tensor(ctx.p)
-            return CrossEntropy._probs_backward(ctx, gy, x, target, p, graph)
-        if graph:
-            grad = CrossEntropy._index_grad_graph(ctx, _scale(gy, reduction, denom), softmax(x, 1))
-        else:                                                 # the training step: arrays only
-            g = gy.data
-            if reduction == "mean":
-                g = g / g.dtype.type(denom) if denom else g * 0
-            grad = Tensor(CrossEntropy._index_grad(ctx, g, ctx.p))
-        return grad, None, None, None, None, None, None
-
-    @staticmethod
-    def _index_grad(ctx, g, p):
-        """x̄ on arrays: ȳ_r·α·p with ȳ_r·(1 - ε)·w_y subtracted in place at the targets."""
-        y, valid, w, reduction, eps, denom = ctx.meta
-        idx, wy = ctx.index
+            return CrossEntropy._probs_backward(ctx, g, x, target, p, logp)
         c = p.shape[1]
-        g = g.reshape(-1)                                     # per place, or a 1-element array
-        r = g if wy is None else g * wy
+        # per place, or one number (as a 0-d array: ctx.call hands arrays over fastest)
+        g = g.reshape((-1,)) if g.ndim else xp.asarray(g)
+        r = g if wy is None else g * wy                       # ȳ_r·w_y
         if not eps:
             coef = r
         else:
@@ -692,83 +741,129 @@ class CrossEntropy(Function):
             total_w = c if w is None else w.sum()
             wy1 = (1 if vf is None else vf) if wy is None else wy
             coef = g * ((1 - eps) * wy1 + (eps / c) * total_w * (1 if vf is None else vf))
-        grad = p * (_unsqueeze1(_places(coef, y)) if coef.size > 1 else coef.reshape(()))
-        grad.reshape(-1)[idx] -= r * (1 - eps) if eps else r
+        # ȳ_r·α·p less (1 - ε)·ȳ_r·w_y at the targets
+        grad = ctx.call(_SoftmaxLessTargets, x, _column(coef, y) if coef.ndim else coef,
+                        r * (1 - eps) if eps else r, p=p, idx=idx)
         if eps:
             gv = g if valid is None else g * valid.reshape(-1)
-            term = _unsqueeze1(_places(gv, y)) if gv.size > 1 else gv.reshape(())
-            grad -= (eps / c) * term * (1 if w is None else _per_class(w, p.ndim))
-        return grad
+            term = _column(gv, y) if gv.ndim else gv
+            grad = grad - (eps / c) * term * (1 if w is None else _per_class(w, p.ndim))
+        return grad, None, None, None, None, None, None, None
 
     @staticmethod
-    def _index_grad_graph(ctx, g, p):
-        """The same x̄ written with tensor ops (for create_graph)."""
-        y, valid, w, reduction, eps, denom = ctx.meta
-        idx, wy = ctx.index
-        c = p.shape[1]
-        g = g.reshape(-1) if g.ndim else g
-        wyt = None if wy is None else Tensor(wy)
-        r = g if wyt is None else g * wyt
-        if not eps:
-            coef = r
-        else:
-            total_w = c if w is None else float(w.sum())
-            alpha = (1 - eps) * (1 if wy is None else wy) + (eps / c) * total_w * \
-                (1 if valid is None else valid.reshape(-1))
-            coef = g * Tensor(xp.asarray(alpha, dtype=p.data.dtype))
-        grad = p * (_places_t(coef, y) if coef.ndim else coef)
-        grad = grad - ScatterFlat.apply(r * (1 - eps), idx, p.shape)
-        if eps:
-            gv = g if valid is None else g * Tensor(valid.reshape(-1).astype(p.data.dtype))
-            term = _places_t(gv, y) if gv.ndim else gv
-            per_class = eps / c if w is None else Tensor(_per_class(w, p.ndim) * (eps / c))
-            grad = grad - term * per_class
-        return grad
-
-    @staticmethod
-    def _probs_backward(ctx, gy, x, target, p, graph):
-        y, valid, w, reduction, eps, denom = ctx.meta
-        g = _scale(gy, reduction, denom)
+    def _probs_backward(ctx, g, x, target, p, logp):
+        xp = ctx.xp
+        y, valid, w, reduction, eps, denom, idx, wy = ctx.meta
         if g.ndim:
-            g = g.unsqueeze(1)
-        c = p.shape[1]
-        wc = None if w is None else Tensor(_per_class(w, p.ndim))
+            g = xp.expand_dims(g, 1)
+        c = x.shape[1]
+        wc = None if w is None else _per_class(w, x.ndim)
         nx, nt = ctx.needs_input_grad[:2]
         gx = gt = None
         if nx:
+            p = ctx.call(_KeptSoftmax, x, p)
             t = target * (1 - eps) + eps / c if eps else target
             tw = t if wc is None else t * wc
-            gx = (p * tw.sum(1, keepdim=True) - tw) * g
+            gx = (p * xp.sum(tw, axis=1, keepdims=True) - tw) * g
         if nt:
-            logp = log_softmax(x, 1) if graph or ctx.logp is None else Tensor(ctx.logp)
-            gt = logp * g * (-(1 - eps))
+            gt = ctx.call(_KeptLogSoftmax, x, logp) * g * (-(1 - eps))
             if wc is not None:
                 gt = gt * wc
-        return gx, gt, None, None, None, None, None
+        return gx, gt, None, None, None, None, None, None
 
 
-def _places(a, y):
-    """A flat per-place array back in the target's shape (N, *S)."""
-    return a.reshape(y.shape)
+class _KeptSoftmax(Op):
+    """p = softmax(x) along dimension 1, as the forward pass computed it (handed in as *p*).
 
-
-def _places_t(a, y):
-    return a.reshape(y.shape).unsqueeze(1)
-
-
-class ScatterFlat(Function):
-    """out = zeros(shape) with v at the distinct flat positions idx.  v̄ = ȳ.flat[idx]."""
+    Jacobian diag(p) - p pᵀ per place, so x̄ = p · (ȳ - Σ_c ȳ·p).
+    """
 
     @staticmethod
-    def forward(ctx, v, idx, shape):
+    def forward(ctx, x, p):
+        p = _array(p)
+        ctx.save_for_backward(p)
+        return p
+
+    @staticmethod
+    def backward(ctx, g):
+        p, = ctx.saved_tensors
+        return p * (g - ctx.xp.sum(g * p, axis=1, keepdims=True)), None
+
+
+class _KeptLogSoftmax(Op):
+    """l = log softmax(x) along dimension 1, as the forward pass computed it (handed in as *l*).
+
+    Jacobian I - 1 pᵀ per place, so x̄ = ȳ - e^l · Σ_c ȳ.
+    """
+
+    @staticmethod
+    def forward(ctx, x, logp):
+        logp = _array(logp)
+        ctx.save_for_backward(logp)
+        return logp
+
+    @staticmethod
+    def backward(ctx, g):
+        logp, = ctx.saved_tensors
+        xp = ctx.xp
+        return g - xp.exp(logp) * xp.sum(g, axis=1, keepdims=True), None
+
+
+class _SoftmaxLessTargets(Op):
+    """y = c · p - v · onehot(targets), p = softmax(x) along dimension 1 (as the forward pass
+    computed it, handed in as the constant *p*), c a number or one per place, v one per target
+    (at the flat C-order positions *idx*) or one number: cross-entropy's x̄ in a single pass, for
+    x of any memory layout.
+
+    x̄ = p · (ȳc - Σ_c ȳc·p);   c̄ = ȳ · p (summed to c's shape);   v̄ = -ȳ at the targets.
+    """
+
+    @staticmethod
+    def forward(ctx, x, c, v, p, idx):
+        out = p * _array(c)
+        if not out.flags.c_contiguous:     # p has x's layout: make the flat view the array itself
+            out = ctx.xp.ascontiguousarray(out)
+        out.reshape(-1)[idx] -= _array(v)
+        ctx.save_for_backward(x, c, p)
         ctx.idx = idx
-        out = xp.zeros(shape, dtype=v.data.dtype)
-        out.reshape(-1)[idx] = v.data
         return out
 
     @staticmethod
     def backward(ctx, gy):
-        return gy.reshape(-1)[ctx.idx], None, None
+        xp = ctx.xp
+        x, c, p = ctx.saved_tensors
+        nx, nc, nv = ctx.needs_input_grad[:3]
+        gx = gc = gv = None
+        if nx or nc:
+            p = ctx.call(_KeptSoftmax, x, p)
+        if nx:
+            gyc = gy * c
+            gx = p * (gyc - xp.sum(gyc * p, axis=1, keepdims=True))
+        if nc:
+            gc = gy * p
+        if nv:
+            gv = -gy.reshape((-1,))[ctx.idx]
+        return gx, gc, gv
+
+
+class ScatterFlat(Op):
+    """out = zeros(shape) with v at the distinct flat (C-order) positions idx.  v̄ = ȳ.flat[idx].
+
+    *out* is a fresh C-ordered array, so its flat view is the array itself: a caller combines it
+    with arrays of any layout by ordinary (out-of-place) arithmetic.
+    """
+
+    @staticmethod
+    def forward(ctx, v, idx, shape):
+        idx, v = _array(idx), _array(v)           # v may be a NumPy scalar
+        ctx.idx = idx
+        out = ctx.xp.zeros(shape, dtype=v.dtype)
+        out.reshape(-1)[idx] = v
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy.reshape((-1,))[ctx.idx], None, None
 
 
 def _batched(input, target, kind):
@@ -811,14 +906,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if ignore_index >= 0:
             raise ConfigError(f"{name}: ignore_index={ignore_index} cannot be used with class "
                              f"probability targets (it only applies to class indices)")
-        out = CrossEntropy.apply(x, _cast_like(t, input), None, None, w, reduction, eps)
+        out = CrossEntropy.apply(x, _cast_like(t, input), None, None, None, w, reduction, eps)
     else:
-        y, valid = _class_targets(name, input.shape, t.data, ignore_index)
-        out = CrossEntropy.apply(x, None, y, valid, w, reduction, eps)
+        y, valid, bad = _class_targets(name, input.shape, t.data, ignore_index)
+        out = CrossEntropy.apply(x, None, y, valid, bad, w, reduction, eps)
     return out.reshape(()) if unbatched and reduction == "none" else out
 
 
-class NllLoss(Function):
+class NllLoss(Op):
     """ℓ = -w_y·x_y at each place (0 where y is ignore_index); 'mean' divides by Σ w_y.
 
     x̄ = -ȳ_r·w_y at (n, y_n) and 0 elsewhere: one scatter, itself differentiable.
@@ -826,30 +921,28 @@ class NllLoss(Function):
 
     @staticmethod
     @_quiet
-    def forward(ctx, x, y, valid, w, reduction):
+    def forward(ctx, x, y, valid, bad, w, reduction):
+        xp = ctx.xp
         a = x.data
         idx = _flat_index(a.shape, y)
         flat = a.reshape(-1) if a.flags.c_contiguous else xp.ascontiguousarray(a).reshape(-1)
         v = -flat[idx]
-        wy = None if w is None else w[y.reshape(-1)]
-        if valid is not None:
-            vf = valid.reshape(-1)
-            wy = vf.astype(a.dtype) if wy is None else wy * vf
+        wy = _place_weights(xp, a.dtype, w, y, valid, bad)
         if wy is not None:
             v *= wy
         denom = (wy.sum() if wy is not None else v.size) if reduction == "mean" else None
         ctx.meta = (a.shape, idx, wy, reduction, denom)
-        return _reduce(v.reshape(y.shape), reduction, denom)
+        return _reduce(xp, v.reshape(y.shape), reduction, denom)
 
     @staticmethod
     @_quiet
     def backward(ctx, gy):
         shape, idx, wy, reduction, denom = ctx.meta
-        g = _scale(gy, reduction, denom)
-        g = g.reshape(-1) if g.ndim else g
+        g = _scale(ctx.xp, gy, reduction, denom)
+        g = g.reshape((-1,)) if g.ndim else g
         if wy is not None:
-            g = g * Tensor(wy)
-        return ScatterFlat.apply(-g, idx, shape), None, None, None, None
+            g = g * wy
+        return ctx.call(ScatterFlat, -g, idx, shape), None, None, None, None, None
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -872,7 +965,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     w = _class_weight(name, weight, input)
     unbatched = input.ndim == 1
     x, t = _batched(input, target, "index")
-    y, valid = _class_targets(name, input.shape, t.data, ignore_index)
-    out = NllLoss.apply(x, y, valid, w, reduction)
+    y, valid, bad = _class_targets(name, input.shape, t.data, ignore_index)
+    out = NllLoss.apply(x, y, valid, bad, w, reduction)
     return out.reshape(()) if unbatched and reduction == "none" else out
 

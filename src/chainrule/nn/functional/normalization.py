@@ -5,25 +5,78 @@ Both training-mode normalisations are one fused op.  With x̂ = (x - μ) / σ ov
 
     x̄ = (1/σ) · (ĝ - mean(ĝ) - x̂ · mean(ĝ x̂)),   ĝ = ȳ γ;    γ̄ = Σ ȳ x̂;    β̄ = Σ ȳ,
 
-written in tensor ops.  In a plain backward it uses x̂ and 1/σ kept from the forward pass; under
-``create_graph=True`` it recomputes them from x with tensor ops, so second derivatives are exact.
+written once with ``ctx.xp``.  It uses the x̂ and 1/σ the forward pass computed, handed to the rule
+by two small ops (``_Rstd``, ``_Xhat``) that return them as they are in a first-order backward and,
+under ``create_graph=True``, record them as differentiable functions of x, so second derivatives
+are exact with no second copy of the rule.
 """
-import numpy as np
-
-from chainrule.autograd.function import Function
+from chainrule.backend import namespace_of
 from chainrule.errors import ConfigError, DTypeError, ShapeError
-from chainrule.grad_mode import state as _grad_state
+from chainrule.function import Op
 from chainrule.tensor import Tensor
 
 
-def _standardise(x, axes, eps):
-    """x̂ and 1/σ of tensor *x* over *axes*, in differentiable tensor ops."""
-    xc = x - x.mean(axes, keepdim=True)
-    rstd = ((xc * xc).mean(axes, keepdim=True) + eps) ** -0.5
-    return xc * rstd, rstd
+def _array(v):
+    """The array behind a tensor (values handed to an op are tensors or arrays)."""
+    return v.data if isinstance(v, Tensor) else v
 
 
-class _Normalize(Function):
+def _count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+class _Rstd(Op):
+    """r = 1/σ = (mean((x - μ)²) + eps)^(-1/2) over *axes*, as the forward pass computed it.
+
+    ∂r/∂xᵢ = -r³ (xᵢ - μ) / n (the centring term sums to zero), so x̄ = -ȳ r³ (x - μ) / n.
+    """
+
+    @staticmethod
+    def forward(ctx, x, r, axes):
+        r = _array(r)
+        ctx.axes = axes
+        ctx.save_for_backward(x, r)
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        x, r = ctx.saved_tensors
+        axes = ctx.axes
+        xc = x - xp.mean(x, axis=axes, keepdims=True)
+        return -(g * (r * r * r)) * xc / _count(x.shape, axes), None, None
+
+
+class _Xhat(Op):
+    """x̂ = (x - μ) · r over *axes* (r a separate input), as the forward pass computed it.
+
+    x̄ = r · (ȳ - mean(ȳ));  r̄ = Σ ȳ (x - μ) over *axes* (kept as size 1).
+    """
+
+    @staticmethod
+    def forward(ctx, x, r, xhat, axes):
+        xhat = _array(xhat)
+        ctx.axes = axes
+        ctx.save_for_backward(x, r)
+        return xhat
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        x, r = ctx.saved_tensors
+        axes = ctx.axes
+        nx, nr = ctx.needs_input_grad[:2]
+        gx = (g - xp.mean(g, axis=axes, keepdims=True)) * r if nx else None
+        gr = None
+        if nr:
+            gr = xp.sum(g * (x - xp.mean(x, axis=axes, keepdims=True)), axis=axes, keepdims=True)
+        return gx, gr, None, None
+
+
+class _Normalize(Op):
     """y = γ x̂ + β with x̂ standardised over *axes*; γ and β are reshaped to *pshape* to broadcast.
 
     Used by both norms: batch norm standardises over (N, L) per channel, layer norm over the
@@ -32,11 +85,12 @@ class _Normalize(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, axes, pshape, eps, running=None):
+        xp = ctx.xp
         a = x.data
         mean = a.mean(axis=axes, keepdims=True)
         xc = a - mean
-        var = np.mean(xc * xc, axis=axes, keepdims=True)
-        rstd = 1.0 / np.sqrt(var + eps)
+        var = xp.mean(xc * xc, axis=axes, keepdims=True)
+        rstd = 1.0 / xp.sqrt(var + eps)
         xhat = xc * rstd
         y = xhat
         if weight is not None:
@@ -45,31 +99,29 @@ class _Normalize(Function):
             y = y + bias.data.reshape(pshape)
         if running is not None:
             _update_running(running, mean, var, a.size // mean.size)
-        ctx.save_for_backward(x, weight)
-        ctx.meta = (axes, pshape, eps, (weight if weight is not None else bias).data.shape
+        ctx.save_for_backward(x, weight, xhat, rstd)
+        ctx.meta = (axes, pshape, (weight if weight is not None else bias).data.shape
                     if weight is not None or bias is not None else None)
-        ctx.cache = (xhat, rstd)
         return y if y is not xhat else xhat.copy()
 
     @staticmethod
     def backward(ctx, gy):
-        x, w = ctx.saved_tensors
-        axes, pshape, eps, param_shape = ctx.meta
+        xp = ctx.xp
+        x, w, xhat, rstd = ctx.saved_tensors
+        axes, pshape, param_shape = ctx.meta
         nx, nw, nb = ctx.needs_input_grad[:3]
-        if _grad_state.enabled:  # create_graph: x̂ and 1/σ must be differentiable functions of x
-            xhat, rstd = _standardise(x, axes, eps)
-        else:
-            xhat, rstd = Tensor(ctx.cache[0]), Tensor(ctx.cache[1])
+        rstd = ctx.call(_Rstd, x, rstd, axes)
+        xhat = ctx.call(_Xhat, x, rstd, xhat, axes)
         gx = gw = gb = None
         if nx:
             g = gy * w.reshape(pshape) if w is not None else gy
-            gx = rstd * (g - g.mean(axes, keepdim=True)
-                         - xhat * (g * xhat).mean(axes, keepdim=True))
-        red = tuple(i for i in range(gy.data.ndim) if i not in _param_axes(gy.data.ndim, pshape))
+            gx = rstd * (g - xp.mean(g, axis=axes, keepdims=True)
+                         - xhat * xp.mean(g * xhat, axis=axes, keepdims=True))
+        red = tuple(i for i in range(gy.ndim) if i not in _param_axes(gy.ndim, pshape))
         if nw:
-            gw = (gy * xhat).sum(red).reshape(param_shape)
+            gw = xp.sum(gy * xhat, axis=red).reshape(param_shape)
         if nb:
-            gb = gy.sum(red).reshape(param_shape)
+            gb = xp.sum(gy, axis=red).reshape(param_shape)
         return (gx, gw, gb) + (None,) * 4
 
 
@@ -125,7 +177,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return _Normalize.apply(input, weight, bias, axes, pshape, eps, running)
     if running_mean is None or running_var is None:
         raise ConfigError("batch_norm: running_mean and running_var are needed when training=False")
-    rstd = Tensor((1.0 / np.sqrt(running_var.data + eps)).astype(a.dtype).reshape(pshape))
+    xp = namespace_of(a)
+    rstd = Tensor((1.0 / xp.sqrt(running_var.data + eps)).astype(a.dtype).reshape(pshape))
     y = (input - Tensor(running_mean.data.astype(a.dtype).reshape(pshape))) * rstd
     if weight is not None:
         y = y * weight.reshape(pshape)

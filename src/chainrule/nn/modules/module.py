@@ -12,7 +12,8 @@ from collections import OrderedDict, namedtuple
 
 from chainrule import dtypes
 from chainrule.autograd.grad import zero_grads
-from chainrule.backend import Device, device as _device, xp
+from chainrule.backend import Device, device as _device, device_of, namespace_for, namespace_of, \
+    to_device, xp
 from chainrule.errors import ConfigError, DTypeError, StateDictError
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
@@ -467,7 +468,9 @@ class Module:
                 else:
                     mod._buffers[attr] = new
             else:
-                xp.copyto(t.data, arr, casting="unsafe")
+                if type(t.data) is not xp.ndarray:   # a parameter on a GPU: copy the values there
+                    arr = to_device(arr, device_of(t.data))
+                namespace_of(t.data).copyto(t.data, arr, casting="unsafe")
                 t._vc[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 
@@ -492,23 +495,28 @@ class Module:
         return self
 
     def to(self, *args, dtype=None, device=None, non_blocking=False):
-        """Convert floating-point parameters and buffers to *dtype* (and check *device*); return
-        self. ``model.to(cr.float64)``, ``model.to("cpu")``."""
+        """Move parameters and buffers to *device* and/or convert the floating-point ones to
+        *dtype*, in place; return self.  ``model.to("cuda")``, ``model.to(cr.float64)``,
+        ``model.to("cuda", cr.float64)``."""
         for a in args:
             if isinstance(a, Tensor):
-                dtype = a.dtype
+                dtype, device = a.dtype, a.device
             elif isinstance(a, (str, Device)):
                 device = a
             else:
                 dtype = a
+        if dtype is not None:
+            dtype = dtypes.to_dtype(dtype)
+            if dtype.kind != "f":
+                raise DTypeError(f"Module.to only accepts floating point dtypes, but got desired "
+                                 f"dtype={dtype}")
         if device is not None:
-            _device(device)
+            dev = _device(device)
+            if dev.type == "cuda":
+                namespace_for(dev)          # DeviceError now, before anything moves
+            self._apply(lambda a: to_device(a, dev))
         if dtype is None:
             return self
-        dtype = dtypes.to_dtype(dtype)
-        if dtype.kind != "f":
-            raise DTypeError(f"Module.to only accepts floating point dtypes, but got desired "
-                             f"dtype={dtype}")
         return self._apply(lambda a: a.astype(dtype) if a.dtype.kind == "f" and a.dtype != dtype
                            else a)
 
@@ -525,13 +533,14 @@ class Module:
         return self.to(dtypes.float16)
 
     def cpu(self):
-        """Move to the CPU (where everything already is); return self."""
-        return self
+        """Move every parameter and buffer to host memory; return self."""
+        return self.to("cpu")
 
     def cuda(self, device=None):
-        """Not available: chainrule computes with NumPy on the CPU."""
-        _device("cuda")
-        return self
+        """Move every parameter and buffer to the GPU (*device*: an index or "cuda:N"); return
+        self.  Build the optimiser after moving the model, as in PyTorch."""
+        return self.to(_device("cuda", device) if isinstance(device, int) or device is None
+                       else device)
 
     # ---- printing ----------------------------------------------------------------------------
     def _get_name(self):

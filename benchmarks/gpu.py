@@ -1,0 +1,182 @@
+"""chainrule on a GPU: op parity on "cuda", then a full training step against PyTorch.
+
+    python benchmarks/gpu.py                      # parity + timing of the five networks
+    python benchmarks/gpu.py --standin            # the same script on the CPU stand-in (no GPU)
+    python benchmarks/gpu.py --config wide --rounds 5 --markdown
+
+1. Parity: every entry of the op table (tests/ops/op_table.py) runs forward and first-order
+   backward on "cuda" and on the CPU in float64; outputs and gradients must agree (rtol 1e-6).
+2. Timing: for each network of benchmarks/configs.py, a step (forward, loss, backward, Adam step,
+   zero_grad) of chainrule on "cuda", PyTorch on CUDA and PyTorch on the CPU, from the same
+   weights, interleaved in rounds (the order rotating), each GPU step closed by a device
+   synchronisation.  It prints medians and the ratios chainrule-cuda / torch-cuda and
+   chainrule-cuda / chainrule-cpu, with the issue's targets (wide ≤ 1.1x PyTorch CUDA, heart and
+   deep ≤ 1.5x; wide and medium faster than chainrule's own CPU step).
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for p in (HERE, os.path.join(ROOT, "tests", "ops")):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+import chainrule as cr  # noqa: E402
+from chainrule.backend import cuda as cuda_backend  # noqa: E402
+from configs import CONFIGS, init_weights, make_batches  # noqa: E402
+import chainrule_step  # noqa: E402
+
+TARGETS = {"wide": 1.1, "heart": 1.5, "deep": 1.5}
+
+
+# ---- 1. parity of the op table on the device --------------------------------------------------
+def op_parity():
+    """Run every op-table case on CPU and "cuda"; return (checked, failures)."""
+    import device_parity
+    return device_parity.run_all("cuda")
+
+
+# ---- 2. timing ---------------------------------------------------------------------------------
+def _chainrule_runner(cfg, weights, batches, device):
+    model, step = chainrule_step.make(cfg, weights)
+    model.to(device)
+    # rebuild the optimiser on the moved parameters, as one does in PyTorch
+    loss_fn = cr.nn.BCEWithLogitsLoss() if cfg.loss == "bce" else cr.nn.CrossEntropyLoss()
+    opt = cr.optim.Adam(model.parameters(), lr=1e-3)
+    data = [(cr.tensor(x, device=device), cr.tensor(y, device=device)) for x, y in batches]
+    sync = cr.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def run(i):
+        x, y = data[i % len(data)]
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        sync()
+    return run
+
+
+def _torch_runner(cfg, weights, batches, device):
+    import torch
+    import torch_step
+    model, step = torch_step.make(cfg, weights)
+    model.to(device)
+    loss_fn = torch.nn.BCEWithLogitsLoss() if cfg.loss == "bce" else torch.nn.CrossEntropyLoss()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    data = [(torch.tensor(x, device=device), torch.tensor(y, device=device)) for x, y in batches]
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def run(i):
+        x, y = data[i % len(data)]
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        sync()
+    return run
+
+
+def time_configs(names, rounds, steps, warmup):
+    try:
+        import torch
+        have_torch_cuda = torch.cuda.is_available()
+    except ImportError:
+        torch, have_torch_cuda = None, False
+    results = {}
+    for name in names:
+        cfg = CONFIGS[name]
+        weights, batches = init_weights(cfg), make_batches(cfg)
+        runners = {"chainrule-cuda": _chainrule_runner(cfg, weights, batches, "cuda"),
+                   "chainrule-cpu": _chainrule_runner(cfg, weights, batches, "cpu")}
+        if torch is not None:
+            runners["torch-cpu"] = _torch_runner(cfg, weights, batches, "cpu")
+            if have_torch_cuda:
+                runners["torch-cuda"] = _torch_runner(cfg, weights, batches, "cuda")
+        times = {k: [] for k in runners}
+        order = list(runners)
+        for r in range(rounds):
+            for k in order[r % len(order):] + order[:r % len(order)]:
+                run = runners[k]
+                for i in range(warmup):
+                    run(i)
+                for i in range(steps):
+                    t0 = time.perf_counter()
+                    run(i)
+                    times[k].append(time.perf_counter() - t0)
+        results[name] = {k: statistics.median(v) for k, v in times.items()}
+    return results
+
+
+def report(results, markdown=False):
+    lines = []
+    head = ["config", "chainrule cuda", "torch cuda", "torch cpu", "chainrule cpu",
+            "cr-cuda / torch-cuda", "cr-cuda / cr-cpu", "target"]
+    lines.append("| " + " | ".join(head) + " |" if markdown else "  ".join(f"{h:>14}" for h in head))
+    if markdown:
+        lines.append("|" + "---|" * len(head))
+    for name, r in results.items():
+        def us(k):
+            return f"{r[k] * 1e6:.0f} µs" if k in r else "–"
+        ratio_t = r["chainrule-cuda"] / r["torch-cuda"] if "torch-cuda" in r else None
+        ratio_c = r["chainrule-cuda"] / r["chainrule-cpu"]
+        target = TARGETS.get(name)
+        row = [name, us("chainrule-cuda"), us("torch-cuda"), us("torch-cpu"), us("chainrule-cpu"),
+               "–" if ratio_t is None else f"{ratio_t:.2f}", f"{ratio_c:.2f}",
+               f"≤ {target}" if target else ("< 1 vs cpu" if name in ("wide", "medium") else "")]
+        lines.append("| " + " | ".join(row) + " |" if markdown else "  ".join(f"{c:>14}" for c in row))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--standin", action="store_true", help="run on the CPU stand-in for CuPy")
+    ap.add_argument("--config", default=",".join(CONFIGS), help="comma-separated network names")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--skip-parity", action="store_true")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args(argv)
+    names = [n for n in args.config.split(",") if n]
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        ap.error(f"unknown config(s) {unknown}; choose from {sorted(CONFIGS)}")
+    ctx = cuda_backend.use_standin() if args.standin else _real_gpu()
+    with ctx:
+        print(f"device: {'CPU stand-in for CuPy' if args.standin else _gpu_name()}")
+        status = 0
+        if not args.skip_parity:
+            checked, failures = op_parity()
+            print(f"op parity on cuda: {checked} cases agree, {len(failures)} differ")
+            for name, why in failures[:20]:
+                print(f"  {name}: {why}")
+            status = 1 if failures else 0
+        results = time_configs(names, args.rounds, args.steps, args.warmup)
+        print(report(results, args.markdown))
+    return status
+
+
+class _real_gpu:
+    def __enter__(self):
+        if not cr.cuda.is_available():
+            sys.exit("no GPU: CuPy is missing or sees no device (run with --standin to test the "
+                     "script on the CPU)")
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _gpu_name():
+    import cupy
+    props = cupy.cuda.runtime.getDeviceProperties(0)
+    return props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,433 @@
+"""Convolutions (``conv1d``, ``conv2d``, ``conv_transpose1d``, ``conv_transpose2d``) and
+``unfold``/``fold``, as PyTorch's (layout NCHW, cross-correlation, weight (out, in/groups, *k)).
+
+A convolution is one GEMM over the column array of the input (``_windows.im2col``: one strided
+copy per kernel tap, no loop over pixels).  With X the columns (C·K rows, N·P columns) and W the
+weight as an (O, C·K) matrix, per group,
+
+    y = W X (+ b),    W̄ = Ȳ Xᵀ,    X̄ = Wᵀ Ȳ  folded back onto the input (``col2im``),
+
+so the three ops below are each other's VJPs and differentiable to any order::
+
+    conv       y = conv(x, w)        x̄ = conv_t(ȳ, w)       w̄ = conv_w(x, ȳ)
+    conv_t     z = conv_t(g, w)      ḡ = conv(z̄, w)         w̄ = conv_w(z̄, g)
+    conv_w     v = conv_w(x, g)      x̄ = conv_t(g, v̄)       ḡ = conv(x, v̄)
+
+``conv_t`` (with a bias) is the transposed convolution.  Internally arrays are laid out
+(C, *spatial, N), the batch innermost (see ``_windows``): the GEMM writes its output that way and
+the result is returned as an (N, C, ...) view, so the next layer reads it without a transpose.
+"""
+import math
+
+from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.function import Op
+from chainrule.nn.functional import _windows as _w
+from chainrule.tensor import Tensor
+
+
+# ---- the three GEMMs, on arrays ----------------------------------------------------------------
+def _cf(xp, g):
+    """g (N, O, *out) laid out (O, *out, N): a view when it is already (as the ops make it),
+    else one copy, so every block below is a view."""
+    gt = _w.to_cf(xp, g)
+    return gt if gt.flags.c_contiguous else xp.ascontiguousarray(gt)
+
+
+def _rows(gt, groups, h0, h1):
+    """Output rows h0..h1 of gt (O, *out, N) as the (groups, O/groups, rows·…·N) matrices."""
+    return gt[:, h0:h1].reshape((groups, gt.shape[0] // groups, -1))
+
+
+def _conv_arrays(xp, a, w, win, groups, b=None):
+    """y (N, O, *out) = W · im2col(a) (+ b), per group, block by block; laid out (O, *out, N)."""
+    o, n = w.shape[0], a.shape[0]
+    y = xp.empty((o,) + win.out_size + (n,), dtype=a.dtype)
+    wm = w.reshape((groups, o // groups, -1))
+    for h0, h1, cols in _w.Columns(xp, a, win).blocks():
+        out = y[:, h0:h1].reshape((groups, o // groups, -1))
+        if groups == 1:
+            xp.matmul(wm[0], cols.reshape((wm.shape[2], -1)), out=out[0])
+        else:
+            xp.matmul(wm, cols.reshape((groups, wm.shape[2], -1)), out=out)
+    if b is not None:
+        y += b.reshape((o,) + (1,) * (y.ndim - 1))
+    return _w.from_cf(xp, y)
+
+
+def _conv_t_arrays(xp, g, w, win, groups, b=None):
+    """z (N, C, *in) = col2im(Wᵀ · g) (+ b), per group, block by block."""
+    n, c = g.shape[0], w.shape[1] * groups
+    wt = xp.swapaxes(w.reshape((groups, w.shape[0] // groups, -1)), 1, 2)   # (groups, C·K/g, O/g)
+    acc = _w.Accumulator(xp, win, n, c, g.dtype)
+    g = _cf(xp, g)
+    for h0, h1 in _w.row_blocks(win, c, n, g.dtype.itemsize):
+        gt = _rows(g, groups, h0, h1)
+        cols = wt[0] @ gt[0] if groups == 1 else wt @ gt
+        acc.add(cols.reshape((c,) + win.kernel + (h1 - h0,) + win.out_size[1:] + (n,)), h0, h1)
+    z = acc.result()
+    if b is not None:
+        z += b.reshape((c,) + (1,) * len(win.kernel))
+    return z
+
+
+def _conv_w_arrays(xp, a, g, win, groups, w_shape):
+    """w̄ (O, C/groups, *k) = g · im2col(a)ᵀ, per group, summed over the blocks."""
+    gw = None
+    g = _cf(xp, g)
+    for h0, h1, cols in _w.Columns(xp, a, win).blocks():
+        gt = _rows(g, groups, h0, h1)
+        cm = cols.reshape((groups, -1, gt.shape[2]))
+        part = gt[0] @ cm[0].T if groups == 1 else gt @ xp.swapaxes(cm, 1, 2)
+        if gw is None:
+            gw = part
+        else:
+            gw += part
+    return gw.reshape(w_shape)
+
+
+# ---- the ops -----------------------------------------------------------------------------------
+class Conv(Op):
+    """y = conv(x, w) + b (cross-correlation, per group).  x̄ = conv_t(ȳ, w), w̄ = conv_w(x, ȳ),
+    b̄ = Σ ȳ over the batch and spatial axes."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, win, groups):
+        ctx.save_for_backward(x, w)
+        ctx.meta = (win, groups)
+        return _conv_arrays(ctx.xp, x.data, w.data, win, groups, None if b is None else b.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w = ctx.saved_tensors
+        win, groups = ctx.meta
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        gx = ctx.call(ConvTranspose, gy, w, None, win, groups) if nx else None
+        gw = ctx.call(ConvWeight, x, gy, win, groups, w.shape) if nw else None
+        gb = ctx.xp.sum(gy, axis=(0,) + tuple(range(2, gy.ndim))) if nb else None
+        return gx, gw, gb, None, None
+
+
+class ConvTranspose(Op):
+    """z = conv_t(g, w) + b: the adjoint of conv in its input (the transposed convolution).
+    ḡ = conv(z̄, w), w̄ = conv_w(z̄, g), b̄ = Σ z̄ over the batch and spatial axes."""
+
+    @staticmethod
+    def forward(ctx, g, w, b, win, groups):
+        ctx.save_for_backward(g, w)
+        ctx.meta = (win, groups)
+        return _conv_t_arrays(ctx.xp, g.data, w.data, win, groups, None if b is None else b.data)
+
+    @staticmethod
+    def backward(ctx, gz):
+        g, w = ctx.saved_tensors
+        win, groups = ctx.meta
+        ng, nw, nb = ctx.needs_input_grad[:3]
+        gg = ctx.call(Conv, gz, w, None, win, groups) if ng else None
+        gw = ctx.call(ConvWeight, gz, g, win, groups, w.shape) if nw else None
+        gb = ctx.xp.sum(gz, axis=(0,) + tuple(range(2, gz.ndim))) if nb else None
+        return gg, gw, gb, None, None
+
+
+class ConvWeight(Op):
+    """v = conv_w(x, g): the gradient of conv in its weight.  x̄ = conv_t(g, v̄),
+    ḡ = conv(x, v̄)."""
+
+    @staticmethod
+    def forward(ctx, x, g, win, groups, w_shape):
+        ctx.save_for_backward(x, g)
+        ctx.meta = (win, groups)
+        return _conv_w_arrays(ctx.xp, x.data, g.data, win, groups, w_shape)
+
+    @staticmethod
+    def backward(ctx, gv):
+        x, g = ctx.saved_tensors
+        win, groups = ctx.meta
+        nx, ng = ctx.needs_input_grad[:2]
+        gx = ctx.call(ConvTranspose, g, gv, None, win, groups) if nx else None
+        gg = ctx.call(Conv, x, gv, None, win, groups) if ng else None
+        return gx, gg, None, None, None
+
+
+class Unfold(Op):
+    """cols = unfold(x): (N, C, *in) → (N, C·K, L), the windows as columns.  x̄ = fold(ȳ)."""
+
+    @staticmethod
+    def forward(ctx, x, win):
+        a = x.data
+        ctx.meta = (win, a.shape[1])
+        cols = _w.im2col(ctx.xp, a, win)                         # (C, *k, *out, N)
+        return _w.from_cf(ctx.xp, cols.reshape((-1, _prod(win.out_size), a.shape[0])))
+
+    @staticmethod
+    def backward(ctx, gy):
+        win, c = ctx.meta
+        return ctx.call(Fold, gy, win, c), None
+
+
+class Fold(Op):
+    """x = fold(cols): (N, C·K, L) → (N, C, *out), overlapping entries summed.
+    c̄ols = unfold(x̄)."""
+
+    @staticmethod
+    def forward(ctx, cols, win, c):
+        xp, a = ctx.xp, cols.data
+        ctx.meta = (win,)
+        n = a.shape[0]
+        ct = _w.to_cf(xp, a).reshape((c,) + win.kernel + win.out_size + (n,))
+        return _w.col2im(xp, ct, win, n, c)
+
+    @staticmethod
+    def backward(ctx, gx):
+        win, = ctx.meta
+        return ctx.call(Unfold, gx, win), None, None
+
+
+def _prod(t):
+    return math.prod(t)
+
+
+# ---- checking the arguments --------------------------------------------------------------------
+def _tensor(v, name, where):
+    if not isinstance(v, Tensor):
+        raise DTypeError(f"{where}: expected {name} to be a cr.Tensor, got {type(v).__name__}")
+    return v
+
+
+def _batched(input, d, where):
+    """Check *input*'s rank: (N, C, *spatial) or unbatched (C, *spatial); True when unbatched."""
+    nd = input.data.ndim
+    if nd not in (d + 1, d + 2):
+        raise ShapeError(f"{where}: expected {d + 1}D (unbatched) or {d + 2}D (batched) input, "
+                         f"got {nd}D input of shape {input.shape}")
+    return nd == d + 1
+
+
+def _groups(groups, where):
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
+        raise ConfigError(f"{where}: groups must be a positive int, got groups={groups!r}")
+    return groups
+
+
+def _check_weight(input, weight, bias, d, groups, where, transposed=False):
+    """Shapes and dtypes of a convolution's operands (input already batched)."""
+    x, w = input.data, weight.data
+    if w.ndim != d + 2:
+        raise ShapeError(f"{where}: expected a {d + 2}D weight (out, in/groups, "
+                         f"{', '.join('k' * d)}), got weight of shape {weight.shape}")
+    c = x.shape[1]
+    if transposed:
+        if w.shape[0] != c:
+            raise ShapeError(f"{where}: input of shape {input.shape} has {c} channels but the "
+                             f"weight of shape {weight.shape} expects {w.shape[0]} "
+                             f"(weight (in, out/groups, *k))")
+        if c % groups:
+            raise ConfigError(f"{where}: groups={groups} does not divide the input's {c} channels "
+                              f"(input of shape {input.shape}, weight of shape {weight.shape})")
+        out_c = w.shape[1] * groups
+    else:
+        if w.shape[0] % groups:
+            raise ConfigError(f"{where}: groups={groups} does not divide the weight's "
+                              f"{w.shape[0]} output channels (weight of shape {weight.shape}, "
+                              f"input of shape {input.shape})")
+        if c != w.shape[1] * groups:
+            raise ShapeError(f"{where}: given groups={groups} and weight of shape {weight.shape}, "
+                             f"expected input of shape {input.shape} to have "
+                             f"{w.shape[1] * groups} channels, but got {c} channels")
+        out_c = w.shape[0]
+    if x.dtype != w.dtype:
+        raise DTypeError(f"{where}: input dtype {x.dtype} does not match weight dtype {w.dtype}; "
+                         f"convert one of them (x.to(cr.{w.dtype}) or model.to(cr.{x.dtype}))")
+    if x.dtype.kind != "f":
+        raise DTypeError(f"{where}: expected floating-point input and weight, got {x.dtype}")
+    if bias is not None:
+        _tensor(bias, "bias", where)
+        if bias.data.shape != (out_c,) or bias.data.dtype != w.dtype:
+            raise ShapeError(f"{where}: bias of shape {bias.shape} and dtype {bias.dtype} does not "
+                             f"fit {out_c} output channels of dtype {w.dtype} (weight of shape "
+                             f"{weight.shape}); expected shape ({out_c},)")
+
+
+def conv_padding(padding, kernel, dilation, stride, d, where):
+    """(pad before, pad after) per dim for an int, a tuple, "valid" or "same"."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * d, (0,) * d
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ConfigError(f"{where}: padding='same' is not supported for strided "
+                                  f"convolutions (stride={stride})")
+            total = [dl * (k - 1) for k, dl in zip(kernel, dilation)]
+            lo = tuple(t // 2 for t in total)
+            return lo, tuple(t - a for t, a in zip(total, lo))
+        raise ConfigError(f"{where}: padding must be an int, a tuple of ints, 'valid' or 'same', "
+                          f"got padding={padding!r}")
+    p = _w.as_tuple(padding, d, "padding", where, minimum=0)
+    return p, p
+
+
+def convolution(input, weight, bias, stride, padding, dilation, groups, d, where):
+    """The checked forward of conv1d/conv2d (and the Conv layers, which name themselves)."""
+    _tensor(input, "input", where)
+    _tensor(weight, "weight", where)
+    groups = _groups(groups, where)
+    stride = _w.as_tuple(stride, d, "stride", where)
+    dilation = _w.as_tuple(dilation, d, "dilation", where)
+    unbatched = _batched(input, d, where)
+    x = input.unsqueeze(0) if unbatched else input
+    _check_weight(x, weight, bias, d, groups, where)
+    kernel = tuple(weight.data.shape[2:])
+    lo, hi = conv_padding(padding, kernel, dilation, stride, d, where)
+    win = _w.make(kernel, stride, dilation, lo, hi, tuple(x.data.shape[2:]), where,
+                  input_shape=input.shape)
+    y = Conv.apply(x, weight, bias, win, groups)
+    return y.squeeze(0) if unbatched else y
+
+
+def transposed_convolution(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, d, where, output_size=None):
+    """The checked forward of conv_transpose1d/2d (and ConvTranspose layers)."""
+    _tensor(input, "input", where)
+    _tensor(weight, "weight", where)
+    groups = _groups(groups, where)
+    stride = _w.as_tuple(stride, d, "stride", where)
+    dilation = _w.as_tuple(dilation, d, "dilation", where)
+    if isinstance(padding, str):
+        raise ConfigError(f"{where}: padding must be an int or a tuple of ints for a transposed "
+                          f"convolution, got padding={padding!r}")
+    pad = _w.as_tuple(padding, d, "padding", where, minimum=0)
+    out_pad = _w.as_tuple(output_padding, d, "output_padding", where, minimum=0)
+    unbatched = _batched(input, d, where)
+    x = input.unsqueeze(0) if unbatched else input
+    _check_weight(x, weight, bias, d, groups, where, transposed=True)
+    kernel = tuple(weight.data.shape[2:])
+    in_t = tuple(x.data.shape[2:])
+    base = tuple((n - 1) * s - 2 * p + dl * (k - 1) + 1
+                 for n, s, p, dl, k in zip(in_t, stride, pad, dilation, kernel))
+    if output_size is not None:
+        size = tuple(output_size)[-d:]
+        out_pad = tuple(o - b for o, b in zip(size, base))
+        top = tuple(b + max(s, dl) - 1 for b, s, dl in zip(base, stride, dilation))
+        if len(size) != d or any(not 0 <= op < max(s, dl) for op, s, dl in
+                                 zip(out_pad, stride, dilation)):
+            raise ShapeError(f"{where}: requested output_size {tuple(output_size)} is not "
+                             f"reachable from input of shape {input.shape}: the valid sizes are "
+                             f"{base} up to {top}")
+    for op, s, dl in zip(out_pad, stride, dilation):
+        if op >= max(s, dl):
+            raise ConfigError(f"{where}: output_padding must be smaller than either stride or "
+                              f"dilation, got output_padding={output_padding}, stride={stride}, "
+                              f"dilation={dilation}")
+    out = tuple(b + op for b, op in zip(base, out_pad))
+    if any(o <= 0 for o in out):
+        raise ShapeError(f"{where}: input of shape {input.shape} with kernel {kernel}, "
+                         f"stride {stride}, padding {pad} gives a non-positive output size {out}")
+    win = _w.Windows(kernel, stride, dilation, pad, pad, out, in_t)
+    y = ConvTranspose.apply(x, weight, bias, win, groups)
+    return y.squeeze(0) if unbatched else y
+
+
+# ---- the public functions ----------------------------------------------------------------------
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation: y[n, o, l] = b[o] + Σ_{c,i} w[o, c, i] · x_pad[n, c, l·s + i·d].
+
+    input (N, C, L) or (C, L); weight (out, C/groups, k); padding an int, "valid" or "same".
+
+    >>> F.conv1d(cr.ones(1, 2, 5), cr.ones(3, 2, 3)).shape
+    (1, 3, 3)
+    """
+    return convolution(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation: y[n, o, h, w] = b[o] + Σ_{c,i,j} W[o, c, i, j] ·
+    x_pad[n, c, h·s₀ + i·d₀, w·s₁ + j·d₁] (c over o's group).
+
+    input (N, C, H, W) or (C, H, W); weight (out, C/groups, kh, kw); padding an int, a pair,
+    "valid" or "same"; groups=C with weight (C·m, 1, kh, kw) is a depthwise convolution.
+
+    >>> F.conv2d(cr.ones(1, 3, 8, 8), cr.ones(4, 3, 3, 3), padding=1).shape
+    (1, 4, 8, 8)
+    """
+    return convolution(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """1-D transposed convolution (the adjoint of conv1d in its input): weight (C, out/groups, k),
+    L_out = (L - 1)·s - 2p + d(k - 1) + output_padding + 1.
+
+    >>> F.conv_transpose1d(cr.ones(1, 2, 4), cr.ones(2, 3, 3), stride=2).shape
+    (1, 3, 9)
+    """
+    return transposed_convolution(input, weight, bias, stride, padding, output_padding, groups,
+                                  dilation, 1, "conv_transpose1d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """2-D transposed convolution ("deconvolution"), the adjoint of conv2d in its input:
+    weight (C, out/groups, kh, kw), H_out = (H - 1)·s - 2p + d(k - 1) + output_padding + 1.
+
+    >>> F.conv_transpose2d(cr.ones(1, 4, 5, 5), cr.ones(4, 2, 3, 3), stride=2).shape
+    (1, 2, 11, 11)
+    """
+    return transposed_convolution(input, weight, bias, stride, padding, output_padding, groups,
+                                  dilation, 2, "conv_transpose2d")
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding windows of (N, C, H, W) input as columns: (N, C·kh·kw, L), L the number of
+    windows; column l holds window l's values, channel-major (as ``torch.nn.functional.unfold``).
+
+    >>> F.unfold(cr.ones(1, 2, 4, 4), 2).shape
+    (1, 8, 9)
+    """
+    where = "unfold"
+    _tensor(input, "input", where)
+    unbatched = _batched(input, 2, where)
+    x = input.unsqueeze(0) if unbatched else input
+    kernel = _w.as_tuple(kernel_size, 2, "kernel_size", where)
+    dilation = _w.as_tuple(dilation, 2, "dilation", where)
+    stride = _w.as_tuple(stride, 2, "stride", where)
+    pad = _w.as_tuple(padding, 2, "padding", where, minimum=0)
+    win = _w.make(kernel, stride, dilation, pad, pad, tuple(x.data.shape[2:]), where,
+                  input_shape=input.shape)
+    y = Unfold.apply(x, win)
+    return y.squeeze(0) if unbatched else y
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sum columns (N, C·kh·kw, L) back into an (N, C, H, W) image (the adjoint of unfold):
+    overlapping window entries add up.
+
+    >>> F.fold(F.unfold(cr.ones(1, 1, 3, 3), 2), (3, 3), 2)[0, 0]
+    tensor([[1., 2., 1.],
+            [2., 4., 2.],
+            [1., 2., 1.]])
+    """
+    where = "fold"
+    _tensor(input, "input", where)
+    nd = input.data.ndim
+    if nd not in (2, 3):
+        raise ShapeError(f"{where}: expected 2D (unbatched) or 3D (batched) input (N, C·kh·kw, L),"
+                         f" got {nd}D input of shape {input.shape}")
+    x = input.unsqueeze(0) if nd == 2 else input
+    size = _w.as_tuple(output_size, 2, "output_size", where)
+    kernel = _w.as_tuple(kernel_size, 2, "kernel_size", where)
+    dilation = _w.as_tuple(dilation, 2, "dilation", where)
+    stride = _w.as_tuple(stride, 2, "stride", where)
+    pad = _w.as_tuple(padding, 2, "padding", where, minimum=0)
+    k = kernel[0] * kernel[1]
+    ck, n_blocks = x.data.shape[1], x.data.shape[2]
+    if ck % k:
+        raise ShapeError(f"{where}: expected size of input's dimension 1 ({ck}, input of shape "
+                         f"{input.shape}) to be divisible by the product of kernel_size {kernel} "
+                         f"({k})")
+    win = _w.make(kernel, stride, dilation, pad, pad, size, where, input_shape=size)
+    if n_blocks != _prod(win.out_size):
+        raise ShapeError(f"{where}: given output_size={size}, kernel_size={kernel}, "
+                         f"dilation={dilation}, padding={pad}, stride={stride}, expected input's "
+                         f"dimension 2 to be {_prod(win.out_size)} ({win.out_size} blocks), but "
+                         f"got input of shape {input.shape}")
+    y = Fold.apply(x, win, ck // k)
+    return y.squeeze(0) if nd == 2 else y

@@ -1,0 +1,48 @@
+"""Moving a tensor between devices: ``x.to("cuda")``, ``x.cuda()``, ``x.cpu()``.
+
+A copy between devices is an op like any other: its Jacobian is the identity, so the gradient
+flows back as a copy to the source device (as in PyTorch, ``x.cuda().sum().backward()`` fills the
+CPU tensor's ``.grad``).
+"""
+from chainrule.backend import device as _device, device_of, to_device
+from chainrule.function import Op
+from chainrule.tensor import Tensor
+
+
+class ToDevice(Op):
+    """y = x on another device.  x̄ = ȳ copied back to x's device."""
+
+    @staticmethod
+    def forward(ctx, x, device):
+        ctx.src = device_of(x.data)
+        return to_device(x.data, device)
+
+    @staticmethod
+    def backward(ctx, gy):
+        if isinstance(gy, Tensor):
+            return ToDevice.apply(gy, ctx.src), None
+        return to_device(gy, ctx.src), None
+
+
+def to_device_op(input, device):
+    """*input* on *device*: the tensor itself when it is there already, else a differentiable copy."""
+    dev = _device(device)
+    if device_of(input.data) == dev:
+        return input
+    return ToDevice.apply(input, dev)
+
+
+def cuda(input, device=None, non_blocking=False):
+    """A copy on the GPU (``device`` an index or "cuda:N"; default the first GPU)."""
+    if device is None:
+        dev = _device("cuda")
+    elif isinstance(device, int):
+        dev = _device("cuda", device)
+    else:
+        dev = _device(device)
+    return to_device_op(input, dev)
+
+
+def cpu(input):
+    """A copy in host memory (the tensor itself when it is on the CPU already)."""
+    return to_device_op(input, "cpu")

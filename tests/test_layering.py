@@ -13,14 +13,17 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "chainrule"
 
 RANK = {
     "backend": 0, "atomic_write": 0, "dtypes": 0, "grad_mode": 0, "random": 0, "errors": 0,
-    "cuda": 0,
+    "cuda": 0, "accelerator": 0,
     "tensor": 1,
     "function": 2, "factories": 2, "viz": 2, "serialization": 2, "safetensors_io": 2,
     "ops": 3,
+    "linalg": 3.5,
     "autograd": 4,
     "nn": 5, "data": 5, "datasets": 5, "preprocessing": 5, "metrics": 5,
+    "func": 5.5, "utils": 5.5,
     "optim": 6,
     "training": 7, "plot": 7, "checkpoint": 7, "distributed": 7,
+    "compile": 7.5,
     "keras": 8,
     "tour": 9, "sklearn": 9, "onnx": 9,
     "cli": 10, "__main__": 10,

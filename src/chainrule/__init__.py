@@ -8,15 +8,17 @@ from chainrule import dtypes, errors
 from chainrule.errors import (ChainruleError, CheckpointError, ConfigError, DataError, DTypeError,
                               IndexOutOfRangeError, LabelError, ShapeError, StateDictError)
 from chainrule.backend import Device, device
-from chainrule import cuda
+from chainrule import accelerator, cuda
 from chainrule.dtypes import (bool, double, float, float16, float32, float64, get_default_dtype,  # noqa: A004
                               half, int8, int16, int32, int64, long, set_default_dtype, uint8)
-from chainrule.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+                                 is_inference_mode_enabled, no_grad, set_grad_enabled)
 from chainrule.random import Generator, default_generator, get_rng_state, initial_seed, \
     manual_seed, seed, set_rng_state
 from chainrule.tensor import Tensor, is_tensor
 from chainrule.ops import methods as _methods  # noqa: F401 - binds the ops to Tensor
-from chainrule.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
+from chainrule.ops.arithmetic import add, matmul, mul, neg, pow, sub
+from chainrule.ops.arithmetic import div as true_divide
 from chainrule.ops.cast import clone
 from chainrule.ops.compare import (all, allclose, any, eq, equal, ge, gt, isclose, le,  # noqa: A004
                                    logical_and, logical_not, logical_or, lt, ne)
@@ -30,17 +32,40 @@ from chainrule.ops.shape import (broadcast_to, cat, chunk, concatenate, expand, 
                                  reshape, split, squeeze, stack, t, transpose, unbind, unsqueeze,
                                  view)
 from chainrule.ops.softmax import log_softmax, softmax
+# the everyday catalogue (issue 15): products, scans, sorting, scatters, shapes, more math
+from chainrule.ops.division import div, divide, floor_divide, fmod, remainder
+from chainrule.ops.einsum import einsum, tensordot
+from chainrule.ops.elementwise_more import (acos, arccos, arcsin, arctan, arctan2, asin, atan,
+                                            atan2, clamp_min, clamp_max, cosh, count_nonzero, erf,
+                                            expm1, fix, lerp, log10, log2, logical_xor,
+                                            nan_to_num, reciprocal, rsqrt, sinh, square, tan,
+                                            trunc)
+from chainrule.ops.matrix import (bmm, diag, diagonal, dot, ger, mm, mv, outer, trace, tril,
+                                  triu)
+from chainrule.ops.rearrange import (atleast_1d, atleast_2d, flip, fliplr, flipud, hstack,
+                                     moveaxis, movedim, narrow, repeat, repeat_interleave, roll,
+                                     row_stack, swapaxes, swapdims, tensor_split, tile, unflatten,
+                                     vstack)
+from chainrule.ops.scan import cumprod, cumsum, diff
+from chainrule.ops.scatter import (argwhere, index_add, masked_select, nonzero, scatter,
+                                   scatter_add, take_along_dim)
+from chainrule.ops.sorting import (argsort, kthvalue, median, msort, quantile, searchsorted, sort,
+                                   topk, unique)
 from chainrule.factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
-                                 full_like, linspace, ones, ones_like, rand, rand_like, randint,
-                                 randn, randn_like, randperm, tensor, zeros, zeros_like)
+                                 full_like, get_default_device, linspace, ones, ones_like, rand,
+                                 rand_like, randint, randn, randn_like, randperm,
+                                 set_default_device, tensor, zeros, zeros_like)
 from chainrule import autograd
+from chainrule import linalg
 from chainrule.autograd.transforms import grad, value_and_grad
 from chainrule import viz
 from chainrule.serialization import SerializationError, load, save
 # the layers above the core: nn / data, optim, training and pictures, Keras-style models
 from chainrule import data, datasets, metrics, nn, optim, plot, preprocessing
+from chainrule import func, utils
 from chainrule.checkpoint import load_checkpoint, save_checkpoint
 from chainrule import distributed
+from chainrule.compile import CompileWarning, compile  # noqa: A004 - cr.compile, as torch.compile
 from chainrule import keras
 from chainrule.keras import Model, Sequential, callbacks, layers, load_model, regularizers
 

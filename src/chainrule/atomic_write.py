@@ -35,26 +35,13 @@ import signal
 import stat
 import threading
 
-from chainrule.errors import ChainruleError
+from chainrule.errors import ChainruleError, FileError  # FileError is re-exported: it lived here
 
 __all__ = ["FileError", "write_atomic"]
 
 _ACTIVE = set()   # temporary files this process is writing now (never removed as stale)
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP")
                  if hasattr(signal, name))
-
-
-class FileError(ChainruleError, OSError):
-    """A file cannot be written where asked (a directory, a FIFO or device, no permission, no such
-    folder, a full disk); also an ``OSError`` carrying the ``errno`` and the caller's path.
-
-    Example: ``cr.save(obj, "/tmp")`` raises "save: '/tmp' is a directory".
-    """
-
-    def __init__(self, message, code=None, filename=None):
-        super().__init__(message)
-        self.errno, self.filename = code, filename
-        self.strerror = message
 
 
 class _Terminated(BaseException):

@@ -4,6 +4,8 @@ import builtins
 
 import numpy as np
 
+from chainrule.errors import DTypeError
+
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -30,7 +32,7 @@ def set_default_dtype(d):
     """Set the default float dtype to ``cr.float32`` or ``cr.float64`` (as ``torch.set_default_dtype``)."""
     d = to_dtype(d)
     if d not in (float32, float64):
-        raise TypeError(f"set_default_dtype: expected cr.float32 or cr.float64, got {d}")
+        raise DTypeError(f"set_default_dtype: expected cr.float32 or cr.float64, got {d}")
     _default[0] = d
 
 
@@ -47,7 +49,7 @@ def to_dtype(spec):
     try:
         return np.dtype(spec)
     except TypeError:
-        raise TypeError(f"expected a dtype such as cr.float32, got {spec!r}") from None
+        raise DTypeError(f"expected a dtype such as cr.float32, got {spec!r}") from None
 
 
 def is_floating(dtype):

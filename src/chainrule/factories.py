@@ -20,8 +20,35 @@ def _size(size, op):
     return size
 
 
+_default_device = None
+
+
+def set_default_device(device):
+    """Make the factories (``cr.zeros``, ``cr.tensor``, ``cr.randn``, ...) create tensors on
+    *device* when they are given no ``device=`` (None: the CPU again), as
+    ``torch.set_default_device``.  ``*_like`` factories keep following their input's device.
+
+    >>> cr.set_default_device("cpu")       # "cuda" on a machine with a GPU
+    >>> cr.zeros(2).device
+    device(type='cpu')
+    >>> cr.set_default_device(None)
+    """
+    global _default_device
+    _default_device = None if device is None else _device(device)
+
+
+def get_default_device():
+    """The device factories use when given none (``cr.device('cpu')`` unless set)."""
+    return _device(_default_device)
+
+
+def _dev(device):
+    return _default_device if device is None else device
+
+
 def _make(arr, requires_grad, device):
     """A tensor around *arr*, moved to *device* (host-made values: data, random draws)."""
+    device = _dev(device)
     if device is not None:
         arr = to_device(arr, _device(device))
     return Tensor(arr, requires_grad=requires_grad)
@@ -63,19 +90,19 @@ def from_numpy(ndarray):
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
     """A tensor of zeros: ``cr.zeros(2, 3)``."""
-    ns = namespace_for(device)
+    ns = namespace_for(_dev(device))
     return Tensor(ns.zeros(_size(size, "zeros"), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
     """A tensor of ones."""
-    ns = namespace_for(device)
+    ns = namespace_for(_dev(device))
     return Tensor(ns.ones(_size(size, "ones"), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
     """An uninitialised tensor (its values are whatever the memory held)."""
-    ns = namespace_for(device)
+    ns = namespace_for(_dev(device))
     return Tensor(ns.empty(_size(size, "empty"), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
 
 
@@ -84,7 +111,7 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = to_array(fill_value).dtype
     size = _size((size,) if isinstance(size, int) else (size,), "full")
-    ns = namespace_for(device)
+    ns = namespace_for(_dev(device))
     return Tensor(ns.full(size, fill_value, dtype=dtypes.to_dtype(dtype)),
                   requires_grad=requires_grad)
 
@@ -201,5 +228,5 @@ def linspace(start, end, steps, *, dtype=None, requires_grad=False, device=None)
 
 def eye(n, m=None, *, dtype=None, requires_grad=False, device=None):
     """The n×m identity matrix."""
-    return Tensor(namespace_for(device).eye(n, m, dtype=_float_dtype(dtype)),
+    return Tensor(namespace_for(_dev(device)).eye(n, m, dtype=_float_dtype(dtype)),
                   requires_grad=requires_grad)

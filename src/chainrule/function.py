@@ -39,10 +39,19 @@ import traceback
 import numpy as np
 
 from chainrule.backend import DeviceError, device_of, is_array, namespace_of, numpy_namespace
+from chainrule.errors import AutogradError, DefinitionError
 from chainrule.grad_mode import state as _grad_state
 from chainrule.tensor import Tensor, ndarray, to_array, wrap
 
 _RELEASED = object()
+
+recorder = None
+"""The active ``chainrule.compile`` recorder while a compiled step records itself, else None."""
+
+dispatch_levels = 0
+"""How many forward-AD (``autograd.forward_ad``) or vmap (``cr.func.vmap``) levels are open, in
+any thread.  While one is, ``apply`` hands each op to this thread's innermost level
+(``grad_mode.state.dispatch``), which computes tangents or batches the op and runs it below."""
 
 
 class _SavedOutput:
@@ -70,6 +79,9 @@ class Function:
     _saved = ()
     _saved_versions = ()
     _retained = None
+    _hooks = None
+    _materialize_grads = True
+    """{output_nr: {handle id: hook}} for the outputs' ``register_hook`` hooks (None: none)."""
     on_arrays = False
     """True for ops whose backward runs on arrays in a first-order pass (``Op``)."""
 
@@ -84,12 +96,23 @@ class Function:
         """Return the vector-Jacobian product for each input. Override in a subclass."""
         raise NotImplementedError(f"{type(ctx).__name__} defines no backward: it is not differentiable")
 
+    @staticmethod
+    def jvp(ctx, *tangents):
+        """Return the Jacobian-vector product: each output's tangent from the inputs' tangents
+        (None for an input without one), for forward-mode AD (``autograd.forward_ad``).  Read the
+        inputs and outputs as ``ctx.primals`` and ``ctx.outputs``. Override in a subclass."""
+        raise DefinitionError(
+            f"{type(ctx).__name__} defines no jvp, so forward-mode AD (cr.autograd.forward_ad, "
+            f"cr.func.jvp, cr.func.jacfwd) cannot pass a tangent through it; use reverse mode "
+            f"(cr.func.vjp, cr.func.jacrev) for this function")
+
     # ---- saving tensors for backward ---------------------------------------------------
     def save_for_backward(self, *tensors):
         """Keep *tensors* (or None, or arrays) for backward; an in-place change of a saved tensor
         afterwards is detected."""
         self._saved = tensors
-        self._saved_versions = tuple([t._vc[0] if isinstance(t, Tensor) else 0 for t in tensors])
+        self._saved_versions = tuple([t._vc[0] if isinstance(t, Tensor) else None
+                                      for t in tensors])
 
     @property
     def saved_tensors(self):
@@ -97,18 +120,18 @@ class Function:
         op's first-order backward, tensors otherwise."""
         saved = self._saved
         if saved is _RELEASED:
-            raise RuntimeError(
+            raise AutogradError(
                 f"trying to backward through the graph a second time (in {self.name()}): its saved "
                 f"tensors were freed after the first backward. Pass retain_graph=True to the first "
                 f"backward() (or autograd.grad) if you need to backward through it again")
         arrays = self.on_arrays and not _grad_state.enabled
         out = []
-        for i, (t, v) in enumerate(zip(saved, self._saved_versions)):
+        for t, v in zip(saved, self._saved_versions):
             if t is None:
                 out.append(None)
             elif type(t) is _SavedOutput:
                 if t.vc[0] != t.version:
-                    self._raise_modified(i, t.vc[0], t.version)
+                    self._raise_modified(len(out), t.vc[0], t.version)
                 if arrays:
                     out.append(t.data)
                 else:
@@ -117,19 +140,23 @@ class Function:
                     r._output_nr, r._retains_grad, r._requires_grad, r._view_of = \
                         t.output_nr, False, True, None
                     out.append(r)
-            elif isinstance(t, Tensor):
+            elif v is not None:         # a tensor: its version was recorded when saved
                 if t._vc[0] != v:
-                    self._raise_modified(i, t._vc[0], v)
+                    self._raise_modified(len(out), t._vc[0], v)
                 out.append(t.data if arrays else t)
             else:                       # an array kept as a constant
                 out.append(t)
         return tuple(out)
 
     def _raise_modified(self, i, now, expected):
-        raise RuntimeError(
+        raise AutogradError(
             f"one of the tensors needed for gradient computation has been modified by an in-place "
             f"operation: saved tensor {i} of {self.name()} is at version {now}; expected version "
             f"{expected}. Use an out-of-place op (x = x + 1 rather than x += 1) before backward")
+
+    def set_materialize_grads(self, value):
+        """With False, ``backward`` receives None (not zeros) for an output nobody used."""
+        self._materialize_grads = bool(value)
 
     def release(self):
         """Free the saved tensors (done after backward unless ``retain_graph=True``)."""
@@ -147,9 +174,14 @@ class Function:
         array), recorded as a node with ``create_graph=True`` (the result is a tensor)."""
         if _grad_state.enabled:
             return op.apply(*args, **kwargs)
+        # first order: the op's forward straight on the arrays, no node and no bookkeeping
+        ctx = op.__new__(op)
+        ctx.xp = self.xp
+        ctx.needs_input_grad = (False,) * len(args)
         args = [wrap(a) if _is_raw_array(a) else wrap(np.asarray(a)) if isinstance(a, np.generic)
                 else a for a in args]
-        return op.apply(*args, **kwargs).data
+        out = op.forward(ctx, *args, **kwargs)
+        return out.data if isinstance(out, Tensor) else out
 
     # ---- graph bookkeeping -------------------------------------------------------------
     @classmethod
@@ -164,31 +196,36 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run the op: compute ``forward`` and, if grad mode is on and an input requires grad,
         record this node as the outputs' ``grad_fn``."""
+        if recorder is not None and not recorder.busy:     # cr.compile is recording a step
+            return recorder.op(cls, args, kwargs)
+        if dispatch_levels and _grad_state.dispatch is not None:   # forward AD or vmap
+            return _grad_state.dispatch(cls, args, kwargs)
         ctx = cls()
         if not _grad_state.enabled:
-            needs, first = [], None
+            needs, dt = [], None
             for a in args:
                 if isinstance(a, Tensor):
                     needs.append(a._requires_grad)
-                    if first is None:
-                        first = a
-                    elif type(a.data) is not type(first.data) or type(a.data) is not ndarray:
+                    t = type(a.data)
+                    if dt is None:
+                        dt, first = t, a
+                    elif t is not dt or t is not ndarray:
                         _same_device(first, a, cls)
                 else:
                     needs.append(False)
             ctx.needs_input_grad = tuple(needs)
-            ctx.xp = numpy_namespace if first is None or type(first.data) is ndarray \
-                else namespace_of(first.data)
+            ctx.xp = numpy_namespace if dt is None or dt is ndarray else namespace_of(first.data)
             return _plain(cls.forward(ctx, *args, **kwargs))
-        # one pass over the inputs: which want a gradient, and the edges to their nodes
+        # one pass over the inputs: which want a gradient, the edges to their nodes, the device
         needs, edges, shapes, types = [], [], [], []
-        first = None
+        dt = None
         for a in args:
             if isinstance(a, Tensor):
                 d = a.data
-                if first is None:
-                    first = a
-                elif type(d) is not type(first.data) or type(d) is not ndarray:
+                t = type(d)
+                if dt is None:
+                    dt, first = t, a
+                elif t is not dt or t is not ndarray:
                     _same_device(first, a, cls)
                 if a._requires_grad:
                     needs.append(True)
@@ -201,8 +238,7 @@ class Function:
             shapes.append(None)
             types.append(None)
         ctx.needs_input_grad = needs = tuple(needs)
-        ctx.xp = numpy_namespace if first is None or type(first.data) is ndarray \
-            else namespace_of(first.data)
+        ctx.xp = numpy_namespace if dt is None or dt is ndarray else namespace_of(first.data)
         _grad_state.enabled = False
         try:
             out = cls.forward(ctx, *args, **kwargs)
@@ -214,25 +250,43 @@ class Function:
             tuple(edges), tuple(shapes), tuple(types)
         if _grad_state.anomaly:
             ctx._trace = "".join(traceback.format_stack()[:-1])
-        outs = out if type(out) is tuple else (out,)
+        if type(out) is not tuple:          # the common case: one output
+            if type(out) is ndarray:        # a fresh array: wrap it without Tensor.__init__
+                o = wrap(out)
+            elif not isinstance(out, Tensor):
+                o = wrap(out) if _is_raw_array(out) else Tensor(to_array(out))
+            elif out.grad_fn is not None or out._requires_grad or _is_one_of(out, args):
+                o = out.detach()   # an input returned as is: give the output its own identity
+            else:
+                o = out
+            if o.data.dtype.kind == "f":
+                o.grad_fn, o._output_nr, o._requires_grad = ctx, 0, True
+            ctx._n_outputs = 1
+            saved = ctx._saved
+            if saved:         # an output kept for backward is held as an array: no cycle
+                arr = out if out is not o and not isinstance(out, Tensor) else o
+                for s in saved:
+                    if s is o or s is arr:
+                        ctx._saved = tuple([_SavedOutput(o) if x is o or x is arr else x
+                                            for x in saved])
+                        break
+            return o
         wrapped = []
-        for i, o in enumerate(outs):
-            if not isinstance(o, Tensor):      # a fresh array: wrap it without Tensor.__init__
+        for i, o in enumerate(out):
+            if not isinstance(o, Tensor):
                 o = wrap(o) if _is_raw_array(o) else Tensor(to_array(o))
             elif o.grad_fn is not None or o._requires_grad or _is_one_of(o, args):
-                o = o.detach()   # an input returned as is: give the output its own identity
+                o = o.detach()
             if o.data.dtype.kind == "f":
                 o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
             wrapped.append(o)
         ctx._n_outputs = len(wrapped)
         saved = ctx._saved
-        if saved:    # an output is kept as an array: a node holding its own output is a cycle
+        if saved:
             for s in saved:
-                if s is not None and (_is_one_of(s, outs) or _is_one_of(s, wrapped)):
-                    ctx._saved = tuple([_as_saved_output(s, outs, wrapped) for s in saved])
+                if s is not None and (_is_one_of(s, out) or _is_one_of(s, wrapped)):
+                    ctx._saved = tuple([_as_saved_output(s, out, wrapped) for s in saved])
                     break
-        if type(out) is not tuple:
-            return wrapped[0]
         ctx._output_meta = [(w.data.shape, w.data.dtype) for w in wrapped]
         return tuple(wrapped)
 

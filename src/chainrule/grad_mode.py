@@ -10,6 +10,9 @@ import threading
 class _State(threading.local):
     enabled = True
     anomaly = False
+    inference = False
+    dispatch = None
+    """The innermost forward-AD or vmap level of this thread (see ``function.dispatch_levels``)."""
 
 
 state = _State()
@@ -80,3 +83,40 @@ class set_grad_enabled(_Mode):
         state.enabled = self._at_init   # as a decorator it acts only while func runs
         self._at_init = None
         return super().__call__(func)
+
+
+class inference_mode(_Mode):
+    """Context manager and decorator for inference: as :class:`no_grad` (ops record no graph),
+    ``inference_mode(False)`` leaves the grad mode as it is.
+
+    PyTorch also marks the tensors made inside as "inference tensors" that refuse to be saved for a
+    later backward; chainrule's tensors carry no such mark, so they can be used in autograd later
+    as tensors made under ``no_grad`` can (``x.clone()`` is not needed, and no error is raised).
+
+    >>> x = cr.ones(2, requires_grad=True)
+    >>> with cr.inference_mode():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __init__(self, mode=True):
+        super().__init__()
+        self.inference = bool(mode)
+
+    def __enter__(self):
+        self._prev.append((state.enabled, state.inference))
+        if self.inference:
+            state.enabled, state.inference = False, True
+        else:
+            state.inference = False
+        return self
+
+    def __exit__(self, *exc):
+        state.enabled, state.inference = self._prev.pop()
+        return False
+
+
+def is_inference_mode_enabled():
+    """True inside ``cr.inference_mode()``."""
+    return state.inference

@@ -221,12 +221,16 @@ def _write_body(f, head, blobs):
 
 # ---- loading ---------------------------------------------------------------------------------
 
-def load(path):
+def load(path, map_location=None, *, weights_only=None, mmap=None):
     """Load a file written by :func:`save`, checking all of it and executing nothing from it.
 
     *path* is a ``str`` / ``os.PathLike`` or a binary file object (read from its position to the end).
     Tensors come back as ``Tensor`` with ``requires_grad=False``; a damaged or foreign file raises
-    :class:`SerializationError`. Example::
+    :class:`SerializationError`.  ``weights_only`` is accepted for PyTorch code: chainrule's format
+    holds only data (tensors, numbers, strings, containers) and never runs code, so True, False
+    and None all load the same.  ``map_location`` (a device, its name, or a dict mapping source
+    device names to target ones) moves the tensors as they load; ``mmap`` is accepted and ignored.
+    Example::
 
         >>> model = cr.nn.Linear(3, 1)
         >>> cr.save({"model": model.state_dict(), "epoch": 5}, "ckpt.cr")
@@ -236,6 +240,27 @@ def load(path):
         >>> state["epoch"]
         5
     """
+    if weights_only not in (None, True, False):
+        raise DTypeError(f"load: weights_only must be True, False or None, got {weights_only!r}")
+    obj = _load(path)
+    return obj if map_location is None else _to_location(obj, map_location)
+
+
+def _to_location(obj, where):
+    """*obj* with every tensor moved as *map_location* says."""
+    if isinstance(obj, Tensor):
+        if isinstance(where, dict):
+            target = where.get(str(obj.device))
+            return obj if target is None else obj.to(target)
+        return obj.to(where)
+    if isinstance(obj, dict):
+        return type(obj)((k, _to_location(v, where)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
+        return type(obj)(_to_location(v, where) for v in obj)
+    return obj
+
+
+def _load(path):
     if is_safetensors_path(path):  # "x.safetensors": a dict of tensors, safetensors format
         return load_safetensors(path)
     if isinstance(path, (str, bytes, os.PathLike)):
@@ -269,8 +294,8 @@ def _finite_float(text):
     """JSON number to float; a number too large for a float (``1e999``) is not one we wrote."""
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"the number {text[:40]} is not finite (a non-finite float is written as "
-                         f"the string \"inf\", \"-inf\" or \"nan\")")
+        raise SerializationError(f"the number {text[:40]} is not finite (a non-finite float is written as "
+                                 f"the string \"inf\", \"-inf\" or \"nan\")")
     return value
 
 
@@ -357,7 +382,7 @@ class _Reader:
 
     def parse_header(self, raw):
         def reject(constant):
-            raise ValueError(f"{constant} is not JSON")
+            raise SerializationError(f"{constant} is not JSON")
 
         try:
             header = json.loads(raw.decode("utf-8"), parse_constant=reject,

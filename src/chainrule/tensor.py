@@ -9,12 +9,14 @@ operators (``x.exp()``, ``x + y``, ``x @ w``, ``x[i]``) are the ops of ``chainru
 the class in one table in ``ops/methods.py``: one op, one place.
 """
 import builtins
+import itertools as _itertools
+import weakref as _weakref
 
 import numpy as np
 
 from chainrule import dtypes
 from chainrule.backend import device_of, is_array, ndarray, xp
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, AutogradError, DTypeError, ShapeError, UsageError
 from chainrule.grad_mode import state as _grad_state
 
 
@@ -33,7 +35,11 @@ def to_array(data, dtype=None):
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
             data = [to_array(d) for d in data]
-        arr = xp.asarray(data)
+        try:
+            arr = xp.asarray(data)
+        except ValueError as e:   # ragged nested lists (PyTorch raises ValueError too)
+            raise ShapeError(f"tensor: the nested sequences are ragged (rows of different "
+                             f"lengths) and cannot make a tensor: {e}") from None
         if arr.dtype == np.float64 and dtype is None:
             arr = arr.astype(dtypes.get_default_dtype(), copy=False)
         elif arr.dtype.kind in "iu" and dtype is None:
@@ -83,11 +89,11 @@ class Tensor:
     def requires_grad(self, flag):
         flag = builtins.bool(flag)
         if flag and self.data.dtype.kind != "f":
-            raise RuntimeError(
+            raise AutogradError(
                 f"only floating-point tensors can require gradients: this tensor has dtype "
                 f"{self.data.dtype} and shape {self.shape}; convert it first, e.g. x.to(cr.float32)")
         if not flag and self.grad_fn is not None:
-            raise RuntimeError(
+            raise AutogradError(
                 "requires_grad can only be switched off on a leaf tensor; use y.detach() to get a "
                 "tensor of the same values outside the graph")
         self._requires_grad = flag
@@ -109,7 +115,7 @@ class Tensor:
                 raise DTypeError(f"assigned grad must be a tensor or None, got "
                                 f"{type(value).__name__}")
             if value.data.shape != self.data.shape or value.data.dtype != self.data.dtype:
-                raise RuntimeError(
+                raise AutogradError(
                     f"assigned grad has shape {value.shape} and dtype {value.dtype}, but the "
                     f"tensor has shape {self.shape} and dtype {self.dtype}; they must match")
         self._grad = value
@@ -126,14 +132,47 @@ class Tensor:
     def retain_grad(self):
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep theirs)."""
         if not self._requires_grad:
-            raise RuntimeError("retain_grad: this tensor does not require grad")
+            raise AutogradError("retain_grad: this tensor does not require grad")
         if self.grad_fn is not None and not self._retains_grad:
             self._retains_grad = True
             self.grad_fn.retain(self)
 
     @property
     def retains_grad(self):
+        """True after ``retain_grad()`` on a non-leaf tensor (its ``.grad`` is then kept)."""
         return self._retains_grad
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient once backward has summed all of it; a
+        returned tensor replaces the gradient (for the rest of backward and for ``.grad``).
+
+        On a leaf the hook runs before the gradient lands in ``.grad``; on a non-leaf before its
+        node's backward (and before ``retain_grad`` keeps it).  Returns a handle whose
+        ``remove()`` unregisters the hook.
+
+        >>> x = cr.tensor([1., 2.], requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 2)     # double x's gradient
+        >>> (x * 3).sum().backward()
+        >>> x.grad
+        tensor([6., 6.])
+        >>> h.remove()
+        """
+        if not callable(hook):
+            raise ArgumentTypeError(f"register_hook: hook must be callable, got "
+                                    f"{type(hook).__name__}")
+        if not self._requires_grad:
+            raise AutogradError("cannot register a hook on a tensor that doesn't require gradient")
+        node = self.grad_fn
+        if node is None:
+            entry = _leaf_hooks.get(id(self))
+            if entry is None or entry[0]() is not self:
+                entry = _leaf_hooks[id(self)] = (_weakref.ref(self, _drop_leaf_hooks(id(self))), {})
+            hooks = entry[1]
+        else:
+            if node._hooks is None:
+                node._hooks = {}
+            hooks = node._hooks.setdefault(self._output_nr, {})
+        return HookHandle(hooks, hook)
 
     def detach(self):
         """A tensor sharing this one's memory (and version counter) but cut off from the graph."""
@@ -186,6 +225,48 @@ class Tensor:
         """True for float16/32/64 tensors."""
         return self.data.dtype.kind == "f"
 
+    def type(self, dtype=None, non_blocking=False):
+        """Without *dtype*: the type as a string, PyTorch's with chainrule's name
+        (``'chainrule.FloatTensor'``, ``'chainrule.cuda.LongTensor'``).  With a dtype or such a
+        string (``'torch.DoubleTensor'`` is read as ``'chainrule.DoubleTensor'``): the tensor
+        converted to it, or the tensor itself when it has that type already.
+
+        >>> cr.ones(2).type()
+        'chainrule.FloatTensor'
+        >>> cr.ones(2).type(cr.float64).dtype
+        dtype('float64')
+        """
+        cuda = builtins.type(self.data) is not ndarray
+        if dtype is None:
+            name = _TYPE_NAMES.get(self.data.dtype, str(self.data.dtype))
+            return "chainrule." + ("cuda." if cuda else "") + name
+        device = None
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            parts = dtype.split(".")
+            if parts[0] not in ("torch", "chainrule") or parts[-1] not in _TYPE_DTYPES or \
+                    len(parts) > 3 or len(parts) == 3 and parts[1] != "cuda":
+                raise DTypeError(f"type: invalid type {dtype!r}: expected e.g. "
+                                 f"'chainrule.FloatTensor' or 'chainrule.cuda.LongTensor'")
+            want_cuda = len(parts) == 3
+            if want_cuda != cuda:
+                device = "cuda" if want_cuda else "cpu"
+            dtype = _TYPE_DTYPES[parts[-1]]
+        else:
+            dtype = dtypes.to_dtype(dtype)
+        if dtype == self.data.dtype and device is None:
+            return self
+        return self.to(dtype=dtype, device=device)
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"``: a one-element tensor formats as its number, as PyTorch's 0-d ones."""
+        if self.data.ndim == 0 or spec and self.data.size == 1:
+            return format(self.item(), spec)
+        if spec:
+            raise ArgumentTypeError(f"unsupported format string {spec!r} passed to "
+                                    f"Tensor.__format__: only one-element tensors format as "
+                                    f"numbers (this one has shape {self.shape})")
+        return str(self)
+
     def size(self, dim=None):
         """The shape, or the size of dimension *dim*."""
         if dim is None:
@@ -209,11 +290,11 @@ class Tensor:
     def numpy(self):
         """The values as a NumPy array sharing memory, as ``torch.Tensor.numpy``."""
         if type(self.data) is not ndarray:
-            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
-                            f"Tensor.cpu() to copy the tensor to host memory first.")
+            raise ArgumentTypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                                    f"Tensor.cpu() to copy the tensor to host memory first.")
         if self._requires_grad:
-            raise RuntimeError("can't call numpy() on a tensor that requires grad: "
-                               "use tensor.detach().numpy() instead")
+            raise AutogradError("can't call numpy() on a tensor that requires grad: "
+                                "use tensor.detach().numpy() instead")
         return self.data
 
     def __array__(self, dtype=None, copy=None):
@@ -244,8 +325,8 @@ class Tensor:
 
     def __bool__(self):
         if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is "
-                               f"ambiguous: use .any() or .all()")
+            raise UsageError(f"the truth value of a tensor with {self.data.size} elements is "
+                             f"ambiguous: use .any() or .all()")
         return builtins.bool(self.data.reshape(()).item())
 
     __hash__ = object.__hash__
@@ -292,12 +373,52 @@ def _check_inplace(t):
     """Reject in-place writes that the graph cannot follow (they would corrupt gradients)."""
     if _grad_state.enabled and t._requires_grad:
         if t.grad_fn is None:
-            raise RuntimeError(
+            raise AutogradError(
                 "a leaf tensor that requires grad is being changed in place; do it inside "
                 "`with cr.no_grad():` (as optimisers do) or work on a clone")
-        raise RuntimeError(
+        raise AutogradError(
             "zero_/fill_ on a tensor inside the graph would hide it from backward; "
             "build a new tensor instead (cr.zeros_like(x), cr.full_like(x, v))")
+
+
+_TYPE_NAMES = {dtypes.float32: "FloatTensor", dtypes.float64: "DoubleTensor",
+               dtypes.float16: "HalfTensor", dtypes.int64: "LongTensor", dtypes.int32: "IntTensor",
+               dtypes.int16: "ShortTensor", dtypes.int8: "CharTensor", dtypes.uint8: "ByteTensor",
+               dtypes.bool: "BoolTensor"}
+_TYPE_DTYPES = {v: k for k, v in _TYPE_NAMES.items()}
+
+_leaf_hooks = {}
+"""id(leaf) -> (weak reference to the leaf, {handle id: hook}): the hooks of leaf tensors, which
+the engine calls on a leaf's summed gradient before it reaches ``.grad``."""
+
+
+def _drop_leaf_hooks(key):
+    def drop(ref):
+        entry = _leaf_hooks.get(key)
+        if entry is not None and entry[0] is ref:
+            del _leaf_hooks[key]
+    return drop
+
+
+class HookHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook (as PyTorch's
+    ``RemovableHandle``; also a context manager that removes it on exit)."""
+
+    _ids = _itertools.count(1)
+
+    def __init__(self, hooks, hook):
+        self.hooks_dict_ref, self.id = hooks, next(HookHandle._ids)
+        hooks[self.id] = hook
+
+    def remove(self):
+        """Unregister the hook (a second call does nothing)."""
+        self.hooks_dict_ref.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 def wrap(arr):

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 
+from chainrule.errors import ArgumentTypeError, ConfigError, UsageError
 from chainrule.tensor import Tensor
 
 
@@ -30,7 +31,7 @@ def to_dot(tensor, params=None, name="chainrule"):
     digraph chainrule {...
     """
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"to_dot: expected a tensor, got {type(tensor).__name__}")
+        raise ArgumentTypeError(f"to_dot: expected a tensor, got {type(tensor).__name__}")
     names = {id(p): n for n, p in (params or {}).items()}
     lines = [f"digraph {name} {{", '  rankdir="BT";',
              '  node [fontname="Helvetica", fontsize=10];']
@@ -85,10 +86,10 @@ def render(tensor, path, params=None):
     """
     fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
     if fmt not in ("svg", "png", "pdf"):
-        raise ValueError(f"render: path must end in .svg, .png or .pdf, got {os.fspath(path)!r}")
+        raise ConfigError(f"render: path must end in .svg, .png or .pdf, got {os.fspath(path)!r}")
     dot = shutil.which("dot")
     if dot is None:
-        raise RuntimeError(
+        raise UsageError(
             "render: the Graphviz 'dot' program was not found on PATH. Install Graphviz "
             "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz; conda: conda "
             "install graphviz), or save cr.viz.to_dot(tensor) to a .dot file and render it "
@@ -97,5 +98,5 @@ def render(tensor, path, params=None):
     proc = subprocess.run([dot, f"-T{fmt}", "-o", os.fspath(path)], input=text.encode(),
                           capture_output=True, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"render: dot failed: {proc.stderr.decode(errors='replace').strip()}")
+        raise UsageError(f"render: dot failed: {proc.stderr.decode(errors='replace').strip()}")
     return os.fspath(path)

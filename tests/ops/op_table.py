@@ -11,6 +11,7 @@ indices.  The samples cover scalars, 0-d tensors, broadcasting pairs such as (3,
 The tests in ``test_gradcheck.py`` (forward, gradcheck, gradgradcheck), ``test_torch_parity.py``
 (values and gradients against PyTorch) iterate over :data:`OPS`; adding a row tests a new op.
 """
+import math
 import zlib
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -369,6 +370,277 @@ OPS = [
     OpInfo("mlp", lambda m, x, w1, w2: ((m.tanh(x @ w1) @ w2) ** 2).mean(),
            seq(((4, 3), (3, 5), (5, 2)))),
 ]
+
+
+# ---- the everyday catalogue (issue 15): products, scans, sorting, scatters, shapes, more math,
+# division, linear algebra.  One block: its sample makers and NumPy references, then its rows.
+def _between(lo, hi):
+    def domain(rng, shape):
+        return rng.uniform(lo, hi, shape)
+    return domain
+
+
+def _index_samples(*groups):
+    """Samples of float arrays (by shape) and fixed integer arrays, in the order given."""
+    def samples(rng):
+        return [Sample(tuple(real(rng, g) if isinstance(g, tuple) else np.asarray(g)
+                             for g in group), name) for name, group in groups]
+    return samples
+
+
+def _np_positions(idx, dim):
+    full = [np.arange(n).reshape([n if k == d else 1 for k in range(idx.ndim)])
+            for d, n in enumerate(idx.shape)]
+    full[dim] = idx
+    return tuple(full)
+
+
+def np_scatter(x, src, idx, dim):
+    out = x.copy()
+    out[_np_positions(idx, dim)] = src[tuple(slice(0, n) for n in idx.shape)]
+    return out
+
+
+def np_scatter_add(x, src, idx, dim):
+    out = x.copy()
+    np.add.at(out, _np_positions(idx, dim), src[tuple(slice(0, n) for n in idx.shape)])
+    return out
+
+
+def np_index_add(x, idx, src, alpha):
+    out = x.copy()
+    np.add.at(out, idx, alpha * src)
+    return out
+
+
+def np_lower_median(x, axis=None, keepdims=False):
+    if axis is None:
+        return np.sort(x.ravel())[(x.size - 1) // 2]
+    s = np.take(np.sort(x, axis), (x.shape[axis] - 1) // 2, axis)
+    return np.expand_dims(s, axis) if keepdims else s
+
+
+def well_conditioned(rng, shape):
+    """Square matrices near 3·I: far from singular, so float32 results stay accurate."""
+    return rng.standard_normal(shape) * 0.5 + 3 * np.eye(shape[-1])
+
+
+def np_solve(a, b):
+    """torch.linalg.solve's rule: b is a vector per batch when it has one dimension fewer."""
+    if b.ndim == 1 or b.ndim == a.ndim - 1 and b.shape == a.shape[:-1]:
+        return np.linalg.solve(a, b[..., None])[..., 0]
+    return np.linalg.solve(a, b)
+
+
+def np_symmetric(x):
+    return x @ np.swapaxes(x, -1, -2) + 3 * np.eye(x.shape[-1])
+
+
+def sym_pd(m, x):
+    """A symmetric positive-definite matrix made from x (cholesky reads one triangle only)."""
+    return x @ x.mT + 3 * m.eye(x.shape[-1], dtype=x.dtype, device=x.device)
+
+
+def np_quantile_q(x):
+    return np.quantile(x, [0.1, 0.6], axis=0, keepdims=True, method="nearest")
+
+
+def _svd(m, x):
+    return m.linalg.svd(x, full_matrices=False)
+
+
+def _np_polar(x):
+    u, _, vh = np.linalg.svd(x, full_matrices=False)
+    return u @ vh
+
+
+def _np_eigh_parts(x):
+    w, v = np.linalg.eigh(x + x.T)
+    return w, v * v
+
+
+def _np_matrix_norm(x, ord, axes=(-2, -1), keepdims=False):
+    return np.linalg.norm(x, ord, axis=axes, keepdims=keepdims)
+
+
+OPS += [
+    # products and the parts of matrices
+    OpInfo("mm", lambda m, a, b: m.mm(a, b), binary(shapes=[((3, 4), (4, 2))]),
+           np_ref=lambda a, b: a @ b),
+    OpInfo("bmm", lambda m, a, b: m.bmm(a, b), binary(shapes=[((2, 3, 4), (2, 4, 2))]),
+           np_ref=lambda a, b: a @ b),
+    OpInfo("mv", lambda m, a, b: a.mv(b), binary(shapes=[((3, 4), (4,))]),
+           np_ref=lambda a, b: a @ b),
+    OpInfo("dot", lambda m, a, b: m.dot(a, b), binary(shapes=[((4,), (4,))])),
+    OpInfo("outer", lambda m, a, b: m.outer(a, b), binary(shapes=[((3,), (4,))])),
+    OpInfo("einsum", lambda m, a, b: m.einsum("bij,bjk->bik", a, b),
+           binary(shapes=[((2, 3, 4), (2, 4, 2))])),
+    OpInfo("einsum.diag_ellipsis", lambda m, x: m.einsum("...ii->...i", x),
+           unary(shapes=[(2, 3, 3)])),
+    OpInfo("einsum.three_broadcast", lambda m, a, b, c: m.einsum("ij,jk,k->i", a, b, c),
+           seq(((3, 4), (4, 1), (2,)))),
+    OpInfo("tensordot", lambda m, a, b: m.tensordot(a, b, dims=([1, 2], [0, 1])),
+           binary(shapes=[((3, 4, 2), (4, 2, 5))]),
+           np_ref=lambda a, b: np.tensordot(a, b, axes=([1, 2], [0, 1]))),
+    OpInfo("diag", lambda m, x: m.diag(x), unary(shapes=[(4,), (3, 4)])),
+    OpInfo("diag.offset", lambda m, x: x.diag(-1) if m is not np else np.diag(x, -1),
+           unary(shapes=[(3,), (4, 3)])),
+    OpInfo("diagonal", lambda m, x: m.diagonal(x, 1, 0, -1), unary(shapes=[(3, 4), (2, 3, 4)])),
+    OpInfo("trace", lambda m, x: m.trace(x), unary(shapes=[(3, 4)])),
+    OpInfo("tril", lambda m, x: m.tril(x, -1), unary(shapes=[(3, 4), (2, 3, 4)])),
+    OpInfo("triu", lambda m, x: x.triu(1) if m is not np else np.triu(x, 1),
+           unary(shapes=[(4, 3), (2, 3, 4)])),
+    # scans
+    OpInfo("cumsum", lambda m, x: m.cumsum(x, 1), unary(shapes=MATRIX_SHAPES)),
+    OpInfo("cumsum.dim0", lambda m, x: x.cumsum(0), unary(shapes=[(5,), (3, 4)])),
+    OpInfo("cumprod", lambda m, x: m.cumprod(x, -1), unary(nonzero, [(5,), (2, 3, 4)])),
+    OpInfo("cumprod.zeros", lambda m, x: m.cumprod(x, 1), with_zeros),
+    OpInfo("diff", lambda m, x: m.diff(x), unary(shapes=[(5,), (3, 4)])),
+    OpInfo("diff.n2_prepend", lambda m, x, p: m.diff(x, n=2, dim=0, prepend=p),
+           seq(((4, 3), (1, 3))), np_ref=lambda x, p: np.diff(x, n=2, axis=0, prepend=p)),
+    # sorting and selection (distinct values: the ties are tested in test_catalogue_*.py)
+    OpInfo("sort.values", lambda m, x: m.sort(x, dim=1, descending=True).values,
+           unary(shapes=MATRIX_SHAPES), np_ref=lambda x: np.flip(np.sort(x, 1), 1)),
+    OpInfo("sort.ascending", lambda m, x: x.sort(0)[0], unary(shapes=[(5,), (3, 4)]),
+           np_ref=lambda x: np.sort(x, 0)),
+    OpInfo("topk", lambda m, x: m.topk(x, 2).values, unary(shapes=[(5,), (3, 4)]),
+           np_ref=lambda x: np.flip(np.sort(x, -1), -1)[..., :2]),
+    OpInfo("topk.smallest_dim0", lambda m, x: x.topk(2, dim=0, largest=False).values,
+           unary(shapes=[(4, 3)]), np_ref=lambda x: np.sort(x, 0)[:2]),
+    OpInfo("kthvalue", lambda m, x: m.kthvalue(x, 2, 1).values, unary(shapes=MATRIX_SHAPES),
+           np_ref=lambda x: np.sort(x, 1)[:, 1]),
+    OpInfo("median", lambda m, x: x.median(), unary(shapes=[(5,), (3, 4)]),
+           np_ref=np_lower_median),
+    OpInfo("median.dim_keepdim", lambda m, x: m.median(x, 0, keepdim=True).values,
+           unary(shapes=[(4, 3), (5, 2)]), np_ref=lambda x: np_lower_median(x, 0, True)),
+    OpInfo("quantile", lambda m, x: m.quantile(x, 0.3, dim=1), unary(shapes=MATRIX_SHAPES),
+           np_ref=lambda x: np.quantile(x, 0.3, axis=1)),
+    OpInfo("quantile.nearest_q_keepdim",
+           lambda m, x: m.quantile(x, x.new_tensor([0.1, 0.6]), dim=0, keepdim=True,
+                                   interpolation="nearest"),
+           unary(shapes=[(4, 3)]), np_ref=np_quantile_q),
+    OpInfo("quantile.midpoint_all", lambda m, x: x.quantile(0.4, interpolation="midpoint"),
+           unary(shapes=[(3, 4)]), np_ref=lambda x: np.quantile(x, 0.4, method="midpoint")),
+    # scattering and selecting
+    OpInfo("scatter", lambda m, x, s, i: m.scatter(x, 1, i, s),
+           _index_samples(("rows", ((3, 5), (3, 2), [[0, 4], [2, 1], [3, 0]])),
+                          ("0-d-index-rows", ((2, 3), (1, 3), [[2, 0, 1]]))),
+           np_ref=lambda x, s, i: np_scatter(x, s, i, 1)),
+    OpInfo("scatter.value", lambda m, x, i: x.scatter(0, i, value=1.5) if m is not np
+           else np_scatter(x, np.full(i.shape, 1.5), i, 0),
+           _index_samples(("cols", ((3, 4), [[2, 0, 1, 0]])))),
+    OpInfo("scatter_add", lambda m, x, s, i: m.scatter_add(x, 0, i, s),
+           _index_samples(("repeats", ((3, 4), (2, 4), [[0, 1, 2, 0], [0, 0, 2, 1]]))),
+           np_ref=lambda x, s, i: np_scatter_add(x, s, i, 0)),
+    OpInfo("index_add", lambda m, x, i, s: m.index_add(x, 0, i, s, alpha=2.0),
+           _index_samples(("repeats", ((4, 3), [0, 2, 0], (3, 3)))),
+           np_ref=lambda x, i, s: np_index_add(x, i, s, 2.0)),
+    OpInfo("masked_select", lambda m, x, mask: m.masked_select(x, mask),
+           _index_samples(("broadcast-mask", ((3, 4), [True, False, True, True])),
+                          ("full-mask", ((2, 2), [[True, False], [False, True]]))),
+           np_ref=lambda x, mask: np.broadcast_to(x, np.broadcast_shapes(x.shape, mask.shape))[
+               np.broadcast_to(mask, np.broadcast_shapes(x.shape, mask.shape))]),
+    OpInfo("take_along_dim", lambda m, x, i: m.take_along_dim(x, i, dim=1),
+           _index_samples(("broadcast-negative", ((3, 4), [[3, -1, 0]]))),
+           np_ref=lambda x, i: np.take_along_axis(x, np.broadcast_to(i % x.shape[1], (3, 3)), 1)),
+    OpInfo("take_along_dim.flat", lambda m, x, i: x.take_along_dim(i) if m is not np
+           else x.ravel()[i], _index_samples(("flat", ((3, 4), [11, 0, 5, 5])))),
+    # shapes
+    OpInfo("repeat", lambda m, x: x.repeat(2, 1, 3), unary(shapes=[(2, 3), ()]),
+           np_ref=lambda x: np.tile(x, (2, 1, 3))),
+    OpInfo("tile", lambda m, x: m.tile(x, (2,)), unary(shapes=[(2, 3), (4,)])),
+    OpInfo("flip", lambda m, x: m.flip(x, (0, 2)), unary(shapes=[(2, 3, 4)])),
+    OpInfo("flip.last", lambda m, x: x.flip(-1) if m is not np else np.flip(x, -1),
+           unary(shapes=[(5,), (3, 4)])),
+    OpInfo("roll", lambda m, x: m.roll(x, (1, -2), (0, 1)), unary(shapes=[(3, 4)])),
+    OpInfo("roll.flat", lambda m, x: m.roll(x, 3), unary(shapes=[(3, 4)])),
+    OpInfo("movedim", lambda m, x: m.movedim(x, 0, -1), unary(shapes=[(2, 3, 4)]),
+           np_ref=lambda x: np.moveaxis(x, 0, -1)),
+    OpInfo("movedim.pairs", lambda m, x: x.movedim((0, 1), (2, 0)), unary(shapes=[(2, 3, 4)]),
+           np_ref=lambda x: np.moveaxis(x, (0, 1), (2, 0))),
+    OpInfo("swapaxes", lambda m, x: m.swapaxes(x, 0, 2), unary(shapes=[(2, 3, 4)])),
+    OpInfo("narrow", lambda m, x: m.narrow(x, 1, 1, 2), unary(shapes=[(3, 4)]),
+           np_ref=lambda x: x[:, 1:3]),
+    OpInfo("unflatten", lambda m, x: x.unflatten(1, (2, -1)), unary(shapes=[(3, 4)]),
+           np_ref=lambda x: x.reshape(3, 2, 2)),
+    OpInfo("tensor_split", lambda m, x: m.tensor_split(x, 3, dim=1), unary(shapes=[(2, 7)]),
+           np_ref=lambda x: tuple(np.array_split(x, 3, axis=1))),
+    OpInfo("tensor_split.indices", lambda m, x: x.tensor_split([1, 4]), unary(shapes=[(5, 2)]),
+           np_ref=lambda x: tuple(np.array_split(x, [1, 4]))),
+    OpInfo("hstack", lambda m, a, b: m.hstack([a, b]), seq(((3, 2), (3, 4)), ((3,), (2,)))),
+    OpInfo("vstack", lambda m, a, b: m.vstack((a, b)), seq(((2, 3), (3,)))),
+    OpInfo("repeat_interleave", lambda m, x: m.repeat_interleave(x, 2, dim=0),
+           unary(shapes=[(3, 2)]), np_ref=lambda x: np.repeat(x, 2, axis=0)),
+    OpInfo("repeat_interleave.counts", lambda m, x, r: x.repeat_interleave(r, dim=1),
+           _index_samples(("counts", ((2, 4), [1, 0, 2, 1]))),
+           np_ref=lambda x, r: np.repeat(x, r, axis=1)),
+    # elementwise math
+    OpInfo("erf", lambda m, x: m.erf(x), unary(), np_ref=np.vectorize(math.erf)),
+    OpInfo("expm1", lambda m, x: m.expm1(x), unary()),
+    OpInfo("log2", lambda m, x: m.log2(x), unary(positive)),
+    OpInfo("log10", lambda m, x: x.log10(), unary(positive), np_ref=np.log10),
+    OpInfo("rsqrt", lambda m, x: m.rsqrt(x), unary(positive), np_ref=lambda x: 1 / np.sqrt(x)),
+    OpInfo("square", lambda m, x: m.square(x), unary()),
+    OpInfo("reciprocal", lambda m, x: x.reciprocal(), unary(nonzero), np_ref=np.reciprocal),
+    OpInfo("tan", lambda m, x: m.tan(x), unary(_between(-1.2, 1.2))),
+    OpInfo("asin", lambda m, x: m.asin(x), unary(_between(-0.9, 0.9))),
+    OpInfo("acos", lambda m, x: x.acos(), unary(_between(-0.9, 0.9)), np_ref=np.acos),
+    OpInfo("atan", lambda m, x: m.atan(x), unary()),
+    OpInfo("atan2", lambda m, a, b: m.atan2(a, b), binary(nonzero, nonzero)),
+    OpInfo("sinh", lambda m, x: m.sinh(x), unary()),
+    OpInfo("cosh", lambda m, x: x.cosh(), unary(), np_ref=np.cosh),
+    OpInfo("remainder", lambda m, a, b: m.remainder(a, b), binary(real, nonzero)),
+    OpInfo("remainder.op", lambda m, a, b: a % b, binary(real, nonzero,
+                                                         [((3, 4), (4,)), ((), (3,))])),
+    OpInfo("fmod", lambda m, a, b: m.fmod(a, b), binary(real, nonzero)),
+    OpInfo("div.floor", lambda m, a, b: m.div(a, b, rounding_mode="floor") if m is not np
+           else np.floor_divide(a, b), binary(real, nonzero, [((3, 4), (4,))])),
+    OpInfo("div.trunc", lambda m, a, b: a.div(b, rounding_mode="trunc") if m is not np
+           else np.trunc(a / b), binary(real, nonzero, [((3, 4), (4,))])),
+    OpInfo("lerp", lambda m, a, b: m.lerp(a, b, 0.3), binary(shapes=[((3, 4), (3, 4))]),
+           np_ref=lambda a, b: a + 0.3 * (b - a)),
+    OpInfo("lerp.tensor_weight", lambda m, a, b, w: m.lerp(a, b, w),
+           seq(((3, 4), (3, 4), (3, 4)), ((3, 1), (4,), ())),
+           np_ref=lambda a, b, w: a + w * (b - a)),
+    OpInfo("trunc", lambda m, x: m.trunc(x), unary()),
+    OpInfo("nan_to_num", lambda m, x: m.nan_to_num(x, nan=0.5, posinf=9.0),
+           lambda rng: [Sample((np.array([1.5, np.nan, np.inf, -np.inf, -2.0]),), "nan-inf")]),
+    OpInfo("clamp_min", lambda m, x: m.clamp_min(x, -0.3), unary(),
+           np_ref=lambda x: np.maximum(x, -0.3)),
+    OpInfo("clamp_max", lambda m, x: x.clamp_max(0.4), unary(),
+           np_ref=lambda x: np.minimum(x, 0.4)),
+    # linear algebra
+    OpInfo("linalg.det", lambda m, x: m.linalg.det(x),
+           unary(well_conditioned, [(3, 3), (2, 3, 3)])),
+    OpInfo("linalg.inv", lambda m, x: m.linalg.inv(x), unary(well_conditioned, [(3, 3)])),
+    OpInfo("linalg.solve", lambda m, a, b: m.linalg.solve(a, b),
+           lambda rng: [Sample((well_conditioned(rng, a), real(rng, b)), _name(a, b))
+                        for a, b in [((3, 3), (3, 2)), ((2, 3, 3), (2, 3)), ((3, 3), (2, 3, 1))]],
+           np_ref=np_solve),
+    OpInfo("linalg.cholesky", lambda m, x: m.linalg.cholesky(sym_pd(m, x)),
+           unary(shapes=[(3, 3), (2, 3, 3)]),
+           np_ref=lambda x: np.linalg.cholesky(np_symmetric(x))),
+    OpInfo("linalg.qr", lambda m, x: tuple(m.linalg.qr(x)), unary(shapes=[(4, 3), (2, 4)])),
+    OpInfo("linalg.svd.values", lambda m, x: _svd(m, x)[1], unary(shapes=[(4, 3)]),
+           np_ref=lambda x: np.linalg.svd(x, compute_uv=False)),
+    OpInfo("linalg.svd.polar", lambda m, x: (lambda u, s, vh: u @ vh)(*_svd(m, x)),
+           unary(shapes=[(4, 3), (3, 5)]), np_ref=_np_polar),
+    OpInfo("linalg.eigh", lambda m, x: (lambda w, v: (w, v * v))(*m.linalg.eigh(x + x.T)),
+           unary(shapes=[(4, 4)]), np_ref=_np_eigh_parts),
+    OpInfo("linalg.vector_norm", lambda m, x: m.linalg.vector_norm(x, 3, dim=1, keepdim=True),
+           unary(nonzero, [(3, 4)]), np_ref=lambda x: np_norm(x, 3, 1, True)),
+    OpInfo("linalg.vector_norm.p05", lambda m, x: m.linalg.vector_norm(x, 0.5),
+           unary(nonzero, [(3, 4)]), np_ref=lambda x: np_norm(x, 0.5)),
+    OpInfo("linalg.matrix_norm", lambda m, x: m.linalg.matrix_norm(x, "nuc"),
+           unary(shapes=[(3, 4), (2, 3, 4)]), np_ref=lambda x: _np_matrix_norm(x, "nuc")),
+    OpInfo("linalg.matrix_norm.1", lambda m, x: m.linalg.matrix_norm(x, 1, keepdim=True),
+           unary(shapes=[(2, 3, 4)]), np_ref=lambda x: _np_matrix_norm(x, 1, keepdims=True)),
+    OpInfo("linalg.norm", lambda m, x: m.linalg.norm(x), unary(shapes=[(2, 3, 4)]),
+           np_ref=lambda x: np.linalg.norm(x.ravel())),
+    OpInfo("linalg.norm.inf", lambda m, x: m.linalg.norm(x, float("inf")), unary(shapes=[(3, 4)]),
+           np_ref=lambda x: np.linalg.norm(x, np.inf)),
+]
+
 
 OPS_BY_NAME = {op.name: op for op in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "op names must be unique"

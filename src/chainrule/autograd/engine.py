@@ -18,11 +18,14 @@ gradients have a graph of their own and can be differentiated again.
 """
 import numpy as _np
 
+_ndarray = _np.ndarray
+
 from chainrule.backend import namespace_of
+from chainrule.errors import AutogradError
 from chainrule.grad_mode import state as _grad_state
 from chainrule.ops.namespace import tensor_namespace
 from chainrule.ops.shape import sum_to
-from chainrule.tensor import Tensor, wrap
+from chainrule.tensor import Tensor, _leaf_hooks, wrap
 
 
 def unbroadcast(grad, shape):
@@ -114,6 +117,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
     captured = {}         # (node, output_nr) -> gradient, for non-leaf inputs of autograd.grad
     handed = set()        # ids of arrays already given to a leaf's .grad in this pass
     borrowed = set()      # ids of leaves whose .grad still shares memory with a pending gradient
+    hooked = None         # id(leaf) -> [leaf, summed gradient, user]: leaves with hooks
     want = None
     if inputs is not None:
         want = {}
@@ -123,8 +127,11 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
     root_nodes = []
     for t, g in zip(roots, grad_roots):
         if t.grad_fn is None:
-            _deliver_to_leaf(t, g, create_graph, accumulate, leaf_grads, handed, borrowed,
-                             user=True)
+            if _leaf_hooks and id(t) in _leaf_hooks:
+                hooked = _hold(hooked, t, g, True)
+            else:
+                _deliver_to_leaf(t, g, create_graph, accumulate, leaf_grads, handed, borrowed,
+                                 user=True)
             continue
         slots = pending.get(t.grad_fn)
         if slots is None:
@@ -148,6 +155,8 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
             grads_out = None
         else:
             grads_out = slots
+            if node._hooks is not None:      # the outputs' register_hook hooks, on their sums
+                _node_hooks(node, slots)
             if want is not None:
                 for k, g in enumerate(slots):
                     if (node, k) in want and g is not None:
@@ -176,9 +185,12 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
             nxt, nr = edge
             g = None if in_grads is None else in_grads[i]
             if g is not None:
-                if isinstance(g, Tensor):
+                if type(g) is _ndarray:     # a first-order backward's array: wrap it cheaply
+                    d = g
+                    g = wrap(d)
+                elif isinstance(g, Tensor):
                     d = g.data
-                else:                       # a first-order backward's array: wrap it cheaply
+                else:                       # a device array, or a NumPy scalar
                     if isinstance(g, _np.generic):   # NumPy gives 0-d results as scalars
                         g = _np.asarray(g)
                     d = g
@@ -191,8 +203,11 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
                     d = g.data
             if isinstance(nxt, Tensor):       # a leaf: the gradient lands in .grad
                 if g is not None:
-                    _deliver_to_leaf(nxt, g, create_graph, accumulate, leaf_grads, handed,
-                                     borrowed)
+                    if _leaf_hooks and id(nxt) in _leaf_hooks:
+                        hooked = _hold(hooked, nxt, g, False)
+                    else:
+                        _deliver_to_leaf(nxt, g, create_graph, accumulate, leaf_grads, handed,
+                                         borrowed)
                 continue
             if keep is not None and nxt not in keep:
                 continue
@@ -206,29 +221,77 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
             if left == 0:
                 ready.append(nxt)
 
+    if hooked:   # a hooked leaf's gradient is complete once the graph has run
+        wanted = None if inputs is None else {id(t) for t in inputs}
+        for leaf, g, user in hooked.values():
+            entry = _leaf_hooks.get(id(leaf))
+            if entry is not None and (accumulate or id(leaf) in wanted):
+                g = _call_hooks(entry[1], g, leaf)
+            _deliver_to_leaf(leaf, g, create_graph, accumulate, leaf_grads, handed, borrowed,
+                             user=user)
     if inputs is None:
         return None
     result = []
     for t in inputs:
         g = leaf_grads.get(id(t)) if t.grad_fn is None else captured.get((t.grad_fn, t._output_nr))
         if g is None and not allow_unused:
-            raise RuntimeError(
+            raise AutogradError(
                 f"one of the differentiated tensors (shape {t.shape}) was not used to compute the "
                 f"outputs; pass allow_unused=True to get None for it")
         result.append(g)
     return tuple(result)
 
 
+def _hold(hooked, leaf, g, user):
+    """Sum the gradients of a leaf with hooks until the graph has run (then the hooks see the
+    whole of it, once)."""
+    if hooked is None:
+        hooked = {}
+    entry = hooked.get(id(leaf))
+    if entry is None:
+        hooked[id(leaf)] = [leaf, g, user]
+    else:
+        entry[1] = entry[1] + g
+        entry[2] = entry[2] or user
+    return hooked
+
+
+def _node_hooks(node, slots):
+    """Run the ``register_hook`` hooks of a node's outputs on their complete gradients."""
+    for k, hooks in node._hooks.items():
+        if hooks and slots[k] is not None:
+            slots[k] = _call_hooks(hooks, slots[k], None)
+
+
+def _call_hooks(hooks, g, leaf):
+    """``g = hook(g) or g`` for each hook in order, checking what a hook returns."""
+    for hook in list(hooks.values()):
+        new = hook(g)
+        if new is None:
+            continue
+        if not isinstance(new, Tensor):
+            raise AutogradError(f"a tensor hook must return a tensor or None, got "
+                                f"{type(new).__name__}")
+        if new.data.shape != g.data.shape or new.data.dtype != g.data.dtype:
+            raise AutogradError(f"a tensor hook changed the gradient's shape or dtype (from "
+                                f"{g.shape} {g.dtype} to {new.shape} {new.dtype}); it must return "
+                                f"a gradient of the same shape and dtype")
+        g = new
+    return g
+
+
 def _call_backward(node, grads_out, n_inputs, anomaly, create_graph):
     """Run one node's vector-Jacobian product on the gradients of its outputs: on their arrays
     for an op's first-order backward, on the tensors (recorded) with *create_graph*."""
-    for k, g in enumerate(grads_out):
-        if g is None:   # an output nobody used: its gradient is zero
-            grads_out[k] = wrap(node.xp.zeros(*node._output_meta[k]))
+    if len(grads_out) > 1:          # one output is only run with its gradient present
+        for k, g in enumerate(grads_out):
+            if g is None and node._materialize_grads:   # an output nobody used: zero gradient
+                grads_out[k] = wrap(node.xp.zeros(*node._output_meta[k]))
     if not node.on_arrays:
         in_grads = node.backward(node, *grads_out)
     elif not create_graph:
-        in_grads = node.backward(node, *[g.data for g in grads_out])
+        in_grads = node.backward(node, grads_out[0].data) if len(grads_out) == 1 else \
+            node.backward(node, *[g.data for g in grads_out])
     else:
         array_xp, node.xp = node.xp, tensor_namespace
         try:
@@ -248,16 +311,16 @@ def _check_count(node, in_grads, n_inputs):
     """Raise unless the gradients past the *n_inputs* first (returned beyond the inputs) are all
     None."""
     if len(in_grads) < n_inputs or any(g is not None for g in in_grads[n_inputs:]):
-        raise RuntimeError(f"{node.name()} returned {len(in_grads)} gradients for "
-                           f"{n_inputs} inputs: backward must return one per input")
+        raise AutogradError(f"{node.name()} returned {len(in_grads)} gradients for "
+                            f"{n_inputs} inputs: backward must return one per input")
 
 
 def _unbroadcast_input(node, i, g, shape):
     try:
         return unbroadcast(g, shape)
     except ValueError:
-        raise RuntimeError(f"{node.name()} returned a gradient of shape {g.shape} for input {i}, "
-                           f"which has shape {shape} (nor does it broadcast to it)") from None
+        raise AutogradError(f"{node.name()} returned a gradient of shape {g.shape} for input {i}, "
+                            f"which has shape {shape} (nor does it broadcast to it)") from None
 
 
 def _own(g, handed, create_graph=False):
@@ -315,4 +378,4 @@ def _check_finite(node, grads):
                    f"input {i}")
             if where:
                 msg += "\nthe forward call that created this node:\n" + where
-            raise RuntimeError(msg)
+            raise AutogradError(msg)

@@ -10,6 +10,7 @@ All are built from vector-Jacobian products (reverse mode):
 """
 from chainrule.autograd.grad import grad as _grad
 from chainrule.backend import namespace_of, numpy_namespace
+from chainrule.errors import ArgumentTypeError, AutogradError, DTypeError
 from chainrule.grad_mode import enable_grad
 from chainrule.ops.shape import stack
 from chainrule.tensor import Tensor
@@ -22,9 +23,9 @@ def _prep(inputs, create_graph):
     out = []
     for i, x in enumerate(xs):
         if not isinstance(x, Tensor):
-            raise TypeError(f"inputs[{i}]: expected a tensor, got {type(x).__name__}")
+            raise ArgumentTypeError(f"inputs[{i}]: expected a tensor, got {type(x).__name__}")
         if x.dtype.kind != "f":
-            raise TypeError(f"inputs[{i}]: expected a float tensor, got dtype {x.dtype}")
+            raise DTypeError(f"inputs[{i}]: expected a float tensor, got dtype {x.dtype}")
         if create_graph and x.requires_grad:
             out.append(x.view_as(x))
         else:
@@ -56,7 +57,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         outs = _tuple(out)
         if v is None:
             if len(outs) != 1 or outs[0].numel() != 1:
-                raise RuntimeError("vjp: v can be omitted only when func returns a single scalar")
+                raise AutogradError("vjp: v can be omitted only when func returns a single scalar")
             vs = None
         else:
             vs = _tuple(v)
@@ -73,7 +74,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     vs = _tuple(v) if v is not None else None
     if vs is None:
         if len(xs) != 1 or xs[0].numel() != 1:
-            raise RuntimeError("jvp: v can be omitted only when the input is a single scalar")
+            raise AutogradError("jvp: v can be omitted only when the input is a single scalar")
         vs = (Tensor(namespace_of(xs[0].data).ones_like(xs[0].data)),)
     with enable_grad():
         out = func(*xs)
@@ -143,7 +144,7 @@ def hvp(func, inputs, v, create_graph=False, strict=False):
     with enable_grad():
         out = func(*xs)
         if out.numel() != 1:
-            raise RuntimeError(f"hvp: func must return a single-element tensor, got shape {out.shape}")
+            raise AutogradError(f"hvp: func must return a single-element tensor, got shape {out.shape}")
         gs = _grad(out, xs, create_graph=True, allow_unused=True)
         pairs = [(g, w, x) for g, w, x in zip(gs, vs, xs) if g is not None and g.requires_grad]
         if pairs:
@@ -165,8 +166,8 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False):
     def gradient(*ys):
         out = func(*ys)
         if out.numel() != 1:
-            raise RuntimeError(f"hessian: func must return a single-element tensor, got shape "
-                               f"{out.shape}")
+            raise AutogradError(f"hessian: func must return a single-element tensor, got shape "
+                                f"{out.shape}")
         gs = _grad(out, ys, create_graph=True, allow_unused=True)
         return _fill(gs, ys)[0] if single else _fill(gs, ys)
 

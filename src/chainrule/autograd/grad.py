@@ -1,6 +1,8 @@
 """The entry points of backpropagation: ``Tensor.backward`` and ``autograd.grad``."""
+from chainrule import function as _function
 from chainrule.autograd.engine import _own, run_backward
 from chainrule.backend import namespace_of
+from chainrule.errors import ArgumentTypeError, AutogradError
 from chainrule.tensor import Tensor
 
 
@@ -14,16 +16,16 @@ def _root_grads(outputs, grad_outputs):
     grads = []
     for i, out in enumerate(outputs):
         if not isinstance(out, Tensor):
-            raise TypeError(f"backward: output {i} is a {type(out).__name__}, not a tensor")
+            raise ArgumentTypeError(f"backward: output {i} is a {type(out).__name__}, not a tensor")
         if not out.requires_grad:
-            raise RuntimeError(
+            raise AutogradError(
                 f"backward: output {i} (shape {out.shape}) does not require grad and has no grad_fn:"
                 f" none of the tensors it was computed from has requires_grad=True (or it was "
                 f"computed under no_grad). Set requires_grad=True on the inputs you differentiate")
         g = grad_outputs[i] if grad_outputs is not None and i < len(grad_outputs) else None
         if g is None:
             if out.data.size != 1:
-                raise RuntimeError(
+                raise AutogradError(
                     f"grad can be implicitly created only for scalar outputs: output {i} has shape "
                     f"{out.shape}. Pass gradient=cr.ones_like(y) (or the vector v of the "
                     f"vector-Jacobian product vᵀJ you want) to backward(), or reduce y first "
@@ -35,8 +37,8 @@ def _root_grads(outputs, grad_outputs):
             elif g.data.dtype != out.data.dtype:
                 g = Tensor(g.data.astype(out.data.dtype))
             if g.data.shape != out.data.shape:
-                raise RuntimeError(f"backward: gradient has shape {g.shape} but output {i} has "
-                                   f"shape {out.shape}; they must match")
+                raise AutogradError(f"backward: gradient has shape {g.shape} but output {i} has "
+                                    f"shape {out.shape}; they must match")
         grads.append(g)
     return grads
 
@@ -47,6 +49,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     The same as ``t.backward(gradient)`` for one tensor.  ``inputs`` restricts accumulation to
     the given leaves.
     """
+    rec = _function.recorder
+    if rec is not None and not rec.busy:            # cr.compile is recording a step
+        return rec.call(backward, (tensors, grad_tensors, retain_graph, create_graph, inputs), {})
     outputs = _as_tuple(tensors)
     grads = _root_grads(outputs, _as_tuple(grad_tensors))
     if retain_graph is None:
@@ -81,12 +86,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> cr.autograd.grad(x ** 2, x)[0].item()
     6.0
     """
+    rec = _function.recorder
+    if rec is not None and not rec.busy:            # cr.compile is recording a step
+        return rec.call(grad, (outputs, inputs, grad_outputs, retain_graph, create_graph,
+                               allow_unused), {})
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
-            raise RuntimeError(f"grad: input {i} does not require grad; set requires_grad=True on "
-                               f"the tensors you differentiate with respect to")
+            raise AutogradError(f"grad: input {i} does not require grad; set requires_grad=True on "
+                                f"the tensors you differentiate with respect to")
     grads = _root_grads(outputs, _as_tuple(grad_outputs))
     if retain_graph is None:
         retain_graph = create_graph

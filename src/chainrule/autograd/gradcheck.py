@@ -3,6 +3,7 @@ import warnings
 
 from chainrule.autograd.grad import grad as _grad
 from chainrule.backend import xp
+from chainrule.errors import ConfigError
 from chainrule.grad_mode import enable_grad, no_grad
 from chainrule.tensor import Tensor
 
@@ -79,7 +80,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     if not any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
-        raise ValueError("gradcheck: at least one input must be a tensor with requires_grad=True")
+        raise ConfigError("gradcheck: at least one input must be a tensor with requires_grad=True")
     for i, x in enumerate(inputs):
         if isinstance(x, Tensor) and x.requires_grad and x.dtype != xp.float64:
             warnings.warn(f"gradcheck: input {i} is {x.dtype}, not float64; finite differences "
@@ -134,5 +135,5 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
         return tuple(g for g in gs if g is not None)
 
     if not diff:
-        raise ValueError("gradgradcheck: at least one input must require grad")
+        raise ConfigError("gradgradcheck: at least one input must require grad")
     return gradcheck(vjp, inputs, eps=eps, atol=atol, rtol=rtol)

@@ -9,6 +9,7 @@ import functools
 
 from chainrule.autograd.grad import grad as _grad
 from chainrule.backend import namespace_of
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError
 from chainrule.grad_mode import enable_grad, is_grad_enabled
 from chainrule.tensor import Tensor, to_array
 
@@ -17,10 +18,10 @@ def _argnums(argnums, nargs):
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for a in nums:
         if not isinstance(a, int):
-            raise TypeError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
+            raise ArgumentTypeError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
         if not -nargs <= a < nargs:
-            raise ValueError(f"argnums {argnums!r} out of range for a function called with "
-                             f"{nargs} positional arguments")
+            raise ConfigError(f"argnums {argnums!r} out of range for a function called with "
+                              f"{nargs} positional arguments")
     return nums
 
 
@@ -45,8 +46,8 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             x = args[a]
             arr = x.data if isinstance(x, Tensor) else to_array(x)
             if arr.dtype.kind != "f":
-                raise TypeError(f"grad: argument {a} must be a float tensor or number, got dtype "
-                                f"{arr.dtype}")
+                raise DTypeError(f"grad: argument {a} must be a float tensor or number, got dtype "
+                                 f"{arr.dtype}")
             if isinstance(x, Tensor) and x.requires_grad and is_grad_enabled():
                 leaf, nested = x, True
             else:
@@ -56,11 +57,11 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         with enable_grad():
             res = fun(*args, **kwargs)
             if has_aux and not (isinstance(res, (tuple, list)) and len(res) == 2):
-                raise TypeError(f"grad: with has_aux=True the function must return a pair "
+                raise ArgumentTypeError(f"grad: with has_aux=True the function must return a pair "
                                 f"(scalar output, auxiliary data), got {type(res).__name__}")
             out, aux = (res if has_aux else (res, None))
             if not isinstance(out, Tensor) or out.numel() != 1:
-                raise TypeError(f"grad: the function must return a scalar tensor, got "
+                raise ArgumentTypeError(f"grad: the function must return a scalar tensor, got "
                                 f"{type(out).__name__}"
                                 f"{'' if not isinstance(out, Tensor) else ' of shape ' + str(out.shape)}")
             grads = _grad(out, leaves, allow_unused=True, create_graph=nested) \

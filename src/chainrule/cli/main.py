@@ -2,9 +2,9 @@
 import argparse
 import sys
 
-from chainrule.cli import addition, export, heart, plots, predict, tour
+from chainrule import distributed
+from chainrule.cli import addition, digits, export, heart, plots, predict, tour
 from chainrule.errors import ChainruleError
-
 
 
 def build_parser():
@@ -17,6 +17,8 @@ def build_parser():
         "heart", help="train the lectures' heart-disease network on the embedded Cleveland data"))
     addition.add_arguments(train_sub.add_parser(
         "addition", help="teach an LSTM (or --model transformer) to add numbers from characters"))
+    digits.add_arguments(train_sub.add_parser(
+        "digits", help="train a small convnet on the embedded 8x8 handwritten digits"))
     predict.add_arguments(sub.add_parser("predict", help="score new patients with a saved model"))
     export.add_arguments(sub.add_parser("export", help="write a saved model as an ONNX file"))
     plots.add_arguments(sub)
@@ -32,6 +34,10 @@ def main(argv=None):
             return heart.run(args)
         if args.command == "train" and getattr(args, "job", None) == "addition":
             return addition.run(args)
+        if args.command == "train" and getattr(args, "job", None) == "digits":
+            return digits.run(args)
+        if args.command == "predict" and digits.is_model_file(args.model):
+            return digits.predict(args)
         if args.command == "predict":
             return predict.run(args)
         if args.command == "export":
@@ -42,6 +48,8 @@ def main(argv=None):
             return tour.run(args)
     except (ChainruleError, ValueError, OSError) as e:
         print(f"chainrule: error: {e}", file=sys.stderr)
+        if distributed.is_distributed():    # the other ranks would wait forever: end them all
+            distributed.abort(2)
         return 2
     parser.print_help()
     return 2

@@ -24,7 +24,7 @@ DEFAULT_OUT = {"step-sizes": "step-sizes.png", "optimizer-paths": "optimizer-pat
 def _positive_int(text):
     value = int(text)
     if value < 1:
-        raise ValueError(f"expected a positive integer, got {text}")
+        raise ConfigError(f"expected a positive integer, got {text}")
     return value
 
 

@@ -2,8 +2,11 @@
 
 A sample is read with ``dataset[i]``. :class:`TensorDataset` wraps tensors that share their first
 dimension, :class:`Subset` views some indices of another dataset, and :func:`random_split` cuts a
-dataset into random non-overlapping subsets.
+dataset into random non-overlapping subsets. :class:`ConcatDataset` (``a + b``) puts datasets end
+to end and :class:`StackDataset` pairs them sample by sample. An :class:`IterableDataset` is a
+stream, read with ``iter``; :class:`ChainDataset` (``a + b``) reads streams one after another.
 """
+import bisect
 import math
 import numbers
 import warnings
@@ -11,7 +14,8 @@ import warnings
 import numpy as np
 
 from chainrule import random as _random
-from chainrule.errors import ConfigError, DataError, DTypeError, ShapeError
+from chainrule.errors import (ArgumentTypeError, ConfigError, DataError, DTypeError,
+                              IndexOutOfRangeError, ShapeError)
 from chainrule.tensor import Tensor
 
 
@@ -34,6 +38,9 @@ class Dataset:
 
     def __len__(self):
         raise NotImplementedError(f"{type(self).__name__} must define __len__(self)")
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -73,7 +80,11 @@ class TensorDataset(Dataset):
         self.tensors = tuple(wrapped)
 
     def __getitem__(self, index):
-        return tuple(Tensor(t.data[index]) for t in self.tensors)
+        try:
+            return tuple(Tensor(t.data[index]) for t in self.tensors)
+        except IndexError as e:
+            raise IndexOutOfRangeError(f"TensorDataset: index {index!r} is out of range for a "
+                                       f"dataset of {len(self)} samples ({e})") from None
 
     def __len__(self):
         return self.tensors[0].shape[0]
@@ -95,9 +106,13 @@ class Subset(Dataset):
         self.indices = indices
 
     def __getitem__(self, index):
-        if isinstance(index, list):
-            return self.dataset[[self.indices[i] for i in index]]
-        return self.dataset[self.indices[index]]
+        try:
+            picked = [self.indices[i] for i in index] if isinstance(index, list) \
+                else self.indices[index]
+        except IndexError:
+            raise IndexOutOfRangeError(f"Subset: index {index!r} is out of range for a subset of "
+                                       f"{len(self)} samples") from None
+        return self.dataset[picked]
 
     def __len__(self):
         return len(self.indices)
@@ -157,3 +172,130 @@ def random_split(dataset, lengths, generator=None):
     perm = _random.rng(generator).permutation(n).tolist()
     bounds = np.cumsum([0] + sizes).tolist()
     return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+class IterableDataset(Dataset):
+    """The base class of stream datasets: subclasses define ``__iter__``, yielding samples.
+
+    With ``num_workers > 0`` every worker process iterates its own copy: shard the stream in
+    ``__iter__`` with :func:`~chainrule.data.get_worker_info` (or each sample comes once per worker).
+
+    Example::
+
+        >>> class Count(IterableDataset):
+        ...     def __iter__(self):
+        ...         return iter(range(3))
+        >>> list(Count() + Count())
+        [0, 1, 2, 0, 1, 2]
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__(self)")
+
+    def __len__(self):
+        # a stream has no length unless its class gives one; TypeError, as for len() of any
+        # object without one (``list(ds)`` then simply iterates)
+        raise ArgumentTypeError(f"object of type {type(self).__name__!r} has no len()")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+def _check_iterable(ds):
+    if not isinstance(ds, IterableDataset):
+        raise ArgumentTypeError(f"ChainDataset only supports IterableDataset, got {type(ds).__name__}")
+    return ds
+
+
+class ChainDataset(IterableDataset):
+    """The streams of *datasets* one after another (``len`` is the sum of theirs).
+
+    Example: ``list(ChainDataset([a, b]))`` is ``list(a) + list(b)``.
+    """
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from _check_iterable(d)
+
+    def __len__(self):
+        return sum(len(_check_iterable(d)) for d in self.datasets)
+
+
+class ConcatDataset(Dataset):
+    """Map-style *datasets* end to end: index i reads the dataset whose range holds it.
+
+    Example::
+
+        >>> ds = ConcatDataset([range(3), range(10, 12)])
+        >>> len(ds), ds[3], ds[-1], ds.cumulative_sizes
+        (5, 10, 11, [3, 5])
+    """
+
+    @staticmethod
+    def cumsum(sequence):
+        """The running totals of the lengths of *sequence*'s datasets."""
+        out, total = [], 0
+        for d in sequence:
+            total += len(d)
+            out.append(total)
+        return out
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ConfigError("ConcatDataset: datasets should not be an empty iterable")
+        for i, d in enumerate(self.datasets):
+            if isinstance(d, IterableDataset):
+                raise ArgumentTypeError(f"ConcatDataset does not support IterableDataset (datasets[{i}] "
+                                 f"is a {type(d).__name__}); use ChainDataset")
+        self.cumulative_sizes = self.cumsum(self.datasets)
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx):
+        n = len(self)
+        if idx < 0:
+            if -idx > n:
+                raise ConfigError("absolute value of index should not exceed dataset length")
+            idx += n
+        if idx >= n:
+            raise IndexOutOfRangeError(f"ConcatDataset: index {idx} is out of range for "
+                                       f"{n} samples")
+        d = bisect.bisect_right(self.cumulative_sizes, idx)
+        return self.datasets[d][idx if d == 0 else idx - self.cumulative_sizes[d - 1]]
+
+
+class StackDataset(Dataset):
+    """Datasets of one length read together: sample i is ``(a[i], b[i])`` (positional datasets)
+    or ``{"x": a[i], "y": b[i]}`` (keyword datasets).
+
+    Example::
+
+        >>> StackDataset(x=range(3), y=range(10, 13))[1]
+        {'x': 1, 'y': 11}
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ConfigError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
+                              "``kwargs``) like input/output, but both types are given.")
+        if not args and not kwargs:
+            raise ConfigError("At least one dataset should be passed")
+        datasets = args or kwargs
+        lengths = [len(d) for d in (args or kwargs.values())]
+        if len(set(lengths)) != 1:
+            raise DataError(f"Size mismatch between datasets: lengths {lengths}")
+        self._length = lengths[0]
+        self.datasets = datasets
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length

@@ -1,7 +1,10 @@
 """Samplers: the order in which a :class:`~chainrule.data.DataLoader` visits a dataset's indices.
 
 Each sampler iterates over indices; :class:`BatchSampler` groups another sampler's indices into
-lists. The built-in samplers also offer ``_epoch_indices()``, the whole epoch's order as one
+lists. The random ones (:class:`RandomSampler`, :class:`SubsetRandomSampler`,
+:class:`WeightedRandomSampler`) draw from a ``cr.Generator`` (NumPy's PCG64), so their streams
+differ from PyTorch's for the same seed; their rules (permutations, weighted draws with or without
+replacement) are PyTorch's. The built-in samplers also offer ``_epoch_indices()``, the whole epoch's order as one
 array, which lets the loader and BatchSampler slice batches without a Python loop per index.
 """
 import numbers
@@ -137,3 +140,85 @@ class BatchSampler(Sampler):
     def __len__(self):
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class SubsetRandomSampler(Sampler):
+    """The given *indices* in a random order, drawn afresh from *generator* every epoch.
+
+    Example::
+
+        >>> import chainrule as cr
+        >>> sorted(SubsetRandomSampler([7, 3, 5], generator=cr.Generator().manual_seed(0)))
+        [3, 5, 7]
+    """
+
+    def __init__(self, indices, generator=None):
+        self.indices = indices
+        self.generator = generator
+        _random.rng(generator)
+
+    def _epoch_indices(self):
+        perm = _random.rng(self.generator).permutation(len(self.indices))
+        ind = np.asarray(self.indices)
+        if ind.ndim == 1 and ind.dtype.kind in "iu":
+            return ind[perm]
+        return [self.indices[i] for i in perm.tolist()]     # indices of any kind, as given
+
+    def __iter__(self):
+        order = self._epoch_indices()
+        return iter(order.tolist() if isinstance(order, np.ndarray) else order)
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """*num_samples* indices drawn with probabilities proportional to *weights* (with
+    replacement by default; without it, each index at most once), as PyTorch's.
+
+    Example::
+
+        >>> import chainrule as cr
+        >>> s = WeightedRandomSampler([0.0, 1.0, 0.0], 4, generator=cr.Generator().manual_seed(0))
+        >>> list(s)
+        [1, 1, 1, 1]
+    """
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral) \
+                or num_samples <= 0:
+            raise ConfigError(f"num_samples should be a positive integer value, but got "
+                              f"num_samples={num_samples!r}")
+        if not isinstance(replacement, bool):
+            raise ConfigError(f"replacement should be a boolean value, but got "
+                              f"replacement={replacement!r}")
+        w = np.asarray(weights.data if hasattr(weights, "data") and not isinstance(
+            weights, np.ndarray) else weights, dtype=np.float64)
+        if w.ndim != 1:
+            raise ConfigError(f"weights should be a 1d sequence but given weights have shape "
+                              f"{tuple(w.shape)}")
+        if not np.all(np.isfinite(w)) or (w < 0).any():
+            raise DataError("WeightedRandomSampler: invalid multinomial distribution: weights "
+                            "must be finite and non-negative")
+        if not w.sum() > 0:
+            raise DataError("WeightedRandomSampler: invalid multinomial distribution (sum of "
+                            "probabilities <= 0)")
+        if not replacement and num_samples > int((w > 0).sum()):
+            raise DataError(f"WeightedRandomSampler: cannot draw {num_samples} samples without "
+                            f"replacement from {int((w > 0).sum())} indices of non-zero weight")
+        _random.rng(generator)
+        self.weights = w
+        self.num_samples = int(num_samples)
+        self.replacement = replacement
+        self.generator = generator
+
+    def _epoch_indices(self):
+        w = self.weights
+        return _random.rng(self.generator).choice(len(w), size=self.num_samples,
+                                                  replace=self.replacement, p=w / w.sum())
+
+    def __iter__(self):
+        return iter(self._epoch_indices().tolist())
+
+    def __len__(self):
+        return self.num_samples

@@ -9,3 +9,7 @@ __all__ = ["Bunch", "load_heart_disease"]
 from chainrule.datasets.addition import make_addition  # noqa: E402
 
 __all__ += ["make_addition"]
+
+from chainrule.datasets.digits import load_digits  # noqa: E402
+
+__all__ += ["load_digits"]

@@ -12,7 +12,7 @@ from importlib import resources
 import numpy as np
 
 from chainrule.datasets.heart_disease import Bunch
-from chainrule.errors import ConfigError
+from chainrule.errors import ConfigError, SerializationError
 
 SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
 """The sha256 of the shipped ``digits.csv.gz``."""
@@ -30,14 +30,14 @@ def _table():
     raw = _read("digits.csv.gz")
     digest = hashlib.sha256(raw).hexdigest()
     if digest != SHA256:
-        raise ValueError(f"load_digits: the shipped data file is damaged (sha256 {digest}, "
-                         f"expected {SHA256}); reinstall chainrule")
+        raise SerializationError(f"load_digits: the shipped data file is damaged (sha256 {digest}, "
+                                 f"expected {SHA256}); reinstall chainrule")
     text = gzip.decompress(raw).decode("ascii")
     table = np.array([line.split(",") for line in text.splitlines() if line.strip()],
                      dtype=np.int64)
     if table.shape != (N_SAMPLES, 65):
-        raise ValueError(f"load_digits: the shipped file has shape {table.shape}, expected "
-                         f"({N_SAMPLES}, 65); reinstall chainrule")
+        raise SerializationError(f"load_digits: the shipped file has shape {table.shape}, expected "
+                                 f"({N_SAMPLES}, 65); reinstall chainrule")
     return table
 
 

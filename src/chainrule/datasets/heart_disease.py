@@ -9,6 +9,8 @@ from importlib import resources
 
 import numpy as np
 
+from chainrule.errors import SerializationError
+
 SHA256 = "a74b7efa387bc9d108d7d0115d831fe9b414b29ae7124f331b622b4efa0427c8"
 """The sha256 of ``processed.cleveland.data`` as published by UCI."""
 
@@ -82,8 +84,8 @@ def load_heart_disease(return_X_y=False):
     raw = _read("processed.cleveland.data")
     digest = hashlib.sha256(raw).hexdigest()
     if digest != SHA256:
-        raise ValueError(f"load_heart_disease: the shipped data file is damaged (sha256 {digest}, "
-                         f"expected {SHA256}); reinstall chainrule")
+        raise SerializationError(f"load_heart_disease: the shipped data file is damaged (sha256 {digest}, "
+                                 f"expected {SHA256}); reinstall chainrule")
     data, target = _parse(raw)
     if return_X_y:
         return data, target

@@ -25,6 +25,8 @@ import re
 import sys
 import time
 
+from chainrule.errors import ConfigError
+
 BAR_WIDTH = 20
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -49,7 +51,7 @@ def resolve_verbose(verbose):
     if verbose == "auto":
         return 1 if stdout_is_tty() else 2
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+        raise ConfigError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
     return int(verbose)
 
 

@@ -45,7 +45,7 @@ from importlib import metadata
 import numpy as np
 
 from chainrule import random as _random
-from chainrule.errors import ConfigError
+from chainrule.errors import ConfigError, SerializationError
 from chainrule.keras import losses, metrics, optimizers
 from chainrule.keras.layers.registry import deserialize_layer, serialize_layer
 from chainrule.keras.utils import generators_of, weight_budget
@@ -170,27 +170,27 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002 - Ker
 def dict_to_model(data, custom_objects=None, compile=True):  # noqa: A002
     """The model described by *data* (a dict as ``model_to_dict`` makes), checked entry by entry."""
     if not isinstance(data, dict) or "format" not in data:
-        raise ValueError("not a chainrule Keras model file (no 'format' entry); a checkpoint "
-                         "written by cr.save is read with cr.load")
+        raise SerializationError("not a chainrule Keras model file (no 'format' entry); a checkpoint "
+                                 "written by cr.save is read with cr.load")
     if data["format"] != FORMAT:
-        raise ValueError(f"not a chainrule Keras model file (format {data['format']!r}, expected "
-                         f"{FORMAT!r})")
+        raise SerializationError(f"not a chainrule Keras model file (format {data['format']!r}, expected "
+                                 f"{FORMAT!r})")
     version = data.get("version")
     if type(version) is not int or version < 1:
-        raise ValueError(f"'version' must be a positive integer, found {version!r}")
+        raise SerializationError(f"'version' must be a positive integer, found {version!r}")
     if version > VERSION:
-        raise ValueError(f"the file has model format version {version}, newer than this "
-                         f"chainrule reads ({VERSION}); upgrade chainrule")
+        raise SerializationError(f"the file has model format version {version}, newer than this "
+                                 f"chainrule reads ({VERSION}); upgrade chainrule")
     unknown = set(data) - _KEYS
     if unknown:
-        raise ValueError(f"unexpected entries {sorted(unknown)} in the file")
+        raise SerializationError(f"unexpected entries {sorted(unknown)} in the file")
     for key in ("config", "weights"):
         if key not in data:
-            raise ValueError(f"missing entry '{key}'")
+            raise SerializationError(f"missing entry '{key}'")
     weights = data["weights"]
     if not isinstance(weights, dict) or not all(
             isinstance(v, list) and all(isinstance(a, np.ndarray) for a in v) for v in weights.values()):
-        raise ValueError("'weights': expected a dict of layer name -> list of arrays")
+        raise SerializationError("'weights': expected a dict of layer name -> list of arrays")
     # the config cannot make us allocate (much) more than the file holds; smaller mismatches
     # are reported layer by layer below. Making the layers draws no random numbers for good.
     stored = sum(a.size for arrays in weights.values() for a in arrays)
@@ -201,15 +201,15 @@ def dict_to_model(data, custom_objects=None, compile=True):  # noqa: A002
     finally:
         _random.set_rng_state(rng)
     if not callable(getattr(model, "summary", None)) or not hasattr(model, "layers"):
-        raise ValueError(f"config: the file describes a {type(model).__name__} layer, not a model")
+        raise SerializationError(f"config: the file describes a {type(model).__name__} layer, not a model")
     _set_weights(model, data["weights"])
     if "generators" in data:            # version 1 files have none
         _set_generators(model, data["generators"])
     info = data.get("compile")
     if compile and info is not None:
         if not isinstance(info, dict) or not set(info) <= _COMPILE_KEYS or "optimizer" not in info:
-            raise ValueError(f"'compile': expected a dict with optimizer, loss and metrics, "
-                             f"found {info!r}"[:300])
+            raise SerializationError(f"'compile': expected a dict with optimizer, loss and metrics, "
+                                     f"found {info!r}"[:300])
         model.compile(**info)
         _load_optimizer_state(model, data.get("optimizer"))
     return model
@@ -219,51 +219,51 @@ def _set_generators(model, states):
     """Put back the random streams of seeded layers (``Dropout(seed=...)``), as they were saved."""
     streams = generators_of(model)
     if not isinstance(states, dict) or set(states) != set(streams):
-        raise ValueError(f"'generators': expected the states of {sorted(streams)}, found "
+        raise SerializationError(f"'generators': expected the states of {sorted(streams)}, found "
                          f"{sorted(states) if isinstance(states, dict) else states!r}"[:300])
     for key, state in states.items():
         try:
             streams[key].set_state(state)
         except ConfigError as e:
-            raise ValueError(f"'generators'[{key!r}]: {e}") from None
+            raise SerializationError(f"'generators'[{key!r}]: {e}") from None
 
 
 def _load_optimizer_state(model, entry):
     if entry is None:
         return
     if not isinstance(entry, dict) or set(entry) != {"state"}:
-        raise ValueError("'optimizer': expected a dict with the key 'state'")
+        raise SerializationError("'optimizer': expected a dict with the key 'state'")
     if model.optimizer is None or not model.optimizer.built:
-        raise ValueError("'optimizer': the file holds optimizer state, but the model it "
-                         "describes has no weights to optimise")
+        raise SerializationError("'optimizer': the file holds optimizer state, but the model it "
+                                 "describes has no weights to optimise")
     try:
         model.optimizer.load_state_dict(entry["state"])
     except (SerializationError, ValueError, TypeError, KeyError) as e:
-        raise ValueError(f"'optimizer'['state']: {e}") from None
+        raise SerializationError(f"'optimizer'['state']: {e}") from None
 
 
 def _set_weights(model, weights):
     if not isinstance(weights, dict):
-        raise ValueError(f"'weights': expected a dict of layer name -> list of arrays, found "
-                         f"{type(weights).__name__}")
+        raise SerializationError(f"'weights': expected a dict of layer name -> list of arrays, found "
+                                 f"{type(weights).__name__}")
     layers = {layer.name: layer for layer in model.layers}
     unknown = [k for k in weights if k not in layers]
     if unknown:
-        raise ValueError(f"'weights' has an entry for layer {unknown[0]!r}, which the model "
-                         f"does not have")
+        raise SerializationError(f"'weights' has an entry for layer {unknown[0]!r}, which the model "
+                                 f"does not have")
     plan = []
     for name, layer in layers.items():
         n = len(layer.weights)
         if n == 0:
             continue
         if name not in weights:
-            raise ValueError(f"'weights': missing the weights of layer '{name}'")
+            raise SerializationError(f"'weights': missing the weights of layer '{name}'")
         arrays = weights[name]
         if not isinstance(arrays, list) or not all(isinstance(a, np.ndarray) for a in arrays):
-            raise ValueError(f"'weights'['{name}']: expected a list of arrays")
+            raise SerializationError(f"'weights'['{name}']: expected a list of arrays")
         plan.append((layer, arrays))
     for layer, arrays in plan:
         try:
             layer.set_weights(arrays)
         except ValueError as e:
-            raise ValueError(f"'weights'['{layer.name}']: {e}") from None
+            raise SerializationError(f"'weights'['{layer.name}']: {e}") from None

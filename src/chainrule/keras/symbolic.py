@@ -20,6 +20,8 @@ Example::
 """
 import itertools
 
+from chainrule.errors import ArgumentTypeError
+
 _node_ids = itertools.count()
 STRING_DTYPE = "string"   # the dtype of a KerasTensor of text (``Input(dtype="string")``)
 
@@ -64,12 +66,12 @@ class KerasTensor:
         return f"<KerasTensor shape={_shape_repr(self.shape)}, dtype={self.dtype}, source={self.name}>"
 
     def __bool__(self):
-        raise TypeError("a KerasTensor is symbolic and has no truth value: it only describes the "
-                        "shape of data a model will receive; call the model on real data")
+        raise ArgumentTypeError("a KerasTensor is symbolic and has no truth value: it only describes the "
+                                "shape of data a model will receive; call the model on real data")
 
     def __array__(self, *args, **kwargs):
-        raise TypeError(f"a KerasTensor ({self.name}) is symbolic and holds no values: build a "
-                        f"cr.Model from it and call the model on real data")
+        raise ArgumentTypeError(f"a KerasTensor ({self.name}) is symbolic and holds no values: build a "
+                                f"cr.Model from it and call the model on real data")
 
 
 class Node:

@@ -46,6 +46,8 @@ from chainrule.keras.data_adapter import ArrayData, unpack_validation
 from chainrule.keras.progress import resolve_verbose
 from chainrule.keras.training_batch import BatchMethods, as_list, keep_mode
 from chainrule.keras.utils import non_negative_int, positive_int
+from chainrule.compile import compile as compile_step
+from chainrule.keras.losses.loss import as_float_tensor
 from chainrule.training.loop import evaluate_loss, predict, train_step
 
 
@@ -112,6 +114,8 @@ class Trainer(BatchMethods):
                     weighted_metrics=weighted_metrics)
         resolved = self._resolve_compile(**args)
         self._compile_args = args
+        self._jit_compile = jit_compile is True     # fit's step recorded once, then replayed
+        self._jit_step = None
         if getattr(self, "built", True) is False:     # its weights appear with the first data
             self._pending_compile = args
             return
@@ -385,9 +389,24 @@ class Trainer(BatchMethods):
             if batch is None:               # no rows here: the step was taken with the others
                 return self._results()
             x, ys, sample_weights = batch
+        if getattr(self, "_jit_compile", False) and not distributed.is_distributed():
+            self._jit_step = self._jit_step or compile_step(self._step_tensors)
+            targets = None if ys is None else [as_float_tensor(y) for y in ys]
+            loss, output = self._jit_step(x, targets, sample_weights)
+            return self._record(loss.item(), output, ys, sample_weights)
         loss, output = train_step(self, self._objective, self.optimizer, x, ys,
                                   sample_weight=sample_weights, return_output=True)
         return self._record(loss, output, ys, sample_weights)
+
+    def _step_tensors(self, x, ys, sample_weights):
+        """One training step returning tensors (the data loss and the output): what
+        ``jit_compile=True`` records with ``cr.compile`` and replays."""
+        self.optimizer.zero_grad()
+        output = self(x)
+        loss = self._objective(output, ys, sample_weights)
+        loss.backward()
+        self.optimizer.step()
+        return loss, output
 
     def _test_batch(self, x, ys, sample_weights):
         loss, output = evaluate_loss(self, self._objective, x, ys, sample_weight=sample_weights,

@@ -12,14 +12,14 @@ def _labels(y, name):
     a = np.asarray(getattr(y, "data", y)).reshape(-1)
     if a.size and not np.isin(a, (0, 1)).all():
         bad = a[~np.isin(a, (0, 1))][0]
-        raise ValueError(f"{name}: expected binary labels 0/1, got the value {bad!r}")
+        raise DataError(f"{name}: expected binary labels 0/1, got the value {bad!r}")
     return a.astype(np.int64)
 
 
 def _pair(y_true, y_pred):
     t, p = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
     if t.shape != p.shape:
-        raise ValueError(f"y_true has {t.size} labels but y_pred has {p.size}; they must match")
+        raise DataError(f"y_true has {t.size} labels but y_pred has {p.size}; they must match")
     return t, p
 
 
@@ -68,7 +68,7 @@ def roc_auc_score(y_true, y_score):
     t = _labels(y_true, "y_true")
     s = np.asarray(getattr(y_score, "data", y_score), dtype=np.float64).reshape(-1)
     if s.shape != t.shape:
-        raise ValueError(f"y_true has {t.size} labels but y_score has {s.size} scores")
+        raise DataError(f"y_true has {t.size} labels but y_score has {s.size} scores")
     bad = np.flatnonzero(~np.isfinite(s))
     if bad.size:
         raise DataError(f"roc_auc_score: y_score holds {s[bad[0]]} at index {bad[0]} "
@@ -76,7 +76,7 @@ def roc_auc_score(y_true, y_score):
                         f"to be ranked")
     n_pos, n_neg = int(t.sum()), int((1 - t).sum())
     if n_pos == 0 or n_neg == 0:
-        raise ValueError("roc_auc_score: only one class present in y_true; ROC AUC is undefined")
+        raise DataError("roc_auc_score: only one class present in y_true; ROC AUC is undefined")
     order = np.argsort(s, kind="mergesort")
     ranks = np.empty(s.size, dtype=np.float64)
     sorted_s = s[order]

@@ -30,3 +30,33 @@ from chainrule.nn.modules import (GRU, GRUCell, LSTM, LSTMCell, MultiheadAttenti
 __all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "MultiheadAttention", "RNN", "RNNBase", "RNNCell",
             "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
             "TransformerEncoderLayer"]
+
+from chainrule.nn.modules import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d,  # noqa: E402
+                                  AvgPool2d, BatchNorm2d, ConstantPad2d, Conv1d, Conv2d,
+                                  ConvTranspose1d, ConvTranspose2d, Dropout1d, Dropout2d,
+                                  MaxPool1d, MaxPool2d, ReflectionPad2d, ReplicationPad2d,
+                                  Upsample, ZeroPad2d)
+
+__all__ += ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm2d",
+            "ConstantPad2d", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+            "Dropout1d", "Dropout2d", "MaxPool1d", "MaxPool2d", "ReflectionPad2d",
+            "ReplicationPad2d", "Upsample", "ZeroPad2d"]
+
+from chainrule.nn.modules import (Bilinear, CELU, CosineEmbeddingLoss,  # noqa: E402
+                                  CosineSimilarity, GLU, GaussianNLLLoss, GroupNorm, Hardshrink,
+                                  Hardsigmoid, Hardswish, Hardtanh, HingeEmbeddingLoss,
+                                  InstanceNorm1d, InstanceNorm2d, KLDivLoss, LocalResponseNorm,
+                                  LogSigmoid, MarginRankingLoss, Mish, MultiLabelSoftMarginLoss,
+                                  MultiMarginLoss, PReLU, PairwiseDistance, ParameterDict,
+                                  ParameterList, PoissonNLLLoss, RMSNorm, ReLU6, SELU,
+                                  SoftMarginLoss, Softmin, Softshrink, Softsign, Tanhshrink,
+                                  Threshold, TripletMarginLoss)
+
+__all__ += ["Bilinear", "CELU", "CosineEmbeddingLoss", "CosineSimilarity", "GLU",
+            "GaussianNLLLoss", "GroupNorm", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh",
+            "HingeEmbeddingLoss", "InstanceNorm1d", "InstanceNorm2d", "KLDivLoss",
+            "LocalResponseNorm", "LogSigmoid", "MarginRankingLoss", "Mish",
+            "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PReLU", "PairwiseDistance",
+            "ParameterDict", "ParameterList", "PoissonNLLLoss", "RMSNorm", "ReLU6", "SELU",
+            "SoftMarginLoss", "Softmin", "Softshrink", "Softsign", "Tanhshrink", "Threshold",
+            "TripletMarginLoss"]

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from chainrule.errors import ArgumentTypeError, ConfigError, ShapeError
 from chainrule.random import rng
 from chainrule.tensor import Tensor
 
@@ -17,7 +18,7 @@ from chainrule.tensor import Tensor
 def _shape(tensor, op):
     """The shape of *tensor*, which must be a chainrule tensor."""
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"{op}: expected a cr.Tensor, got {type(tensor).__name__}")
+        raise ArgumentTypeError(f"{op}: expected a cr.Tensor, got {type(tensor).__name__}")
     return tensor.data.shape
 
 
@@ -57,17 +58,17 @@ def calculate_gain(nonlinearity, param=None):
         elif not isinstance(param, bool) and isinstance(param, (int, float)):
             slope = param
         else:
-            raise ValueError(f"negative_slope {param} not a valid number")
+            raise ConfigError(f"negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+    raise ConfigError(f"Unsupported nonlinearity {nonlinearity}")
 
 
 def _calculate_fan_in_and_fan_out(tensor):
     """(fan_in, fan_out) of a weight of shape (out, in, *kernel): in·k and out·k."""
     if tensor.ndim < 2:
-        raise ValueError(f"Fan in and fan out can not be computed for tensor with fewer than 2 "
+        raise ShapeError(f"Fan in and fan out can not be computed for tensor with fewer than 2 "
                          f"dimensions (got shape {tuple(tensor.shape)})")
     receptive = 1
     for s in tensor.shape[2:]:
@@ -78,7 +79,7 @@ def _calculate_fan_in_and_fan_out(tensor):
 def _calculate_correct_fan(tensor, mode):
     mode = mode.lower()
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+        raise ConfigError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -96,7 +97,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with draws from N(mean, std²) conditioned on a ≤ x ≤ b (redrawn until inside)."""
     if a >= b:
-        raise ValueError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
+        raise ConfigError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
@@ -130,7 +131,7 @@ def zeros_(tensor):
 def eye_(tensor):
     """Fill a 2-D tensor with the identity matrix."""
     if tensor.ndim != 2:
-        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tuple(tensor.shape)}")
+        raise ShapeError(f"eye_: only 2-D tensors are supported, got shape {tuple(tensor.shape)}")
     return _fill(tensor, np.eye(*tensor.shape), "eye_")
 
 
@@ -173,7 +174,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 def orthogonal_(tensor, gain=1, generator=None):
     """Fill with a (semi-)orthogonal matrix (QR of a Gaussian one) times *gain*."""
     if tensor.ndim < 2:
-        raise ValueError(f"Only tensors with 2 or more dimensions are supported (got shape "
+        raise ShapeError(f"Only tensors with 2 or more dimensions are supported (got shape "
                          f"{tuple(tensor.shape)})")
     if tensor.data.size == 0:
         return tensor

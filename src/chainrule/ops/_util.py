@@ -62,3 +62,12 @@ def promote(y, a, b):
     else:       # dtype arithmetic only (no array is touched), the same for every backend
         target = np.promote_types(fl[0].dtype, fl[1].dtype)
     return y if y.dtype == target else y.astype(target)
+
+
+def tangent_sum(*terms):
+    """The sum of the tangents that are not None (None if all are): a jvp's ``ȧ + ḃ``."""
+    out = None
+    for t in terms:
+        if t is not None:
+            out = t if out is None else out + t
+    return out

@@ -7,7 +7,7 @@ Python number, which gets no gradient.
 from chainrule.backend import namespace_of
 from chainrule.errors import ShapeError
 from chainrule.function import Op
-from chainrule.ops._util import promote
+from chainrule.ops._util import promote, tangent_sum
 from chainrule.tensor import Tensor
 
 
@@ -80,6 +80,10 @@ class Add(Op):
     def backward(ctx, gy):
         return gy, gy
 
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        return tangent_sum(ta, tb)
+
 
 class Sub(Op):
     """y = a - b.  ā = ȳ, b̄ = -ȳ."""
@@ -92,6 +96,10 @@ class Sub(Op):
     @staticmethod
     def backward(ctx, gy):
         return gy, (ctx.xp.negative(gy) if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        return tangent_sum(ta, None if tb is None else ctx.xp.negative(tb))
 
 
 class Mul(Op):
@@ -109,6 +117,11 @@ class Mul(Op):
         a, b = _operands(ctx)
         na, nb = ctx.needs_input_grad
         return (gy * b if na else None), (gy * a if nb else None)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.primals
+        return tangent_sum(None if ta is None else ta * b, None if tb is None else a * tb)
 
 
 class Div(Op):
@@ -129,6 +142,13 @@ class Div(Op):
             gb = ctx.xp.negative(gy) * a / (b * b) if nb else None
         return ga, gb
 
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """ẏ = (ȧ - ḃ · y) / b."""
+        a, b = ctx.primals
+        with ctx.xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return tangent_sum(ta, None if tb is None else ctx.xp.negative(tb * ctx.outputs[0])) / b
+
 
 class Neg(Op):
     """y = -x.  x̄ = -ȳ."""
@@ -140,6 +160,10 @@ class Neg(Op):
     @staticmethod
     def backward(ctx, gy):
         return ctx.xp.negative(gy)
+
+    @staticmethod
+    def jvp(ctx, tx):
+        return ctx.xp.negative(tx)
 
 
 class Pow(Op):
@@ -172,6 +196,16 @@ class Pow(Op):
             if nb:
                 gb = _pow_grad_exponent(xp, gy, a, b, ctx.saved_tensors[2])
         return ga, gb
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """ẏ = ȧ · b · a^(b-1) + ḃ · y · ln a, with the VJP's conventions."""
+        a, b = ctx.primals
+        xp = ctx.xp
+        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return tangent_sum(None if ta is None else _pow_grad_base(xp, ta, a, b),
+                               None if tb is None else
+                               _pow_grad_exponent(xp, tb, a, b, ctx.outputs[0]))
 
 
 def _pow_grad_base(xp, gy, a, b):
@@ -299,6 +333,12 @@ class MatMul(Op):
         if gb is not None and b1:
             gb = xp.squeeze(gb, -1)
         return ga, gb
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """ẏ = ȧ @ b + a @ ḃ."""
+        a, b = ctx.primals
+        return tangent_sum(None if ta is None else ta @ b, None if tb is None else a @ tb)
 
 
 def matmul(input, other):

@@ -17,6 +17,10 @@ class Clone(Op):
     def backward(ctx, gy):
         return gy
 
+    @staticmethod
+    def jvp(ctx, tx):
+        return tx
+
 
 class ToDtype(Op):
     """y = x converted to *dtype*.  x̄ = ȳ converted back to x's dtype."""
@@ -31,6 +35,10 @@ class ToDtype(Op):
     def backward(ctx, gy):
         # (ctx.call rather than xp.astype: NumPy < 2.1 and CuPy 13 have no astype function)
         return (ctx.call(ToDtype, gy, ctx.src) if ctx.src.kind == "f" else None), None
+
+    @staticmethod
+    def jvp(ctx, tx, dtype):
+        return None if tx is None else ctx.call(ToDtype, tx, ctx.primals[1])
 
 
 def clone(input):

@@ -1,5 +1,8 @@
 """Comparisons and logic: they return bool tensors and carry no gradient."""
 from chainrule.backend import DeviceError, device_of, namespace_of
+from chainrule.dtypes import uint8
+from chainrule.errors import ShapeError
+from chainrule.ops._util import normalize_dims
 from chainrule.tensor import Tensor
 
 
@@ -27,7 +30,7 @@ def _cmp(fname, name):
         except ValueError:
             sa = input.shape if isinstance(input, Tensor) else "a scalar"
             sb = other.shape if isinstance(other, Tensor) else "a scalar"
-            raise ValueError(f"{name}: shapes {sa} and {sb} do not broadcast") from None
+            raise ShapeError(f"{name}: shapes {sa} and {sb} do not broadcast") from None
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` comparison; returns a bool tensor with no gradient."
     return op
@@ -67,13 +70,24 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
                                         equal_nan=equal_nan)))
 
 
+def _truth(input, dim, keepdim, fn):
+    """any/all over *dim*: None (everything), an int, or a tuple of ints (() reduces nothing,
+    as PyTorch); uint8 inputs give uint8, everything else bool."""
+    a = input.data
+    ns = namespace_of(a)
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        out = a != 0
+    else:
+        out = getattr(ns, fn)(a, axis=normalize_dims(dim, a.ndim, fn), keepdims=bool(keepdim))
+    out = ns.asarray(out)
+    return Tensor(out.astype(a.dtype) if a.dtype == uint8 else out)
+
+
 def any(input, dim=None, keepdim=False):  # noqa: A001
-    """True where any element (along *dim*) is nonzero."""
-    ns = namespace_of(input.data)
-    return Tensor(ns.asarray(ns.any(input.data, axis=dim, keepdims=keepdim)))
+    """True where any element (along *dim*: an int or a tuple of ints) is nonzero."""
+    return _truth(input, dim, keepdim, "any")
 
 
 def all(input, dim=None, keepdim=False):  # noqa: A001
-    """True where all elements (along *dim*) are nonzero."""
-    ns = namespace_of(input.data)
-    return Tensor(ns.asarray(ns.all(input.data, axis=dim, keepdims=keepdim)))
+    """True where all elements (along *dim*: an int or a tuple of ints) are nonzero."""
+    return _truth(input, dim, keepdim, "all")

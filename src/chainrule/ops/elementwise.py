@@ -7,7 +7,7 @@ from chainrule import dtypes
 from chainrule.backend import namespace_of
 from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.function import Op
-from chainrule.ops._util import promote
+from chainrule.ops._util import promote, tangent_sum
 from chainrule.tensor import Tensor
 
 
@@ -35,6 +35,10 @@ class Exp(Op):
         y, = ctx.saved_tensors
         return gy * y
 
+    @staticmethod
+    def jvp(ctx, tx):
+        return tx * ctx.outputs[0]
+
 
 class Log(Op):
     """y = ln x.  x̄ = ȳ / x."""
@@ -50,6 +54,11 @@ class Log(Op):
         x, = ctx.saved_tensors
         return gy / x
 
+    @staticmethod
+    def jvp(ctx, tx):
+        with ctx.xp.errstate(divide="ignore", invalid="ignore"):
+            return tx / ctx.primals[0]
+
 
 class Log1p(Op):
     """y = ln(1 + x), accurate for small x.  x̄ = ȳ / (1 + x)."""
@@ -64,6 +73,11 @@ class Log1p(Op):
     def backward(ctx, gy):
         x, = ctx.saved_tensors
         return gy / (x + 1)
+
+    @staticmethod
+    def jvp(ctx, tx):
+        with ctx.xp.errstate(divide="ignore", invalid="ignore"):
+            return tx / (ctx.primals[0] + 1)
 
 
 class Sqrt(Op):
@@ -82,6 +96,11 @@ class Sqrt(Op):
         with ctx.xp.errstate(divide="ignore", invalid="ignore"):
             return gy / (y * 2)
 
+    @staticmethod
+    def jvp(ctx, tx):
+        with ctx.xp.errstate(divide="ignore", invalid="ignore"):
+            return tx / (ctx.outputs[0] * 2)
+
 
 class Sin(Op):
     """y = sin x.  x̄ = ȳ · cos x."""
@@ -95,6 +114,10 @@ class Sin(Op):
     def backward(ctx, gy):
         x, = ctx.saved_tensors
         return gy * ctx.xp.cos(x)
+
+    @staticmethod
+    def jvp(ctx, tx):
+        return tx * ctx.xp.cos(ctx.primals[0])
 
 
 class Cos(Op):
@@ -110,6 +133,10 @@ class Cos(Op):
         x, = ctx.saved_tensors
         return -(gy * ctx.xp.sin(x))
 
+    @staticmethod
+    def jvp(ctx, tx):
+        return ctx.xp.negative(tx * ctx.xp.sin(ctx.primals[0]))
+
 
 class Tanh(Op):
     """y = tanh x.  x̄ = ȳ · (1 - y²)."""
@@ -124,6 +151,11 @@ class Tanh(Op):
     def backward(ctx, gy):
         y, = ctx.saved_tensors
         return gy * (1 - y * y)
+
+    @staticmethod
+    def jvp(ctx, tx):
+        y = ctx.outputs[0]
+        return tx * (1 - y * y)
 
 
 def sigmoid_array(a):
@@ -148,6 +180,11 @@ class Sigmoid(Op):
         y, = ctx.saved_tensors
         return gy * (y * (1 - y))
 
+    @staticmethod
+    def jvp(ctx, tx):
+        y = ctx.outputs[0]
+        return tx * (y * (1 - y))
+
 
 class Relu(Op):
     """y = max(x, 0).  x̄ = ȳ · [x > 0]  (0 at x = 0, as PyTorch)."""
@@ -163,6 +200,10 @@ class Relu(Op):
         y, = ctx.saved_tensors
         return ctx.xp.where(y > 0, gy, 0)
 
+    @staticmethod
+    def jvp(ctx, tx):
+        return ctx.xp.where(_array(ctx.outputs[0]) > 0, tx, 0)
+
 
 class Abs(Op):
     """y = |x|.  x̄ = ȳ · sign(x)  (0 at x = 0)."""
@@ -176,6 +217,11 @@ class Abs(Op):
     def backward(ctx, gy):
         x, = ctx.saved_tensors
         return gy * ctx.xp.sign(x)
+
+    @staticmethod
+    def jvp(ctx, tx):
+        x = _array(ctx.primals[0])
+        return tx * namespace_of(x).sign(x)
 
 
 class Clamp(Op):
@@ -225,6 +271,25 @@ class Clamp(Op):
             g_hi = xp.where(m, gy, 0.0)
         return xp.where(mask_x, gy, 0.0), g_lo, g_hi
 
+    @staticmethod
+    def jvp(ctx, tx, t_lo, t_hi):
+        """ẏ = ẋ where lo ≤ x ≤ hi, else the tangent of the bound that y equals."""
+        x, lo, hi = (_array(p) for p in ctx.primals)     # the masks are constants
+        xp = ctx.xp
+        mask_x = True
+        if lo is not None:
+            mask_x = x >= lo
+        if hi is not None:
+            mask_x = mask_x & (x <= hi)
+        out = None if tx is None else xp.where(mask_x, tx, 0.0)
+        if t_lo is not None:
+            m = x < lo if hi is None else (x < lo) & (lo < hi)
+            out = tangent_sum(out, xp.where(m, t_lo, 0.0))
+        if t_hi is not None:
+            m = x > hi if lo is None else (x > hi) | (hi < lo)
+            out = tangent_sum(out, xp.where(m, t_hi, 0.0))
+        return out
+
 
 class Maximum(Op):
     """y = max(a, b) elementwise.  The larger input gets ȳ; at a tie each gets ȳ/2."""
@@ -241,6 +306,12 @@ class Maximum(Op):
     def backward(ctx, gy):
         a, b = map(_array, ctx.saved_tensors)
         return _tie_split(ctx.xp, gy, a, b, a < b, a > b)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """ẏ = the winner's tangent, the mean of both at a tie."""
+        a, b = map(_array, ctx.primals)
+        return _tie_jvp(ctx, ta, tb, a, b, a < b, a > b)
 
 
 class Minimum(Op):
@@ -259,6 +330,12 @@ class Minimum(Op):
         a, b = map(_array, ctx.saved_tensors)
         return _tie_split(ctx.xp, gy, a, b, a > b, a < b)
 
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """ẏ = the winner's tangent, the mean of both at a tie."""
+        a, b = map(_array, ctx.primals)
+        return _tie_jvp(ctx, ta, tb, a, b, a > b, a < b)
+
 
 def _array(t):
     """The array behind a saved value (masks and shares are constants, never differentiated)."""
@@ -272,6 +349,16 @@ def _tie_split(xp, gy, a, b, a_loses, b_loses):
     share_a = axp.where(tie, 0.5, ~a_loses).astype(gy.dtype)
     share_b = axp.where(tie, 0.5, ~b_loses).astype(gy.dtype)
     return gy * share_a, gy * share_b
+
+
+def _tie_jvp(ctx, ta, tb, a, b, a_loses, b_loses):
+    """ȧ · share_a + ḃ · share_b with the shares of :func:`_tie_split` (½ each at a tie)."""
+    axp = namespace_of(a)
+    tie = a == b
+    dt = ctx.outputs[0].dtype
+    share_a = axp.where(tie, 0.5, ~a_loses).astype(dt)
+    share_b = axp.where(tie, 0.5, ~b_loses).astype(dt)
+    return tangent_sum(None if ta is None else ta * share_a, None if tb is None else tb * share_b)
 
 
 class Where(Op):
@@ -297,6 +384,12 @@ class Where(Op):
         gb = xp.where(ctx.cond, 0.0, gy) if nb else None
         return None, ga, gb
 
+    @staticmethod
+    def jvp(ctx, t_cond, ta, tb):
+        if ta is None and tb is None:
+            return None
+        return ctx.xp.where(ctx.cond, 0.0 if ta is None else ta, 0.0 if tb is None else tb)
+
 
 class _Constant(Op):
     """A piecewise-constant function (sign, floor, ceil, round).  Its derivative is 0 wherever it
@@ -309,6 +402,10 @@ class _Constant(Op):
     @staticmethod
     def backward(ctx, gy):
         return ctx.xp.zeros_like(gy), None, *([None] * (len(ctx.needs_input_grad) - 2))
+
+    @staticmethod
+    def jvp(ctx, tx, *rest):
+        return ctx.xp.zeros_like(ctx.outputs[0])
 
 
 # ---- the free functions ------------------------------------------------------------------
@@ -374,12 +471,20 @@ clip = clamp
 
 def maximum(input, other):
     """Elementwise maximum of two tensors (ties share the gradient equally)."""
-    return Maximum.apply(input, other if isinstance(other, Tensor) else Tensor(other))
+    return Maximum.apply(input, other if isinstance(other, Tensor) else _on_device_of(input, other))
 
 
 def minimum(input, other):
     """Elementwise minimum of two tensors (ties share the gradient equally)."""
-    return Minimum.apply(input, other if isinstance(other, Tensor) else Tensor(other))
+    return Minimum.apply(input, other if isinstance(other, Tensor) else _on_device_of(input, other))
+
+
+def _on_device_of(t, value):
+    """A plain value (number, list, host array) as a tensor on *t*'s device."""
+    v = Tensor(value)
+    if type(t.data) is not type(v.data) and isinstance(t, Tensor):
+        v = Tensor(namespace_of(t.data).asarray(v.data))
+    return v
 
 
 def where(condition, input, other):

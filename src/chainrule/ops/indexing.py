@@ -70,6 +70,10 @@ class GetItem(Op):
         shape, idx = ctx.meta
         return ctx.call(IndexAdd, gy, idx, shape), None
 
+    @staticmethod
+    def jvp(ctx, tx, _):
+        return ctx.call(GetItem, tx, ctx.meta[1])
+
 
 class IndexAdd(Op):
     """y = zeros(shape) with g added at idx (repeated indices accumulate).  VJP: ḡ = ȳ[idx]."""
@@ -88,6 +92,10 @@ class IndexAdd(Op):
     @staticmethod
     def backward(ctx, gy):
         return ctx.call(GetItem, gy, ctx.idx), None, None
+
+    @staticmethod
+    def jvp(ctx, tg, *rest):
+        return ctx.call(IndexAdd, tg, ctx.idx, ctx.outputs[0].shape)
 
 
 def _show(idx):

@@ -8,6 +8,7 @@ version counter, which backward checks so that stale saved tensors are caught.
 import numpy as np
 
 from chainrule.backend import namespace_of
+from chainrule.errors import AutogradError, DTypeError, ShapeError
 from chainrule.grad_mode import state as _grad_state
 from chainrule.ops.arithmetic import add, div, mul, sub
 from chainrule.ops.cast import clone
@@ -37,11 +38,11 @@ def _inplace(x, fn, *args):
         finally:
             _grad_state.enabled = prev
     if res.data.shape != x.data.shape:
-        raise ValueError(f"in-place op: the result's shape {res.shape} does not match the "
+        raise ShapeError(f"in-place op: the result's shape {res.shape} does not match the "
                          f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)")
     if not np.can_cast(res.data.dtype, x.data.dtype, "same_kind"):    # dtypes only
-        raise TypeError(f"in-place op: the result type {res.dtype} can't be cast to the "
-                        f"tensor's dtype {x.dtype}; convert first (x = x.to(cr.float32))")
+        raise DTypeError(f"in-place op: the result type {res.dtype} can't be cast to the "
+                         f"tensor's dtype {x.dtype}; convert first (x = x.to(cr.float32))")
     namespace_of(x.data).copyto(x.data, res.data, casting="unsafe")
     x._vc[0] += 1
     if graph:
@@ -67,14 +68,14 @@ def _check_rebase(x):
     while True:
         if t._requires_grad and t.grad_fn is None:
             what = "a leaf tensor" if t is x else "a view of a leaf tensor"
-            raise RuntimeError(
+            raise AutogradError(
                 f"{what} that requires grad is being used in an in-place operation; do it "
                 f"inside `with cr.no_grad():` (as optimisers do) or work on a clone")
         if t._view_of is None:
             return
         base, how, _ = t._view_of
         if how is None:
-            raise RuntimeError(
+            raise AutogradError(
                 "an in-place operation on an expanded view of a tensor in the graph is not "
                 "supported (its elements share memory); compute it out of place (y = y * 2)")
         t = base

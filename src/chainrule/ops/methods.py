@@ -5,6 +5,7 @@ so ``x.exp()``, ``cr.exp(x)`` and ``x + y`` all run the same code.
 """
 from chainrule.ops import (arithmetic as ar, cast, device as dv, compare as cmp, elementwise as el, indexing as ix,
                            inplace as ip, reduction as rd, shape as sh, softmax as sm)
+from chainrule.ops import catalogue
 from chainrule.tensor import Tensor
 
 
@@ -69,6 +70,9 @@ OPERATORS = {
 }
 
 PROPERTIES = {"T": sh.T, "mT": sh.mT}
+
+METHODS.update(catalogue.METHODS)       # the everyday catalogue (issue 15)
+OPERATORS.update(catalogue.OPERATORS)
 
 for _name, _fn in {**METHODS, **OPERATORS}.items():
     setattr(Tensor, _name, _fn)

@@ -11,6 +11,7 @@ Only the names backward rules use are here; each maps to the op that computes it
 import numpy as np
 
 from chainrule.backend import namespace_of
+from chainrule.errors import ShapeError
 from chainrule.ops import arithmetic as _ar, cast as _cast, elementwise as _el, \
     reduction as _rd, shape as _sh
 from chainrule.tensor import Tensor
@@ -162,12 +163,12 @@ class TensorNamespace:
         n = x.shape[axis]
         if isinstance(indices_or_sections, int):
             if n % indices_or_sections:
-                raise ValueError("array split does not result in an equal division")
+                raise ShapeError("array split does not result in an equal division")
             return list(_sh.split(x, n // indices_or_sections, axis))
         bounds = [min(max(int(i), 0), n) for i in indices_or_sections]
         sizes = [e - s for s, e in zip([0, *bounds], [*bounds, n])]
         if any(s < 0 for s in sizes):
-            raise ValueError(f"split: indices {list(indices_or_sections)} must be increasing")
+            raise ShapeError(f"split: indices {list(indices_or_sections)} must be increasing")
         return list(_sh.split(x, sizes, axis))
 
     # ---- making and converting -----------------------------------------------------------

@@ -50,6 +50,12 @@ class Sum(Op):
         shape, axes, keepdim = ctx.meta
         return ctx.xp.broadcast_to(_keep(gy, shape, axes, keepdim), shape), None, None
 
+    @staticmethod
+    def jvp(ctx, tx, *rest):
+        """ẏ = Σ ẋ over the same axes."""
+        _, axes, keepdim = ctx.meta
+        return ctx.xp.sum(tx, axis=axes, keepdims=keepdim)
+
 
 class Mean(Op):
     """y = (1/n) Σ x over *axes*.  x̄ = expand(ȳ) / n."""
@@ -64,6 +70,12 @@ class Mean(Op):
         shape, axes, keepdim = ctx.meta
         return ctx.xp.broadcast_to(_keep(gy, shape, axes, keepdim) / _count(shape, axes), shape), \
             None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *rest):
+        """ẏ = mean of ẋ over the same axes."""
+        _, axes, keepdim = ctx.meta
+        return ctx.xp.mean(tx, axis=axes, keepdims=keepdim)
 
 
 def _reduce_args(x, dim, axis, op):
@@ -133,6 +145,18 @@ class Std(Op):
         centered = x - xp.mean(x, axis=axes, keepdims=True)
         return g_var * centered * (2.0 / dof if dof else float("inf")), None, None, None
 
+    @staticmethod
+    def jvp(ctx, tx, *rest):
+        """ẏ = Σ ẋ (x - mean) / ((n - c) y), and 0 where y = 0."""
+        xp = ctx.xp
+        x, y = ctx.primals[0], ctx.outputs[0]
+        shape, axes, keepdim, dof = ctx.meta
+        zero = _array(y) == 0
+        centered = x - xp.mean(x, axis=axes, keepdims=True)
+        s = xp.sum(tx * centered, axis=axes, keepdims=keepdim)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return xp.where(zero, 0.0, s / (xp.where(zero, 1.0, y) * dof))
+
 
 def _count(shape, axes):
     n = 1
@@ -168,6 +192,14 @@ class Prod(Op):
         if not (_array(x) == 0).any():
             return g * _keep(y, shape, axes, keepdim) / x, None, None
         return g * _prod_of_others(xp, x, axes), None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *rest):
+        """ẏ = Σᵢ ẋᵢ · Π_{j≠i} xⱼ."""
+        _, axes, keepdim = ctx.meta
+        xp = ctx.xp
+        return xp.sum(tx * _prod_of_others(xp, ctx.primals[0], axes), axis=axes,
+                      keepdims=keepdim)
 
 
 def _prod_of_others(xp, x, axes):
@@ -221,6 +253,16 @@ class AMax(Op):
         shape, axes, keepdim = ctx.meta
         return _keep(gy, shape, axes, keepdim) * ctx.weight, None, None, None
 
+    @staticmethod
+    def jvp(ctx, tx, *rest):
+        """ẏ = the mean of ẋ over the elements equal to the extreme."""
+        shape, axes, keepdim = ctx.meta
+        a = _array(ctx.primals[0])
+        y = _keep(_array(ctx.outputs[0]), shape, axes, keepdim)
+        mask = (a == y) | (namespace_of(a).isnan(a) & namespace_of(a).isnan(y))
+        weight = (mask / mask.sum(axis=axes, keepdims=True)).astype(a.dtype)
+        return ctx.xp.sum(tx * weight, axis=axes, keepdims=keepdim)
+
 
 def _reduced_shape(shape, axes):
     if axes is None:
@@ -265,6 +307,13 @@ class MaxDim(Op):
         g = gy if keepdim else ctx.xp.expand_dims(gy, dim)
         return ctx.call(ScatterDim, g, dim, idx, shape), None, None, None
 
+    @staticmethod
+    def jvp(ctx, tx, *rest):
+        """ẏ = ẋ at the index."""
+        shape, dim, keepdim, idx = ctx.meta
+        t = ctx.call(GatherDim, tx, dim, idx)
+        return t if keepdim else t.reshape(_reduced_shape(t.shape, (dim,)))
+
 
 class ScatterDim(Op):
     """y = zeros(shape) with g placed at *idx* along *dim*.  VJP: ḡ = ȳ gathered at idx."""
@@ -283,6 +332,11 @@ class ScatterDim(Op):
         dim, idx = ctx.meta
         return ctx.call(GatherDim, gy, dim, idx), None, None, None
 
+    @staticmethod
+    def jvp(ctx, tg, *rest):
+        dim, idx = ctx.meta
+        return ctx.call(ScatterDim, tg, dim, idx, ctx.outputs[0].shape)
+
 
 class GatherDim(Op):
     """y = x[..., idx, ...] along *dim* (take_along_axis).  VJP: scatter ȳ back to idx."""
@@ -299,6 +353,11 @@ class GatherDim(Op):
     def backward(ctx, gy):
         shape, dim, idx = ctx.meta
         return ctx.call(ScatterAddDim, gy, dim, idx, shape), None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *rest):
+        _, dim, idx = ctx.meta
+        return ctx.call(GatherDim, tx, dim, idx)
 
 
 class ScatterAddDim(Op):
@@ -324,6 +383,11 @@ class ScatterAddDim(Op):
     def backward(ctx, gy):
         dim, idx = ctx.meta
         return ctx.call(GatherDim, gy, dim, idx), None, None, None
+
+    @staticmethod
+    def jvp(ctx, tg, *rest):
+        dim, idx = ctx.meta
+        return ctx.call(ScatterAddDim, tg, dim, idx, ctx.outputs[0].shape)
 
 
 def gather(input, dim, index):
@@ -430,6 +494,15 @@ class LogSumExp(Op):
             return _keep(gy, shape, axes, keepdim) * xp.exp(x - _keep(y, shape, axes, keepdim)), \
                 None, None
 
+    @staticmethod
+    def jvp(ctx, tx, *rest):
+        """ẏ = Σ ẋ · softmax(x)."""
+        xp = ctx.xp
+        shape, axes, keepdim = ctx.meta
+        with xp.errstate(over="ignore"):
+            w = xp.exp(ctx.primals[0] - _keep(ctx.outputs[0], shape, axes, keepdim))
+        return xp.sum(tx * w, axis=axes, keepdims=keepdim)
+
 
 def logsumexp(input, dim=None, keepdim=False, *, axis=None):
     """log Σ exp(x) over *dim*, stable for large inputs."""
@@ -475,6 +548,23 @@ class Norm(Op):
         if p == 2:
             return g * x / safe, None, None, None
         return g * sign * xp.abs(x) ** (p - 1) / safe ** (p - 1), None, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *rest):
+        """ẏ = Σ ẋ · sign(x) |x|^(p-1) / y^(p-1)  (0 where y = 0)."""
+        xp = ctx.xp
+        x, y = ctx.primals[0], ctx.outputs[0]
+        shape, p, axes, keepdim = ctx.meta
+        xa = _array(x)
+        sign = namespace_of(xa).sign(xa)
+        if p == 1:
+            d = sign
+        else:
+            yk = _keep(y, shape, axes, keepdim)
+            ya = _array(yk)
+            safe = yk + (ya == 0).astype(ya.dtype)
+            d = x / safe if p == 2 else sign * xp.abs(x) ** (p - 1) / safe ** (p - 1)
+        return xp.sum(tx * d, axis=axes, keepdims=keepdim)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, *, axis=None):

@@ -4,7 +4,7 @@ Broadcasting (``expand``) and its adjoint, summing back to a shape (``sum_to``),
 engine calls ``sum_to`` to undo broadcasting for every op (so ``expand``'s own VJP is just ȳ).
 """
 from chainrule.backend import namespace_of
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ConfigError, DTypeError, ShapeError, UsageError
 from chainrule.function import Op
 from chainrule.ops._util import normalize_dim
 from chainrule.tensor import Tensor
@@ -41,6 +41,10 @@ class SumTo(Op):
     def backward(ctx, gy):
         return ctx.xp.broadcast_to(gy, ctx.shape), None
 
+    @staticmethod
+    def jvp(ctx, tx, _):
+        return ctx.call(SumTo, tx, ctx.outputs[0].shape)
+
 
 class Expand(Op):
     """y = x broadcast to *shape* (no copy).  VJP: x̄ = sum_to(ȳ, x.shape), which the engine's
@@ -53,6 +57,10 @@ class Expand(Op):
     @staticmethod
     def backward(ctx, gy):
         return gy, None
+
+    @staticmethod
+    def jvp(ctx, tx, _):
+        return ctx.xp.broadcast_to(tx, ctx.primals[1])
 
 
 def _view(out, x, how=None, arg=None):
@@ -119,6 +127,10 @@ class Reshape(Op):
     def backward(ctx, gy):
         return gy.reshape(ctx.shape), None
 
+    @staticmethod
+    def jvp(ctx, tx, _):
+        return tx.reshape(ctx.primals[1])
+
 
 def _shape_arg(shape, op):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -160,9 +172,9 @@ def view(x, *shape):
     shape = _resolve_shape(x, _shape_arg(shape, "view"), "view")
     d = x.data
     if d.size and not namespace_of(d).may_share_memory(d.reshape(shape), d):   # it had to copy
-        raise RuntimeError(f"view: shape {shape} is not compatible with the input's memory "
-                           f"layout (shape {x.shape}, strides {x.data.strides}); use "
-                           f".reshape(...) instead")
+        raise UsageError(f"view: shape {shape} is not compatible with the input's memory "
+                         f"layout (shape {x.shape}, strides {x.data.strides}); use "
+                         f".reshape(...) instead")
     return reshape(x, shape)
 
 
@@ -207,6 +219,10 @@ class Permute(Op):
     @staticmethod
     def backward(ctx, gy):
         return ctx.xp.transpose(gy, _inverse(ctx.dims)), None
+
+    @staticmethod
+    def jvp(ctx, tx, _):
+        return ctx.xp.transpose(tx, ctx.dims)
 
 
 def permute(x, *dims):
@@ -265,6 +281,13 @@ class Cat(Op):
     @staticmethod
     def backward(ctx, gy):
         return (None, *ctx.xp.split(gy, ctx.bounds, axis=ctx.dim))
+
+    @staticmethod
+    def jvp(ctx, _, *txs):
+        """ẏ = the tangents joined (zeros for an input without one)."""
+        xp = ctx.xp
+        parts = [xp.zeros_like(x) if t is None else t for x, t in zip(ctx.primals[1:], txs)]
+        return xp.concatenate(parts, axis=ctx.dim)
 
 
 def _tensors(seq, op):

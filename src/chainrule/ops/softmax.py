@@ -34,6 +34,12 @@ class Softmax(Op):
         y, = ctx.saved_tensors
         return y * (gy - ctx.xp.sum(gy * y, axis=ctx.dim, keepdims=True)), None
 
+    @staticmethod
+    def jvp(ctx, tx, _):
+        """ẏ = y · (ẋ - Σ ẋ·y): the Jacobian is symmetric, so the JVP is the VJP's formula."""
+        y = ctx.outputs[0]
+        return y * (tx - ctx.xp.sum(tx * y, axis=ctx.dim, keepdims=True))
+
 
 class LogSoftmax(Op):
     """yᵢ = xᵢ - log Σⱼ e^{xⱼ}.  Jacobian I - 1 softmax(x)ᵀ, so x̄ = ȳ - e^y · Σ ȳ."""
@@ -50,6 +56,12 @@ class LogSoftmax(Op):
         xp = ctx.xp
         y, = ctx.saved_tensors
         return gy - xp.exp(y) * xp.sum(gy, axis=ctx.dim, keepdims=True), None
+
+    @staticmethod
+    def jvp(ctx, tx, _):
+        """ẏ = ẋ - Σ ẋ · softmax(x)."""
+        xp = ctx.xp
+        return tx - xp.sum(tx * xp.exp(ctx.outputs[0]), axis=ctx.dim, keepdims=True)
 
 
 def _dim(x, dim, axis, op):

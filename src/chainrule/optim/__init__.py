@@ -22,3 +22,11 @@ from chainrule.optim.second_order import NewtonCG, NonlinearCG, minimize
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adamax", "Adagrad", "LBFGS",
            "lr_scheduler", "blackbox", "estimate_grad", "EvolutionStrategy", "minimize_blackbox",
            "nevergrad_minimize", "NewtonCG", "NonlinearCG", "minimize"]
+
+from chainrule.optim.nadam import NAdam  # noqa: E402
+from chainrule.optim.radam import RAdam  # noqa: E402
+from chainrule.optim.adadelta import Adadelta  # noqa: E402
+from chainrule.optim.rprop import Rprop  # noqa: E402
+from chainrule.optim.asgd import ASGD  # noqa: E402
+
+__all__ += ["NAdam", "RAdam", "Adadelta", "Rprop", "ASGD"]

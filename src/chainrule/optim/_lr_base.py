@@ -9,6 +9,7 @@ epoch is passed, by the closed form ``_get_closed_form_lr()`` where there is one
 import warnings
 from weakref import ref
 
+from chainrule.errors import ArgumentTypeError, ConfigError, KeyNameError
 from chainrule.optim.optimizer import Optimizer, _to_scalar
 from chainrule.tensor import Tensor
 
@@ -28,7 +29,7 @@ def _format_param(name, optimizer, param):
     """One value per parameter group: a list checked for length, or a scalar repeated."""
     if isinstance(param, (list, tuple)):
         if len(param) != len(optimizer.param_groups):
-            raise ValueError(
+            raise ConfigError(
                 f"{name} must have the same length as optimizer.param_groups. "
                 f"{name} has {len(param)} values, param_groups has "
                 f"{len(optimizer.param_groups)}.")
@@ -96,7 +97,7 @@ class LRScheduler:
 
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+            raise ArgumentTypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -104,7 +105,7 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(
+                    raise KeyNameError(
                         f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
                         "scheduler with last_epoch >= 0: load the optimizer's state dict first, "
                         "or start a fresh schedule with last_epoch=-1")

@@ -8,6 +8,7 @@ import math
 import types
 from functools import partial
 
+from chainrule.errors import ArgumentTypeError, ConfigError
 from chainrule.optim._lr_base import (LRScheduler, _enable_get_lr_call, _format_param,
                                       _update_param_group_val, _param_groups_val_list,
                                       _warn_get_lr_called_within_step)
@@ -23,8 +24,8 @@ def _set_momentum(scheduler, group, momentum):
 
 def _init_momentum(scheduler, optimizer, base_momentum, max_momentum, last_epoch):
     if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-        raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
-                         "option enabled")
+        raise ConfigError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                          "option enabled")
     scheduler.use_beta1 = "betas" in optimizer.defaults
     scheduler.base_momentums = _format_param("base_momentum", optimizer, base_momentum)
     scheduler.max_momentums = _format_param("max_momentum", optimizer, max_momentum)
@@ -51,7 +52,7 @@ class CyclicLR(LRScheduler):
                  mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
                  cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+            raise ArgumentTypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
         base_lrs = _format_param("base_lr", optimizer, base_lr)
         if last_epoch == -1:
@@ -63,7 +64,7 @@ class CyclicLR(LRScheduler):
         self.total_size = step_size_up + step_size_down
         self.step_ratio = step_size_up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError("mode is invalid and scale_fn is None")
+            raise ConfigError("mode is invalid and scale_fn is None")
         self.mode = mode
         self.gamma = gamma
         self._scale_fn_custom = scale_fn
@@ -153,12 +154,12 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
         if T_0 <= 0 or not isinstance(T_0, int):
-            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+            raise ConfigError(f"Expected positive integer T_0, but got {T_0}")
         if T_mult < 1 or not isinstance(T_mult, int):
-            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+            raise ConfigError(f"Expected integer T_mult >= 1, but got {T_mult}")
         if not isinstance(eta_min, (float, int)):
-            raise ValueError(f"Expected float or int eta_min, but got {eta_min} "
-                             f"of type {type(eta_min)}")
+            raise ConfigError(f"Expected float or int eta_min, but got {eta_min} "
+                              f"of type {type(eta_min)}")
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -184,7 +185,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_i * self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+                raise ConfigError(f"Expected non-negative epoch, but got {epoch}")
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0
@@ -219,21 +220,21 @@ class OneCycleLR(LRScheduler):
                  max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
                  last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+            raise ArgumentTypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
         if total_steps is not None:
             if total_steps <= 0 or not isinstance(total_steps, int):
-                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+                raise ConfigError(f"Expected positive integer total_steps, but got {total_steps}")
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
             if not isinstance(epochs, int) or epochs <= 0:
-                raise ValueError(f"Expected positive integer epochs, but got {epochs}")
+                raise ConfigError(f"Expected positive integer epochs, but got {epochs}")
             if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ValueError(
+                raise ConfigError(
                     f"Expected positive integer steps_per_epoch, but got {steps_per_epoch}")
             self.total_steps = epochs * steps_per_epoch
         else:
-            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+            raise ConfigError("You must define either total_steps OR (epochs AND steps_per_epoch)")
 
         def phase(end_step, start_lr, end_lr, start_momentum, end_momentum):
             return {"end_step": end_step, "start_lr": start_lr, "end_lr": end_lr,
@@ -256,10 +257,10 @@ class OneCycleLR(LRScheduler):
             ]
 
         if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
-            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+            raise ConfigError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError("anneal_strategy must be one of 'cos' or 'linear', "
-                             f"instead got {anneal_strategy}")
+            raise ConfigError("anneal_strategy must be one of 'cos' or 'linear', "
+                              f"instead got {anneal_strategy}")
         self._anneal_func_type = anneal_strategy
 
         max_lrs = _format_param("max_lr", self.optimizer, max_lr)
@@ -295,8 +296,8 @@ class OneCycleLR(LRScheduler):
         lrs = []
         step_num = self.last_epoch
         if step_num > self.total_steps:
-            raise ValueError(f"Tried to step {step_num} times. The specified number of total "
-                             f"steps is {self.total_steps}")
+            raise ConfigError(f"Tried to step {step_num} times. The specified number of total "
+                              f"steps is {self.total_steps}")
         for group in self.optimizer.param_groups:
             start_step = 0.0
             for i, ph in enumerate(self._schedule_phases):

@@ -1,7 +1,7 @@
 """``Adagrad``: per-element learning rates from the summed squared gradients, as ``torch.optim.Adagrad``."""
-import numpy as np
 
 from chainrule.backend import namespace_of
+from chainrule.errors import UsageError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, addcmul_, prepare_grad
 from chainrule.optim.optimizer import _check_supported, _to_scalar, check_nonnegative
@@ -64,7 +64,7 @@ class Adagrad(ElementwiseOptimizer):
         check_nonnegative(group["eps"], "epsilon value")
         _check_supported("Adagrad", differentiable=group.get("differentiable"))
         if group.get("fused") and group.get("foreach"):
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+            raise UsageError("`fused` and `foreach` cannot be `True` together.")
         return dict(group)
 
     def _new_state(self, group, param):

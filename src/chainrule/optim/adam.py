@@ -1,11 +1,10 @@
 """``Adam``: adaptive moment estimation, step for step as ``torch.optim.Adam``."""
 import numbers
 
-import numpy as np
 
 from chainrule.backend import namespace_of
 
-from chainrule.errors import ConfigError
+from chainrule.errors import ConfigError, UsageError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import addcdiv_, addcmul_, lerp_, prepare_grad
 from chainrule.optim.optimizer import _check_supported, _to_scalar, check_nonnegative
@@ -90,7 +89,7 @@ class Adam(ElementwiseOptimizer):
         _check_supported(cls.__name__, capturable=group.get("capturable"),
                          differentiable=group.get("differentiable"))
         if group.get("fused") and group.get("foreach"):
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+            raise UsageError("`fused` and `foreach` cannot be `True` together.")
         return {**group, "betas": betas}
 
     def _new_state(self, group, param):

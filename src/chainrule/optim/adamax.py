@@ -1,5 +1,4 @@
 """``Adamax``: Adam with an infinity-norm second moment, step for step as ``torch.optim.Adamax``."""
-import numpy as np
 
 from chainrule.backend import namespace_of
 

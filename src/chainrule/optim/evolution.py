@@ -9,7 +9,7 @@ where it is not installed, and :func:`minimize_blackbox` picks whichever is avai
 """
 import numpy as np
 
-from chainrule.errors import ConfigError
+from chainrule.errors import ArgumentTypeError, ConfigError, UsageError
 from chainrule.grad_mode import no_grad
 from chainrule.optim.optimizer import Optimizer, _to_scalar
 from chainrule.optim.second_order import _param_list, assign_flat, flatten_params
@@ -82,14 +82,14 @@ class EvolutionStrategy(Optimizer):
         if not 0 <= momentum < 1:
             raise ConfigError(f"Invalid momentum value: {momentum} (expected 0 <= momentum < 1)")
         if generator is not None and not isinstance(generator, Generator):
-            raise TypeError(f"EvolutionStrategy: generator must be a cr.Generator, got "
-                            f"{type(generator).__name__}")
+            raise ArgumentTypeError(f"EvolutionStrategy: generator must be a cr.Generator, got "
+                                    f"{type(generator).__name__}")
         defaults = {"lr": lr, "sigma": sigma, "population_size": population_size,
                     "momentum": momentum, "antithetic": antithetic, "rank_shaping": rank_shaping}
         super().__init__(_param_list(params, "EvolutionStrategy"), defaults)
         if len(self.param_groups) != 1:
-            raise ValueError("EvolutionStrategy doesn't support per-parameter options "
-                             "(parameter groups)")
+            raise ConfigError("EvolutionStrategy doesn't support per-parameter options "
+                              "(parameter groups)")
         self.generator = generator
 
     @property
@@ -100,7 +100,7 @@ class EvolutionStrategy(Optimizer):
     def step(self, closure):
         """One generation: evaluate the population, move θ along the shaped estimate."""
         if closure is None:
-            raise RuntimeError("EvolutionStrategy.step requires a closure that returns the loss")
+            raise UsageError("EvolutionStrategy.step requires a closure that returns the loss")
         group = self.param_groups[0]
         params = group["params"]
         rng = (self.generator or default_generator).rng
@@ -175,7 +175,7 @@ def _seed_of(seed):
         return seed
     if isinstance(seed, Generator):
         return int(seed.rng.integers(2 ** 32))
-    raise TypeError(f"seed must be an int or a cr.Generator, got {type(seed).__name__}")
+    raise ArgumentTypeError(f"seed must be an int or a cr.Generator, got {type(seed).__name__}")
 
 
 def nevergrad_minimize(fun, params, optimizer="NGOpt", budget=100, num_workers=1, flat=False,
@@ -206,17 +206,17 @@ def nevergrad_minimize(fun, params, optimizer="NGOpt", budget=100, num_workers=1
     ng = _require_nevergrad()
     params = _param_list(params, "nevergrad_minimize")
     if not callable(fun):
-        raise TypeError(f"nevergrad_minimize: fun must be a callable of no arguments, got "
-                        f"{type(fun).__name__}")
+        raise ArgumentTypeError(f"nevergrad_minimize: fun must be a callable of no arguments, got "
+                                f"{type(fun).__name__}")
     if not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise ValueError(f"nevergrad_minimize: budget must be a positive integer, got {budget!r}")
+        raise ConfigError(f"nevergrad_minimize: budget must be a positive integer, got {budget!r}")
     if isinstance(optimizer, str):
         if optimizer not in ng.optimizers.registry:
             close = [k for k in ng.optimizers.registry
                      if k.lower().startswith(optimizer[:2].lower())]
-            raise ValueError(f"nevergrad_minimize: Nevergrad has no optimizer {optimizer!r}; try "
-                             f"'NGOpt', 'CMA', 'PSO', 'DE', 'OnePlusOne'"
-                             + (f" (similar: {', '.join(sorted(close)[:8])})" if close else ""))
+            raise ConfigError(f"nevergrad_minimize: Nevergrad has no optimizer {optimizer!r}; try "
+                              f"'NGOpt', 'CMA', 'PSO', 'DE', 'OnePlusOne'"
+                              + (f" (similar: {', '.join(sorted(close)[:8])})" if close else ""))
         name, factory = optimizer, ng.optimizers.registry[optimizer]
     else:
         name, factory = getattr(optimizer, "name", type(optimizer).__name__), optimizer
@@ -265,10 +265,10 @@ def nevergrad_minimize(fun, params, optimizer="NGOpt", budget=100, num_workers=1
     except TypeError as e:
         if "0-dimensional" not in str(e):
             raise
-        raise RuntimeError(f"nevergrad_minimize: Nevergrad's {name} failed inside its own code "
-                           f"({e}); with NumPy >= 2.4 its MetaModel optimisers, which NGOpt picks "
-                           f"for small problems, break (facebookresearch/nevergrad#1612): choose "
-                           f"another optimizer, e.g. 'CMA', 'OnePlusOne', 'DE' or 'PSO'") from e
+        raise UsageError(f"nevergrad_minimize: Nevergrad's {name} failed inside its own code "
+                         f"({e}); with NumPy >= 2.4 its MetaModel optimisers, which NGOpt picks "
+                         f"for small problems, break (facebookresearch/nevergrad#1612): choose "
+                         f"another optimizer, e.g. 'CMA', 'OnePlusOne', 'DE' or 'PSO'") from e
     write(recommendation.value)
     loss = _evaluate(fun, "nevergrad_minimize: fun()")
     return BlackBoxResult(flatten_params(params), loss, opt.num_tell, losses, name,
@@ -300,8 +300,8 @@ def evolution_minimize(fun, params, budget=1000, lr=0.02, sigma=0.1, population_
 
     steps = budget // es.evaluations_per_step
     if steps < 1:
-        raise ValueError(f"evolution_minimize: budget={budget} is less than one generation "
-                         f"({es.evaluations_per_step} evaluations)")
+        raise ConfigError(f"evolution_minimize: budget={budget} is less than one generation "
+                          f"({es.evaluations_per_step} evaluations)")
     best_x, best = flatten_params(params), np.inf
     for _ in range(steps):
         x = flatten_params(params)
@@ -334,8 +334,8 @@ def minimize_blackbox(fun, params, budget=1000, optimizer="NGOpt", method="auto"
     True
     """
     if method not in ("auto", "nevergrad", "es"):
-        raise ValueError(f"minimize_blackbox: method must be 'auto', 'nevergrad' or 'es', "
-                         f"got {method!r}")
+        raise ConfigError(f"minimize_blackbox: method must be 'auto', 'nevergrad' or 'es', "
+                          f"got {method!r}")
     if method == "auto":
         try:
             _require_nevergrad()

@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from chainrule.errors import ConfigError
+from chainrule.errors import ConfigError, UsageError
 from chainrule.grad_mode import enable_grad
 from chainrule.optim._kernels import Work, fma
 from chainrule.optim.optimizer import Optimizer, _to_scalar, check_nonnegative
@@ -187,7 +187,7 @@ class LBFGS(Optimizer):
         })
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
-            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
+            raise ConfigError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
 
     @classmethod
@@ -247,8 +247,8 @@ class LBFGS(Optimizer):
     def step(self, closure):
         """Run up to ``max_iter`` L-BFGS iterations; returns the loss first evaluated."""
         if closure is None:
-            raise RuntimeError("LBFGS.step requires a closure that re-evaluates the model "
-                               "(zero_grad, loss, loss.backward(), return loss)")
+            raise UsageError("LBFGS.step requires a closure that re-evaluates the model "
+                             "(zero_grad, loss, loss.backward(), return loss)")
 
         def evaluate():
             with enable_grad():

@@ -22,6 +22,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
+from chainrule.errors import ArgumentTypeError, ConfigError, UsageError
 from chainrule.optim._lr_base import (EPOCH_DEPRECATION_WARNING, LRScheduler,
                                       _param_groups_val_list, _update_param_group_val,
                                       _warn_get_lr_called_within_step)
@@ -43,12 +44,12 @@ class _LambdaBase(LRScheduler):
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
         else:
             if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, "
-                                 f"but got {len(lr_lambda)}")
+                raise ConfigError(f"Expected {len(optimizer.param_groups)} lr_lambdas, "
+                                  f"but got {len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)
         for fn in self.lr_lambdas:
             if not callable(fn):
-                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+                raise ArgumentTypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self):
@@ -147,7 +148,7 @@ class ConstantLR(LRScheduler):
 
     def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
         if factor > 1.0 or factor < 0:
-            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+            raise ConfigError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -175,10 +176,10 @@ class LinearLR(LRScheduler):
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):
         if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError("Starting multiplicative factor expected to be greater than 0 and "
-                             "less or equal to 1.")
+            raise ConfigError("Starting multiplicative factor expected to be greater than 0 and "
+                              "less or equal to 1.")
         if end_factor > 1.0 or end_factor < 0:
-            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+            raise ConfigError("Ending multiplicative factor expected to be between 0 and 1.")
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
@@ -282,15 +283,15 @@ class CosineAnnealingLR(LRScheduler):
 def _check_members(owner, optimizer, schedulers):
     for i, scheduler in enumerate(schedulers):
         if not hasattr(scheduler, "optimizer"):
-            raise TypeError(f"{owner} at index {i} should have `optimizer` as its attribute.")
+            raise ArgumentTypeError(f"{owner} at index {i} should have `optimizer` as its attribute.")
         if isinstance(scheduler, ReduceLROnPlateau):
-            raise ValueError(f"{owner} does not support `ReduceLROnPlateau` scheduler as it "
-                             "requires additional kwargs to be specified when calling `step`, "
-                             f"but got one at index {i} in the given schedulers sequence.")
+            raise ConfigError(f"{owner} does not support `ReduceLROnPlateau` scheduler as it "
+                              "requires additional kwargs to be specified when calling `step`, "
+                              f"but got one at index {i} in the given schedulers sequence.")
         if optimizer != scheduler.optimizer:
-            raise ValueError(f"{owner} expects all schedulers to belong to the same optimizer, "
-                             f"but got scheduler {type(scheduler).__name__} at index {i} with "
-                             f"a different optimizer")
+            raise ConfigError(f"{owner} expects all schedulers to belong to the same optimizer, "
+                              f"but got scheduler {type(scheduler).__name__} at index {i} with "
+                              f"a different optimizer")
 
 
 class _Composite(LRScheduler):
@@ -318,11 +319,11 @@ class SequentialLR(_Composite):
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
         if len(schedulers) < 1:
-            raise ValueError(f"{type(self).__name__} expects at least one scheduler, "
-                             "but got no scheduler.")
+            raise ConfigError(f"{type(self).__name__} expects at least one scheduler, "
+                              "but got no scheduler.")
         _check_members(type(self).__name__, optimizer, schedulers)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(
+            raise ConfigError(
                 "Sequential Schedulers expects number of schedulers provided to be one more than "
                 f"the number of milestone points, but got number of schedulers {len(schedulers)} "
                 f"and the number of milestones to be equal to {len(milestones)}")
@@ -367,8 +368,8 @@ class ChainedScheduler(_Composite):
 
     def __init__(self, schedulers, optimizer=None):
         if len(schedulers) < 1:
-            raise ValueError(f"{type(self).__name__} expects at least one scheduler to be "
-                             "chained, but got no scheduler.")
+            raise ConfigError(f"{type(self).__name__} expects at least one scheduler to be "
+                              "chained, but got no scheduler.")
         optimizer = optimizer or schedulers[0].optimizer
         _check_members(type(self).__name__, optimizer, schedulers)
         self._schedulers = schedulers
@@ -396,15 +397,15 @@ class ReduceLROnPlateau(LRScheduler):
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
         if factor >= 1.0:
-            raise ValueError("Factor should be < 1.0.")
+            raise ConfigError("Factor should be < 1.0.")
         self.factor = factor
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+            raise ArgumentTypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(f"expected {len(optimizer.param_groups)} min_lrs, "
-                                 f"got {len(min_lr)}")
+                raise ConfigError(f"expected {len(optimizer.param_groups)} min_lrs, "
+                                  f"got {len(min_lr)}")
             self.default_min_lr = None
             self.min_lrs = list(min_lr)
         else:
@@ -448,7 +449,7 @@ class ReduceLROnPlateau(LRScheduler):
     def _reduce_lr(self, epoch):
         if len(self.optimizer.param_groups) != len(self.min_lrs):
             if self.default_min_lr is None:
-                raise RuntimeError(
+                raise UsageError(
                     f"The number of param groups in the `optimizer` "
                     f"({len(self.optimizer.param_groups)}) differs from when "
                     f"`ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), usually due to "
@@ -477,9 +478,9 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _init_is_better(self, mode, threshold, threshold_mode):
         if mode not in {"min", "max"}:
-            raise ValueError("mode " + mode + " is unknown!")
+            raise ConfigError("mode " + mode + " is unknown!")
         if threshold_mode not in {"rel", "abs"}:
-            raise ValueError("threshold mode " + threshold_mode + " is unknown!")
+            raise ConfigError("threshold mode " + threshold_mode + " is unknown!")
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.mode = mode
         self.threshold = threshold

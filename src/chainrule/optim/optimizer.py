@@ -19,7 +19,7 @@ from chainrule.backend import device_of, is_array, to_device
 
 from chainrule import dtypes
 from chainrule.autograd.grad import zero_grads
-from chainrule.errors import CheckpointError, ConfigError
+from chainrule.errors import ArgumentTypeError, CheckpointError, ConfigError, ShapeError
 from chainrule.tensor import Tensor
 
 
@@ -37,7 +37,7 @@ def _to_scalar(x):
     """A hyperparameter as a Python number (a one-element tensor becomes its value)."""
     if isinstance(x, Tensor):
         if x.numel() != 1:
-            raise ValueError(f"expected a one-element tensor, got shape {tuple(x.shape)}")
+            raise ShapeError(f"expected a one-element tensor, got shape {tuple(x.shape)}")
         return x.item()
     return x
 
@@ -65,9 +65,9 @@ def _check_supported(name, **flags):
     """Reject PyTorch options that have no meaning here (CUDA graphs, differentiable steps)."""
     for flag, value in flags.items():
         if value:
-            raise ValueError(f"{name}: {flag}=True is not supported: chainrule updates parameters "
-                             f"in place with NumPy, outside the autograd graph and without CUDA "
-                             f"graphs; leave {flag}=False")
+            raise ConfigError(f"{name}: {flag}=True is not supported: chainrule updates parameters "
+                              f"in place with NumPy, outside the autograd graph and without CUDA "
+                              f"graphs; leave {flag}=False")
 
 
 def _typename(obj):
@@ -97,13 +97,13 @@ class Optimizer:
     def __init__(self, params, defaults):
         self.defaults = defaults
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of "
-                            "Tensors or dicts, but got " + _typename(params))
+            raise ArgumentTypeError("params argument given to the optimizer should be an iterable of "
+                                    "Tensors or dicts, but got " + _typename(params))
         self.state = defaultdict(dict)
         self.param_groups = []
         param_groups = list(params)
         if len(param_groups) == 0:
-            raise ValueError("optimizer got an empty parameter list")
+            raise ConfigError("optimizer got an empty parameter list")
         if not isinstance(param_groups[0], dict):
             param_groups = [{"params": param_groups}]
         for param_group in param_groups:
@@ -152,16 +152,16 @@ class Optimizer:
         Useful to start training frozen layers partway through, as in PyTorch.
         """
         if not isinstance(param_group, dict):
-            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+            raise ArgumentTypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         if "params" not in param_group:
-            raise ValueError("param_group must have a 'params' entry listing its tensors")
+            raise ConfigError("param_group must have a 'params' entry listing its tensors")
         params = param_group["params"]
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, set):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, but "
-                            "the ordering of tensors in sets will change between runs. "
-                            "Please use a list instead.")
+            raise ArgumentTypeError("optimizer parameters need to be organized in ordered collections, but "
+                                    "the ordering of tensors in sets will change between runs. "
+                                    "Please use a list instead.")
         else:
             params = list(params)
 
@@ -175,21 +175,21 @@ class Optimizer:
         param_group["params"] = tensors
         if names:
             if len(names) != len(tensors):
-                raise ValueError("all optimizer params should be with/without names. "
-                                 "Some param names are missing")
+                raise ConfigError("all optimizer params should be with/without names. "
+                                  "Some param names are missing")
             param_group["param_names"] = names
 
         for param in tensors:
             if not isinstance(param, Tensor):
-                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
-                                + _typename(param))
+                raise ArgumentTypeError("optimizer can only optimize Tensors, but one of the params is "
+                                        + _typename(param))
             if not (param.is_leaf or param.retains_grad):
-                raise ValueError("can't optimize a non-leaf Tensor")
+                raise ConfigError("can't optimize a non-leaf Tensor")
 
         for name, default in self.defaults.items():
             if default is required and name not in param_group:
-                raise ValueError("parameter group didn't specify a value of required "
-                                 f"optimization parameter {name}")
+                raise ConfigError("parameter group didn't specify a value of required "
+                                  f"optimization parameter {name}")
             param_group.setdefault(name, default)
 
         if len(tensors) != len(set(map(id, tensors))):
@@ -203,10 +203,10 @@ class Optimizer:
             seen.update(map(id, group["params"]))
             if ("param_names" in param_group) != ("param_names" in group):
                 which = "with names" if "param_names" in param_group else "without names"
-                raise ValueError("all optimizer param groups should be with/without names. "
-                                 f"cannot add param group {which} to the optimizer")
+                raise ConfigError("all optimizer param groups should be with/without names. "
+                                  f"cannot add param group {which} to the optimizer")
         if not seen.isdisjoint(map(id, tensors)):
-            raise ValueError("some parameters appear in more than one parameter group")
+            raise ConfigError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
 
     # ---- gradients --------------------------------------------------------------------------

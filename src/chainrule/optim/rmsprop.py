@@ -1,5 +1,4 @@
 """``RMSprop``: division by a running root-mean-square of the gradient, as ``torch.optim.RMSprop``."""
-import numpy as np
 
 from chainrule.backend import namespace_of
 from chainrule.optim._elementwise import ElementwiseOptimizer

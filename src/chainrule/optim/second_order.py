@@ -9,7 +9,7 @@ H d = −g approximately by conjugate gradients) and :func:`minimize`, which han
 import numpy as np
 
 from chainrule.autograd.grad import grad as autograd_grad
-from chainrule.errors import ConfigError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, UsageError
 from chainrule.grad_mode import enable_grad
 from chainrule.optim.lbfgs import _strong_wolfe
 from chainrule.optim.optimizer import Optimizer, _to_scalar
@@ -20,11 +20,11 @@ from chainrule.tensor import Tensor
 def _param_list(params, who):
     params = [params] if isinstance(params, Tensor) else list(params)
     if not params:
-        raise ValueError(f"{who}: got an empty parameter list")
+        raise ConfigError(f"{who}: got an empty parameter list")
     for i, p in enumerate(params):
         if not isinstance(p, Tensor) or p.data.dtype.kind != "f":
-            raise TypeError(f"{who}: params[{i}] must be a floating-point tensor, got "
-                            f"{type(p).__name__}")
+            raise DTypeError(f"{who}: params[{i}] must be a floating-point tensor, got "
+                             f"{type(p).__name__}")
     return params
 
 
@@ -61,7 +61,7 @@ def _loss(fun, who):
     with enable_grad():
         loss = fun()
     if not isinstance(loss, Tensor) or loss.data.size != 1:
-        raise TypeError(f"{who}: the objective must return a scalar tensor, got "
+        raise ArgumentTypeError(f"{who}: the objective must return a scalar tensor, got "
                         + (f"shape {loss.shape}" if isinstance(loss, Tensor)
                            else type(loss).__name__))
     return loss
@@ -159,7 +159,7 @@ class _FlatOptimizer(Optimizer):
     def __init__(self, params, defaults, name):
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
-            raise ValueError(f"{name} doesn't support per-parameter options (parameter groups)")
+            raise ConfigError(f"{name} doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
         self._name = name
 
@@ -175,9 +175,9 @@ class _FlatOptimizer(Optimizer):
             p.grad = None
         loss = _loss(closure, f"{self._name}.step")
         if any(p.grad is not None for p in self._params):
-            raise RuntimeError(f"{self._name}.step: the closure called backward(), which frees "
-                               f"the graph this optimiser differentiates twice; return the loss "
-                               f"without calling backward()")
+            raise UsageError(f"{self._name}.step: the closure called backward(), which frees "
+                             f"the graph this optimiser differentiates twice; return the loss "
+                             f"without calling backward()")
         return loss
 
     def _write_grad(self, flat_grad):
@@ -241,8 +241,8 @@ class NewtonCG(_FlatOptimizer):
     def step(self, closure):
         """One truncated-Newton step; returns the loss at the start of it."""
         if closure is None:
-            raise RuntimeError("NewtonCG.step requires a closure that re-evaluates the model and "
-                               "returns the loss")
+            raise UsageError("NewtonCG.step requires a closure that re-evaluates the model and "
+                             "returns the loss")
         group = self.param_groups[0]
         curv = _Curvature(lambda: self._closure_without_backward(closure), self._params,
                           "NewtonCG.step")
@@ -340,8 +340,8 @@ class NonlinearCG(_FlatOptimizer):
     def step(self, closure):
         """One conjugate-gradient iteration with a line search; returns the loss at its start."""
         if closure is None:
-            raise RuntimeError("NonlinearCG.step requires a closure that re-evaluates the model "
-                               "and returns the loss")
+            raise UsageError("NonlinearCG.step requires a closure that re-evaluates the model "
+                             "and returns the loss")
         group = self.param_groups[0]
         state = self._state()
         f, g = self._evaluate(closure)
@@ -438,11 +438,11 @@ def minimize(fun, params, method="L-BFGS-B", options=None, tol=None, bounds=None
         (True, True)
     """
     if method not in GRADIENT_METHODS + VALUE_METHODS:
-        raise ValueError(f"minimize: unknown method {method!r}; expected one of "
-                         f"{', '.join(GRADIENT_METHODS + VALUE_METHODS)}")
+        raise ConfigError(f"minimize: unknown method {method!r}; expected one of "
+                          f"{', '.join(GRADIENT_METHODS + VALUE_METHODS)}")
     if not callable(fun):
-        raise TypeError(f"minimize: fun must be a callable of no arguments returning a scalar "
-                        f"tensor, got {type(fun).__name__}")
+        raise ArgumentTypeError(f"minimize: fun must be a callable of no arguments returning a scalar "
+                                f"tensor, got {type(fun).__name__}")
     optimize = _require_scipy()
     params = _param_list(params, "minimize")
     x0 = flatten_params(params)

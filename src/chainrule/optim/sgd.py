@@ -1,7 +1,6 @@
 """``SGD``: stochastic gradient descent with momentum, step for step as ``torch.optim.SGD``."""
-import numpy as np
 
-from chainrule.errors import ConfigError
+from chainrule.errors import ConfigError, UsageError
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import fma, prepare_grad
 from chainrule.optim.optimizer import _check_supported, _to_scalar, check_nonnegative
@@ -64,7 +63,7 @@ class SGD(ElementwiseOptimizer):
             raise ConfigError("Nesterov momentum requires a momentum and zero dampening")
         _check_supported("SGD", differentiable=group.get("differentiable"))
         if group.get("fused") and group.get("foreach"):
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+            raise UsageError("`fused` and `foreach` cannot be `True` together.")
         return dict(group)
 
     def _new_state(self, group, param):

@@ -18,6 +18,7 @@ the lectures).
 """
 import numpy as np
 
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.function import Function
 from chainrule.grad_mode import no_grad
 from chainrule.random import default_generator
@@ -28,13 +29,13 @@ METHODS = ("central", "spsa", "gaussian")
 
 def _check(method, eps, num_samples):
     if method not in METHODS:
-        raise ValueError(f"zeroth-order estimate: method must be one of {METHODS}, "
-                         f"got {method!r}")
+        raise ConfigError(f"zeroth-order estimate: method must be one of {METHODS}, "
+                          f"got {method!r}")
     if eps is not None and not eps > 0:
-        raise ValueError(f"zeroth-order estimate: eps must be positive, got {eps}")
+        raise ConfigError(f"zeroth-order estimate: eps must be positive, got {eps}")
     if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
-        raise ValueError(f"zeroth-order estimate: num_samples must be a positive integer, "
-                         f"got {num_samples!r}")
+        raise ConfigError(f"zeroth-order estimate: num_samples must be a positive integer, "
+                          f"got {num_samples!r}")
 
 
 def default_eps(dtype, method):
@@ -56,7 +57,7 @@ def loss_value(value, who):
         value = value.data
     arr = np.asarray(value)
     if arr.size != 1:
-        raise ValueError(f"{who}: expected a scalar loss, got an array of shape {arr.shape}")
+        raise ShapeError(f"{who}: expected a scalar loss, got an array of shape {arr.shape}")
     return float(arr.reshape(()))
 
 
@@ -152,10 +153,10 @@ def estimate_grad(fun, params, method="central", eps=None, num_samples=1, genera
     """
     params = [params] if isinstance(params, Tensor) else list(params)
     if not params:
-        raise ValueError("estimate_grad: got an empty parameter list")
+        raise ConfigError("estimate_grad: got an empty parameter list")
     for i, p in enumerate(params):
         if not isinstance(p, Tensor) or p.data.dtype.kind != "f":
-            raise TypeError(f"estimate_grad: params[{i}] must be a floating-point tensor, got "
+            raise DTypeError(f"estimate_grad: params[{i}] must be a floating-point tensor, got "
                             f"{type(p).__name__}" + (f" of dtype {p.dtype}"
                                                      if isinstance(p, Tensor) else ""))
 
@@ -195,7 +196,7 @@ class ZerothOrderFunction(Function):
             and values.shape[0] == y.data.shape[0]
         if values.size != 1 and not per_row:
             rows = y.data.shape[0] if y.data.ndim else 1
-            raise ValueError(f"blackbox: the cost must return a scalar or one value per row of its "
+            raise ShapeError(f"blackbox: the cost must return a scalar or one value per row of its "
                              f"input (shape ({rows},)), got shape {values.shape}")
         scale = 1.0 / values.size if (per_row and reduction == "mean") else 1.0
         ctx.cost, ctx.method, ctx.eps, ctx.num_samples = cost, method, eps, num_samples
@@ -256,14 +257,14 @@ def blackbox(cost, method="central", eps=None, num_samples=1, generator=None, re
         (1, 2)
     """
     if not callable(cost):
-        raise TypeError(f"blackbox: cost must be callable, got {type(cost).__name__}")
+        raise ArgumentTypeError(f"blackbox: cost must be callable, got {type(cost).__name__}")
     _check(method, eps, num_samples)
     if reduction not in ("mean", "sum"):
-        raise ValueError(f"blackbox: reduction must be 'mean' or 'sum', got {reduction!r}")
+        raise ConfigError(f"blackbox: reduction must be 'mean' or 'sum', got {reduction!r}")
 
     def apply(y):
         if not isinstance(y, Tensor):
-            raise TypeError(f"blackbox: expected a tensor input, got {type(y).__name__}")
+            raise ArgumentTypeError(f"blackbox: expected a tensor input, got {type(y).__name__}")
         return ZerothOrderFunction.apply(y, cost, method, eps, num_samples, generator, reduction)
 
     apply.__doc__ = f"The black box {getattr(cost, '__name__', 'cost')} with a {method} " \

@@ -16,6 +16,7 @@ or two numbers, with gradients from backprop, and draw every iterate.
 import numpy as np
 
 from chainrule import dtypes
+from chainrule.errors import ConfigError
 from chainrule.factories import tensor
 from chainrule.optim import SGD, Adam, RMSprop
 from chainrule.plot.figure import require_matplotlib, save_figure
@@ -87,7 +88,7 @@ def step_sizes(path, f=quartic, x0=2.0, lrs=STEP_SIZES, steps=30, xlim=(-2.2, 2.
     plt = require_matplotlib()
     lrs = [(lr, "") if np.isscalar(lr) else tuple(lr) for lr in lrs]
     if not lrs:
-        raise ValueError("step_sizes: expected at least one step size in lrs")
+        raise ConfigError("step_sizes: expected at least one step size in lrs")
     grid = np.linspace(*xlim, 400)
     curve = _values(f, grid)
     fig, axes = plt.subplots(1, len(lrs), figsize=(3.6 * len(lrs), 3.4), squeeze=False)

@@ -1,4 +1,5 @@
 """Training curves: every metric of a History, training and validation, one panel each."""
+from chainrule.errors import ConfigError
 from chainrule.plot.figure import require_matplotlib, save_figure
 
 
@@ -11,7 +12,7 @@ def history(history, path, title=None):
     plt = require_matplotlib()
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or not logs:
-        raise ValueError("history: expected a History or a non-empty dict of metric lists")
+        raise ConfigError("history: expected a History or a non-empty dict of metric lists")
     keys = [k for k in logs if not k.startswith("val_")]
     keys += [k[4:] for k in logs if k.startswith("val_") and k[4:] not in keys]
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)

@@ -9,6 +9,7 @@ one-dimensional parameters get no component (Li et al.'s "ignore biasbn"), unles
 
 import numpy as np
 
+from chainrule.errors import ArgumentTypeError, ConfigError, ShapeError
 from chainrule.grad_mode import no_grad
 from chainrule.plot.figure import require_matplotlib, save_figure
 from chainrule.random import Generator, default_generator
@@ -65,21 +66,21 @@ def landscape_grid(model, loss_fn, steps=21, span=1.0, directions=None, generato
     """
     params = list(model.parameters())
     if not params:
-        raise ValueError("landscape_grid: the model has no parameters")
+        raise ConfigError("landscape_grid: the model has no parameters")
     if not isinstance(steps, (int, np.integer)) or steps < 2:
-        raise ValueError(f"landscape_grid: steps must be an integer >= 2, got {steps!r}")
+        raise ConfigError(f"landscape_grid: steps must be an integer >= 2, got {steps!r}")
     if not span > 0:
-        raise ValueError(f"landscape_grid: span must be positive, got {span}")
+        raise ConfigError(f"landscape_grid: span must be positive, got {span}")
     if generator is not None and not isinstance(generator, Generator):
-        raise TypeError(f"landscape_grid: generator must be a cr.Generator, got "
-                        f"{type(generator).__name__}")
+        raise ArgumentTypeError(f"landscape_grid: generator must be a cr.Generator, got "
+                                f"{type(generator).__name__}")
     if directions is None:
         directions = (filter_normalized_direction(params, generator, ignore_bias),
                       filter_normalized_direction(params, generator, ignore_bias))
     d1, d2 = ([np.asarray(a, np.float64) for a in d] for d in directions)
     for d in (d1, d2):
         if len(d) != len(params) or any(a.shape != p.data.shape for a, p in zip(d, params)):
-            raise ValueError("landscape_grid: each direction must hold one array per parameter, "
+            raise ShapeError("landscape_grid: each direction must hold one array per parameter, "
                              "of the parameter's shape")
     alphas = np.linspace(-span, span, steps)
     betas = np.linspace(-span, span, steps)

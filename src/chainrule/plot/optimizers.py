@@ -11,6 +11,7 @@ import numpy as np
 from chainrule import dtypes
 from chainrule.data import DataLoader, TensorDataset
 from chainrule.datasets import load_heart_disease
+from chainrule.errors import ConfigError
 from chainrule.factories import tensor
 from chainrule.nn import BCEWithLogitsLoss, Linear, ReLU, Sequential
 from chainrule.optim import SGD, Adagrad, Adam, RMSprop
@@ -61,9 +62,9 @@ def compare_optimizers(optimizers=OPTIMIZERS, epochs=30, batch_size=32, hidden=1
     >>> curves = compare_optimizers(epochs=5)
     """
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"compare_optimizers: epochs must be a positive integer, got {epochs!r}")
+        raise ConfigError(f"compare_optimizers: epochs must be a positive integer, got {epochs!r}")
     if not optimizers:
-        raise ValueError("compare_optimizers: expected at least one (label, class, kwargs)")
+        raise ConfigError("compare_optimizers: expected at least one (label, class, kwargs)")
     problem = problem or HeartProblem(seed)
     manual_seed(seed)
     init = {k: v.data.copy() for k, v in problem.network(hidden).state_dict().items()}

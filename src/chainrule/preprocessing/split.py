@@ -5,20 +5,21 @@ import numbers
 import numpy as np
 
 from chainrule import random as _random
+from chainrule.errors import ArgumentTypeError, ConfigError, DataError, ShapeError
 from chainrule.tensor import Tensor
 
 
 def _length(a, i):
     if isinstance(a, (Tensor, np.ndarray)):
         if a.ndim == 0:
-            raise ValueError(f"train_test_split: array {i} is a scalar (shape ()); expected an array "
+            raise ShapeError(f"train_test_split: array {i} is a scalar (shape ()); expected an array "
                              f"with one entry per sample")
         return a.shape[0]
     try:
         return len(a)
     except TypeError:
-        raise TypeError(f"train_test_split: array {i} is a {type(a).__name__}, which has no length; "
-                        f"expected an array, tensor or list") from None
+        raise ArgumentTypeError(f"train_test_split: array {i} is a {type(a).__name__}, which has no length; "
+                                f"expected an array, tensor or list") from None
 
 
 def _take(a, idx):
@@ -32,19 +33,19 @@ def _take(a, idx):
 
 def _n_test(test_size, n):
     if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
-        raise TypeError(f"train_test_split: test_size must be a float in (0, 1) or an int count, "
-                        f"got {test_size!r}")
+        raise ArgumentTypeError(f"train_test_split: test_size must be a float in (0, 1) or an int count, "
+                                f"got {test_size!r}")
     if isinstance(test_size, numbers.Integral):
         if not 1 <= test_size < n:
-            raise ValueError(f"train_test_split: test_size={test_size} must be between 1 and "
-                             f"{n - 1} for {n} samples, so both parts are non-empty")
+            raise ConfigError(f"train_test_split: test_size={test_size} must be between 1 and "
+                              f"{n - 1} for {n} samples, so both parts are non-empty")
         return int(test_size)
     if not 0.0 < test_size < 1.0:
-        raise ValueError(f"train_test_split: test_size={test_size} as a fraction must be in (0, 1); "
-                         f"give an int for a count")
+        raise ConfigError(f"train_test_split: test_size={test_size} as a fraction must be in (0, 1); "
+                          f"give an int for a count")
     n_test = math.ceil(test_size * n)  # as scikit-learn
     if not 1 <= n_test < n:
-        raise ValueError(f"train_test_split: test_size={test_size} of {n} samples leaves "
+        raise ConfigError(f"train_test_split: test_size={test_size} of {n} samples leaves "
                          f"{n - n_test} for training and {n_test} for test; both must be non-empty")
     return n_test
 
@@ -82,17 +83,17 @@ def train_test_split(*arrays, test_size=0.25, stratify=None, shuffle=True, gener
         ((242, 13), (61, 13), 28)
     """
     if not arrays:
-        raise ValueError("train_test_split: expected at least one array to split, got none")
+        raise ConfigError("train_test_split: expected at least one array to split, got none")
     lengths = [_length(a, i) for i, a in enumerate(arrays)]
     if len(set(lengths)) != 1:
-        raise ValueError(f"train_test_split: all arrays must have the same number of rows; got "
-                         f"lengths {lengths}")
+        raise DataError(f"train_test_split: all arrays must have the same number of rows; got "
+                        f"lengths {lengths}")
     n = lengths[0]
     n_test = _n_test(test_size, n)
     if not shuffle:
         if stratify is not None:
-            raise ValueError("train_test_split: stratify needs shuffle=True (a stratified split "
-                             "picks rows at random); pass shuffle=True or stratify=None")
+            raise ConfigError("train_test_split: stratify needs shuffle=True (a stratified split "
+                              "picks rows at random); pass shuffle=True or stratify=None")
         train, test = np.arange(n - n_test), np.arange(n - n_test, n)
     elif stratify is None:
         perm = _random.rng(generator).permutation(n)
@@ -105,18 +106,18 @@ def train_test_split(*arrays, test_size=0.25, stratify=None, shuffle=True, gener
 def _stratified(stratify, n, n_test, rng):
     labels = np.asarray(stratify.data if isinstance(stratify, Tensor) else stratify)
     if labels.shape[:1] != (n,):
-        raise ValueError(f"train_test_split: stratify must have one label per row ({n}), got "
-                         f"shape {labels.shape}")
+        raise DataError(f"train_test_split: stratify must have one label per row ({n}), got "
+                        f"shape {labels.shape}")
     axis = 0 if labels.ndim > 1 else None  # rows of a 2-D label array (one-hot) are the classes
     classes, y, counts = np.unique(labels, axis=axis, return_inverse=True, return_counts=True)
     y = y.reshape(-1)
     if counts.min() < 2:
-        raise ValueError(f"train_test_split: the least populated class {classes[counts.argmin()].tolist()!r} "
-                         f"has only 1 member; every class needs at least 2 to appear in both parts")
+        raise DataError(f"train_test_split: the least populated class {classes[counts.argmin()].tolist()!r} "
+                        f"has only 1 member; every class needs at least 2 to appear in both parts")
     if n_test < len(classes) or n - n_test < len(classes):
-        raise ValueError(f"train_test_split: the test part ({n_test}) and the training part "
-                         f"({n - n_test}) must each hold at least one row of each of the "
-                         f"{len(classes)} classes; change test_size")
+        raise ConfigError(f"train_test_split: the test part ({n_test}) and the training part "
+                          f"({n - n_test}) must each hold at least one row of each of the "
+                          f"{len(classes)} classes; change test_size")
     train, test = [], []
     for c, k in enumerate(_allocate(counts, n_test)):
         members = rng.permutation(np.flatnonzero(y == c))

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from chainrule.errors import ArgumentTypeError, ConfigError, DataError, SerializationError, ShapeError
+
 KINDS = ("numeric", "categorical")
 _MISSING_STRINGS = ("", "?")
 _FORMAT = "chainrule.preprocessing.TabularPreprocessor"
@@ -53,12 +55,12 @@ def _cell(value, row, name):
         try:
             return float(s)
         except ValueError:
-            raise ValueError(f"row {row}, column {name!r}: cannot read {value!r} as a number; give a "
+            raise DataError(f"row {row}, column {name!r}: cannot read {value!r} as a number; give a "
                              f"number, a numeric string, or None/''/'?' for a missing value") from None
     if isinstance(value, (int, float, np.integer, np.floating, np.bool_)):
         return float(value)
-    raise TypeError(f"row {row}, column {name!r}: expected a number, a numeric string or None, "
-                    f"got {type(value).__name__} {value!r}")
+    raise ArgumentTypeError(f"row {row}, column {name!r}: expected a number, a numeric string or None, "
+                            f"got {type(value).__name__} {value!r}")
 
 
 class TabularPreprocessor:
@@ -96,21 +98,21 @@ class TabularPreprocessor:
     def __init__(self, feature_names, feature_kinds, categories=None, handle_unknown="error"):
         names, kinds = list(feature_names), list(feature_kinds)
         if not names or not all(isinstance(n, str) for n in names):
-            raise TypeError(f"TabularPreprocessor: feature_names must be a non-empty list of strings, "
-                            f"got {feature_names!r}")
+            raise ArgumentTypeError(f"TabularPreprocessor: feature_names must be a non-empty list of strings, "
+                                    f"got {feature_names!r}")
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
-            raise ValueError(f"TabularPreprocessor: feature_names must be unique; repeated: {dup}")
+            raise ConfigError(f"TabularPreprocessor: feature_names must be unique; repeated: {dup}")
         if len(kinds) != len(names):
-            raise ValueError(f"TabularPreprocessor: expected one kind per column ({len(names)}), "
-                             f"got {len(kinds)} feature_kinds")
+            raise ConfigError(f"TabularPreprocessor: expected one kind per column ({len(names)}), "
+                              f"got {len(kinds)} feature_kinds")
         for name, kind in zip(names, kinds):
             if kind not in KINDS:
-                raise ValueError(f"TabularPreprocessor: column {name!r} has kind {kind!r}; "
-                                 f"expected 'numeric' or 'categorical'")
+                raise ConfigError(f"TabularPreprocessor: column {name!r} has kind {kind!r}; "
+                                  f"expected 'numeric' or 'categorical'")
         if handle_unknown not in ("error", "ignore"):
-            raise ValueError(f"TabularPreprocessor: handle_unknown must be 'error' or 'ignore', "
-                             f"got {handle_unknown!r}")
+            raise ConfigError(f"TabularPreprocessor: handle_unknown must be 'error' or 'ignore', "
+                              f"got {handle_unknown!r}")
         self.feature_names = names
         self.feature_kinds = kinds
         self.handle_unknown = handle_unknown
@@ -121,23 +123,23 @@ class TabularPreprocessor:
         if categories is None:
             return None
         if not isinstance(categories, Mapping):
-            raise TypeError(f"TabularPreprocessor: categories must be a dict from column name to a "
-                            f"list of levels, got {type(categories).__name__}")
+            raise ArgumentTypeError(f"TabularPreprocessor: categories must be a dict from column name to a "
+                                    f"list of levels, got {type(categories).__name__}")
         kind_of = dict(zip(self.feature_names, self.feature_kinds))
         checked = {}
         for name, levels in categories.items():
             if kind_of.get(name) != "categorical":
                 what = "a numeric column" if name in kind_of else "not a column"
-                raise ValueError(f"TabularPreprocessor: categories given for {name!r}, which is {what}; "
-                                 f"categorical columns: {self._names_of('categorical')}")
+                raise ConfigError(f"TabularPreprocessor: categories given for {name!r}, which is {what}; "
+                                  f"categorical columns: {self._names_of('categorical')}")
             try:
                 floats = [float(v) for v in levels]
             except (TypeError, ValueError):
-                raise TypeError(f"TabularPreprocessor: categories[{name!r}] must be a list of numbers, "
-                                f"got {levels!r}") from None
+                raise ArgumentTypeError(f"TabularPreprocessor: categories[{name!r}] must be a list of numbers, "
+                                        f"got {levels!r}") from None
             if not floats or len(set(floats)) != len(floats) or not all(map(math.isfinite, floats)):
-                raise ValueError(f"TabularPreprocessor: categories[{name!r}] must be a non-empty list "
-                                 f"of distinct finite numbers, got {list(levels)!r}")
+                raise ConfigError(f"TabularPreprocessor: categories[{name!r}] must be a non-empty list "
+                                  f"of distinct finite numbers, got {list(levels)!r}")
             checked[name] = floats
         return checked
 
@@ -154,7 +156,7 @@ class TabularPreprocessor:
         """*X* as a (n_rows, n_columns) float64 array, NaN for missing; validated."""
         d = len(self.feature_names)
         if isinstance(X, Mapping):
-            raise TypeError(f"{where}: got one dict; pass the rows as a list of dicts, e.g. [row]")
+            raise ArgumentTypeError(f"{where}: got one dict; pass the rows as a list of dicts, e.g. [row]")
         if isinstance(X, (list, tuple)) and len(X) == 0:
             return np.empty((0, d))
         if isinstance(X, (list, tuple)) and isinstance(X[0], Mapping):
@@ -162,7 +164,7 @@ class TabularPreprocessor:
         else:
             A = np.asarray(X)
             if A.ndim != 2:
-                raise ValueError(f"{where}: expected a 2-D array of shape (n_rows, {d}), got shape "
+                raise ShapeError(f"{where}: expected a 2-D array of shape (n_rows, {d}), got shape "
                                  f"{A.shape}; for one row use X.reshape(1, -1) or [row]")
             if A.dtype.kind in "biuf":
                 A = A.astype(np.float64)
@@ -171,14 +173,14 @@ class TabularPreprocessor:
                               for i, row in enumerate(A)], dtype=np.float64).reshape(A.shape)
         if A.shape[1] != d:
             shown = ", ".join(self.feature_names)
-            raise ValueError(f"{where}: expected {d} columns ({shown}), got {A.shape[1]}")
+            raise ShapeError(f"{where}: expected {d} columns ({shown}), got {A.shape[1]}")
         for j, name in enumerate(self.feature_names):
             if self.feature_kinds[j] == "numeric":
                 bad = np.flatnonzero(np.isinf(A[:, j]))
                 if bad.size:
-                    raise ValueError(f"{where}: row {bad[0]}, column {name!r}: value {A[bad[0], j]} "
-                                     f"is not finite; numeric values must be finite (NaN marks a "
-                                     f"missing value)")
+                    raise DataError(f"{where}: row {bad[0]}, column {name!r}: value {A[bad[0], j]} "
+                                    f"is not finite; numeric values must be finite (NaN marks a "
+                                    f"missing value)")
         return A
 
     def _rows_from_dicts(self, rows, where):
@@ -186,16 +188,16 @@ class TabularPreprocessor:
         A = np.empty((len(rows), len(names)))
         for i, row in enumerate(rows):
             if not isinstance(row, Mapping):
-                raise TypeError(f"{where}: row {i} is a {type(row).__name__}; when rows are given as "
-                                f"dicts, every row must be a dict keyed by column name")
+                raise ArgumentTypeError(f"{where}: row {i} is a {type(row).__name__}; when rows are given as "
+                                        f"dicts, every row must be a dict keyed by column name")
             extra = sorted(set(row) - set(names), key=str)
             if extra:
-                raise ValueError(f"{where}: row {i} has unknown column(s) {extra}; expected the "
-                                 f"columns {names}")
+                raise DataError(f"{where}: row {i} has unknown column(s) {extra}; expected the "
+                                f"columns {names}")
             for j, name in enumerate(names):
                 if name not in row:
-                    raise ValueError(f"{where}: row {i} has no value for column {name!r}; give None "
-                                     f"for a missing value")
+                    raise DataError(f"{where}: row {i} has no value for column {name!r}; give None "
+                                    f"for a missing value")
                 A[i, j] = _cell(row[name], i, name)
         return A
 
@@ -208,14 +210,14 @@ class TabularPreprocessor:
         A = self._as_array(X, "TabularPreprocessor.fit")
         n = A.shape[0]
         if n == 0:
-            raise ValueError("TabularPreprocessor.fit: got 0 rows; fit needs the training rows")
+            raise DataError("TabularPreprocessor.fit: got 0 rows; fit needs the training rows")
         mean, scale, mode, levels = {}, {}, {}, {}
         for j, name in enumerate(self.feature_names):
             col = A[:, j]
             seen = col[~np.isnan(col)]
             if seen.size == 0:
-                raise ValueError(f"TabularPreprocessor.fit: column {name!r} has no observed values in "
-                                 f"the {n} training rows, so its missing values cannot be imputed")
+                raise DataError(f"TabularPreprocessor.fit: column {name!r} has no observed values in "
+                                f"the {n} training rows, so its missing values cannot be imputed")
             if self.feature_kinds[j] == "numeric":
                 m = float(seen.mean())
                 var = float(np.where(np.isnan(col), m, col).var())
@@ -230,8 +232,8 @@ class TabularPreprocessor:
                     self._raise_unknown(col, lv, name, "TabularPreprocessor.fit")
                 counts = hits.sum(axis=0)
                 if counts.max() == 0:
-                    raise ValueError(f"TabularPreprocessor.fit: column {name!r} has no value among "
-                                     f"its categories {[_fmt(v) for v in lv]} in the training rows")
+                    raise DataError(f"TabularPreprocessor.fit: column {name!r} has no value among "
+                                    f"its categories {[_fmt(v) for v in lv]} in the training rows")
                 order = np.argsort(lv, kind="stable")                  # ties: the smallest level
                 mode[name] = float(lv[order[np.argmax(counts[order])]])
                 levels[name] = [float(v) for v in lv]
@@ -243,14 +245,14 @@ class TabularPreprocessor:
         known = np.isnan(col) | (col[:, None] == levels[None, :]).any(axis=1)
         if not known.all():
             i = int(np.flatnonzero(~known)[0])
-            raise ValueError(f"{where}: row {i}, column {name!r}: unknown category {_fmt(col[i])}; "
+            raise DataError(f"{where}: row {i}, column {name!r}: unknown category {_fmt(col[i])}; "
                              f"known categories are {[_fmt(v) for v in levels]}. Fix the value, list it "
                              f"in categories=, or pass handle_unknown='ignore' to encode it as all zeros")
 
     def _check_fitted(self, where):
         if not self._fitted:
-            raise ValueError(f"{where}: this TabularPreprocessor is not fitted yet; call "
-                             f"fit(X_train) first")
+            raise ConfigError(f"{where}: this TabularPreprocessor is not fitted yet; call "
+                              f"fit(X_train) first")
 
     def transform(self, X):
         """Apply the fitted imputation, standardisation and one-hot encoding to the rows *X*.
@@ -323,21 +325,21 @@ class TabularPreprocessor:
         Example: ``pre = TabularPreprocessor.from_dict(json.load(f))``.
         """
         if not isinstance(d, Mapping) or d.get("format") != _FORMAT:
-            raise ValueError(f"TabularPreprocessor.from_dict: expected a dict made by "
+            raise SerializationError(f"TabularPreprocessor.from_dict: expected a dict made by "
                              f"TabularPreprocessor.to_dict() (format {_FORMAT!r}), got "
                              f"{type(d).__name__} with format {d.get('format') if isinstance(d, Mapping) else None!r}")
         missing = [k for k in ("feature_names", "feature_kinds", "categories", "handle_unknown",
                                "fitted") if k not in d]
         if missing:
-            raise ValueError(f"TabularPreprocessor.from_dict: the dict lacks the key(s) {missing}")
+            raise SerializationError(f"TabularPreprocessor.from_dict: the dict lacks the key(s) {missing}")
         pre = cls(d["feature_names"], d["feature_kinds"], d["categories"], d["handle_unknown"])
         state = d["fitted"]
         if state is not None:
             num, cat = pre._names_of("numeric"), pre._names_of("categorical")
             for key, names in (("mean", num), ("scale", num), ("mode", cat), ("categories", cat)):
                 if key not in state or sorted(state[key]) != sorted(names):
-                    raise ValueError(f"TabularPreprocessor.from_dict: fitted[{key!r}] must have one "
-                                     f"entry per column {names}, got {state.get(key)!r}")
+                    raise SerializationError(f"TabularPreprocessor.from_dict: fitted[{key!r}] must have one "
+                                             f"entry per column {names}, got {state.get(key)!r}")
             pre.mean_ = {k: float(state["mean"][k]) for k in num}
             pre.scale_ = {k: float(state["scale"][k]) for k in num}
             pre.mode_ = {k: float(state["mode"][k]) for k in cat}
@@ -345,14 +347,14 @@ class TabularPreprocessor:
             for k in num:
                 if not (math.isfinite(pre.mean_[k]) and math.isfinite(pre.scale_[k])
                         and pre.scale_[k] > 0):
-                    raise ValueError(f"TabularPreprocessor.from_dict: column {k!r} needs a finite "
-                                     f"mean and a finite positive scale, got mean "
-                                     f"{pre.mean_[k]} and scale {pre.scale_[k]}")
+                    raise SerializationError(f"TabularPreprocessor.from_dict: column {k!r} needs a finite "
+                                             f"mean and a finite positive scale, got mean "
+                                             f"{pre.mean_[k]} and scale {pre.scale_[k]}")
             for k in cat:
                 levels = pre.categories_[k]
                 if not levels or not all(map(math.isfinite, levels)) \
                         or len(set(levels)) != len(levels) or pre.mode_[k] not in levels:
-                    raise ValueError(f"TabularPreprocessor.from_dict: column {k!r} needs distinct "
+                    raise SerializationError(f"TabularPreprocessor.from_dict: column {k!r} needs distinct "
                                      f"finite levels that include its mode, got levels {levels} "
                                      f"and mode {pre.mode_[k]}"[:400])
             pre._fitted = True

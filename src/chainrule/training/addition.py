@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from chainrule.backend import namespace_of
 from chainrule.datasets.addition import (PAD, START, VOCAB_SIZE, answer_length, decode,
                                          encode_questions, make_addition)
 from chainrule.errors import CheckpointError, ConfigError
@@ -90,7 +91,7 @@ class AdditionLSTM(Module):
     def generate(self, src, steps):
         """Greedy decoding: the most likely symbol at each step, fed back as the next input."""
         memory, keys, state, keep = self.encode(src)
-        token = Tensor(np.full((src.shape[0], 1), START, dtype=np.int64))
+        token = Tensor(namespace_of(src.data).full((src.shape[0], 1), START, dtype=np.int64))
         out = []
         for _ in range(steps):
             logits, state = self.decode(token, memory, keys, state, keep)
@@ -121,7 +122,7 @@ class AdditionTransformer(Module):
         self.out = Linear(d_model, VOCAB_SIZE)
 
     def _embed(self, ids):
-        pos = Tensor(np.arange(ids.shape[1], dtype=np.int64))
+        pos = Tensor(namespace_of(ids.data).arange(ids.shape[1], dtype=np.int64))
         return self.embedding(ids) * math.sqrt(self.d_model) + self.position(pos)
 
     def encode(self, src):
@@ -145,7 +146,7 @@ class AdditionTransformer(Module):
     def generate(self, src, steps):
         """Greedy decoding: rerun the decoder on the answer so far, keep the last step's choice."""
         memory, pad = self.encode(src)
-        tokens = Tensor(np.full((src.shape[0], 1), START, dtype=np.int64))
+        tokens = Tensor(namespace_of(src.data).full((src.shape[0], 1), START, dtype=np.int64))
         for _ in range(steps):
             nxt = self.decode(tokens, memory, pad)[:, -1:].argmax(-1)
             tokens = cat([tokens, nxt], 1)

@@ -6,6 +6,7 @@ optimiser's ``step`` (move each weight against its gradient).
 """
 import numpy as np
 
+from chainrule.errors import DataError
 from chainrule.grad_mode import no_grad
 from chainrule.tensor import Tensor
 
@@ -46,8 +47,8 @@ def train_epoch(model, loss_fn, optimizer, loader, penalty=None, on_batch=None):
         if on_batch is not None:
             on_batch(i, loss)
     if count == 0:
-        raise ValueError("train_epoch: the data loader yielded no batches (is the dataset empty, "
-                         "or drop_last=True with fewer samples than batch_size?)")
+        raise DataError("train_epoch: the data loader yielded no batches (is the dataset empty, "
+                        "or drop_last=True with fewer samples than batch_size?)")
     return total / count
 
 

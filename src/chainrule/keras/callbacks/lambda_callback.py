@@ -7,6 +7,7 @@ Example::
 """
 import math
 
+from chainrule.errors import ArgumentTypeError, NumericalError
 from chainrule.keras.callbacks.callback import Callback
 
 
@@ -24,8 +25,8 @@ class TerminateOnNaN(Callback):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
             if self.raise_error:
-                raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Loss value: "
-                                   f"{loss}. Terminating training immediately.")
+                raise NumericalError(f"NaN or Inf loss encountered at batch {batch}. Loss value: "
+                                     f"{loss}. Terminating training immediately.")
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
@@ -56,6 +57,6 @@ class LambdaCallback(Callback):
                      on_train_batch_end=on_train_batch_end, **kwargs)
         for name, fn in hooks.items():
             if not hasattr(Callback, name):
-                raise TypeError(f"LambdaCallback: {name!r} is not a callback hook")
+                raise ArgumentTypeError(f"LambdaCallback: {name!r} is not a callback hook")
             if fn is not None:
                 setattr(self, name, fn)

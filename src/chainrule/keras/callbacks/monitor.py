@@ -8,12 +8,13 @@ Example::
 
     >>> stop = EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
 """
+import errno
 import os
 import warnings
 
 import numpy as np
 
-from chainrule.errors import ConfigError
+from chainrule.errors import ConfigError, DirectoryPathError, KeyNameError
 from chainrule.keras.callbacks.callback import Callback
 from chainrule.serialization import save
 
@@ -181,15 +182,15 @@ class ModelCheckpoint(MonitorCallback):
         try:
             path = self.filepath.format(epoch=epoch + 1, **logs)
         except KeyError as e:
-            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". '
-                           f"Reason: {e} is not in the logs ({', '.join(logs)})") from None
+            raise KeyNameError(f'Failed to format this callback filepath: "{self.filepath}". '
+                               f"Reason: {e} is not in the logs ({', '.join(logs)})") from None
         if self._should_save(epoch, logs, path):
             directory = os.path.dirname(path)
             if directory:
                 os.makedirs(directory, exist_ok=True)
             if os.path.isdir(path):
-                raise IsADirectoryError(f"ModelCheckpoint: the filepath is an existing "
-                                        f"directory: {path}; give a file name")
+                raise DirectoryPathError(f"ModelCheckpoint: the filepath is an existing "
+                                         f"directory: {path}; give a file name", errno.EISDIR, path)
             if self.save_weights_only:
                 save(self.model.state_dict(), path)
             else:

@@ -40,3 +40,11 @@ from chainrule.keras.layers.wrappers import Bidirectional, TimeDistributed  # no
 
 __all__ += ["Attention", "Bidirectional", "Embedding", "GRU", "LSTM", "MultiHeadAttention",
             "SimpleRNN", "TimeDistributed"]
+
+from chainrule.keras.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose  # noqa: E402
+from chainrule.keras.layers.pooling import (AveragePooling2D, GlobalAveragePooling2D,  # noqa: E402
+                                            GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
+from chainrule.keras.layers.spatial_reshaping import UpSampling2D, ZeroPadding2D  # noqa: E402
+
+__all__ += ["AveragePooling2D", "Conv1D", "Conv2D", "Conv2DTranspose", "GlobalAveragePooling2D",
+            "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "UpSampling2D", "ZeroPadding2D"]

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from chainrule.backend import namespace_of
 from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.keras import regularizers
 from chainrule.keras.layers import initializers
@@ -36,11 +37,11 @@ def _large(dtype):
     return 65504.0 if np.dtype(dtype) == np.float16 else _LARGE_NEGATIVE
 
 
-def _bool_mask(mask, shape, name, where):
-    """A bool ndarray of *shape* from a Tensor/array mask, or a clear error."""
+def _bool_mask(mask, shape, name, where, ns):
+    """A bool array (of namespace *ns*) of *shape* from a Tensor/array mask, or a clear error."""
     if mask is None:
         return None
-    data = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    data = mask.data if isinstance(mask, Tensor) else ns.asarray(np.asarray(mask))
     if data.dtype.kind not in "biu":
         raise DTypeError(f"{where}: {name} must be a bool (or 0/1 integer) tensor, received "
                          f"dtype {data.dtype}")
@@ -50,8 +51,8 @@ def _bool_mask(mask, shape, name, where):
     return data.astype(bool)
 
 
-def _causal(tq, tv):
-    return np.tril(np.ones((tq, tv), dtype=bool))
+def _causal(tq, tv, ns):
+    return ns.tril(ns.ones((tq, tv), dtype=bool))
 
 
 def _generator(seed, where):
@@ -118,12 +119,13 @@ class Attention(MaskedLayer):
             raise ShapeError(f"{where}: key and value must have the same batch and steps, "
                              f"received {tuple(k.shape)} and {tuple(v.shape)}")
         q_mask = v_mask = None
+        ns = namespace_of(q.data)
         if mask is not None:
             if not isinstance(mask, (list, tuple)) or len(mask) not in (2, 3):
                 raise DTypeError(f"{where}: mask must be a list [query_mask, value_mask]. "
                                  f"Received: {type(mask).__name__}")
-            q_mask = _bool_mask(mask[0], q.shape[:2], "query_mask", where)
-            v_mask = _bool_mask(mask[1], v.shape[:2], "value_mask", where)
+            q_mask = _bool_mask(mask[0], q.shape[:2], "query_mask", where, ns)
+            v_mask = _bool_mask(mask[1], v.shape[:2], "value_mask", where, ns)
         if self.score_mode == "dot":
             scores = q @ k.transpose(1, 2)
             if self.use_scale:
@@ -135,7 +137,7 @@ class Attention(MaskedLayer):
             scores = self.concat_score_weight * summed.tanh().sum(-1)
         keep = None if v_mask is None else v_mask[:, None, :]
         if use_causal_mask:
-            causal = _causal(q.shape[1], v.shape[1])[None]
+            causal = _causal(q.shape[1], v.shape[1], ns)[None]
             keep = causal if keep is None else keep & causal
         if keep is not None:
             scores = scores - Tensor((~keep).astype(scores.data.dtype)
@@ -280,10 +282,11 @@ class MultiHeadAttention(Layer):
     def _attention_mask(self, q, v, query_mask, value_mask, key_mask, attention_mask,
                         use_causal_mask):
         where = self._where()
+        ns = namespace_of(q.data)
         b, t, s = q.shape[0], q.shape[1], v.shape[1]
-        masks = [_bool_mask(query_mask, (b, t), "query_mask", where),
-                 _bool_mask(value_mask, (b, s), "value_mask", where),
-                 _bool_mask(key_mask, (b, s), "key_mask", where)]
+        masks = [_bool_mask(query_mask, (b, t), "query_mask", where, ns),
+                 _bool_mask(value_mask, (b, s), "value_mask", where, ns),
+                 _bool_mask(key_mask, (b, s), "key_mask", where, ns)]
         auto = None
         if masks[0] is not None:
             auto = masks[0][:, :, None]
@@ -291,11 +294,11 @@ class MultiHeadAttention(Layer):
             if m is not None:
                 auto = m[:, None, :] if auto is None else auto & m[:, None, :]
         if use_causal_mask:
-            causal = _causal(t, s)[None]
+            causal = _causal(t, s, ns)[None]
             auto = causal if auto is None else auto & causal
         if attention_mask is not None:
             data = attention_mask.data if isinstance(attention_mask, Tensor) \
-                else np.asarray(attention_mask)
+                else ns.asarray(np.asarray(attention_mask))
             if data.dtype.kind not in "biu":
                 raise DTypeError(f"{where}: attention_mask must be a bool (or 0/1 integer) "
                                  f"tensor, received dtype {data.dtype}")
@@ -306,7 +309,7 @@ class MultiHeadAttention(Layer):
                                  f"{(b, t, s)}, received {tuple(data.shape)}") from None
             data = data.astype(bool)
             auto = data if auto is None else auto & data
-        return None if auto is None else np.broadcast_to(auto, (b, t, s))
+        return None if auto is None else ns.broadcast_to(auto, (b, t, s))
 
     def forward(self, inputs, query_mask=None, value_mask=None, key_mask=None,
                 attention_mask=None, return_attention_scores=False, training=None,
@@ -335,7 +338,7 @@ class MultiHeadAttention(Layer):
             weights = softmax(scores, -1)
         else:   # -1e9 where masked; Keras's masked Softmax (used when the weights are returned
             # or dropped out) also zeroes rows masked entirely, its fused path leaves them uniform
-            keep = Tensor(np.ascontiguousarray(mask[:, None]))
+            keep = Tensor(namespace_of(mask).ascontiguousarray(mask[:, None]))
             weights = softmax(select(keep, scores, -_large(scores.data.dtype)), -1)
             if return_attention_scores or (training and self.dropout > 0):
                 weights = select(keep, weights, 0.0)

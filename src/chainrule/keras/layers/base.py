@@ -31,7 +31,8 @@ import math
 import numpy as np
 
 from chainrule import dtypes
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import (ArgumentTypeError, ConfigError, DefinitionError, DTypeError,
+                              ShapeError)
 from chainrule.grad_mode import no_grad
 from chainrule.keras import regularizers
 from chainrule.keras.layers import initializers
@@ -76,8 +77,8 @@ class Layer(Module):
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None,
                  input_dim=None, **kwargs):
         if kwargs:
-            raise DTypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
-                             f"{kwargs}")
+            raise ArgumentTypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                                    f"{kwargs}")
         super().__init__()
         where = type(self).__name__
         self.name = check_name(name, where) if name is not None else \
@@ -282,6 +283,15 @@ class Layer(Module):
         The default creates nothing; ``__call__`` sets ``built`` afterwards.
         """
 
+    def forward(self, *args, **kwargs):
+        """The layer's computation, Keras's ``call``: override ``forward(self, inputs)``."""
+        if callable(getattr(type(self), "call", None)):
+            raise DefinitionError(
+                f"{type(self).__name__} defines call(), but chainrule's Keras-style layers compute "
+                f"in forward(self, inputs) (add a training=None argument to receive the training "
+                f"flag): rename {type(self).__name__}.call to forward")
+        return super().forward(*args, **kwargs)
+
     def _build_once(self, input_shape):
         if not self.built:
             self.build(input_shape)
@@ -309,8 +319,8 @@ class Layer(Module):
     def __call__(self, inputs, *args, **kwargs):
         if self._single_input and isinstance(inputs, (list, tuple)) and inputs \
                 and not isinstance(inputs[0], (int, float, str, bytes, list, tuple)):
-            raise DTypeError(f"{type(self).__name__} '{self.name}' takes one tensor, received a "
-                             f"list of {len(inputs)}")
+            raise ArgumentTypeError(f"{type(self).__name__} '{self.name}' takes one tensor, received a "
+                                    f"list of {len(inputs)}")
         if is_symbolic(inputs):
             return self._symbolic_call(inputs, args, kwargs)
         inputs = to_tensor(inputs)
@@ -329,21 +339,21 @@ class Layer(Module):
         flat = list(inputs) if as_list else [inputs]
         for i, t in enumerate(flat):
             if not isinstance(t, KerasTensor):
-                raise DTypeError(f"{where}: cannot mix symbolic tensors (from cr.layers.Input) and "
-                                 f"real data in one call; input {i} is a {type(t).__name__}")
+                raise ArgumentTypeError(f"{where}: cannot mix symbolic tensors (from cr.layers.Input) and "
+                                        f"real data in one call; input {i} is a {type(t).__name__}")
         if args:
-            raise DTypeError(f"{where}: a call on symbolic tensors takes the inputs and keyword "
-                             f"options only; received {len(args)} extra positional arguments")
+            raise ArgumentTypeError(f"{where}: a call on symbolic tensors takes the inputs and keyword "
+                                    f"options only; received {len(args)} extra positional arguments")
         params = inspect.signature(type(self).forward).parameters
         takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
         for k, v in kwargs.items():
             if v is not None and not isinstance(v, (bool, int, float, str)):
-                raise DTypeError(f"{where}: call option {k}={v!r} cannot be recorded in a graph "
-                                 f"(only None, bool, int, float and str values can)")
+                raise ArgumentTypeError(f"{where}: call option {k}={v!r} cannot be recorded in a graph "
+                                        f"(only None, bool, int, float and str values can)")
             if not takes_any and k != "training" and k not in list(params)[2:]:
-                raise DTypeError(f"{where}: unexpected call option {k!r}; "
-                                 f"{type(self).__name__} takes "
-                                 f"{', '.join(list(params)[2:]) or 'none'}")
+                raise ArgumentTypeError(f"{where}: unexpected call option {k!r}; "
+                                        f"{type(self).__name__} takes "
+                                        f"{', '.join(list(params)[2:]) or 'none'}")
         shapes = [t.shape for t in flat]
         shape_arg = shapes if as_list else shapes[0]
         self._build_once(shape_arg)

@@ -57,7 +57,7 @@ def check_sequence_mask(mask, batch, steps, where):
     if mask is None:
         return None
     if not isinstance(mask, Tensor):
-        mask = Tensor(np.asarray(mask))
+        mask = Tensor(np.asarray(mask))       # an op mixing it with device data says so
     kind = mask.data.dtype.kind
     if kind not in "biu":
         raise DTypeError(f"{where}: mask must be a bool (or 0/1 integer) tensor of shape "

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from chainrule.backend import namespace_of
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.keras import regularizers
 from chainrule.keras.layers import activations, initializers
@@ -190,7 +191,7 @@ class RNNLayer(MaskedLayer):
             if self.stateful and self._states is not None and \
                     self._states[0].shape[0] == batch:
                 return list(self._states)
-            zero = Tensor(np.zeros((batch, self.units), dtype=ref.data.dtype))
+            zero = Tensor(namespace_of(ref.data).zeros((batch, self.units), dtype=ref.data.dtype))
             return [zero] * self._n_states
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
             else [initial_state]
@@ -201,7 +202,7 @@ class RNNLayer(MaskedLayer):
         out = []
         for i, s in enumerate(states):
             if not isinstance(s, Tensor):
-                s = Tensor(np.asarray(s))
+                s = Tensor(namespace_of(ref.data).asarray(np.asarray(s)))
             if tuple(s.shape) != (batch, self.units):
                 raise ShapeError(f"{where}: initial_state[{i}] must have shape (batch, units) = "
                                  f"({batch}, {self.units}); received shape {tuple(s.shape)}")
@@ -218,8 +219,9 @@ class RNNLayer(MaskedLayer):
         training = self.training if training is None else bool(training)
         states = self._initial(initial_state, batch, sequences)
         x = sequences.transpose(0, 1)          # (T, B, F): one GEMM for every step's inputs
+        ns = namespace_of(x.data)
         if training and self.dropout > 0:
-            keep = _dropout(Tensor(np.ones((batch, features), dtype=x.data.dtype)),
+            keep = _dropout(Tensor(ns.ones((batch, features), dtype=x.data.dtype)),
                             self.dropout, True, generator=self._generator)
             x = x * keep
         xw = x @ self.kernel
@@ -229,7 +231,7 @@ class RNNLayer(MaskedLayer):
         inputs = time_steps(xw)
         rec_mask = None
         if training and self.recurrent_dropout > 0:
-            rec_mask = _dropout(Tensor(np.ones((batch, self.units), dtype=x.data.dtype)),
+            rec_mask = _dropout(Tensor(ns.ones((batch, self.units), dtype=x.data.dtype)),
                                 self.recurrent_dropout, True, generator=self._generator)
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         keep_steps = None if mask is None else mask.data

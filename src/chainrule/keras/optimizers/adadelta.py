@@ -15,7 +15,8 @@ Example::
 
     >>> opt = Adadelta(learning_rate=1.0)
 """
-import numpy as np
+
+from chainrule.backend import namespace_of
 
 from chainrule.errors import ConfigError
 from chainrule.keras.optimizers.base import Optimizer
@@ -48,29 +49,31 @@ class AdadeltaUpdate(ElementwiseOptimizer):
         return dict(group)
 
     def _new_state(self, group, param):
-        return {"square_avg": np.zeros_like(param), "acc_delta": np.zeros_like(param)}
+        xp = namespace_of(param)
+        return {"square_avg": xp.zeros_like(param), "acc_delta": xp.zeros_like(param)}
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
+        xp = work.xp
         typ = param.dtype.type
         lr, rho, eps = typ(group["lr"]), typ(group["rho"]), typ(group["eps"])
         a, d = bufs["square_avg"], bufs["acc_delta"]
         tmp, delta = work("tmp", param.dtype), work("delta", param.dtype)
-        np.multiply(a, rho, a)
-        np.multiply(grad, grad, tmp)
-        np.multiply(tmp, typ(1) - rho, tmp)
-        np.add(a, tmp, a)
-        np.add(d, eps, delta)
-        np.sqrt(delta, delta)
-        np.multiply(delta, grad, delta)
-        np.add(a, eps, tmp)
-        np.sqrt(tmp, tmp)
-        np.divide(delta, tmp, delta)                 # −Δ
-        np.multiply(d, rho, d)
-        np.multiply(delta, delta, tmp)
-        np.multiply(tmp, typ(1) - rho, tmp)
-        np.add(d, tmp, d)
-        np.multiply(delta, lr, delta)
-        np.subtract(param, delta, param)
+        xp.multiply(a, rho, a)
+        xp.multiply(grad, grad, tmp)
+        xp.multiply(tmp, typ(1) - rho, tmp)
+        xp.add(a, tmp, a)
+        xp.add(d, eps, delta)
+        xp.sqrt(delta, delta)
+        xp.multiply(delta, grad, delta)
+        xp.add(a, eps, tmp)
+        xp.sqrt(tmp, tmp)
+        xp.divide(delta, tmp, delta)                 # −Δ
+        xp.multiply(d, rho, d)
+        xp.multiply(delta, delta, tmp)
+        xp.multiply(tmp, typ(1) - rho, tmp)
+        xp.add(d, tmp, d)
+        xp.multiply(delta, lr, delta)
+        xp.subtract(param, delta, param)
 
 
 class Adadelta(Optimizer):

@@ -29,7 +29,7 @@ Example::
 import math
 
 from chainrule import optim
-from chainrule.errors import ConfigError, DTypeError
+from chainrule.errors import ConfigError, DTypeError, UsageError
 from chainrule.keras.optimizers import schedules
 from chainrule.nn.utils import clip_grad_norm_, clip_grad_value_
 
@@ -127,8 +127,8 @@ class Optimizer:
 
     def _require_built(self, what):
         if self.optimizer is None:
-            raise RuntimeError(f"{type(self).__name__}.{what}: the optimizer is not built yet; "
-                               f"compile the model (or call build(params)) first")
+            raise UsageError(f"{type(self).__name__}.{what}: the optimizer is not built yet; "
+                             f"compile the model (or call build(params)) first")
 
     # ---- the step count and the learning rate, kept in the parameter groups ---------------------
     @property

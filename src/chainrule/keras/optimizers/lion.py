@@ -12,7 +12,8 @@ Example::
 
     >>> opt = Lion(learning_rate=1e-4, weight_decay=0.01)
 """
-import numpy as np
+
+from chainrule.backend import namespace_of
 
 from chainrule.errors import ConfigError
 from chainrule.keras.optimizers.base import Optimizer
@@ -48,23 +49,25 @@ class LionUpdate(ElementwiseOptimizer):
         return {**group, "betas": (float(beta_1), float(beta_2))}
 
     def _new_state(self, group, param):
-        return {"exp_avg": np.zeros_like(param)}
+        xp = namespace_of(param)
+        return {"exp_avg": xp.zeros_like(param)}
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
+        xp = work.xp
         typ = param.dtype.type
         lr = typ(group["lr"])
         beta1, beta2 = (typ(b) for b in group["betas"])
         m = bufs["exp_avg"]
         tmp, mix = work("tmp", param.dtype), work("mix", param.dtype)
-        np.multiply(m, beta1, mix)
-        np.multiply(grad, typ(1) - beta1, tmp)
-        np.add(mix, tmp, mix)
-        np.sign(mix, mix)
-        np.multiply(mix, lr, mix)
-        np.subtract(param, mix, param)
-        np.multiply(m, beta2, m)
-        np.multiply(grad, typ(1) - beta2, tmp)
-        np.add(m, tmp, m)
+        xp.multiply(m, beta1, mix)
+        xp.multiply(grad, typ(1) - beta1, tmp)
+        xp.add(mix, tmp, mix)
+        xp.sign(mix, mix)
+        xp.multiply(mix, lr, mix)
+        xp.subtract(param, mix, param)
+        xp.multiply(m, beta2, m)
+        xp.multiply(grad, typ(1) - beta2, tmp)
+        xp.add(m, tmp, m)
 
 
 class Lion(Optimizer):

@@ -17,7 +17,8 @@ Example::
 
     >>> opt = Nadam(learning_rate=0.002)
 """
-import numpy as np
+
+from chainrule.backend import namespace_of
 
 from chainrule.errors import ConfigError
 from chainrule.keras.optimizers.base import Optimizer
@@ -51,7 +52,8 @@ class NadamUpdate(ElementwiseOptimizer):
         return {**group, "betas": tuple(float(b) for b in group["betas"])}
 
     def _new_state(self, group, param):
-        return {"exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}
+        xp = namespace_of(param)
+        return {"exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
 
     def _mu_product(self, beta1, t):
         """Π_{i ≤ t} β₁ (1 − ½ · 0.96^i), the running product Keras keeps (memoised)."""
@@ -62,6 +64,7 @@ class NadamUpdate(ElementwiseOptimizer):
         return products[t]
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
+        xp = work.xp
         lr, (beta1, beta2), eps = float(group["lr"]), group["betas"], float(group["eps"])
         t = int(step)
         typ = param.dtype.type
@@ -71,25 +74,25 @@ class NadamUpdate(ElementwiseOptimizer):
         prod_next = prod_t * mu_next
         m, v = bufs["exp_avg"], bufs["exp_avg_sq"]
         tmp = work("tmp", param.dtype)
-        np.subtract(grad, m, tmp)
-        np.multiply(tmp, typ(1.0 - beta1), tmp)
-        np.add(m, tmp, m)
-        np.multiply(grad, grad, tmp)
-        np.subtract(tmp, v, tmp)
-        np.multiply(tmp, typ(1.0 - beta2), tmp)
-        np.add(v, tmp, v)
+        xp.subtract(grad, m, tmp)
+        xp.multiply(tmp, typ(1.0 - beta1), tmp)
+        xp.add(m, tmp, m)
+        xp.multiply(grad, grad, tmp)
+        xp.subtract(tmp, v, tmp)
+        xp.multiply(tmp, typ(1.0 - beta2), tmp)
+        xp.add(v, tmp, v)
         m_hat = work("m_hat", param.dtype)
-        np.multiply(m, typ(mu_next), m_hat)
-        np.divide(m_hat, typ(1.0 - prod_next), m_hat)
-        np.multiply(grad, typ(1.0 - mu_t), tmp)
-        np.divide(tmp, typ(1.0 - prod_t), tmp)
-        np.add(m_hat, tmp, m_hat)
-        np.divide(v, typ(1.0 - beta2 ** t), tmp)
-        np.sqrt(tmp, tmp)
-        np.add(tmp, typ(eps), tmp)
-        np.multiply(m_hat, typ(lr), m_hat)
-        np.divide(m_hat, tmp, m_hat)
-        np.subtract(param, m_hat, param)
+        xp.multiply(m, typ(mu_next), m_hat)
+        xp.divide(m_hat, typ(1.0 - prod_next), m_hat)
+        xp.multiply(grad, typ(1.0 - mu_t), tmp)
+        xp.divide(tmp, typ(1.0 - prod_t), tmp)
+        xp.add(m_hat, tmp, m_hat)
+        xp.divide(v, typ(1.0 - beta2 ** t), tmp)
+        xp.sqrt(tmp, tmp)
+        xp.add(tmp, typ(eps), tmp)
+        xp.multiply(m_hat, typ(lr), m_hat)
+        xp.divide(m_hat, tmp, m_hat)
+        xp.subtract(param, m_hat, param)
 
 
 class Nadam(Optimizer):

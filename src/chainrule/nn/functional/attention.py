@@ -7,7 +7,9 @@ they run on whatever array namespace the tensors use and are differentiable to a
 """
 import math
 
-from chainrule.backend import xp
+import numpy as np
+
+from chainrule.backend import namespace_of
 from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.nn.functional.dropout import dropout
 from chainrule.nn.functional.linear import linear
@@ -25,8 +27,9 @@ def _check_tensor(x, name, where_):
     return x
 
 
-def causal_mask(L, S=None):
-    """The bool mask of causal attention, True on and below the diagonal: query i sees keys ≤ i.
+def causal_mask(L, S=None, like=None):
+    """The bool mask of causal attention, True on and below the diagonal: query i sees keys ≤ i
+    (on the device of the tensor *like*, else the CPU).
 
     >>> causal_mask(3).numpy().astype(int)
     array([[1, 0, 0],
@@ -34,19 +37,25 @@ def causal_mask(L, S=None):
            [1, 1, 1]])
     """
     S = L if S is None else S
-    return Tensor(xp.tril(xp.ones((L, S), dtype=bool)))
+    ns = namespace_of(like.data) if like is not None else namespace_of(np.empty(0))
+    return Tensor(ns.tril(ns.ones((L, S), dtype=bool)))
+
+
+def _as_tensor(mask, like):
+    """A mask given as an array or list, as a tensor on the device of *like*."""
+    if mask is None or isinstance(mask, Tensor):
+        return mask
+    return Tensor(namespace_of(like.data).asarray(np.asarray(mask)))
 
 
 def _additive(mask, dtype, where_, name, true_means_masked):
     """A float mask to add to the scores: a bool mask becomes 0 / -inf, a float one is kept."""
     if mask is None:
         return None
-    if not isinstance(mask, Tensor):
-        mask = Tensor(xp.asarray(mask))
     kind = mask.data.dtype.kind
     if kind == "b":
         hide = mask.data if true_means_masked else ~mask.data
-        return Tensor(xp.where(hide, _NEG_INF, 0.0).astype(dtype))
+        return Tensor(namespace_of(hide).where(hide, _NEG_INF, 0.0).astype(dtype))
     if kind != "f":
         raise DTypeError(f"{where_}: only bool and floating types of {name} are supported, got "
                          f"dtype {mask.dtype}")
@@ -89,12 +98,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     scores = (query @ key.transpose(-2, -1)) * scale
     if is_causal:
-        scores = where(causal_mask(L, S), scores, _NEG_INF)
+        scores = where(causal_mask(L, S, like=scores), scores, _NEG_INF)
     elif attn_mask is not None:
-        if not isinstance(attn_mask, Tensor):
-            attn_mask = Tensor(xp.asarray(attn_mask))
+        attn_mask = _as_tensor(attn_mask, query)
         try:
-            xp.broadcast_shapes(attn_mask.shape, scores.shape)
+            np.broadcast_shapes(attn_mask.shape, scores.shape)
         except ValueError:
             raise ShapeError(f"{where_}: attn_mask of shape {attn_mask.shape} does not broadcast "
                              f"to the attention scores of shape {scores.shape} (…, L={L}, "
@@ -103,7 +111,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             scores = where(attn_mask, scores, _NEG_INF)
         else:
             scores = scores + _additive(attn_mask, scores.data.dtype, where_, "attn_mask", False)
-    weights = safe_softmax(scores)
+    masked = is_causal and L > S or attn_mask is not None
+    weights = safe_softmax(scores) if masked else softmax(scores, -1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
     return weights @ value
@@ -111,10 +120,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 
 def safe_softmax(scores):
     """softmax over the last dim, with rows whose scores are all -inf (every key masked) set to
-    zero instead of NaN, as PyTorch's scaled_dot_product_attention; their gradient is zero."""
-    full = xp.isneginf(scores.data).all(-1, keepdims=True)
-    if not full.any():
-        return softmax(scores, -1)
+    zero instead of NaN, as PyTorch's scaled_dot_product_attention; their gradient is zero.
+    (No host synchronisation: the rows are found and replaced on the scores' device.)"""
+    full = namespace_of(scores.data).isneginf(scores.data).all(-1, keepdims=True)
     full = Tensor(full)
     return where(full, 0.0, softmax(where(full, 0.0, scores), -1))
 
@@ -198,11 +206,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if is_causal and attn_mask is None:
         raise ConfigError(f"{where_}: is_causal is a hint: it needs attn_mask (e.g. "
                           f"cr.nn.Transformer.generate_square_subsequent_mask(L))")
-    kpm = key_padding_mask
-    if kpm is not None and not isinstance(kpm, Tensor):
-        kpm = Tensor(xp.asarray(kpm))
-    if attn_mask is not None and not isinstance(attn_mask, Tensor):
-        attn_mask = Tensor(xp.asarray(attn_mask))
+    kpm = _as_tensor(key_padding_mask, query)
+    attn_mask = _as_tensor(attn_mask, query)
     _check_masks(kpm, attn_mask, bsz, num_heads, tgt_len, src_len, batched, where_)
     if kpm is not None and not batched:
         kpm = kpm.unsqueeze(0)
@@ -254,7 +259,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     k = k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
     v = v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
     if add_zero_attn:
-        zeros = Tensor(xp.zeros((bsz * num_heads, 1, head_dim), dtype=dtype))
+        zeros = Tensor(namespace_of(q.data).zeros((bsz * num_heads, 1, head_dim), dtype=dtype))
         k, v = cat([k, zeros], 1), cat([v, zeros], 1)
         attn_mask = _pad_last(attn_mask)
         kpm = _pad_last(kpm)
@@ -292,7 +297,7 @@ def _pad_last(mask):
     """Append one zero column (an extra key nobody masks) to an additive mask."""
     if mask is None:
         return None
-    pad = Tensor(xp.zeros(mask.shape[:-1] + (1,), dtype=mask.data.dtype))
+    pad = Tensor(namespace_of(mask.data).zeros(mask.shape[:-1] + (1,), dtype=mask.data.dtype))
     return cat([mask, pad], -1)
 
 

@@ -248,7 +248,15 @@ def _check_weight(input, weight, bias, d, groups, where, transposed=False):
 
 
 def conv_padding(padding, kernel, dilation, stride, d, where):
-    """(pad before, pad after) per dim for an int, a tuple, "valid" or "same"."""
+    """(pad before, pad after) per dim for an int, a tuple, "valid" or "same" — or, from the
+    Keras layers, a tuple of (before, after) pairs, one per dim."""
+    if isinstance(padding, (tuple, list)) and len(padding) == d and all(
+            isinstance(p, (tuple, list)) for p in padding):
+        lo = _w.as_tuple(tuple(p[0] for p in padding), d, "padding", where, minimum=0)
+        hi = _w.as_tuple(tuple(p[-1] for p in padding), d, "padding", where, minimum=0)
+        if any(len(p) != 2 for p in padding):
+            raise ConfigError(f"{where}: padding pairs must be (before, after), got {padding!r}")
+        return lo, hi
     if isinstance(padding, str):
         if padding == "valid":
             return (0,) * d, (0,) * d
@@ -318,12 +326,38 @@ def transposed_convolution(input, weight, bias, stride, padding, output_padding,
                               f"dilation, got output_padding={output_padding}, stride={stride}, "
                               f"dilation={dilation}")
     out = tuple(b + op for b, op in zip(base, out_pad))
+    y = _transposed(x, weight, bias, stride, dilation, groups, pad, out, input, where)
+    return y.squeeze(0) if unbatched else y
+
+
+def _transposed(x, weight, bias, stride, dilation, groups, pad_lo, out, input, where):
+    """ConvTranspose of batched *x* to spatial size *out*, output cell j being cell j + pad_lo of
+    the uncropped transposed convolution (the Keras layers give TensorFlow's crop this way)."""
+    kernel = tuple(weight.data.shape[2:])
+    in_t = tuple(x.data.shape[2:])
     if any(o <= 0 for o in out):
         raise ShapeError(f"{where}: input of shape {input.shape} with kernel {kernel}, "
-                         f"stride {stride}, padding {pad} gives a non-positive output size {out}")
-    win = _w.Windows(kernel, stride, dilation, pad, pad, out, in_t)
-    y = ConvTranspose.apply(x, weight, bias, win, groups)
-    return y.squeeze(0) if unbatched else y
+                         f"stride {stride}, padding {pad_lo} gives a non-positive output size "
+                         f"{out}")
+    pad_hi = tuple(max((n - 1) * s + dl * (k - 1) + 1 - o - lo, 0) for n, s, dl, k, o, lo in
+                   zip(in_t, stride, dilation, kernel, out, pad_lo))
+    win = _w.Windows(kernel, stride, dilation, tuple(pad_lo), pad_hi, tuple(out), in_t)
+    return ConvTranspose.apply(x, weight, bias, win, groups)
+
+
+def transposed_convolution_to(input, weight, bias, stride, dilation, groups, pad_lo, out, d,
+                              where):
+    """A checked transposed convolution to spatial size *out* that crops *pad_lo* cells at the
+    start of each dim (and whatever is left at the end): the Keras layers' form."""
+    _tensor(input, "input", where)
+    _tensor(weight, "weight", where)
+    groups = _groups(groups, where)
+    stride = _w.as_tuple(stride, d, "stride", where)
+    dilation = _w.as_tuple(dilation, d, "dilation", where)
+    if _batched(input, d, where):
+        raise ShapeError(f"{where}: expected batched input, got shape {input.shape}")
+    _check_weight(input, weight, bias, d, groups, where, transposed=True)
+    return _transposed(input, weight, bias, stride, dilation, groups, pad_lo, out, input, where)
 
 
 # ---- the public functions ----------------------------------------------------------------------

@@ -46,7 +46,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     """Rows of *weight* (num_embeddings, dim) picked by the integer tensor *input*: shape (*, dim).
 
     The row at *padding_idx* receives no gradient.  With *max_norm*, rows looked up whose
-    *norm_type*-norm exceeds it are first rescaled in place to norm *max_norm*.
+    *norm_type*-norm exceeds it are first rescaled in place to norm *max_norm*.  An index out of
+    range raises on the CPU; on a GPU it is not read back and gives a row of NaN.
 
     >>> F.embedding(cr.tensor([[0, 2]]), cr.eye(3)).shape
     (1, 2, 3)

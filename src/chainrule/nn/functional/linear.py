@@ -1,6 +1,7 @@
 """``linear``: the affine map y = x Wᵀ + b as one fused op (the training hot path)."""
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.function import Op
+from chainrule.ops._util import tangent_sum
 from chainrule.tensor import Tensor
 
 
@@ -40,6 +41,13 @@ class Linear(Op):
         if nb:
             gb = ctx.xp.add.reduce(g2, 0)      # Σ over rows (np.sum without its wrapper)
         return gx, gw, gb
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb):
+        """ẏ = ẋ Wᵀ + x Ẇᵀ + ḃ."""
+        x, w, _ = ctx.primals
+        return tangent_sum(None if tx is None else tx @ w.T, None if tw is None else x @ tw.T,
+                           tb)
 
 
 def linear(input, weight, bias=None):

@@ -18,8 +18,8 @@ import warnings
 import numpy as np
 
 from chainrule.backend import device_of, namespace_of, numpy_namespace
-from chainrule.errors import (ConfigError, DataError, DeviceError, DTypeError, LabelError,
-                              ShapeError)
+from chainrule.errors import (AutogradError, ConfigError, DataError, DeviceError, DTypeError,
+                             LabelError, ShapeError)
 from chainrule.function import Op
 from chainrule.grad_mode import state as _grad_state
 from chainrule.ops.elementwise import Sigmoid
@@ -109,8 +109,8 @@ def _constant(name, what, w, input, shape=None, exact=False):
         return None
     if isinstance(w, Tensor):
         if w._requires_grad and _grad_state.enabled:
-            raise RuntimeError(f"{name}: {what} requires grad, but the loss is not differentiable "
-                               f"with respect to it (as in PyTorch); pass {what}.detach()")
+            raise AutogradError(f"{name}: {what} requires grad, but the loss is not differentiable "
+                                f"with respect to it (as in PyTorch); pass {what}.detach()")
         if device_of(w.data) != device_of(input.data):
             raise DeviceError(f"{name}: {what} is on device {device_of(w.data)} but the input is "
                               f"on {device_of(input.data)}; move it with "
@@ -144,11 +144,11 @@ def _reduce(xp, v, reduction, denom=None):
 
 def _scale(xp, gy, reduction, denom):
     """The gradient each element's loss receives: ȳ itself, or ȳ / denom for 'mean' (0 where
-    denom is 0: every place ignored or weighted 0, as PyTorch).  *denom* is a count (an int) or
-    a sum of weights (an array, which stays on its device)."""
+    denom is 0: every place ignored or weighted 0, as PyTorch).  *denom* is a count (an int), a
+    sum of weights on the host (a NumPy scalar) or on a device (a 0-d array, never read back)."""
     if reduction != "mean":
         return gy
-    if type(denom) is int:
+    if type(denom) is int or isinstance(denom, np.generic):
         return gy / denom if denom else gy * 0
     with xp.errstate(divide="ignore", invalid="ignore"):
         return xp.where(denom == 0, gy * 0, gy / denom)
@@ -421,12 +421,14 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     reduction = check_reduction(reduction, "binary_cross_entropy", size_average, reduce)
     target = _binary_target("binary_cross_entropy", input, target)
     w = _constant("binary_cross_entropy", "weight", weight, input, input.shape)
-    if input.data.size:
+    # (on a device the check would copy to the host in every step: there, as in PyTorch's CUDA
+    # kernel, an input outside [0, 1] is not raised but gives a NaN loss)
+    if input.data.size and namespace_of(input.data) is numpy_namespace:
         lo, hi = input.data.min(), input.data.max()
-        if not ((lo >= 0) & (hi <= 1)):       # one read of the device, not two
+        if not (lo >= 0 and hi <= 1):
             raise DataError(
                 f"binary_cross_entropy: input must hold probabilities in [0, 1], but its values "
-                f"range over [{float(lo):.6g}, {float(hi):.6g}]; for raw scores (logits) use "
+                f"range over [{lo:.6g}, {hi:.6g}]; for raw scores (logits) use "
                 f"binary_cross_entropy_with_logits (nn.BCEWithLogitsLoss), which is also stabler "
                 f"than sigmoid followed by binary_cross_entropy")
     return BinaryCrossEntropy.apply(input, target, w, reduction)
@@ -491,13 +493,14 @@ class BinaryCrossEntropyWithLogits(Op):
 
 class _SigmoidFromExp(Sigmoid):
     """y = σ(x) made from z = e^-|x|, which the forward pass computed: 1/(1 + z) for x ≥ 0,
-    z/(1 + z) below (``sigmoid_array``'s steps, so the same to the bit).  Sigmoid's VJP:
-    x̄ = ȳ · y · (1 - y)."""
+    z/(1 + z) below (each one division, so the numbers of ``sigmoid_array`` to the bit).
+    Sigmoid's VJP: x̄ = ȳ · y · (1 - y)."""
 
     @staticmethod
     def forward(ctx, x, z):
-        d = 1 + z
-        y = ctx.xp.where(x.data >= 0, 1 / d, z / d)
+        xp = ctx.xp
+        y = xp.where(x.data >= 0, 1, z)      # the numerator, then one division by 1 + z
+        y /= 1 + z
         ctx.save_for_backward(y)
         return y
 
@@ -753,7 +756,7 @@ class CrossEntropy(Op):
     @staticmethod
     def _probs_backward(ctx, g, x, target, p, logp):
         xp = ctx.xp
-        y, valid, w, reduction, eps, denom, idx, wy = ctx.meta
+        w, eps = ctx.meta[2], ctx.meta[4]
         if g.ndim:
             g = xp.expand_dims(g, 1)
         c = x.shape[1]
@@ -881,6 +884,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
     *target* holds class indices (int, shape (N, d1, ...), ignore_index skipped) or class
     probabilities (float, the input's shape).  One fused, stable op: never softmax then log.
+    A class index out of range raises on the CPU; on a GPU it is not read back (as in PyTorch's
+    CUDA kernel, which would otherwise copy to the host every step) and gives a NaN loss.
 
     >>> F.cross_entropy(cr.tensor([[2., 0., 0.]]), cr.tensor([0]))
     tensor(0.2395)
@@ -949,7 +954,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
              reduction="mean"):
     """Negative log-likelihood of log-probabilities *input* (N, C, d1, ...) at class indices.
 
-    Pair it with ``log_softmax`` (or use :func:`cross_entropy`, which fuses the two).
+    Pair it with ``log_softmax`` (or use :func:`cross_entropy`, which fuses the two).  A class
+    index out of range raises on the CPU and gives a NaN loss on a GPU (see cross_entropy).
 
     >>> F.nll_loss(cr.tensor([[-0.1, -2.3]]), cr.tensor([0]))
     tensor(0.1000)

@@ -12,6 +12,7 @@ tensor([[0.6000, 0.8000]])
 """
 import math
 
+from chainrule.backend import namespace_of
 from chainrule.errors import ConfigError, DTypeError
 from chainrule.ops import elementwise as _el
 from chainrule.tensor import Tensor
@@ -43,4 +44,5 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     else:
         power = (input.abs() ** float(p)).sum(dim, keepdim=True)
     floor = float(eps) ** float(p)
-    return input * _el.maximum(power, Tensor(power.data.dtype.type(floor))) ** (-1.0 / float(p))
+    floor = Tensor(namespace_of(power.data).asarray(floor, dtype=power.data.dtype))  # on its device
+    return input * _el.maximum(power, floor) ** (-1.0 / float(p))

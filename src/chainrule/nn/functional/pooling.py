@@ -267,6 +267,18 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     return y.squeeze(0) if unbatched else y
 
 
+def pool_to(input, kind, kernel, stride, pad_lo, pad_hi, where, count_include_pad=False):
+    """Max (*kind* "max") or average pooling of batched (N, C, *spatial) input with explicit
+    padding before and after each dim (the Keras layers' "same"): padding never wins a max and,
+    unless *count_include_pad*, is not counted in an average."""
+    x, _ = _prepare(input, len(kernel), where)
+    win = _w.make(tuple(kernel), tuple(stride), (1,) * len(kernel), tuple(pad_lo), tuple(pad_hi),
+                  tuple(x.data.shape[2:]), where, input_shape=input.shape)
+    if kind == "max":
+        return MaxPool.apply(x, win)
+    return TapSum.apply(x, win, _divisor(_ns(x), win, count_include_pad, None, x.data.dtype))
+
+
 # ---- the public functions ----------------------------------------------------------------------
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):

@@ -1,5 +1,7 @@
 """``MultiheadAttention``: PyTorch's layer, parameter for parameter (in_proj_weight, out_proj)."""
 
+import numpy as np
+
 from chainrule import dtypes
 from chainrule.backend import device as _device, xp
 from chainrule.errors import ConfigError, DTypeError, ShapeError
@@ -30,12 +32,12 @@ def check_mask_dtype(mask, name, where):
     """A key_padding_mask or attn_mask must be a bool or float tensor (or None)."""
     if mask is None:
         return None
-    if not isinstance(mask, Tensor):
-        mask = Tensor(xp.asarray(mask))
-    if mask.data.dtype.kind not in "bf":
+    dtype = mask.data.dtype if isinstance(mask, Tensor) else np.asarray(mask).dtype
+    if dtype.kind not in "bf":
+        shape = tuple(mask.shape) if isinstance(mask, Tensor) else np.shape(mask)
         raise DTypeError(f"{where}: only bool and floating types of {name} are supported, got "
-                         f"{name} of dtype {mask.dtype} and shape {mask.shape}")
-    return mask
+                         f"{name} of dtype {dtype} and shape {shape}")
+    return mask      # arrays become tensors on the query's device in the function
 
 
 def _time_major(query, key, value):

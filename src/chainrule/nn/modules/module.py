@@ -14,7 +14,8 @@ from chainrule import dtypes
 from chainrule.autograd.grad import zero_grads
 from chainrule.backend import Device, device as _device, device_of, namespace_for, namespace_of, \
     to_device, xp
-from chainrule.errors import ConfigError, DTypeError, StateDictError
+from chainrule.errors import ConfigError, DTypeError, KeyNameError, StateDictError
+from chainrule.nn.modules.backward_hooks import BackwardHook
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 
@@ -68,9 +69,9 @@ def _check_name(kind, name):
     if not isinstance(name, str):
         raise DTypeError(f"{kind} name should be a string, got {_typename(name)}")
     if "." in name:
-        raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+        raise KeyNameError(f'{kind} name can\'t contain ".", got: {name}')
     if name == "":
-        raise KeyError(f'{kind} name can\'t be empty string ""')
+        raise KeyNameError(f'{kind} name can\'t be empty string ""')
 
 
 class Module:
@@ -97,6 +98,8 @@ class Module:
         d["_modules"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
+        d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
 
     # ---- calling -----------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -105,7 +108,8 @@ class Module:
                                   f'"forward" function')
 
     def __call__(self, *args, **kwargs):
-        if self._forward_hooks or self._forward_pre_hooks:
+        if self._forward_hooks or self._forward_pre_hooks or self._backward_hooks or \
+                self._backward_pre_hooks:
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -114,12 +118,16 @@ class Module:
             res = hook(self, args)
             if res is not None:
                 args = res if isinstance(res, tuple) else (res,)
+        bw = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            bw = BackwardHook(self)
+            args = bw.setup_inputs(args)
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             res = hook(self, args, out)
             if res is not None:
                 out = res
-        return out
+        return out if bw is None else bw.setup_outputs(out)
 
     def register_forward_pre_hook(self, hook, *, prepend=False):
         """Call ``hook(module, args)`` before forward; a non-None result replaces the args."""
@@ -128,6 +136,25 @@ class Module:
     def register_forward_hook(self, hook, *, prepend=False):
         """Call ``hook(module, args, output)`` after forward; a non-None result is the output."""
         return self._add_hook(self._forward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are
+        known; a non-None result (a tuple) replaces grad_output.  Returns a removable handle."""
+        return self._add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of the module's
+        positional inputs are known (grad_input: one entry per positional argument, None for
+        those that are not tensors requiring grad); a non-None result (a tuple) replaces
+        grad_input.  Returns a removable handle.
+
+        >>> fc = nn.Linear(3, 2)
+        >>> h = fc.register_full_backward_hook(lambda m, gi, go: print(go[0].shape))
+        >>> fc(cr.ones(4, 3)).sum().backward()
+        (4, 2)
+        >>> h.remove()
+        """
+        return self._add_hook(self._backward_hooks, hook, prepend)
 
     @staticmethod
     def _add_hook(hooks, hook, prepend):
@@ -214,7 +241,7 @@ class Module:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
         _check_name("parameter", name)
         if hasattr(self, name) and name not in self._parameters:
-            raise KeyError(f"attribute '{name}' already exists")
+            raise KeyNameError(f"attribute '{name}' already exists")
         if param is not None and not isinstance(param, Parameter):
             raise DTypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
                              f"(cr.nn.Parameter or None required)")
@@ -230,7 +257,7 @@ class Module:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         _check_name("buffer", name)
         if hasattr(self, name) and name not in self._buffers:
-            raise KeyError(f"attribute '{name}' already exists")
+            raise KeyNameError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise DTypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
                              f"(cr.Tensor or None required)")
@@ -246,7 +273,7 @@ class Module:
             raise DTypeError(f"{_typename(module)} is not a Module subclass")
         _check_name("module", name)
         if hasattr(self, name) and name not in self._modules:
-            raise KeyError(f"attribute '{name}' already exists")
+            raise KeyNameError(f"attribute '{name}' already exists")
         self._modules[name] = module
 
     register_module = add_module

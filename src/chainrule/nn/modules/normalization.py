@@ -79,8 +79,7 @@ class BatchNorm1d(Module):
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             nbt = self.num_batches_tracked
-            nbt.data += 1
-            nbt._vc[0] += 1
+            nbt.add_(1)                 # an op, so cr.compile records it
             if self.momentum is None:
                 factor = 1.0 / float(nbt.data)
         use_batch = self.training or self.running_mean is None

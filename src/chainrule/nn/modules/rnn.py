@@ -13,7 +13,7 @@ before the loop (x W_ihᵀ + b for the whole sequence at once), and each step ad
 """
 import math
 
-from chainrule.backend import device as _device, xp
+from chainrule.backend import device as _device, namespace_of, xp
 from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.functional.dropout import dropout as _dropout
@@ -206,8 +206,9 @@ class RNNBase(Module):
         is_lstm = self.mode == "LSTM"
         n = self.num_layers * (2 if self.bidirectional else 1)
         if hx is None:
-            zeros_h = Tensor(xp.zeros((batch, out_size), dtype=ref.data.dtype))
-            zeros_c = Tensor(xp.zeros((batch, self.hidden_size), dtype=ref.data.dtype)) \
+            ns = namespace_of(ref.data)
+            zeros_h = Tensor(ns.zeros((batch, out_size), dtype=ref.data.dtype))
+            zeros_c = Tensor(ns.zeros((batch, self.hidden_size), dtype=ref.data.dtype)) \
                 if is_lstm else None
             return [zeros_h] * n, [zeros_c] * n
         if is_lstm:
@@ -421,8 +422,8 @@ class RNNCellBase(Module):
         for i, h in enumerate(states):
             label = f"hidden{i}" if len(states) > 1 else "hidden"
             if h is None:
-                out.append(Tensor(xp.zeros((x.shape[0], self.hidden_size),
-                                           dtype=x.data.dtype)))
+                out.append(Tensor(namespace_of(x.data).zeros((x.shape[0], self.hidden_size),
+                                                             dtype=x.data.dtype)))
                 continue
             if not isinstance(h, Tensor):
                 raise DTypeError(f"{where}: expected {label} to be a cr.Tensor, got "

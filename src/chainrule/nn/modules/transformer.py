@@ -7,7 +7,7 @@ x = x + Block(LN(x))  (``norm_first=True``). Parameter names follow PyTorch (``s
 """
 import copy
 
-from chainrule.backend import xp
+from chainrule.backend import namespace_for
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.functional.activation import gelu, relu
@@ -280,9 +280,10 @@ class Transformer(Module):
         """The (sz, sz) float mask with -inf above the diagonal and 0 elsewhere.
 
         >>> cr.nn.Transformer.generate_square_subsequent_mask(3)
-        tensor([[0., -inf, -inf],
-                [0., 0., -inf],
-                [0., 0., 0.]])
+        tensor([[  0., -inf, -inf],
+                [  0.,   0., -inf],
+                [  0.,   0.,   0.]])
         """
         dtype = float_dtype(dtype, "generate_square_subsequent_mask")
-        return Tensor(xp.triu(xp.full((sz, sz), float("-inf"), dtype=dtype), 1))
+        ns = namespace_for(device)
+        return Tensor(ns.triu(ns.full((sz, sz), float("-inf"), dtype=dtype), 1))

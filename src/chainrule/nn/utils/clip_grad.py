@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from chainrule.errors import NumericalError
 from chainrule.tensor import Tensor
 
 
@@ -31,10 +32,10 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         total = np.linalg.norm(norms, ord=norm_type)
     total = np.asarray(total, dtype=dtype)
     if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` "
-                           f"is non-finite, so it cannot be clipped. To disable this error and "
-                           f"scale the gradients by the non-finite norm anyway, set "
-                           f"`error_if_nonfinite=False`")
+        raise NumericalError(f"The total norm of order {norm_type} for gradients from `parameters` "
+                             f"is non-finite, so it cannot be clipped. To disable this error and "
+                             f"scale the gradients by the non-finite norm anyway, set "
+                             f"`error_if_nonfinite=False`")
     return Tensor(total)
 
 

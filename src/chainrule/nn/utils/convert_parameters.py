@@ -1,4 +1,5 @@
 """Parameters to and from one flat vector, as ``torch.nn.utils.parameters_to_vector``."""
+from chainrule.errors import ArgumentTypeError, ShapeError
 from chainrule.ops.shape import cat
 from chainrule.tensor import Tensor
 
@@ -15,11 +16,11 @@ def parameters_to_vector(parameters):
 def vector_to_parameters(vec, parameters):
     """Copy consecutive slices of the 1-D tensor *vec* into the parameters, in place."""
     if not isinstance(vec, Tensor):
-        raise TypeError(f"expected cr.Tensor, but got: {type(vec).__name__}")
+        raise ArgumentTypeError(f"expected cr.Tensor, but got: {type(vec).__name__}")
     params = list(parameters)
     need = sum(p.data.size for p in params)
     if vec.ndim != 1 or vec.data.size != need:
-        raise ValueError(f"vector_to_parameters: expected a 1-D vector of {need} values for the "
+        raise ShapeError(f"vector_to_parameters: expected a 1-D vector of {need} values for the "
                          f"parameters, got shape {vec.shape}")
     start = 0
     for p in params:

@@ -1,0 +1,94 @@
+"""Compiled (``cr.compile``) vs eager chainrule training steps, with the NumPy reference as floor.
+
+    python benchmarks/compiled.py                        # heart, small, deep
+    python benchmarks/compiled.py --config heart --steps 200 --rounds 5
+
+One process. For each configuration: the eager step, the same step under ``cr.compile`` and the
+hand-written NumPy step (``numpy_reference.py``), built from one weight draw. It first checks
+that the compiled step's losses and weights are bit-identical to eager's over 30 steps, then times
+interleaved blocks (the order rotating every round, the first steps of each block discarded) and
+prints medians and the ratios compiled/eager and compiled/NumPy-reference.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import chainrule_step
+import numpy_reference
+from configs import CONFIGS, init_weights, make_batches
+
+import chainrule as cr
+
+WARMUP = 5
+
+
+def _check_identical(cfg, weights, batches):
+    m1, eager = chainrule_step.make(cfg, weights)
+    m2, step = chainrule_step.make(cfg, weights)
+    compiled = cr.compile(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.CompileWarning)
+        for i in range(30):
+            a, b = eager(*batches[i % len(batches)]), compiled(*batches[i % len(batches)])
+            if a.data.tobytes() != b.data.tobytes():
+                raise SystemExit(f"{cfg.name}: compiled loss differs from eager at step {i}")
+    for (w1, b1), (w2, b2) in zip(chainrule_step.weights(m1), chainrule_step.weights(m2)):
+        if w1.tobytes() != w2.tobytes() or b1.tobytes() != b2.tobytes():
+            raise SystemExit(f"{cfg.name}: compiled weights differ from eager after 30 steps")
+    return compiled
+
+
+def run(cfg, steps, rounds):
+    weights = init_weights(cfg)
+    np_batches = make_batches(cfg)
+    batches = chainrule_step.convert_batches(np_batches)
+    compiled_check = _check_identical(cfg, weights, batches)
+    _, eager = chainrule_step.make(cfg, weights)
+    _, step = chainrule_step.make(cfg, weights)
+    compiled = cr.compile(step)
+    _, reference = numpy_reference.make(cfg, weights)
+    runners = {"eager": (eager, batches), "compiled": (compiled, batches),
+               "numpy": (reference, np_batches)}
+    times = {k: [] for k in runners}
+    names = list(runners)
+    for r in range(rounds):
+        for k in names[r % 3:] + names[:r % 3]:
+            fn, data = runners[k]
+            for i in range(steps + WARMUP):
+                x, y = data[i % len(data)]
+                t0 = time.perf_counter()
+                fn(x, y)
+                t1 = time.perf_counter()
+                if i >= WARMUP:
+                    times[k].append(t1 - t0)
+    med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
+    return med, compiled_check.plans()[0]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="heart,small,deep")
+    ap.add_argument("--steps", type=int, default=200, help="timed steps per block")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--plan", action="store_true", help="print each configuration's plan")
+    args = ap.parse_args(argv)
+    print(f"{'config':8} {'eager µs':>9} {'compiled µs':>12} {'NumPy µs':>9} "
+          f"{'compiled/eager':>15} {'compiled/NumPy':>15}")
+    for name in args.config.split(","):
+        cfg = CONFIGS[name]
+        med, plan = run(cfg, args.steps, args.rounds)
+        print(f"{name:8} {med['eager']:9.1f} {med['compiled']:12.1f} {med['numpy']:9.1f} "
+              f"{med['compiled'] / med['eager']:15.3f} {med['compiled'] / med['numpy']:15.3f}")
+        if args.plan:
+            print(plan.describe())
+
+
+if __name__ == "__main__":
+    main()

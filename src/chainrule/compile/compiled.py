@@ -1,0 +1,160 @@
+"""``cr.compile(fn)``: record a training step once, replay it while its guards hold."""
+import functools
+import warnings
+from collections import OrderedDict
+
+from chainrule import function as _function
+from chainrule.compile.guards import flatten, has_hooks, modes, modules_of, reachable
+from chainrule.compile.plan import Plan, same_plan, same_result
+from chainrule.compile.recorder import Recorder
+from chainrule.errors import ConfigError
+from chainrule.function import Function
+from chainrule.nn import Module
+from chainrule.optim.optimizer import Optimizer
+
+
+class CompileWarning(UserWarning):
+    """A compiled step runs eagerly: the warning names what could not be recorded."""
+
+
+CACHE_SIZE = 8
+"""Plans kept per compiled function (one per set of guards: batch size, dtype, modes...)."""
+
+_EAGER = "eager"
+
+
+class _Entry:
+    """What the cache holds for one set of guards: recordings so far, then a plan (or eager)."""
+
+    __slots__ = ("first", "plan", "reason", "state")
+
+    def __init__(self):
+        self.state, self.first, self.plan, self.reason = "record", None, None, None
+
+
+class CompiledFunction:
+    """A training step that records itself on its first calls and replays the recording after.
+
+    The first call with new guards (see :mod:`chainrule.compile.guards`) runs eagerly while
+    recording; the second runs eagerly and records again, and the two recordings must make the
+    same calls on the same arguments; from the third call on, the plan is replayed.  A step that cannot be recorded runs eagerly, with one
+    :class:`CompileWarning` naming the cause.
+    """
+
+    def __init__(self, fn, cache_size=CACHE_SIZE):
+        if not callable(fn):
+            raise ConfigError(f"cr.compile: fn must be callable, got {type(fn).__name__}")
+        if isinstance(fn, type) and issubclass(fn, Function):
+            raise ConfigError("cr.compile: compile a training step, not a Function class")
+        if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
+            raise ConfigError(f"cr.compile: cache_size must be a positive int, got {cache_size!r}")
+        self.fn = fn
+        self.cache_size = cache_size
+        self.cache = OrderedDict()
+        self._modules = None
+        self._optimizers = ()
+        self._module_args = False
+        self.recordings = 0
+        """How many times a plan was recorded (a test reads it)."""
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        if _function.recorder is not None:       # compiled step called from a recorded one
+            return self.fn(*args, **kwargs)
+        if self._modules is None or self._module_args:
+            self._modules = modules_of(self.fn, args, kwargs)
+            self._optimizers = reachable(self.fn, args, kwargs, Optimizer)
+            self._module_args = any(isinstance(v, Module) for v in (*args, *kwargs.values()))
+        tensors = []
+        key = (flatten(args, tensors), flatten(kwargs, tensors), modes(self._modules))
+        entry = self.cache.get(key)
+        if entry is None:
+            entry = self.cache[key] = _Entry()
+            while len(self.cache) > self.cache_size:
+                self.cache.popitem(last=False)
+        else:
+            self.cache.move_to_end(key)
+        if entry.state == "replay":
+            if entry.plan.guards_hold():
+                return entry.plan.replay(tensors)
+            entry.state, entry.first, entry.plan = "record", None, None
+        if entry.state == _EAGER:
+            return self.fn(*args, **kwargs)
+        return self._record(entry, tensors, args, kwargs)
+
+    def _record(self, entry, tensors, args, kwargs):
+        rec = Recorder(tensors, self._watched(), self._optimizers)
+        with rec:
+            out = self.fn(*args, **kwargs)
+        self.recordings += 1
+        for m in self._modules:
+            if has_hooks(m):
+                rec.unrecordable(f"{type(m).__name__} has forward or backward hooks, which run "
+                                 f"in its __call__ (a replay calls its ops directly)")
+                break
+        result = rec.spec(out)
+        if rec.reason is not None:
+            self._go_eager(entry, rec.reason)
+            return out
+        if entry.first is None:
+            entry.first = (rec.entries, result)
+            return out
+        why = same_plan(entry.first[0], rec.entries)
+        if why is None:
+            why = same_result(entry.first[1], result)
+        if why is not None:
+            self._go_eager(entry, why)
+            return out
+        entry.state, entry.first = "replay", None
+        entry.plan = Plan(rec.entries, rec.n_slots, result)
+        return out
+
+    def _watched(self):
+        seen, out = set(), []
+        for m in self._modules:
+            for t in (*m.parameters(), *m.buffers()):
+                if t is not None and id(t) not in seen:
+                    seen.add(id(t))
+                    out.append(t)
+        return out
+
+    def _go_eager(self, entry, reason):
+        entry.state, entry.first, entry.reason = _EAGER, None, reason
+        name = getattr(self.fn, "__qualname__", repr(self.fn))
+        warnings.warn(f"cr.compile: {name} runs eagerly: {reason}", CompileWarning, stacklevel=3)
+
+    def plans(self):
+        """The plans recorded so far (the most recently used last)."""
+        return [e.plan for e in self.cache.values() if e.plan is not None]
+
+
+def compile(fn=None, *, cache_size=CACHE_SIZE):
+    """Record the training step *fn* on its first calls and replay it on later ones.
+
+    A step is forward, loss, ``backward()`` and ``optimizer.step()`` with the same shapes every
+    time; the replay makes the same calls in the same order, so results are bit-identical to
+    running *fn* eagerly.  New shapes, dtypes, devices, ``requires_grad`` flags or training
+    modes record again; a step that cannot be recorded runs eagerly with one warning.
+
+    >>> model = nn.Linear(3, 1)
+    >>> opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    >>> @cr.compile
+    ... def step(x, y):
+    ...     opt.zero_grad()
+    ...     loss = F.mse_loss(model(x), y)
+    ...     loss.backward()
+    ...     opt.step()
+    ...     return loss.detach()
+    >>> x, y = cr.randn(8, 3), cr.randn(8, 1)
+    >>> losses = [step(x, y) for _ in range(5)]    # two recordings, then three replays
+    >>> print(step.plans()[0].describe())
+      0  Optimizer.zero_grad(SGD)
+      1  t0 = Linear.apply(in0, param[1, 3], param[1])
+      2  t1 = ...apply(t0, in1, ...)
+      3  backward((t1), None, None, False, None)
+      4  ElementwiseOptimizer.step(SGD)
+      5  t2 = Tensor.detach(t1)
+    """
+    if fn is None:
+        return lambda f: CompiledFunction(f, cache_size)
+    return CompiledFunction(fn, cache_size)

@@ -204,6 +204,15 @@ class Elu(Op):
         return gy * xp.where(ctx.pos, 1.0, xp.exp(x * neg) * ctx.alpha), None
 
 
+def stable_softplus(xp, a, tail=None):
+    """log(1 + eᵃ) = max(a, 0) + log(1 + e^{-|a|}): the stable softplus, finite for every finite a
+    and exact where eᵃ would overflow (arrays of any namespace, or tensors under create_graph).
+    *tail*: log(1 + e^{-|a|}) when the caller already has it."""
+    if tail is None:
+        tail = xp.log1p(xp.exp(-xp.abs(a)))
+    return xp.maximum(a, 0) + tail
+
+
 class Softplus(Op):
     """y = log(1 + e^{βx}) / β, or x where βx > threshold.  x̄ = ȳ · σ(βx)  (or ȳ there)."""
 
@@ -213,7 +222,7 @@ class Softplus(Op):
         a = x.data
         z = a * beta
         lin = z > threshold
-        soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+        soft = stable_softplus(xp, z) / beta
         ctx.save_for_backward(x)
         ctx.meta = (lin, beta)
         return xp.where(lin, a, soft).astype(a.dtype, copy=False)

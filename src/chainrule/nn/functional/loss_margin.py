@@ -18,7 +18,7 @@ import numbers
 from chainrule.backend import namespace_of
 from chainrule.errors import ConfigError, DTypeError, LabelError, ShapeError
 from chainrule.nn.functional.activation import Softplus
-from chainrule.nn.functional.loss import binary_cross_entropy_with_logits
+from chainrule.nn.functional.loss_binary import binary_cross_entropy_with_logits
 from chainrule.nn.functional.loss_common import (as_target, check_number, check_reduction,
                                                  float_input, reduce_loss)
 from chainrule.ops import elementwise as _el

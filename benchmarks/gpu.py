@@ -19,7 +19,6 @@ import statistics
 import sys
 import time
 
-import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -43,14 +42,15 @@ def op_parity():
 
 
 # ---- 2. timing ---------------------------------------------------------------------------------
-def _chainrule_runner(cfg, weights, batches, device):
-    model, step = chainrule_step.make(cfg, weights)
+def _runner(lib, build, cfg, weights, batches, device):
+    """One timed step of *lib* (chainrule or torch, the same names) on *device*: the model from
+    *build*, moved there, then an Adam built on the moved parameters, as one does in PyTorch."""
+    model = build(cfg, weights)
     model.to(device)
-    # rebuild the optimiser on the moved parameters, as one does in PyTorch
-    loss_fn = cr.nn.BCEWithLogitsLoss() if cfg.loss == "bce" else cr.nn.CrossEntropyLoss()
-    opt = cr.optim.Adam(model.parameters(), lr=1e-3)
-    data = [(cr.tensor(x, device=device), cr.tensor(y, device=device)) for x, y in batches]
-    sync = cr.cuda.synchronize if device == "cuda" else (lambda: None)
+    loss_fn = lib.nn.BCEWithLogitsLoss() if cfg.loss == "bce" else lib.nn.CrossEntropyLoss()
+    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    data = [(lib.tensor(x, device=device), lib.tensor(y, device=device)) for x, y in batches]
+    sync = lib.cuda.synchronize if device == "cuda" else (lambda: None)
 
     def run(i):
         x, y = data[i % len(data)]
@@ -60,26 +60,16 @@ def _chainrule_runner(cfg, weights, batches, device):
         opt.zero_grad()
         sync()
     return run
+
+
+def _chainrule_runner(cfg, weights, batches, device):
+    return _runner(cr, chainrule_step.build, cfg, weights, batches, device)
 
 
 def _torch_runner(cfg, weights, batches, device):
     import torch
     import torch_step
-    model, step = torch_step.make(cfg, weights)
-    model.to(device)
-    loss_fn = torch.nn.BCEWithLogitsLoss() if cfg.loss == "bce" else torch.nn.CrossEntropyLoss()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    data = [(torch.tensor(x, device=device), torch.tensor(y, device=device)) for x, y in batches]
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-
-    def run(i):
-        x, y = data[i % len(data)]
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        sync()
-    return run
+    return _runner(torch, torch_step.build, cfg, weights, batches, device)
 
 
 def time_configs(names, rounds, steps, warmup):

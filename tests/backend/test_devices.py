@@ -188,3 +188,24 @@ def test_a_training_step_makes_no_host_device_transfer(gpu, loss_name):
     assert standin.transfers == {"to_device": 0, "to_host": 0}
     assert np.isfinite(loss.item())          # asked for by the user: one copy to the host
     assert standin.transfers["to_host"] == 1
+
+
+def test_cuda_module_on_the_standin(gpu):
+    assert cr.cuda.is_available() and cr.cuda.device_count() == 1
+    cr.cuda.synchronize()                       # nothing queued on the stand-in: returns at once
+    with pytest.raises(DeviceError, match="cuda:1"):
+        cr.zeros(2, device="cuda:1")
+
+
+@pytest.mark.skipif(cr.cuda.is_available(), reason="a real GPU is present")
+def test_synchronize_without_a_gpu_says_what_to_install():
+    with pytest.raises(DeviceError):
+        cr.cuda.synchronize()
+
+
+def test_maximum_with_a_number_stays_on_the_device(gpu):
+    x = cr.tensor([-1.0, 2.0], device="cuda", dtype=cr.float64, requires_grad=True)
+    y = cr.maximum(x, 0.5)
+    assert y.is_cuda and y.dtype == cr.float64
+    y.sum().backward()
+    assert np.array_equal(x.grad.cpu().numpy(), [0.0, 1.0])

@@ -56,6 +56,8 @@ def _wrap(v):
         return StandInArray(np.asarray(v))
     if t is tuple or t is list:
         return t(_wrap(x) for x in v)
+    if isinstance(v, tuple) and hasattr(v, "_fields"):   # NumPy's named results (svd, qr, eigh)
+        return t(*(_wrap(x) for x in v))
     return v
 
 

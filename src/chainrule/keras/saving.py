@@ -49,7 +49,7 @@ from chainrule.errors import ConfigError, SerializationError
 from chainrule.keras import losses, metrics, optimizers
 from chainrule.keras.layers.registry import deserialize_layer, serialize_layer
 from chainrule.keras.utils import generators_of, weight_budget
-from chainrule.serialization import SerializationError, load, save
+from chainrule.serialization import load, save
 
 FORMAT = "chainrule.keras-model"
 VERSION = 2

@@ -36,12 +36,6 @@ def _array(t):
     return t.data if isinstance(t, Tensor) else t
 
 
-def _own(xp, a):
-    """A factorisation's result as an array of *xp* (some array modules return host arrays
-    inside their named tuples)."""
-    return a if isinstance(a, xp.ndarray) else xp.asarray(a)
-
-
 def _mT(xp, a):
     return xp.swapaxes(a, -1, -2)
 
@@ -125,7 +119,7 @@ class Det(Op):
 def _cofactor(a):
     """The cofactor matrix of (batches of) matrix *a*, singular or not, from its SVD."""
     xp = namespace_of(a)
-    u, s, vh = (_own(xp, r) for r in xp.linalg.svd(a))
+    u, s, vh = xp.linalg.svd(a)
     n = s.shape[-1]
     rows = xp.broadcast_to(s[..., None, :], s.shape + (n,))                 # row i: all of s
     prods = xp.where(xp.eye(n, dtype=bool), 1.0, rows).prod(axis=-1)       # Π_{j≠i} s_j
@@ -173,7 +167,7 @@ class QR(Op):
     @staticmethod
     def forward(ctx, A, mode):
         xp = ctx.xp
-        q, r = (_own(xp, t) for t in xp.linalg.qr(_array(A), mode=mode))
+        q, r = xp.linalg.qr(_array(A), mode=mode)
         ctx.mode = mode
         ctx.save_for_backward(A, q, r)
         return q, r
@@ -212,8 +206,8 @@ class SVD(Op):
     @staticmethod
     def forward(ctx, A, full_matrices):
         xp = ctx.xp
-        u, s, vh = (_own(xp, t) for t in xp.linalg.svd(_array(A),
-                                                         full_matrices=full_matrices))
+        u, s, vh = xp.linalg.svd(_array(A),
+                                                         full_matrices=full_matrices)
         ctx.full = full_matrices
         ctx.save_for_backward(u, s, vh)
         return u, s, vh
@@ -258,7 +252,7 @@ class Eigh(Op):
     @staticmethod
     def forward(ctx, A, uplo):
         xp = ctx.xp
-        w, v = (_own(xp, t) for t in xp.linalg.eigh(_array(A), UPLO=uplo))
+        w, v = xp.linalg.eigh(_array(A), UPLO=uplo)
         ctx.save_for_backward(w, v)
         return w, v
 

@@ -480,10 +480,18 @@ def minimum(input, other):
 
 
 def _on_device_of(t, value):
-    """A plain value (number, list, host array) as a tensor on *t*'s device."""
+    """A plain value (a number, a list, a host array) as a tensor on tensor *t*'s device; a Python
+    number is made there directly (no host copy) and a float keeps a float *t*'s dtype."""
+    d = t.data
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float):
+            dtype = d.dtype if d.dtype.kind == "f" else dtypes.get_default_dtype()
+        else:
+            dtype = d.dtype if d.dtype.kind in "iuf" else dtypes.int64
+        return Tensor(namespace_of(d).full((), value, dtype=dtype))
     v = Tensor(value)
-    if type(t.data) is not type(v.data) and isinstance(t, Tensor):
-        v = Tensor(namespace_of(t.data).asarray(v.data))
+    if type(d) is not type(v.data):
+        v = Tensor(namespace_of(d).asarray(v.data))
     return v
 
 

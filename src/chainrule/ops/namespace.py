@@ -21,15 +21,6 @@ def _t(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _on_device_of(b, a):
-    """A Python number *b* as a 0-d tensor on tensor *a*'s device, made there (no host copy), so
-    ``xp.maximum(t, 0)`` works for a device tensor as it does for an array."""
-    if isinstance(b, Tensor) or not isinstance(b, (int, float)):
-        return b
-    d = a.data
-    return Tensor(_array_ns(d).full((), b, dtype=d.dtype if isinstance(b, float) else None))
-
-
 class _Add:
     """``xp.add(a, b)``, and ``xp.add.reduce(x, axis)``: NumPy's sum without the Python wrapper
     of ``np.sum`` (about 1.3 µs a call on small arrays), for hot-path rules such as Linear's b̄."""
@@ -66,13 +57,11 @@ class TensorNamespace:
 
     @staticmethod
     def maximum(a, b):
-        a = _t(a)
-        return _el.maximum(a, _on_device_of(b, a))
+        return _el.maximum(_t(a), b)
 
     @staticmethod
     def minimum(a, b):
-        a = _t(a)
-        return _el.minimum(a, _on_device_of(b, a))
+        return _el.minimum(_t(a), b)
 
     @staticmethod
     def where(condition, a, b):

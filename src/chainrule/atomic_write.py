@@ -64,12 +64,24 @@ def write_atomic(path, write, what="save"):
     target, existing = _target(given, what)
     directory, base = os.path.split(target)
     _remove_stale(directory, base)
-    tmp, fd = _create(directory, base, existing, given, what)
+    made = []     # the temporary file's name, known before the file exists
+    caught = []   # the signals caught, known as each is caught
     try:
-        _fill_and_replace(tmp, fd, target, existing, write, given, what)
-    except _Terminated as e:   # the temporary file is gone: now die of the signal, as intended
-        os.kill(os.getpid(), e.signum)
-        raise SystemExit(128 + e.signum) from None
+        try:
+            _catch_signals(caught)   # before the file exists: no moment leaves it behind
+            fd = _create(directory, base, existing, given, what, made)
+            _fill_and_replace(made[0], fd, target, existing, write, given, what)
+        finally:
+            _restore_signals(caught)
+    except BaseException as e:   # also between os.open and its return, where no one else can see it
+        for tmp in made:
+            _ACTIVE.discard(tmp)
+            _unlink(tmp)   # gone already after a failed write; never there after os.replace
+        if isinstance(e, _Terminated):   # now die of the signal, as intended
+            signal.signal(e.signum, signal.SIG_DFL)
+            os.kill(os.getpid(), e.signum)
+            raise SystemExit(128 + e.signum) from None
+        raise
     _sync_directory(directory)
 
 
@@ -136,18 +148,24 @@ def _alive(pid):
     return True
 
 
-def _create(directory, base, existing, given, what):
-    """A new temporary file beside the target: 0600 when replacing a file, else the umask's."""
+def _create(directory, base, existing, given, what, made):
+    """A new temporary file beside the target (its name put in *made* first); returns its fd.
+
+    The file is 0600 when it replaces a file, else it gets the umask's mode.
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
         tmp = os.path.join(directory, f".{base[:100]}.{os.getpid()}-{secrets.token_hex(6)}.tmp")
         _ACTIVE.add(tmp)   # before it exists: another thread's save never takes it for stale
+        made[:] = [tmp]
         try:
-            return tmp, os.open(tmp, flags, 0o600 if existing is not None else 0o666)
+            return os.open(tmp, flags, 0o600 if existing is not None else 0o666)
         except FileExistsError:
             _ACTIVE.discard(tmp)
+            made.clear()   # someone else's file: never ours to remove
         except OSError as e:
             _ACTIVE.discard(tmp)
+            made.clear()
             if isinstance(e, FileNotFoundError):
                 why = f"the folder {directory!r} does not exist"
             elif isinstance(e, PermissionError):
@@ -158,7 +176,6 @@ def _create(directory, base, existing, given, what):
 
 
 def _fill_and_replace(tmp, fd, target, existing, write, given, what):
-    caught = _catch_signals()
     try:
         try:
             with os.fdopen(fd, "wb") as f:
@@ -176,7 +193,6 @@ def _fill_and_replace(tmp, fd, target, existing, write, given, what):
             raise
     finally:
         _ACTIVE.discard(tmp)
-        _restore_signals(caught)
 
 
 def _copy_mode(fd, st):
@@ -208,24 +224,27 @@ def _on_signal(signum, frame):
     raise _Terminated(signum)
 
 
-def _catch_signals():
-    """Turn terminating signals whose action is the default into ``_Terminated`` for a while."""
+def _catch_signals(caught):
+    """Turn terminating signals whose action is the default into ``_Terminated`` for a while.
+
+    Each signal is put in *caught* before its handler is set, so that a signal arriving in
+    the middle still finds its action restored by :func:`_restore_signals`.
+    """
     if threading.current_thread() is not threading.main_thread():
-        return ()
-    caught = []
+        return
     for signum in _SIGNALS:
         try:
             if signal.getsignal(signum) is signal.SIG_DFL:
-                signal.signal(signum, _on_signal)
                 caught.append(signum)
+                signal.signal(signum, _on_signal)
         except (OSError, ValueError):
             pass
-    return tuple(caught)
 
 
 def _restore_signals(caught):
-    for signum in caught:
-        signal.signal(signum, signal.SIG_DFL)
+    while caught:
+        signal.signal(caught[-1], signal.SIG_DFL)
+        caught.pop()
 
 
 def _sync_directory(directory):

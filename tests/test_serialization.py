@@ -708,7 +708,7 @@ def test_a_large_foreign_file_is_refused_after_reading_its_prefix(tmp_path, head
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 2**20 and time.perf_counter() - start < 1.0
+    assert peak < 2**20 and time.perf_counter() - start < 5.0   # reads 64 bytes: ms, not s
 
 
 def test_the_header_length_is_capped_before_the_header_is_read():

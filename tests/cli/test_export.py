@@ -1,4 +1,4 @@
-"""`chainrule export MODEL out.onnx`: heart and Keras model files become ONNX files that reproduce them."""
+"""`chainrule export MODEL out.onnx`: heart, digits and Keras model files become ONNX files that reproduce them."""
 import json
 import sys
 
@@ -64,3 +64,23 @@ def test_export_errors(heart_path, tmp_path, capsys, monkeypatch):
     assert main(["export", str(heart_path), str(tmp_path / "x.onnx")]) == 2
     assert "pip install 'chainrule[onnx]'" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_export_digits_model(tmp_path, capsys):
+    from chainrule.training.digits import load_model as load_digits
+    assert main(["train", "digits", "--epochs", "1", "--channels", "4", "8", "--quiet",
+                 "--out", str(tmp_path)]) == 0
+    target = tmp_path / "digits.onnx"
+    assert main(["export", str(tmp_path / "model.chainrule"), str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "inputs image (batch, 1, 8, 8)" in out and "outputs logits (batch, 10)" in out
+    assert "onnxruntime reproduces" in out
+    proto = onnx.load(str(target))
+    onnx.checker.check_model(proto, full_check=True)
+    assert {p.key: p.value for p in proto.metadata_props}["chainrule.format"] == \
+        "chainrule.digits-model"
+    x = np.random.default_rng(1).normal(size=(5, 1, 8, 8)).astype(np.float32)
+    got = ort.InferenceSession(str(target)).run(None, {"image": x})[0]
+    with cr.no_grad():
+        want = load_digits(str(tmp_path / "model.chainrule"))(cr.tensor(x)).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)

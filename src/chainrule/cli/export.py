@@ -1,7 +1,9 @@
 """``chainrule export MODEL out.onnx``: a saved model as an ONNX file, for ONNX Runtime and friends.
 
-MODEL is a heart model written by ``chainrule train heart`` or a Keras-style model saved with
-``model.save(path)``. The ONNX graph computes the network with an open batch size; a heart model's
+MODEL is a heart model written by ``chainrule train heart``, a digits model written by
+``chainrule train digits`` or a Keras-style model saved with ``model.save(path)``. The ONNX graph
+computes the network with an open batch size (a digits graph takes ``image`` (batch, 1, 8, 8) and
+gives ``logits`` (batch, 10)); a heart model's
 graph takes the 28 encoded inputs (the preprocessing, fitted on the training patients, travels in
 the file's metadata as ``chainrule.preprocessor``, JSON). With onnxruntime installed the exported
 file is run once and compared with chainrule's own outputs. Needs ``pip install 'chainrule[onnx]'``.
@@ -17,11 +19,12 @@ from chainrule.atomic_write import write_atomic
 from chainrule.cli.heart import MODEL_FORMAT as HEART_FORMAT, load_model as load_heart
 from chainrule.errors import CheckpointError, ConfigError
 from chainrule.keras.saving import FORMAT as KERAS_FORMAT, load_model as load_keras
+from chainrule.training.digits import MODEL_FORMAT as DIGITS_FORMAT, load_model as load_digits
 
 
 def add_arguments(p):
-    p.add_argument("model", help="a heart model file ('chainrule train heart') or a saved "
-                                 "Keras-style model (model.save)")
+    p.add_argument("model", help="a heart or digits model file ('chainrule train heart|digits') "
+                                 "or a saved Keras-style model (model.save)")
     p.add_argument("output", help="the ONNX file to write, e.g. heart.onnx")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset version (17)")
     p.add_argument("--no-check", action="store_true",
@@ -39,7 +42,29 @@ def _keras(path):
     return load_keras(path, compile=False), {"chainrule.format": KERAS_FORMAT}
 
 
-LOADERS = {HEART_FORMAT: _heart, KERAS_FORMAT: _keras}
+def _digits(path):
+    return _Module(load_digits(path), "image", (1, 8, 8), "logits"), \
+        {"chainrule.format": DIGITS_FORMAT}
+
+
+class _Module:
+    """A ``cr.nn`` module with one float32 input, seen as a Keras-style model is by ``run``."""
+
+    def __init__(self, module, input_name, input_shape, output_name):
+        self.module, self.input_names, self.output_names = module, [input_name], [output_name]
+        self.inputs = [_Spec((None,) + input_shape)]
+
+    def __call__(self, x, training=False):
+        with cr.no_grad():
+            return self.module(cr.tensor(x))
+
+
+class _Spec:
+    def __init__(self, shape):
+        self.shape, self.dtype = shape, "float32"
+
+
+LOADERS = {HEART_FORMAT: _heart, DIGITS_FORMAT: _digits, KERAS_FORMAT: _keras}
 
 
 def load(path):
@@ -93,7 +118,11 @@ def run(args):
                           f"and built Sequential models export from a file")
     rng = np.random.default_rng(0)
     names = model.input_names + model.output_names
-    proto = cr_onnx.export(model, tuple(_examples(model, rng, 1)), io.BytesIO(),
+    kwargs = {}
+    if isinstance(model, _Module):   # a cr.nn module: the graph's names are given here
+        kwargs = {"input_names": model.input_names, "output_names": model.output_names}
+    proto = cr_onnx.export(getattr(model, "module", model), tuple(_examples(model, rng, 1)),
+                           io.BytesIO(), **kwargs,
                            opset_version=args.opset, dynamic_axes={n: {0: "batch"} for n in names})
     for key, value in meta.items():
         entry = proto.metadata_props.add()

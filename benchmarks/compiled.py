@@ -2,6 +2,7 @@
 
     python benchmarks/compiled.py                        # heart, small, deep
     python benchmarks/compiled.py --config heart --steps 200 --rounds 5
+    python benchmarks/compiled.py --config heart --plan --profile    # the plan, and where it spends
 
 One process. For each configuration: the eager step, the same step under ``cr.compile`` and the
 hand-written NumPy step (``numpy_reference.py``), built from one weight draw. It first checks
@@ -10,7 +11,9 @@ interleaved blocks (the order rotating every round, the first steps of each bloc
 prints medians and the ratios compiled/eager and compiled/NumPy-reference.
 """
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -69,7 +72,17 @@ def run(cfg, steps, rounds):
                 if i >= WARMUP:
                     times[k].append(t1 - t0)
     med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
-    return med, compiled_check.plans()[0]
+    return med, compiled_check.plans()[0], (compiled, batches)
+
+
+def profile(compiled, batches, steps, top=18):
+    """cProfile of *steps* replays: the functions that take the time, by own time."""
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(steps):
+        compiled(*batches[i % len(batches)])
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
 
 def main(argv=None):
@@ -78,16 +91,20 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=200, help="timed steps per block")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--plan", action="store_true", help="print each configuration's plan")
+    ap.add_argument("--profile", action="store_true", help="profile each configuration's replay")
     args = ap.parse_args(argv)
     print(f"{'config':8} {'eager µs':>9} {'compiled µs':>12} {'NumPy µs':>9} "
           f"{'compiled/eager':>15} {'compiled/NumPy':>15}")
     for name in args.config.split(","):
         cfg = CONFIGS[name]
-        med, plan = run(cfg, args.steps, args.rounds)
+        med, plan, (compiled, batches) = run(cfg, args.steps, args.rounds)
         print(f"{name:8} {med['eager']:9.1f} {med['compiled']:12.1f} {med['numpy']:9.1f} "
-              f"{med['compiled'] / med['eager']:15.3f} {med['compiled'] / med['numpy']:15.3f}")
+              f"{med['compiled'] / med['eager']:15.3f} {med['compiled'] / med['numpy']:15.3f}"
+              f"   ({plan.kind} plan)")
         if args.plan:
             print(plan.describe())
+        if args.profile:
+            profile(compiled, batches, args.steps * args.rounds)
 
 
 if __name__ == "__main__":

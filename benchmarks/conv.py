@@ -24,12 +24,13 @@ reshape, batch norm and Adam written out.
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import child_peak, in_children, interleaved  # noqa: E402
 
 CONFIGS = ("digits", "resblock")
 FRAMEWORKS = ("torch", "chainrule", "numpy")
@@ -303,28 +304,7 @@ def check(config, frameworks):
 
 
 def time_config(config, frameworks, rounds, per_round, warmup):
-    steps = make_steps(config, frameworks)
-    times = {k: [] for k in steps}
-    names = list(steps)
-    for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for name in order:
-            fn = steps[name]
-            for _ in range(warmup):
-                fn()
-            for _ in range(per_round):
-                t = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t)
-    out = {}
-    for name, ts in times.items():
-        ts = np.array(ts) * 1000
-        out[name] = {"median_ms": float(np.median(ts)), "p10_ms": float(np.percentile(ts, 10)),
-                     "p90_ms": float(np.percentile(ts, 90)), "n": int(len(ts))}
-    if "torch" in out:
-        for name in names:
-            out[name]["ratio_to_torch"] = out[name]["median_ms"] / out["torch"]["median_ms"]
-    return out
+    return interleaved(make_steps(config, frameworks), rounds, per_round, warmup)
 
 
 # ---- peak memory, one process per framework ---------------------------------------------------
@@ -333,31 +313,12 @@ def memory_child(config, framework, n, weights, threads):
     if framework == "torch":
         import torch
         torch.set_num_threads(threads)
-    state = dict(np.load(weights))
-    fn = make_steps(config, (framework,), state)[framework]
-    with open("/proc/self/statm") as f:
-        before = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
-    for _ in range(n):
-        fn()
-    with open("/proc/self/status") as f:
-        peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
-    print(json.dumps({"peak_mb": peak, "before_mb": before}))
+    child_peak(make_steps(config, (framework,), dict(np.load(weights)))[framework], n)
 
 
 def memory(config, frameworks, n, threads):
-    import tempfile
     state = {k: v.detach().numpy() for k, v in torch_model(config).state_dict().items()}
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        weights = os.path.join(tmp, "weights.npz")
-        np.savez(weights, **state)
-        for fw in frameworks:
-            env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-            res = subprocess.run([sys.executable, __file__, "--child", config, fw, str(n),
-                                  weights, str(threads)], capture_output=True, text=True,
-                                 env=env, check=True)
-            out[fw] = json.loads(res.stdout.strip().splitlines()[-1])
-    return out
+    return in_children(__file__, config, frameworks, state, n, (threads,))
 
 
 def main(argv=None):

@@ -12,6 +12,9 @@
    synchronisation.  It prints medians and the ratios chainrule-cuda / torch-cuda and
    chainrule-cuda / chainrule-cpu, with the issue's targets (wide ≤ 1.1x PyTorch CUDA, heart and
    deep ≤ 1.5x; wide and medium faster than chainrule's own CPU step).
+3. Fused kernels: each elementwise chain that ``xp.fuse`` makes one kernel (Adam's update,
+   BCE-with-logits forward and backward, ReLU's backward) timed on "cuda" against the same
+   function run op by op (one kernel per operation); medians, float32, --kernel-size elements.
 """
 import argparse
 import os
@@ -19,6 +22,7 @@ import statistics
 import sys
 import time
 
+import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -28,6 +32,10 @@ for p in (HERE, os.path.join(ROOT, "tests", "ops")):
 
 import chainrule as cr  # noqa: E402
 from chainrule.backend import cuda as cuda_backend  # noqa: E402
+from chainrule.nn.functional.loss_binary import (  # noqa: E402
+    _make_bce_logits_backward, _make_bce_logits_forward)
+from chainrule.ops.elementwise import _make_relu_backward  # noqa: E402
+from chainrule.optim._kernels import make_adam_kernel  # noqa: E402
 from configs import CONFIGS, init_weights, make_batches  # noqa: E402
 import chainrule_step  # noqa: E402
 
@@ -103,6 +111,53 @@ def time_configs(names, rounds, steps, warmup):
     return results
 
 
+# ---- 3. the fused kernels -----------------------------------------------------------------------
+def kernel_timings(n, reps=20, rounds=5):
+    """{kernel: (fused seconds, op-by-op seconds)}: medians over *rounds* of *reps* calls on n
+    float32 elements of "cuda", the two forms interleaved, each timing closed by a synchronise."""
+    xp = cuda_backend.namespace()
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+
+    def arr(positive=False):
+        a = rng.standard_normal(n).astype(f32)
+        return xp.asarray(np.abs(a) if positive else a)
+    p, g, m, v, x, t, y = arr(), arr(), arr(), arr(True), arr(), arr(True), arr(True)
+    z = xp.exp(-xp.abs(x))
+    cases = {   # name: (make, variant, arguments)
+        "adam_step": (make_adam_kernel, (False, False),
+                      (p, g, m, v, f32(0.1), f32(0.999), f32(0.001), f32(0.03), f32(1e-8),
+                       f32(-1e-3))),
+        "bce_logits_forward": (_make_bce_logits_forward, (), (x, t, f32(0))),
+        "bce_logits_backward": (_make_bce_logits_backward, (), (x, z, t, f32(1 / n), f32(1))),
+        "relu_backward": (_make_relu_backward, (), (y, g, f32(0))),
+    }
+    out = {}
+    for name, (make, variant, args) in cases.items():
+        forms = (xp.fused(make, *variant), make(xp, *variant))
+        times = ([], [])
+        for r in range(rounds):
+            for k in ((0, 1) if r % 2 == 0 else (1, 0)):
+                fn = forms[k]
+                fn(*args)
+                cr.cuda.synchronize()
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    fn(*args)
+                cr.cuda.synchronize()
+                times[k].append((time.perf_counter() - t0) / reps)
+        out[name] = (statistics.median(times[0]), statistics.median(times[1]))
+    return out
+
+
+def kernel_report(timings, n):
+    lines = [f"fused kernels on cuda, {n} float32 elements (median per call):"]
+    for name, (fused, plain) in timings.items():
+        lines.append(f"  {name:>20}  fused {fused * 1e6:9.1f} µs   op by op {plain * 1e6:9.1f} µs"
+                     f"   ratio {fused / plain:.2f}")
+    return "\n".join(lines)
+
+
 def report(results, markdown=False):
     lines = []
     head = ["config", "chainrule cuda", "torch cuda", "torch cpu", "chainrule cpu",
@@ -132,6 +187,9 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--skip-parity", action="store_true")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--kernel-size", type=int, default=None,
+                    help="elements per fused-kernel timing (default 2048², 10⁴ on the stand-in)")
+    ap.add_argument("--skip-kernels", action="store_true")
     args = ap.parse_args(argv)
     names = [n for n in args.config.split(",") if n]
     unknown = [n for n in names if n not in CONFIGS]
@@ -147,6 +205,9 @@ def main(argv=None):
             for name, why in failures[:20]:
                 print(f"  {name}: {why}")
             status = 1 if failures else 0
+        if not args.skip_kernels:
+            n = args.kernel_size or (10_000 if args.standin else 2048 * 2048)
+            print(kernel_report(kernel_timings(n), n))
         results = time_configs(names, args.rounds, args.steps, args.warmup)
         print(report(results, args.markdown))
     return status

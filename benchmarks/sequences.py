@@ -21,11 +21,12 @@ threads (default: as many as NumPy's BLAS uses, read as ``run.py`` does).
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import child_peak, in_children, interleaved  # noqa: E402
 
 CONFIGS = {"lstm": {"batch": 32, "steps": 50, "features": 128},
            "encoder": {"batch": 32, "steps": 64, "features": 128}}
@@ -33,9 +34,6 @@ CONFIGS = {"lstm": {"batch": 32, "steps": 50, "features": 128},
 
 def _blas_threads():
     """The threads of NumPy's BLAS (what chainrule computes with), as run.py reads them."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    if here not in sys.path:
-        sys.path.insert(0, here)
     from run import blas_info
     return blas_info()["threads"] or 1
 
@@ -117,30 +115,9 @@ def check(config):
 
 
 def time_config(config, rounds, per_round, warmup):
-    steps = make_steps(config, ("torch", "chainrule"))
-    times = {k: [] for k in steps}
-    names = list(steps)
-    for r in range(rounds):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            fn = steps[name]
-            for _ in range(warmup):
-                fn()
-            for _ in range(per_round):
-                t = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t)
-    out = {}
-    for name, ts in times.items():
-        ts = np.array(ts) * 1000
-        out[name] = {"median_ms": float(np.median(ts)), "p10_ms": float(np.percentile(ts, 10)),
-                     "p90_ms": float(np.percentile(ts, 90)), "n": int(len(ts))}
-    out["ratio"] = out["chainrule"]["median_ms"] / out["torch"]["median_ms"]
+    out = interleaved(make_steps(config, ("torch", "chainrule")), rounds, per_round, warmup)
+    out["ratio"] = out["chainrule"]["ratio_to_torch"]
     return out
-
-
-def _rss_mb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
 
 
 def memory_child(config, framework, n, weights):
@@ -148,31 +125,14 @@ def memory_child(config, framework, n, weights):
     if framework == "torch":
         import torch
         torch.set_num_threads(1)
-    state = dict(np.load(weights))
-    fn = make_steps(config, (framework,), state)[framework]
-    before = _rss_mb()
-    for _ in range(n):
-        fn()
-    with open("/proc/self/status") as f:     # VmHWM: this image's peak (ru_maxrss would
-        peak = next(int(line.split()[1]) for line in f      # include the parent's at fork)
-                    if line.startswith("VmHWM")) / 1024
-    print(json.dumps({"peak_mb": peak, "before_mb": before}))
+    child_peak(make_steps(config, (framework,), dict(np.load(weights)))[framework], n)
 
 
 def memory(config, n):
     """Peak RSS of each framework in its own process (chainrule's never imports torch), and
     the growth over the RSS before the first step (the training step's own memory)."""
-    import tempfile
-    theirs = torch_model(config)
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        weights = os.path.join(tmp, "weights.npz")
-        np.savez(weights, **{k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-        for fw in ("torch", "chainrule"):
-            env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-            res = subprocess.run([sys.executable, __file__, "--child", config, fw, str(n),
-                                  weights], capture_output=True, text=True, env=env, check=True)
-            out[fw] = json.loads(res.stdout.strip().splitlines()[-1])
+    state = {k: v.detach().numpy() for k, v in torch_model(config).state_dict().items()}
+    out = in_children(__file__, config, ("torch", "chainrule"), state, n)
     out["ratio"] = out["chainrule"]["peak_mb"] / out["torch"]["peak_mb"]
     out["growth_ratio"] = ((out["chainrule"]["peak_mb"] - out["chainrule"]["before_mb"])
                            / (out["torch"]["peak_mb"] - out["torch"]["before_mb"]))

@@ -44,10 +44,15 @@ def test_only_flat_dicts_of_tensors_and_nothing_written_on_error(tmp_path):
     path = tmp_path / "w.safetensors"
     cr.save({"w": cr.ones(2)}, path)
     before = path.read_bytes()
-    for bad, word in [({"w": {"nested": cr.ones(1)}}, "flat dict"), ({"w": 3}, "int"),
-                      ({1: cr.ones(1)}, "keys must be strings"), ([cr.ones(1)], "dict"),
-                      ({"w": np.array(["a"])}, "dtype"), ({"__metadata__": cr.ones(1)}, "reserved")]:
-        with pytest.raises(cr.DTypeError, match=word):
+    wrong_type, wrong_dtype, reserved = (cr.errors.ArgumentTypeError, cr.DTypeError,
+                                         cr.errors.KeyNameError)
+    for bad, kind, word in [({"w": {"nested": cr.ones(1)}}, wrong_type, "flat dict"),
+                            ({"w": 3}, wrong_type, "int"),
+                            ({1: cr.ones(1)}, wrong_type, "keys must be strings"),
+                            ([cr.ones(1)], wrong_type, "dict"),
+                            ({"w": np.array(["a"])}, wrong_dtype, "dtype"),
+                            ({"__metadata__": cr.ones(1)}, reserved, "reserved")]:
+        with pytest.raises(kind, match=word):
             cr.save(bad, path)
     assert path.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name != "w.safetensors"]  # no temporary files

@@ -63,7 +63,7 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, ext
             ``{"loader": loader.generator}`` for a shuffled DataLoader.
 
     The default generator's state is always saved. Nothing is written when some value cannot be
-    saved (``DTypeError`` naming its key path). Example::
+    saved (a TypeError naming its key path). Example::
 
         >>> model = nn.Linear(2, 1)
         >>> save_checkpoint("ckpt.cr", model, epoch=1)

@@ -9,8 +9,8 @@ PyTorch, Keras or NumPy would raise in its place, so ``except ValueError`` code 
     │   │                                   RuntimeError, NumPy and Keras ValueError)
     │   └── IndexOutOfRangeError(IndexError)  a dimension or index outside a tensor's shape, an
     │                                       item index outside a dataset or container
-    ├── DTypeError(TypeError)               a wrong dtype (older code also uses it for a wrong
-    │                                       Python type; new code: ArgumentTypeError)
+    ├── DTypeError(TypeError)               a tensor or array of the wrong dtype (a float index,
+    │                                       an integer input to a float op, a bad dtype= value)
     ├── ArgumentTypeError(TypeError)        an argument of the wrong Python type (not a tensor,
     │                                       not callable), an unknown keyword argument
     ├── KeyNameError(KeyError)              a name or key that is malformed, taken or missing

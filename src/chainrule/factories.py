@@ -3,7 +3,7 @@ import builtins
 
 from chainrule import dtypes
 from chainrule.backend import device as _device, device_of, namespace_for, to_device, xp
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.random import rng
 from chainrule.tensor import Tensor, to_array
 
@@ -14,7 +14,7 @@ def _size(size, op):
     try:
         size = tuple(builtins.int(s) for s in size)
     except (TypeError, ValueError):
-        raise DTypeError(f"{op}: expected a size given as ints, got {size!r}") from None
+        raise ArgumentTypeError(f"{op}: expected a size given as ints, got {size!r}") from None
     if any(s < 0 for s in size):
         raise ShapeError(f"{op}: sizes must be non-negative, got {size}")
     return size
@@ -84,7 +84,8 @@ def as_tensor(data, dtype=None, device=None):
 def from_numpy(ndarray):
     """A tensor sharing memory with a NumPy array (changes to one show in the other)."""
     if not isinstance(ndarray, xp.ndarray):
-        raise DTypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
+        raise ArgumentTypeError("from_numpy: expected a numpy.ndarray, got "
+                                f"{type(ndarray).__name__}")
     return Tensor(ndarray)
 
 
@@ -190,7 +191,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, requires
         if isinstance(high, (tuple, list)):
             low, high, size = 0, low, high
         else:
-            raise DTypeError("randint: expected a size, e.g. cr.randint(0, 10, (3,))")
+            raise ArgumentTypeError("randint: expected a size, e.g. cr.randint(0, 10, (3,))")
     if high is None:
         low, high = 0, low
     if high <= low:

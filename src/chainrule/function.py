@@ -38,8 +38,10 @@ import traceback
 
 import numpy as np
 
+from chainrule import grad_mode as _grad_mode
 from chainrule.backend import DeviceError, device_of, is_array, namespace_of, numpy_namespace
 from chainrule.errors import AutogradError, DefinitionError
+from chainrule.grad_mode import InferenceVersion
 from chainrule.grad_mode import state as _grad_state
 from chainrule.tensor import Tensor, ndarray, to_array, wrap
 
@@ -215,6 +217,8 @@ class Function:
                     needs.append(False)
             ctx.needs_input_grad = tuple(needs)
             ctx.xp = numpy_namespace if dt is None or dt is ndarray else namespace_of(first.data)
+            if _grad_mode.inference_active and _grad_state.inference:
+                return _as_inference(_plain(cls.forward(ctx, *args, **kwargs)), args)
             return _plain(cls.forward(ctx, *args, **kwargs))
         # one pass over the inputs: which want a gradient, the edges to their nodes, the device
         needs, edges, shapes, types = [], [], [], []
@@ -246,6 +250,8 @@ class Function:
             _grad_state.enabled = True
         if True not in needs:
             return _plain(out)
+        if _grad_mode.inference_tensors_made and ctx._saved:
+            _refuse_saved_inference(ctx._saved)
         ctx.next_functions, ctx._input_shapes, ctx._input_dtypes = \
             tuple(edges), tuple(shapes), tuple(types)
         if _grad_state.anomaly:
@@ -330,6 +336,21 @@ def _as_saved_output(s, outs, wrapped):
         if s is o or s is w:
             return _SavedOutput(w)
     return s
+
+
+def _as_inference(out, args):
+    """Mark the fresh outputs of an op run inside ``inference_mode`` as inference tensors (an
+    input returned as it is, or a view of a normal tensor, stays normal)."""
+    for o in (out if type(out) is tuple else (out,)):
+        if type(o._vc) is not InferenceVersion and not _is_one_of(o, args):
+            o._vc = InferenceVersion(o._vc)
+    return out
+
+
+def _refuse_saved_inference(saved):
+    for s in saved:
+        if isinstance(s, Tensor) and type(s._vc) is InferenceVersion:
+            raise AutogradError(_grad_mode.SAVED_INFERENCE_TENSOR)
 
 
 def _plain(out):

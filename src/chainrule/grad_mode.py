@@ -6,6 +6,8 @@ engine, as in PyTorch: ``no_grad`` turns recording off for evaluation and for op
 import contextlib
 import threading
 
+from chainrule.errors import AutogradError
+
 
 class _State(threading.local):
     enabled = True
@@ -85,19 +87,55 @@ class set_grad_enabled(_Mode):
         return super().__call__(func)
 
 
+class InferenceVersion(list):
+    """The version counter of an inference tensor, one made inside ``inference_mode``: its type
+    is the mark (``Tensor.is_inference()`` reads it), and views and ``detach()`` share it as they
+    share any version counter, so a view of an inference tensor is one too, as in PyTorch."""
+
+    __slots__ = ()
+
+
+inference_tensors_made = False
+"""True once ``inference_mode`` has been entered in this process: until then ``Function.apply``
+skips the check that no inference tensor is saved for backward."""
+
+inference_active = 0
+"""How many ``inference_mode`` blocks are open, in any thread: while none is, making a tensor
+reads no thread-local state to learn whether it is an inference tensor."""
+_inference_lock = threading.Lock()
+
+SAVED_INFERENCE_TENSOR = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a clone "
+    "to get a normal tensor and use it in autograd, or use `cr.no_grad()` instead of "
+    "`cr.inference_mode()`.")
+INPLACE_INFERENCE_TENSOR = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed. You can make a clone "
+    "to get a normal tensor before doing inplace update. See https://github.com/pytorch/rfcs/pull/17 "
+    "for more details.")
+
+
+def check_inplace_on_inference():
+    """Raise (``AutogradError``, a RuntimeError) outside ``inference_mode``: called before an
+    in-place write to an inference tensor."""
+    if not state.inference:
+        raise AutogradError(INPLACE_INFERENCE_TENSOR)
+
+
 class inference_mode(_Mode):
     """Context manager and decorator for inference: as :class:`no_grad` (ops record no graph),
-    ``inference_mode(False)`` leaves the grad mode as it is.
+    and the tensors made inside are *inference tensors* (``t.is_inference()``), as PyTorch's.
 
-    PyTorch also marks the tensors made inside as "inference tensors" that refuse to be saved for a
-    later backward; chainrule's tensors carry no such mark, so they can be used in autograd later
-    as tensors made under ``no_grad`` can (``x.clone()`` is not needed, and no error is raised).
+    Outside inference mode an inference tensor may be read by any op, but an op recording a graph
+    cannot save it for backward, and it cannot be changed in place or set to require grad (each
+    raises a RuntimeError; ``t.clone()`` gives a normal tensor).  Views of normal tensors made
+    inside stay normal.  ``inference_mode(False)`` leaves the grad mode as it is.
 
     >>> x = cr.ones(2, requires_grad=True)
     >>> with cr.inference_mode():
     ...     y = x * 2
-    >>> y.requires_grad
-    False
+    >>> y.requires_grad, y.is_inference()
+    (False, True)
     """
 
     def __init__(self, mode=True):
@@ -105,15 +143,22 @@ class inference_mode(_Mode):
         self.inference = bool(mode)
 
     def __enter__(self):
+        global inference_tensors_made, inference_active
         self._prev.append((state.enabled, state.inference))
         if self.inference:
             state.enabled, state.inference = False, True
+            inference_tensors_made = True
         else:
             state.inference = False
+        with _inference_lock:
+            inference_active += 1
         return self
 
     def __exit__(self, *exc):
+        global inference_active
         state.enabled, state.inference = self._prev.pop()
+        with _inference_lock:
+            inference_active -= 1
         return False
 
 

@@ -5,7 +5,7 @@ PyTorch's Mersenne-Twister numbers for the same seed.
 """
 import numpy as np
 
-from chainrule.errors import ConfigError, DTypeError
+from chainrule.errors import ArgumentTypeError, ConfigError
 
 
 class Generator:
@@ -18,7 +18,7 @@ class Generator:
     def manual_seed(self, seed):
         """Reset the stream from *seed* (an int) and return the generator."""
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-            raise DTypeError(f"manual_seed: expected an int seed, got {seed!r}")
+            raise ArgumentTypeError(f"manual_seed: expected an int seed, got {seed!r}")
         self._seed = int(seed) & 0xFFFF_FFFF_FFFF_FFFF
         self.rng = np.random.Generator(np.random.PCG64(self._seed))
         return self
@@ -95,5 +95,6 @@ def rng(generator=None):
     if generator is None:
         return default_generator.rng
     if not isinstance(generator, Generator):
-        raise DTypeError(f"generator: expected a cr.Generator, got {type(generator).__name__}")
+        raise ArgumentTypeError("generator: expected a cr.Generator, got "
+                                f"{type(generator).__name__}")
     return generator.rng

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from chainrule.atomic_write import write_atomic
-from chainrule.errors import DTypeError, SerializationError
+from chainrule.errors import ArgumentTypeError, DTypeError, KeyNameError, SerializationError
 from chainrule.tensor import Tensor
 
 SUFFIX = ".safetensors"
@@ -56,9 +56,9 @@ def _array(key, value):
     elif isinstance(value, np.ndarray) and value.dtype.fields is None:
         arr = value
     else:
-        raise DTypeError(f"save: a .safetensors file holds a flat dict of tensors, but entry "
-                         f"{key!r} is a {type(value).__name__}; save nested or non-tensor data in "
-                         f"chainrule's own format (any other file name)")
+        raise ArgumentTypeError("save: a .safetensors file holds a flat dict of tensors, but entry "
+                                f"{key!r} is a {type(value).__name__}; save nested or non-tensor "
+                                "data in chainrule's own format (any other file name)")
     if arr.dtype.kind not in "biuf":
         raise DTypeError(f"save: entry {key!r} has dtype {arr.dtype}, which safetensors cannot "
                          f"hold (bool, integers and floats only)")
@@ -73,19 +73,19 @@ def dumps(tensors, metadata=None):
     """
     package = _package()
     if not isinstance(tensors, Mapping):
-        raise DTypeError(f"save: a .safetensors file holds a dict of tensors, got "
-                         f"{type(tensors).__name__}")
+        raise ArgumentTypeError(f"save: a .safetensors file holds a dict of tensors, got "
+                                f"{type(tensors).__name__}")
     arrays = {}
     for key, value in tensors.items():
         if not isinstance(key, str):
-            raise DTypeError(f"save: safetensors keys must be strings, got {key!r} of type "
-                             f"{type(key).__name__}")
+            raise ArgumentTypeError(f"save: safetensors keys must be strings, got {key!r} of type "
+                                    f"{type(key).__name__}")
         if key == "__metadata__":
-            raise DTypeError("save: the key '__metadata__' is reserved by the safetensors format")
+            raise KeyNameError("save: the key '__metadata__' is reserved by the safetensors format")
         arrays[key] = _array(key, value)
     if metadata is not None and (not isinstance(metadata, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
-        raise DTypeError("save: safetensors metadata must be a dict of str to str")
+        raise ArgumentTypeError("save: safetensors metadata must be a dict of str to str")
     return package.numpy.save(arrays, metadata=None if metadata is None else dict(metadata))
 
 

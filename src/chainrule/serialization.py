@@ -71,7 +71,7 @@ import numpy as np
 
 from chainrule.atomic_write import write_atomic
 from chainrule.backend import ndarray
-from chainrule.errors import DataError, DTypeError, SerializationError
+from chainrule.errors import ArgumentTypeError, DataError, DTypeError, SerializationError
 from chainrule.safetensors_io import (is_safetensors_path, load as load_safetensors,
                                       save as save_safetensors)
 from chainrule.tensor import Tensor
@@ -118,8 +118,8 @@ def save(obj, path):
         return save_safetensors(obj, path)
     is_path = isinstance(path, (str, bytes, os.PathLike))
     if not is_path and not hasattr(path, "write"):
-        raise DTypeError(f"save: expected a path (str or os.PathLike) or a binary file object, "
-                         f"got {type(path).__name__}")
+        raise ArgumentTypeError("save: expected a path (str or os.PathLike) or a binary file "
+                                f"object, got {type(path).__name__}")
     blobs = []  # (payload offset, C-contiguous little-endian array)
     root = _encode(obj, "obj", 1, blobs, set())
     payload_nbytes = blobs[-1][0] + blobs[-1][1].nbytes if blobs else 0
@@ -166,9 +166,9 @@ def _encode(obj, where, depth, blobs, active):
     if kind is str:
         return {"type": "str", "value": obj}
     if not (kind is list or kind is tuple or isinstance(obj, dict)):
-        raise DTypeError(f"{where}: cannot save object of type {kind.__name__} (expected a dict, "
-                         "list, "
-                         f"tuple, Tensor, ndarray, NumPy scalar, bool, int, float, str or None)")
+        raise ArgumentTypeError(f"{where}: cannot save object of type {kind.__name__} (expected a "
+                                "dict, list, tuple, Tensor, ndarray, NumPy scalar, bool, int, "
+                                "float, str or None)")
     if id(obj) in active:
         raise DataError(f"{where}: cannot save a container that contains itself")
     if depth > MAX_DEPTH:
@@ -178,9 +178,9 @@ def _encode(obj, where, depth, blobs, active):
         keys, values = [], []
         for key, value in obj.items():
             if type(key) is not str and type(key) is not int:
-                raise DTypeError(f"{where}: cannot save dict key {key!r} of type "
-                                 f"{type(key).__name__} "
-                                 f"(keys must be str or int)")
+                raise ArgumentTypeError(f"{where}: cannot save dict key {key!r} of type "
+                                        f"{type(key).__name__} "
+                                        f"(keys must be str or int)")
             keys.append(_encode(key, where, depth, blobs, active))
             values.append(_encode(value, f"{where}[{key!r}]", depth + 1, blobs, active))
         node = {"type": "dict", "keys": keys, "values": values}
@@ -241,7 +241,8 @@ def load(path, map_location=None, *, weights_only=None, mmap=None):
         5
     """
     if weights_only not in (None, True, False):
-        raise DTypeError(f"load: weights_only must be True, False or None, got {weights_only!r}")
+        raise ArgumentTypeError("load: weights_only must be True, False or None, got "
+                                f"{weights_only!r}")
     obj = _load(path)
     return obj if map_location is None else _to_location(obj, map_location)
 
@@ -273,8 +274,8 @@ def _load(path):
         name = getattr(path, "name", None)
         name = name if isinstance(name, (str, bytes)) else "<file object>"
         return _Reader(path, name, _remaining(path)).read()
-    raise DTypeError(f"load: expected a path (str or os.PathLike) or a binary file object, "
-                     f"got {type(path).__name__}")
+    raise ArgumentTypeError(f"load: expected a path (str or os.PathLike) or a binary file object, "
+                            f"got {type(path).__name__}")
 
 
 def _remaining(f):
@@ -317,8 +318,8 @@ class _Reader:
             return b""
         out = self.f.read(n)
         if not isinstance(out, (bytes, bytearray, memoryview)):
-            raise DTypeError(f"load: expected a binary file object, but read() returned "
-                             f"{type(out).__name__}")
+            raise ArgumentTypeError(f"load: expected a binary file object, but read() returned "
+                                    f"{type(out).__name__}")
         out = bytes(out)
         while 0 < len(out) < n:
             more = self.f.read(n - len(out))

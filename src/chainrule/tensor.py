@@ -15,8 +15,10 @@ import weakref as _weakref
 import numpy as np
 
 from chainrule import dtypes
+from chainrule import grad_mode as _grad_mode
 from chainrule.backend import device_of, is_array, ndarray, xp
 from chainrule.errors import ArgumentTypeError, AutogradError, DTypeError, ShapeError, UsageError
+from chainrule.grad_mode import InferenceVersion, check_inplace_on_inference
 from chainrule.grad_mode import state as _grad_state
 
 
@@ -71,7 +73,10 @@ class Tensor:
         self.data = data
         self._grad = None
         self.grad_fn = None
-        self._vc = [0]          # version counter, shared with views: bumped by every in-place change
+        # version counter, shared with views: bumped by every in-place change (its type marks
+        # an inference tensor)
+        self._vc = InferenceVersion((0,)) if _grad_mode.inference_active and \
+            _grad_state.inference else [0]
         self._view_of = None    # (base, how, arg) when a view of base's memory (ops/shape._view)
         self._output_nr = 0     # which output of grad_fn this tensor is
         self._retains_grad = False
@@ -96,6 +101,9 @@ class Tensor:
             raise AutogradError(
                 "requires_grad can only be switched off on a leaf tensor; use y.detach() to get a "
                 "tensor of the same values outside the graph")
+        if flag and type(self._vc) is InferenceVersion and not _grad_state.inference:
+            raise AutogradError("Setting requires_grad=True on inference tensor outside "
+                                "InferenceMode is not allowed.")
         self._requires_grad = flag
 
     def requires_grad_(self, requires_grad=True):
@@ -112,13 +120,18 @@ class Tensor:
     def grad(self, value):
         if value is not None:
             if not isinstance(value, Tensor):
-                raise DTypeError(f"assigned grad must be a tensor or None, got "
-                                f"{type(value).__name__}")
+                raise ArgumentTypeError(f"assigned grad must be a tensor or None, got "
+                                        f"{type(value).__name__}")
             if value.data.shape != self.data.shape or value.data.dtype != self.data.dtype:
                 raise AutogradError(
                     f"assigned grad has shape {value.shape} and dtype {value.dtype}, but the "
                     f"tensor has shape {self.shape} and dtype {self.dtype}; they must match")
         self._grad = value
+
+    def is_inference(self):
+        """True for an inference tensor: one made inside ``cr.inference_mode()`` (or a view of
+        one), which autograd cannot save and which cannot change in place outside that mode."""
+        return type(self._vc) is InferenceVersion
 
     @property
     def is_leaf(self):
@@ -283,7 +296,7 @@ class Tensor:
 
     def __len__(self):
         if self.data.ndim == 0:
-            raise DTypeError("len() of a 0-d tensor")
+            raise ArgumentTypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
     # ---- leaving the library -------------------------------------------------------------
@@ -319,8 +332,12 @@ class Tensor:
         return builtins.int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
-            raise DTypeError("only integer tensors of a single element can be used as an index")
+        if self.data.dtype.kind not in "iu":
+            raise DTypeError("only integer tensors of a single element can be used as an index, "
+                             f"got dtype {self.dtype}")
+        if self.data.size != 1:
+            raise ArgumentTypeError("only integer tensors of a single element can be used as an "
+                                    f"index, got {self.data.size} elements")
         return builtins.int(self.item())
 
     def __bool__(self):
@@ -333,7 +350,7 @@ class Tensor:
 
     def __iter__(self):
         if self.data.ndim == 0:
-            raise DTypeError("iteration over a 0-d tensor")
+            raise ArgumentTypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.data.shape[0]))
 
     # ---- in place, outside the graph ---------------------------------------------------------
@@ -371,6 +388,8 @@ class Tensor:
 
 def _check_inplace(t):
     """Reject in-place writes that the graph cannot follow (they would corrupt gradients)."""
+    if type(t._vc) is not list:
+        check_inplace_on_inference()
     if _grad_state.enabled and t._requires_grad:
         if t.grad_fn is None:
             raise AutogradError(

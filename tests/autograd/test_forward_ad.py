@@ -82,6 +82,233 @@ CASES = [
 ]
 
 
+def _wide(*s):
+    """Across every piece of the piecewise activations (breaks at ±0.5, ±1, ±3, 0, 6)."""
+    return R.uniform(-7.0, 8.0, s)
+
+
+def _unit(*s):
+    return R.uniform(-0.9, 0.9, s)
+
+
+# the activations (torch.nn.functional's names) and the elementwise functions of
+# ops/elementwise_more.py: each op's jvp beside its backward
+ACTIVATION_CASES = [
+    ("gelu", lambda m, a: m.nn.functional.gelu(a), [_any(3, 4)]),
+    ("gelu_tanh", lambda m, a: m.nn.functional.gelu(a, approximate="tanh"), [_any(3, 4)]),
+    ("elu", lambda m, a: m.nn.functional.elu(a, alpha=0.7), [_any(3, 4)]),
+    ("selu", lambda m, a: m.nn.functional.selu(a), [_any(3, 4)]),
+    ("celu", lambda m, a: m.nn.functional.celu(a, alpha=1.5), [_any(3, 4)]),
+    ("celu_alpha_1", lambda m, a: m.nn.functional.celu(a), [_any(6)]),
+    ("leaky_relu", lambda m, a: m.nn.functional.leaky_relu(a, 0.1), [_any(3, 4)]),
+    ("softplus", lambda m, a: m.nn.functional.softplus(a), [_wide(3, 4)]),
+    ("softplus_beta_threshold", lambda m, a: m.nn.functional.softplus(a, beta=2.0, threshold=1.0),
+     [_any(3, 4)]),
+    ("logsigmoid", lambda m, a: m.nn.functional.logsigmoid(a), [_wide(3, 4)]),
+    ("mish", lambda m, a: m.nn.functional.mish(a), [_any(3, 4)]),
+    ("silu", lambda m, a: m.nn.functional.silu(a), [_any(3, 4)]),
+    ("hardswish", lambda m, a: m.nn.functional.hardswish(a), [_wide(3, 4)]),
+    ("hardsigmoid", lambda m, a: m.nn.functional.hardsigmoid(a), [_wide(3, 4)]),
+    ("softsign", lambda m, a: m.nn.functional.softsign(a), [_any(3, 4)]),
+    ("tanhshrink", lambda m, a: m.nn.functional.tanhshrink(a), [_any(3, 4)]),
+    ("hardtanh", lambda m, a: m.nn.functional.hardtanh(a, -0.5, 1.0), [_any(3, 4)]),
+    ("relu6", lambda m, a: m.nn.functional.relu6(a), [_wide(3, 4)]),
+    ("threshold", lambda m, a: m.nn.functional.threshold(a, 0.5, -1.0), [_any(3, 4)]),
+    ("softshrink", lambda m, a: m.nn.functional.softshrink(a, 0.5), [_any(3, 4)]),
+    ("hardshrink", lambda m, a: m.nn.functional.hardshrink(a, 0.5), [_any(3, 4)]),
+    ("glu", lambda m, a: m.nn.functional.glu(a, dim=0), [_any(4, 3)]),
+    ("softmin", lambda m, a: m.nn.functional.softmin(a, dim=1), [_any(3, 4)]),
+    ("prelu", lambda m, a, w: m.nn.functional.prelu(a, w), [_any(2, 3, 4), _pos(3)]),
+    ("erf", lambda m, a: m.erf(a), [_any(3, 4)]),
+    ("expm1", lambda m, a: m.expm1(a), [_any(3, 4)]),
+    ("log2", lambda m, a: m.log2(a), [_pos(3, 4)]),
+    ("log10", lambda m, a: m.log10(a), [_pos(3, 4)]),
+    ("rsqrt", lambda m, a: m.rsqrt(a), [_pos(3, 4)]),
+    ("tan", lambda m, a: m.tan(a), [_unit(3, 4)]),
+    ("asin", lambda m, a: m.asin(a), [_unit(3, 4)]),
+    ("acos", lambda m, a: m.acos(a), [_unit(3, 4)]),
+    ("atan", lambda m, a: m.atan(a), [_any(3, 4)]),
+    ("sinh", lambda m, a: m.sinh(a), [_any(3, 4)]),
+    ("cosh", lambda m, a: m.cosh(a), [_any(3, 4)]),
+    ("atan2", lambda m, a, b: m.atan2(a, b), [_any(3, 4), _any(4)]),
+    ("nan_to_num", lambda m, a: m.nan_to_num(a), [_any(3, 4)]),
+    ("square_reciprocal", lambda m, a: m.reciprocal(m.square(a)), [_pos(3, 4)]),
+]
+CASES += ACTIVATION_CASES
+
+
+def _prob(*s):
+    return R.uniform(0.1, 0.9, s)
+
+
+def _simplex(*s):
+    e = np.exp(R.normal(size=s))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+_CLASSES = [[0, 2, 1, 2], [1, 1, 0, 2]]
+# the losses and the other elementwise ops with a jvp beside their backward
+LOSS_CASES = [
+    ("mse_mean", lambda m, a, b: m.nn.functional.mse_loss(a, b), [_any(3, 4), _any(3, 4)]),
+    ("mse_sum_broadcast", lambda m, a, b: m.nn.functional.mse_loss(a, b.expand(3, 4),
+                                                                   reduction="sum"),
+     [_any(3, 4), _any(4)]),
+    ("mse_none", lambda m, a, b: m.nn.functional.mse_loss(a, b, reduction="none"),
+     [_any(3, 4), _any(3, 4)]),
+    ("l1", lambda m, a, b: m.nn.functional.l1_loss(a, b), [_any(3, 4), _any(3, 4)]),
+    ("huber_none", lambda m, a, b: m.nn.functional.huber_loss(a, b, reduction="none", delta=0.6),
+     [_any(3, 4), _any(3, 4)]),
+    ("smooth_l1", lambda m, a, b: m.nn.functional.smooth_l1_loss(a, b, beta=0.5),
+     [_any(3, 4), _any(3, 4)]),
+    ("bce", lambda m, a, b: m.nn.functional.binary_cross_entropy(a, b), [_prob(3, 4), _prob(3, 4)]),
+    ("bce_none", lambda m, a, b: m.nn.functional.binary_cross_entropy(a, b, reduction="none"),
+     [_prob(3, 4), _prob(3, 4)]),
+    ("bce_logits", lambda m, a, b: m.nn.functional.binary_cross_entropy_with_logits(a, b),
+     [_any(3, 4), _prob(3, 4)]),
+    ("bce_logits_pos_weight", lambda m, a, b: m.nn.functional.binary_cross_entropy_with_logits(
+        a, b, pos_weight=m.tensor([1.0, 2.0, 0.5, 3.0], dtype=m.float64), reduction="sum"),
+     [_any(3, 4), _prob(3, 4)]),
+    ("cross_entropy", lambda m, a: m.nn.functional.cross_entropy(a, m.tensor([0, 2, 1, 2])),
+     [_any(4, 3)]),
+    ("cross_entropy_none_spatial", lambda m, a: m.nn.functional.cross_entropy(
+        a, m.tensor(_CLASSES), reduction="none"), [_any(2, 3, 4)]),
+    ("cross_entropy_weight_ignore_smooth", lambda m, a: m.nn.functional.cross_entropy(
+        a, m.tensor([0, 2, 1, 2]), weight=m.tensor([0.5, 2.0, 1.0], dtype=m.float64),
+        ignore_index=1, label_smoothing=0.1), [_any(4, 3)]),
+    ("cross_entropy_probs", lambda m, a, t: m.nn.functional.cross_entropy(a, t, label_smoothing=0.2),
+     [_any(4, 3), _simplex(4, 3)]),
+    ("nll_loss", lambda m, a: m.nn.functional.nll_loss(
+        m.log_softmax(a, dim=1), m.tensor([0, 2, 1, 2]),
+        weight=m.tensor([0.5, 2.0, 1.0], dtype=m.float64)), [_any(4, 3)]),
+    ("nll_loss_none", lambda m, a: m.nn.functional.nll_loss(
+        a, m.tensor(_CLASSES), reduction="none"), [_any(2, 3, 4)]),
+    ("remainder", lambda m, a, b: m.remainder(a, b), [_any(3, 4) * 3, _pos(4)]),
+    ("fmod", lambda m, a, b: m.fmod(a, b), [_any(3, 4) * 3, _pos(3, 4)]),
+    ("div_floor", lambda m, a, b: m.div(a, b, rounding_mode="floor") + a,
+     [_any(3, 4) * 3, _pos(4)]),
+]
+CASES += LOSS_CASES
+
+
+# the convolutions, normalisations, pooling, indexing, scans and linear algebra: each op's jvp
+# beside its backward (conv is bilinear, pooling and the scans linear in x)
+LAYER_CASES = [
+    ("conv1d", lambda m, x, w, b: m.nn.functional.conv1d(x, w, b, stride=2, padding=1),
+     [_any(2, 3, 7), _any(4, 3, 3), _any(4)]),
+    ("conv2d", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, padding=1),
+     [_any(2, 2, 4, 4), _any(3, 2, 3, 3), _any(3)]),
+    ("conv2d_groups_dilation", lambda m, x, w: m.nn.functional.conv2d(x, w, stride=(2, 1),
+                                                                      dilation=2, groups=2),
+     [_any(1, 4, 6, 5), _any(4, 2, 2, 2)]),
+    ("conv_transpose1d", lambda m, x, w, b: m.nn.functional.conv_transpose1d(
+        x, w, b, stride=2, padding=1, output_padding=1), [_any(2, 3, 4), _any(3, 2, 3), _any(2)]),
+    ("conv_transpose2d", lambda m, x, w: m.nn.functional.conv_transpose2d(x, w, stride=2,
+                                                                          groups=2),
+     [_any(1, 4, 3, 3), _any(4, 1, 2, 2)]),
+    ("unfold", lambda m, x: m.nn.functional.unfold(x, 2, padding=1, stride=2), [_any(2, 2, 4, 3)]),
+    ("fold", lambda m, c: m.nn.functional.fold(c, (4, 3), 2, padding=1), [_any(2, 8, 20)]),
+    ("embedding", lambda m, w: m.nn.functional.embedding(m.tensor([[0, 2], [3, 0]]), w),
+     [_any(4, 3)]),
+    ("batch_norm", lambda m, x, w, b: m.nn.functional.batch_norm(x, None, None, w, b,
+                                                                 training=True),
+     [_any(4, 3, 2), _pos(3), _any(3)]),
+    ("batch_norm_x_only", lambda m, x: m.nn.functional.batch_norm(x, None, None, training=True),
+     [_any(5, 2)]),
+    ("layer_norm", lambda m, x, w, b: m.nn.functional.layer_norm(x, (4,), w, b),
+     [_any(3, 4), _pos(4), _any(4)]),
+    ("group_norm", lambda m, x, w, b: m.nn.functional.group_norm(x, 2, w, b),
+     [_any(2, 4, 3), _pos(4), _any(4)]),
+    ("instance_norm", lambda m, x: m.nn.functional.instance_norm(x), [_any(2, 3, 4)]),
+    ("pad_constant", lambda m, x: m.nn.functional.pad(x, (1, 2, -1, 1), value=0.5),
+     [_any(2, 3, 4)]),
+    ("max_pool2d", lambda m, x: m.nn.functional.max_pool2d(x, 2, stride=1, padding=1),
+     [_any(2, 2, 4, 3)]),
+    ("max_pool1d_indices", lambda m, x: m.nn.functional.max_pool1d(x, 3, stride=2,
+                                                                   return_indices=True)[0],
+     [_any(2, 3, 7)]),
+    ("avg_pool2d", lambda m, x: m.nn.functional.avg_pool2d(x, 3, stride=2, padding=1,
+                                                           count_include_pad=False),
+     [_any(1, 2, 5, 5)]),
+    ("avg_pool1d", lambda m, x: m.nn.functional.avg_pool1d(x, 2), [_any(2, 3, 6)]),
+    ("adaptive_avg_pool2d", lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (2, 3)),
+     [_any(1, 2, 5, 4)]),
+    ("einsum", lambda m, a, b: m.einsum("bij,jk->bik", a, b), [_any(2, 3, 4), _any(4, 2)]),
+    ("einsum_trace_outer", lambda m, a, b: m.einsum("ii,j->j", a, b), [_any(3, 3), _any(4)]),
+    ("flip", lambda m, a: m.flip(a, (0, 2)), [_any(2, 3, 4)]),
+    ("roll", lambda m, a: m.roll(a, (1, -2), (0, 1)), [_any(3, 4)]),
+    ("cumsum", lambda m, a: m.cumsum(a, 1), [_any(3, 4)]),
+    ("cumprod", lambda m, a: m.cumprod(a, 0), [_any(4, 3)]),
+    ("cumprod_zeros", lambda m, a: m.cumprod(a * m.tensor([1.0, 0.0, 1.0, 0.0, 1.0],
+                                                          dtype=m.float64), 0),
+     [_any(5)]),
+    ("scatter", lambda m, a, s: m.scatter(a, 1, m.tensor([[2, 0], [1, 3], [0, 1]]), s),
+     [_any(3, 4), _any(3, 3)]),
+    ("scatter_value", lambda m, a: m.scatter(a, 0, m.tensor([[2, 0, 1, 1]]), 0.5), [_any(3, 4)]),
+    ("median", lambda m, a: m.median(a), [_any(3, 5)]),
+]
+CASES += LAYER_CASES
+
+
+def _well(*s):
+    """Batches of well-conditioned square matrices (3 on the diagonal)."""
+    return R.normal(size=s) + 3 * np.eye(s[-1])
+
+
+def _singular(n):
+    a = R.normal(size=(n, n))
+    a[-1] = a[0] + a[1]
+    return a
+
+
+def _spd(m, a):
+    """A symmetric positive-definite matrix from a: the tangent reaching the op is symmetric."""
+    return a @ a.transpose(-1, -2) + 2 * m.eye(a.shape[-1], dtype=m.float64)
+
+
+def _cols_signed(m, u):
+    """Columns with the sign fixed by their first row: the same for any LAPACK's choice."""
+    return u * m.sign(u[..., :1, :])
+
+
+def _qr(m, a):
+    q, r = m.linalg.qr(a)
+    d = m.sign(m.diagonal(r, 0, -2, -1))
+    return m.cat([(q * d.unsqueeze(-2)).flatten(), (r * d.unsqueeze(-1)).flatten()])
+
+
+def _svd(m, a):
+    u, s, vh = m.linalg.svd(a, full_matrices=False)
+    return m.cat([_cols_signed(m, u).flatten(), s.flatten(),
+                  _cols_signed(m, vh.transpose(-1, -2)).flatten()])
+
+
+def _eigh(m, a):
+    w, v = m.linalg.eigh(a + a.transpose(-1, -2))
+    return m.cat([w.flatten(), _cols_signed(m, v).flatten()])
+
+
+LINALG_CASES = [
+    ("inv", lambda m, a: m.linalg.inv(a), [_well(2, 3, 3)]),
+    ("solve", lambda m, a, b: m.linalg.solve(a, b), [_well(3, 3), _any(2, 3, 2)]),
+    ("solve_vector", lambda m, a, b: m.linalg.solve(a, b), [_well(3, 3), _any(3)]),
+    ("det", lambda m, a: m.linalg.det(a), [_well(2, 3, 3)]),
+    ("det_singular", lambda m, a: m.linalg.det(a), [_singular(3)]),
+    ("cholesky", lambda m, a: m.linalg.cholesky(_spd(m, a)), [_any(2, 3, 3)]),
+    ("cholesky_upper", lambda m, a: m.linalg.cholesky(_spd(m, a), upper=True), [_any(3, 3)]),
+    ("qr_tall", _qr, [_any(4, 3)]),
+    ("qr_square_batched", _qr, [_any(2, 3, 3)]),
+    ("qr_wide", _qr, [_any(2, 4)]),
+    ("svd_tall", _svd, [_any(4, 3)]),
+    ("svd_wide_batched", _svd, [_any(2, 2, 4)]),
+    ("svdvals", lambda m, a: m.linalg.svdvals(a), [_any(3, 4)]),
+    ("eigh", _eigh, [_any(2, 3, 3)]),
+    ("vector_norm_half", lambda m, a: m.linalg.vector_norm(a, 0.5, dim=1), [_any(3, 4)]),
+    ("vector_norm_negative", lambda m, a: m.linalg.vector_norm(a, -1.5), [_any(3, 4)]),
+    ("vector_norm_zero", lambda m, a: m.linalg.vector_norm(a, 0, dim=0) + a.sum(0), [_any(3, 4)]),
+]
+CASES += LINALG_CASES
+
+
 def _cr_jvp(fn, arrays, tangents):
     with fwAD.dual_level():
         duals = [fwAD.make_dual(cr.tensor(a), cr.tensor(t)) for a, t in zip(arrays, tangents)]
@@ -115,6 +342,135 @@ def test_jvp_matches_torch(name, fn, arrays):
         expect = tfw.unpack_dual(fn(torch, *duals)).tangent
     tol = 1e-6 if "float32" in name else 1e-10
     np.testing.assert_allclose(tangent, expect.numpy(), rtol=tol, atol=1e-12)
+
+
+FLOAT64_CASES = [c for c in CASES if "float32" not in c[0]]
+
+
+@pytest.mark.parametrize("name,fn,arrays", FLOAT64_CASES, ids=[c[0] for c in FLOAT64_CASES])
+def test_jvp_matches_finite_differences(name, fn, arrays):
+    """J v against the central difference (f(x + h v) - f(x - h v)) / 2h, in float64."""
+    tangents = [R.normal(size=a.shape) for a in arrays]
+    _, tangent = _cr_jvp(fn, arrays, tangents)
+    h = 1e-6
+
+    def f(sign):
+        return fn(cr, *[cr.tensor(a + sign * h * t) for a, t in zip(arrays, tangents)]).numpy()
+    expect = (f(1) - f(-1)) / (2 * h)
+    np.testing.assert_allclose(tangent, expect, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,fn,arrays", ACTIVATION_CASES, ids=[c[0] for c in ACTIVATION_CASES])
+def test_func_jvp_matches_torch_func_jvp(name, fn, arrays):
+    torch = pytest.importorskip("torch")
+    tangents = [R.normal(size=a.shape) for a in arrays]
+    out, t = cr.func.jvp(lambda *z: fn(cr, *z), tuple(cr.tensor(a) for a in arrays),
+                         tuple(cr.tensor(v) for v in tangents))
+    t_out, t_t = torch.func.jvp(lambda *z: fn(torch, *z), tuple(torch.tensor(a) for a in arrays),
+                                tuple(torch.tensor(v) for v in tangents))
+    np.testing.assert_allclose(out.numpy(), t_out.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(t.numpy(), t_t.numpy(), rtol=1e-10, atol=1e-12)
+
+
+HVP_CASES = ["gelu", "gelu_tanh", "elu", "softplus_beta_threshold", "mish", "hardswish", "erf",
+             "expm1", "rsqrt", "tan", "asin", "sinh", "cosh", "atan2", "log10", "mse_mean",
+             "bce", "bce_logits", "bce_logits_pos_weight", "cross_entropy",
+             "cross_entropy_weight_ignore_smooth", "cross_entropy_probs", "nll_loss", "remainder",
+             # the ops of the layers and linear algebra: their backward ops' jvps (conv_w,
+             # conv_t, _Rstd and _Xhat, tap scatter, revcumsum, ...) carry the tangent
+             "conv2d", "conv_transpose1d", "unfold", "batch_norm", "layer_norm", "group_norm",
+             "max_pool2d", "avg_pool2d", "pad_constant", "embedding", "einsum", "cumsum",
+             "cumprod", "cumprod_zeros", "scatter", "flip", "roll", "median", "inv", "solve",
+             "det", "cholesky", "qr_tall", "svd_tall", "eigh", "vector_norm_half"]
+
+
+@pytest.mark.parametrize("name", HVP_CASES)
+def test_forward_over_reverse_matches_torch(name):
+    """The jvp of a gradient (tangents through the create_graph backward: the Hessian-vector
+    product), and the second level of dual tensors (jvp of jvp), as torch.func."""
+    torch = pytest.importorskip("torch")
+    fn, arrays = next((c[1], c[2]) for c in CASES if c[0] == name)
+    tangents = [R.normal(size=a.shape) for a in arrays]
+    argnums = tuple(range(len(arrays)))
+
+    def hvp(lib, func, xs, vs):
+        grad = lib.func.grad(lambda *z: func(*z).sum(), argnums=argnums)
+        return lib.func.jvp(grad, xs, vs)[1]
+
+    def jvp2(lib, func, xs, vs):
+        return lib.func.jvp(lambda *z: lib.func.jvp(func, z, vs)[1], xs, vs)[1]
+
+    for how in (hvp, jvp2):
+        got = how(cr, lambda *z: fn(cr, *z), tuple(cr.tensor(a) for a in arrays),
+                  tuple(cr.tensor(v) for v in tangents))
+        expect = how(torch, lambda *z: fn(torch, *z), tuple(torch.tensor(a) for a in arrays),
+                     tuple(torch.tensor(v) for v in tangents))
+        for g, e in zip(got if isinstance(got, tuple) else (got,),
+                        expect if isinstance(expect, tuple) else (expect,)):
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-9, atol=1e-12,
+                                       err_msg=how.__name__)
+
+
+def test_activation_kinks_follow_torch():
+    """At the breaks (elu and leaky_relu at 0, hardtanh/relu6 at their bounds, hardswish and
+    hardsigmoid at ±3, threshold and the shrinks at λ, softplus at its threshold) the tangent is
+    PyTorch's."""
+    torch = pytest.importorskip("torch")
+    import torch.autograd.forward_ad as tfw
+    breaks = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 6.0, 10.0])
+    fns = [lambda m, a: m.nn.functional.elu(a), lambda m, a: m.nn.functional.leaky_relu(a, 0.2),
+           lambda m, a: m.nn.functional.hardtanh(a), lambda m, a: m.nn.functional.relu6(a),
+           lambda m, a: m.nn.functional.hardswish(a), lambda m, a: m.nn.functional.hardsigmoid(a),
+           lambda m, a: m.nn.functional.threshold(a, 0.5, 2.0),
+           lambda m, a: m.nn.functional.softshrink(a, 0.5),
+           lambda m, a: m.nn.functional.hardshrink(a, 0.5),
+           lambda m, a: m.nn.functional.softplus(a, beta=2.0, threshold=20.0),
+           lambda m, a: m.nn.functional.celu(a, 2.0), lambda m, a: m.nn.functional.selu(a)]
+    v = np.arange(1.0, breaks.size + 1)
+    for i, fn in enumerate(fns):
+        _, t = _cr_jvp(fn, [breaks], [v])
+        with tfw.dual_level():
+            d = tfw.make_dual(torch.tensor(breaks), torch.tensor(v))
+            expect = tfw.unpack_dual(fn(torch, d)).tangent.numpy()
+        np.testing.assert_allclose(t, expect, err_msg=f"activation {i}")
+
+
+def test_prelu_kink_tangent_agrees_with_its_gradient():
+    """prelu at x = 0: ẏ = a ẋ, the slope its backward uses (PyTorch's reverse-mode choice;
+    PyTorch's own forward AD gives ẋ there, disagreeing with its backward)."""
+    x, w = cr.tensor([0.0, -1.0, 2.0]), cr.tensor([0.25])
+    _, t = cr.func.jvp(lambda z: F.prelu(z, w), (x,), (cr.ones(3),))
+    j = cr.func.jacrev(lambda z: F.prelu(z, w))(x)
+    np.testing.assert_allclose(t.numpy(), [0.25, 0.25, 1.0])
+    np.testing.assert_allclose(j.numpy().sum(0), t.numpy())
+
+
+def test_dropout_tangent_is_the_masked_tangent():
+    x, v = R.normal(size=(4, 5)), R.normal(size=(4, 5))
+    cr.manual_seed(0)
+    y, t = _cr_jvp(lambda m, a: F.dropout(a, 0.4), [x], [v])
+    mask = y / x
+    assert set(np.round(np.unique(mask), 12)) <= {0.0, round(1 / 0.6, 12)}
+    np.testing.assert_allclose(t, v * mask, rtol=1e-12)
+
+
+def test_every_activation_and_elementwise_op_has_a_jvp():
+    """No op of the activation and elementwise files defines a backward without a jvp."""
+    from chainrule.function import Function, Op
+    from chainrule.linalg import decompositions, norms
+    from chainrule.nn.functional import (activation, activation_more, conv, embedding,
+                                         normalization, padding, pooling)
+    from chainrule.ops import (device, einsum, elementwise, elementwise_more, rearrange, scan,
+                               scatter, sorting)
+    missing = [f"{mod.__name__}.{name}" for mod in (activation, activation_more, elementwise,
+                                                    elementwise_more, conv, embedding,
+                                                    normalization, padding, pooling, device,
+                                                    einsum, rearrange, scan, scatter, sorting,
+                                                    decompositions, norms)
+               for name, c in vars(mod).items()
+               if isinstance(c, type) and issubclass(c, Op) and c.backward is not Function.backward
+               and c.jvp is Function.jvp]
+    assert missing == []
 
 
 def test_ties_and_kinks_follow_torch():
@@ -251,7 +607,10 @@ def test_no_dispatch_left_after_levels():
 STANDIN = ["add", "mul", "div", "pow", "matmul", "exp", "log", "tanh", "sigmoid", "relu", "clamp",
            "maximum", "where", "sum_dim", "mean", "amax", "logsumexp", "reshape", "permute",
            "expand", "cat", "getitem", "getitem_adv", "softmax", "log_softmax", "to_float32",
-           "linear", "mlp", "gather", "max_dim"]
+           "linear", "mlp", "gather", "max_dim", "gelu", "gelu_tanh", "elu", "softplus",
+           "leaky_relu", "mish", "hardswish", "erf", "expm1", "rsqrt", "asin", "sinh", "atan2",
+           "log2", "nan_to_num", "mse_mean", "bce_logits_pos_weight", "cross_entropy",
+           "cross_entropy_probs", "nll_loss_none", "remainder"]
 
 
 @pytest.mark.parametrize("name", STANDIN)

@@ -207,12 +207,14 @@ def test_inference_mode():
         assert f(x) is False
 
 
-def test_inference_mode_tensors_are_usable_later_unlike_torch():
-    """chainrule's documented difference: no "inference tensor" mark."""
+def test_inference_tensors_cannot_be_saved_for_backward_but_a_clone_can():
+    """As PyTorch (the full rules: tests/autograd/test_inference_mode.py)."""
     with cr.inference_mode():
         c = cr.ones(2) * 3
     w = cr.ones(2, requires_grad=True)
-    (c * w).sum().backward()
+    with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
+        c * w
+    (c.clone() * w).sum().backward()
     assert w.grad.tolist() == [3.0, 3.0]
 
 
@@ -233,3 +235,27 @@ def test_materialize_grads_false_passes_none():
     a, _ = Split.apply(x)
     a.sum().backward()
     assert Split.last == (False, True) and x.grad.tolist() == [1.0, 1.0]
+
+
+def test_materialize_grads_false_passes_none_to_an_ops_first_order_backward():
+    from chainrule.function import Op
+
+    class Split(Op):
+        """(x, 2x); backward on arrays, an unused output's gradient left as None."""
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(False)
+            return x.data * 1, x.data * 2
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            Split.last = (g1 is None, g2 is None)
+            return 2 * g2 if g1 is None else g1 if g2 is None else g1 + 2 * g2
+
+    x = cr.ones(2, requires_grad=True)
+    a, _ = Split.apply(x)
+    a.sum().backward()
+    assert Split.last == (False, True) and x.grad.tolist() == [1.0, 1.0]
+    _, b = Split.apply(x)
+    b.sum().backward()
+    assert Split.last == (True, False) and x.grad.tolist() == [3.0, 3.0]

@@ -18,3 +18,5 @@ def test_gpu_script_runs_on_the_standin():
     assert out.returncode == 0, out.stdout + out.stderr
     assert "CPU stand-in" in out.stdout
     assert "heart" in out.stdout
+    for kernel in ("adam_step", "bce_logits_forward", "bce_logits_backward", "relu_backward"):
+        assert kernel in out.stdout           # the fused-kernel section ran

@@ -26,8 +26,8 @@ from chainrule.cli.main import main
 from chainrule.data import DataLoader, TensorDataset, random_split
 from chainrule.data.collate import default_collate
 from chainrule.datasets import load_heart_disease
-from chainrule.errors import (ChainruleError, ConfigError, DataError, DTypeError,
-                              IndexOutOfRangeError, LabelError, ShapeError)
+from chainrule.errors import (ArgumentTypeError, ChainruleError, ConfigError, DataError,
+                              DTypeError, IndexOutOfRangeError, LabelError, ShapeError)
 from chainrule.keras import losses as keras_losses
 from chainrule.keras import metrics as keras_metrics
 from chainrule.keras import optimizers as keras_optimizers
@@ -119,7 +119,7 @@ def test_gather_with_a_float_index_names_the_dtype():
 
 @pytest.mark.parametrize("make, kind, pattern", [
     (lambda: cr.zeros(2, -1), ShapeError, r"sizes must be non-negative, got \(2, -1\)"),
-    (lambda: cr.zeros("a"), DTypeError, r"expected a size given as ints"),
+    (lambda: cr.zeros("a"), ArgumentTypeError, r"expected a size given as ints"),
     (lambda: cr.randint(5, 5, (2,)), ConfigError, r"low=5, high=5"),
     (lambda: cr.arange(0, 3, 0), ConfigError, r"step must be nonzero"),
     (lambda: cr.linspace(0, 1, -2), ConfigError, r"steps must be a non-negative int, got -2"),
@@ -147,7 +147,7 @@ def test_random_generator_state_of_the_wrong_form_changes_nothing():
     with raises(ConfigError, r"entry 'state' must be an int"):
         g.set_state(bad)
     assert g.get_state() == before
-    with raises(DTypeError, r"expected an int seed, got 'x'"):
+    with raises(ArgumentTypeError, r"expected an int seed, got 'x'"):
         cr.manual_seed("x")
 
 
@@ -398,15 +398,15 @@ def test_dataset_of_tensors_of_different_lengths_names_the_sizes():
 
 
 @pytest.mark.parametrize("make, kind, pattern", [
-    (lambda ds: DataLoader(ds, shuffle="yes"), DTypeError, r"shuffle must be True or False"),
-    (lambda ds: DataLoader(ds, generator=np.random.default_rng(0)), DTypeError,
+    (lambda ds: DataLoader(ds, shuffle="yes"), ArgumentTypeError, r"shuffle must be True or False"),
+    (lambda ds: DataLoader(ds, generator=np.random.default_rng(0)), ArgumentTypeError,
      r"expected a cr.Generator"),
     (lambda ds: DataLoader(ds, num_workers=-1), ConfigError, r"num_workers=-1"),
-    (lambda ds: DataLoader(5), DTypeError, r"dataset must define __len__ and __getitem__"),
+    (lambda ds: DataLoader(5), ArgumentTypeError, r"dataset must define __len__ and __getitem__"),
     (lambda ds: random_split(ds, [3, 3]), ConfigError, r"lengths sum to 6, but the dataset has 4"),
     (lambda ds: random_split(ds, []), ConfigError, r"lengths is empty"),
     (lambda ds: TensorDataset(cr.tensor(1.0)), ShapeError, r"argument 0 is a 0-d tensor"),
-    (lambda ds: TensorDataset([1, 2]), DTypeError, r"argument 0 is a list"),
+    (lambda ds: TensorDataset([1, 2]), ArgumentTypeError, r"argument 0 is a list"),
 ])
 def test_data_arguments(make, kind, pattern):
     with raises(kind, pattern):

@@ -233,7 +233,8 @@ def test_unsaveable_extra_writes_nothing(tmp_path):
     path = tmp_path / "ckpt.cr"
     run.save(path, 1)
     old = path.read_bytes()
-    with pytest.raises(cr.errors.DTypeError, match=r"obj\['extra'\]\['fn'\]: cannot save object"):
+    with pytest.raises(cr.errors.ArgumentTypeError,
+                       match=r"obj\['extra'\]\['fn'\]: cannot save object"):
         run.save(path, 2, extra={"fn": print})
     assert path.read_bytes() == old
 

@@ -154,7 +154,7 @@ def test_attention_in_a_functional_model_and_gradients():
 def test_errors_name_the_layer_and_shapes():
     mha = layers.MultiHeadAttention(2, 4, name="att")
     q = cr.randn(2, 4, 5)
-    with pytest.raises(cr.DTypeError, match="att.*missing the value input"):
+    with pytest.raises(cr.errors.ArgumentTypeError, match="att.*missing the value input"):
         mha(q)
     mha(q, q)
     with pytest.raises(cr.ShapeError, match=r"att.*expected query of shape \(batch, steps, 5\), "
@@ -170,7 +170,8 @@ def test_errors_name_the_layer_and_shapes():
     with pytest.raises(cr.ConfigError, match="num_heads"):
         layers.MultiHeadAttention(0, 4)
     att = layers.Attention()
-    with pytest.raises(cr.DTypeError, match=r"inputs must be a list \[query, value\]"):
+    with pytest.raises(cr.errors.ArgumentTypeError,
+                       match=r"inputs must be a list \[query, value\]"):
         att(q)
     with pytest.raises(cr.ShapeError, match="value_mask must have shape"):
         att([q, q], mask=[None, cr.ones(2, 3, dtype=cr.bool)])

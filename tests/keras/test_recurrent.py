@@ -256,7 +256,7 @@ def test_bad_constructor_arguments():
         layers.GRU(3, dropout=1.5)
     with pytest.raises(cr.ConfigError, match="Invalid merge mode"):
         layers.Bidirectional(layers.LSTM(3), merge_mode="max")
-    with pytest.raises(cr.DTypeError, match="Bidirectional"):
+    with pytest.raises(cr.errors.ArgumentTypeError, match="Bidirectional"):
         layers.Bidirectional(cr.nn.LSTM(3, 3))
     with pytest.raises(cr.DTypeError, match="expected integer ids"):
         layers.Embedding(5, 2)(cr.tensor([[0.5, 1.0]]))

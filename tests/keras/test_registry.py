@@ -90,6 +90,23 @@ def test_helpers_live_in_utils_and_positive_int_is_written_once():
     assert definitions == [KERAS / "utils.py"]
 
 
+@pytest.mark.parametrize("cls, name", [
+    ("Conv2D", "conv2d"), ("Conv1DTranspose", "conv1d_transpose"), ("GRU", "gru"),
+    ("LSTMCell", "lstm_cell"), ("BatchNormalization", "batch_normalization"),
+    ("MaxPooling2D", "max_pooling2d"), ("GlobalAveragePooling2D", "global_average_pooling2d"),
+    ("InputLayer", "input_layer"), ("F1Score", "f1_score"), ("Dense", "dense")])
+def test_snake_case_is_keras_3s(cls, name):
+    assert utils.snake_case(cls) == name
+
+
+def test_layers_auto_names_are_keras_3s():
+    from chainrule.keras import layers
+    utils.clear_session()
+    assert [layers.Conv2D(2, 3).name, layers.Conv2D(2, 3).name, layers.GRU(3).name,
+            layers.GlobalAveragePooling2D().name] == ["conv2d", "conv2d_1", "gru",
+                                                      "global_average_pooling2d"]
+
+
 def test_no_keras_file_is_over_about_450_lines():
     too_long = {str(p.relative_to(KERAS)): n for p in KERAS.rglob("*.py")
                 if (n := len(p.read_text().splitlines())) > 460}

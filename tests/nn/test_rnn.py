@@ -176,6 +176,34 @@ def test_cells_second_order(name):
     assert gradgradcheck(f, (x,))
 
 
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_sequence_layers_second_order(name):
+    """create_graph through the fused steps, the one-node unbind and stack, both directions."""
+    cr.manual_seed(4)
+    m = LAYERS[name](2, 2, bidirectional=True).to(cr.float64)
+    x = cr.tensor(_rand(3, 1, 2), requires_grad=True)
+    assert gradgradcheck(lambda x, w: m(x)[0], (x, m.weight_hh_l0))
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_float32_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    theirs = getattr(torch.nn, name)(5, 7, batch_first=True)
+    ours = LAYERS[name](5, 7, batch_first=True)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x_np = _rand(4, 9, 5).astype(np.float32) * 3
+    x, tx = cr.tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
+    out, tout = ours(x)[0], theirs(tx)[0]
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), atol=2e-6)
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), atol=2e-5)
+    theirs_params = dict(theirs.named_parameters())
+    for pname, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), theirs_params[pname].grad.numpy(), rtol=1e-4,
+                                   atol=1e-4, err_msg=pname)
+
+
 def test_backprop_through_a_thousand_steps():
     cr.manual_seed(3)
     m = nn.LSTM(2, 4)
@@ -219,7 +247,7 @@ def test_wrong_hidden_state_shape_names_expected_and_received():
         lstm(cr.randn(5, 3, 4), (cr.zeros(1, 3, 6), cr.zeros(1, 3, 5)))
     with pytest.raises(cr.ShapeError, match="For unbatched 2-D input, hidden should also be 2-D"):
         m(cr.randn(5, 4), cr.zeros(1, 1, 6))
-    with pytest.raises(cr.DTypeError, match=r"hx must be a tuple \(h_0, c_0\)"):
+    with pytest.raises(cr.errors.ArgumentTypeError, match=r"hx must be a tuple \(h_0, c_0\)"):
         lstm(cr.randn(5, 3, 4), cr.zeros(1, 3, 6))
 
 
@@ -251,6 +279,15 @@ def test_gru_rejects_proj_size_and_rnn_bad_nonlinearity():
         nn.RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(TypeError):
         nn.GRU(3, 4, proj_size=2)
+
+
+def test_hidden_state_of_another_dtype_is_rejected_as_torch():
+    with pytest.raises(cr.DTypeError, match=r"LSTM\(3, 4\): Input and hidden tensors are not the "
+                                            r"same dtype.*float32.*float64"):
+        nn.LSTM(3, 4)(cr.randn(2, 1, 3), (cr.zeros(1, 1, 4, dtype=cr.float64), cr.zeros(1, 1, 4)))
+    with pytest.raises(cr.DTypeError, match=r"GRUCell\(3, 4\): Input and hidden tensors are not "
+                                            r"the same dtype"):
+        nn.GRUCell(3, 4)(cr.randn(2, 3), cr.zeros(2, 4, dtype=cr.float64))
 
 
 def test_integer_input_is_rejected():

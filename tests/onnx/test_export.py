@@ -259,7 +259,7 @@ def test_bad_arguments():
         cr_onnx.export(net, x, io.BytesIO(), input_names=["a", "b"])
     with pytest.raises(cr.ConfigError, match="both an input and an output"):
         cr_onnx.export(net, x, io.BytesIO(), input_names=["x"], output_names=["x"])
-    with pytest.raises(cr.DTypeError, match="model must be"):
+    with pytest.raises(cr.errors.ArgumentTypeError, match="model must be"):
         cr_onnx.export(lambda t: t, x, io.BytesIO())
-    with pytest.raises(cr.DTypeError, match="args"):
+    with pytest.raises(cr.errors.ArgumentTypeError, match="args"):
         cr_onnx.export(net, [[1.0, 2.0, 3.0]], io.BytesIO())

@@ -184,7 +184,7 @@ def test_custom_modules_are_copied_and_checked(clf_data):
     assert NeuralNetClassifier(module=keras_net, max_epochs=5, lr=0.05).fit(X, y).score(X, y) > 0.6
     with pytest.raises(cr.ShapeError, match=r"\(n_samples, 3\) outputs"):
         NeuralNetClassifier(module=cr.nn.Linear(8, 2)).fit(X, y)
-    with pytest.raises(cr.DTypeError, match="must return a cr.nn.Module"):
+    with pytest.raises(cr.errors.ArgumentTypeError, match="must return a cr.nn.Module"):
         NeuralNetClassifier(module=lambda i, o: "net").fit(X, y)
 
 

@@ -36,7 +36,8 @@ def tour_dir(tmp_path_factory):
 def test_steps_are_the_lectures_order():
     assert tour.STEPS == ("chain_backprop", "graph", "activations", "bce", "jacobian", "quartic",
                           "step_sizes", "optimizer_paths", "minima_saddle", "heart_curves",
-                          "zeroth_vs_first", "landscape")
+                          "zeroth_vs_first", "landscape", "vanishing_gradients",
+                          "attention_map", "convnet")
     names = [tour.step(s).FILENAME for s in tour.STEPS]
     assert names == sorted(names) and len(set(names)) == len(names)
     for i, name in enumerate(names, 1):

@@ -291,7 +291,7 @@ def _call_backward(node, grads_out, n_inputs, anomaly, create_graph):
         in_grads = node.backward(node, *grads_out)
     elif not create_graph:
         in_grads = node.backward(node, grads_out[0].data) if len(grads_out) == 1 else \
-            node.backward(node, *[g.data for g in grads_out])
+            node.backward(node, *[None if g is None else g.data for g in grads_out])
     else:
         array_xp, node.xp = node.xp, tensor_namespace
         try:

@@ -5,7 +5,9 @@ module that owns its input arrays and calls NumPy-named functions on it: ``xp.ex
 ``xp.matmul``.  On the CPU that is NumPy, on a GPU CuPy, in the tests a CPU stand-in for CuPy.
 
 :class:`ArrayNamespace` is that module, plus what every backend must offer the ops in the same
-way (``errstate``: CuPy has none, as a GPU raises no floating-point warnings).  With
+way (``errstate``: CuPy has none, as a GPU raises no floating-point warnings), and ``fuse``:
+an elementwise chain written once as a Python function of arrays becomes one GPU kernel on CuPy
+(``cupy.fuse``) and stays that plain function on NumPy.  With
 ``create_graph=True`` a backward computes on tensors instead, through the namespace of the same
 NumPy names in ``chainrule.ops.namespace``.
 """
@@ -27,9 +29,34 @@ class ArrayNamespace:
         self.device_type = device_type
         if not hasattr(module, "errstate"):
             self.errstate = _no_errstate
+        self.fuses = callable(getattr(module, "fuse", None))
+        self._fuse = module.fuse if self.fuses else _unfused
+        self.__dict__.pop("fuse", None)      # the method below, on every backend
+        self._kernels = {}
+
+    def fuse(self, fn):
+        """*fn* (elementwise array ops on ``self``'s functions) as one kernel: ``cupy.fuse(fn)`` on
+        CuPy, counted by the stand-in, *fn* itself on NumPy (where ``fuses`` is False)."""
+        return self._fuse(fn)
+
+    def fused(self, make, *variant):
+        """The kernel ``fuse(make(self, *variant))``, built once per namespace and variant.
+
+        *make* closes the kernel over the namespace (a fused function takes only arrays and
+        scalars); *variant* picks among its forms (Python branches cannot run inside a kernel).
+        """
+        key = (make, variant)
+        kernel = self._kernels.get(key)
+        if kernel is None:
+            kernel = self._kernels[key] = self._fuse(make(self, *variant))
+        return kernel
 
     def __repr__(self):
         return f"<array namespace {self.name}>"
+
+
+def _unfused(fn):
+    return fn
 
 
 @contextlib.contextmanager

@@ -7,7 +7,10 @@ Its arrays live in host memory but behave like CuPy's where bugs hide:
 - mixing them with NumPy arrays in one operation raises, as CuPy does;
 - reductions return 0-d arrays, never host scalars, as CuPy's do;
 - every host↔device copy is counted in :data:`transfers` (``asarray`` of host data, ``get()``,
-  ``item()``, ``float()``, ``bool()``...), so a test can assert that a training step makes none.
+  ``item()``, ``float()``, ``bool()``...), so a test can assert that a training step makes none;
+- ``fuse(fn)`` stands for ``cupy.fuse``: it runs *fn* as array code, takes only what a fused
+  kernel takes (arrays and scalars, positionally), and counts each launch in :data:`fused_launches`
+  by the kernel's name, so a test can assert that the fused path ran.
 
 ``chainrule.backend.cuda.use_standin()`` makes it the "cuda" device.
 """
@@ -17,6 +20,10 @@ import numpy as np
 
 transfers = {"to_device": 0, "to_host": 0}
 """How many copies crossed between host and (stand-in) device memory."""
+
+
+fused_launches = {}
+"""How many times each fused kernel ran (by function name), as one kernel would on CuPy."""
 
 
 def reset_transfers():
@@ -294,6 +301,24 @@ class _Module:
                 setattr(self, k, _function(v))
 
 
+def fuse(fn):
+    """``cupy.fuse(fn)`` on the stand-in: *fn* run as array code, each call counted as one launch."""
+    name = fn.__name__
+
+    def kernel(*args, **kwargs):
+        if kwargs:
+            raise TypeError(f"fused kernel {name}: takes its arguments positionally (as "
+                            f"cupy.fuse), got keywords {sorted(kwargs)}")
+        for a in args:
+            if not (type(a) is StandInArray or isinstance(a, (numbers.Number, np.generic))):
+                raise TypeError(f"fused kernel {name}: arguments must be device arrays or "
+                                f"scalars (as cupy.fuse), got {type(a).__name__}")
+        fused_launches[name] = fused_launches.get(name, 0) + 1
+        return fn(*args)
+    kernel.__name__ = name
+    return kernel
+
+
 def _asarray(obj, dtype=None, copy=None):
     if type(obj) is StandInArray:
         if dtype is None or obj.dtype == dtype:
@@ -318,6 +343,7 @@ module.array = lambda obj, dtype=None, copy=True: (
     StandInArray(obj._a.astype(dtype or obj.dtype, copy=True)) if type(obj) is StandInArray
     else _asarray(obj, dtype))
 module.asnumpy = _asnumpy
+module.fuse = fuse
 module.errstate = np.errstate
 module.linalg = _Module(np.linalg, "standin.linalg")
 module.random = _Module(np.random, "standin.random")

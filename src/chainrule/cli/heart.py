@@ -140,7 +140,8 @@ def run(args):
     cr.manual_seed(args.seed)  # initial weights and the shuffling of every epoch
     model = build_model(pre.n_features_out_, args.hidden)
     model.compile(optimizer=OPTIMIZERS[args.optimizer](learning_rate=args.lr),
-                  loss="binary_crossentropy", metrics=["accuracy"])
+                  loss="binary_crossentropy", metrics=["accuracy"],
+                  jit_compile=True)   # each step recorded once (per batch size), then replayed
     say(f"heart disease: {len(y_train)} train / {len(y_val)} validation / {len(y_test)} test "
         f"patients; 13 variables -> {pre.n_features_out_} inputs; network "
         f"{pre.n_features_out_} -> {args.hidden} ReLU -> 1 sigmoid; {count_parameters(model)} "

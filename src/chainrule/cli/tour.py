@@ -1,6 +1,6 @@
 """``chainrule tour``: every figure of the guided tour as a PNG, from one command.
 
-    chainrule tour --out tour                          all twelve steps
+    chainrule tour --out tour                          all fifteen steps
     chainrule tour --out tour --only bce jacobian      just these
 """
 import sys
@@ -24,7 +24,7 @@ def run(args):
     """Write the tour's figures to ``args.out``; returns the exit status."""
     if args.list:
         for name in STEPS:
-            print(f"{name:18s} {step(name).TITLE}")
+            print(f"{name:19s} {step(name).TITLE}")
         return 0
     if args.only:
         for name in args.only:
@@ -32,7 +32,7 @@ def run(args):
     start = time.perf_counter()
 
     def done(name, path):
-        print(f"{name:18s} {path}", flush=True)
+        print(f"{name:19s} {path}", flush=True)
 
     try:
         paths = make_all(args.out, args.only, on_done=done)

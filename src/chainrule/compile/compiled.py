@@ -4,6 +4,7 @@ import warnings
 from collections import OrderedDict
 
 from chainrule import function as _function
+from chainrule.compile import array_plan
 from chainrule.compile.guards import flatten, has_hooks, modes, modules_of, reachable
 from chainrule.compile.plan import Plan, same_plan, same_result
 from chainrule.compile.recorder import Recorder
@@ -54,6 +55,7 @@ class CompiledFunction:
         self._modules = None
         self._optimizers = ()
         self._module_args = False
+        self._last_key = self._last_entry = None
         self.recordings = 0
         """How many times a plan was recorded (a test reads it)."""
         functools.update_wrapper(self, fn)
@@ -66,14 +68,19 @@ class CompiledFunction:
             self._optimizers = reachable(self.fn, args, kwargs, Optimizer)
             self._module_args = any(isinstance(v, Module) for v in (*args, *kwargs.values()))
         tensors = []
-        key = (flatten(args, tensors), flatten(kwargs, tensors), modes(self._modules))
-        entry = self.cache.get(key)
-        if entry is None:
-            entry = self.cache[key] = _Entry()
-            while len(self.cache) > self.cache_size:
-                self.cache.popitem(last=False)
+        key = (flatten(args, tensors), flatten(kwargs, tensors) if kwargs else None,
+               modes(self._modules))
+        if key == self._last_key:           # the same guards as the last call: no cache work
+            entry = self._last_entry
         else:
-            self.cache.move_to_end(key)
+            entry = self.cache.get(key)
+            if entry is None:
+                entry = self.cache[key] = _Entry()
+                while len(self.cache) > self.cache_size:
+                    self.cache.popitem(last=False)
+            else:
+                self.cache.move_to_end(key)
+            self._last_key, self._last_entry = key, entry
         if entry.state == "replay":
             if entry.plan.guards_hold():
                 return entry.plan.replay(tensors)
@@ -106,7 +113,12 @@ class CompiledFunction:
             self._go_eager(entry, why)
             return out
         entry.state, entry.first = "replay", None
-        entry.plan = Plan(rec.entries, rec.n_slots, result)
+        plan = Plan(rec.entries, rec.n_slots, result)
+        try:
+            entry.plan = array_plan.build(plan, rec)
+        except array_plan.NotArrayPlannable as why:
+            plan.why_not_array = str(why)       # replayed op by op
+            entry.plan = plan
         return out
 
     def _watched(self):
@@ -148,12 +160,18 @@ def compile(fn=None, *, cache_size=CACHE_SIZE):
     >>> x, y = cr.randn(8, 3), cr.randn(8, 1)
     >>> losses = [step(x, y) for _ in range(5)]    # two recordings, then three replays
     >>> print(step.plans()[0].describe())
-      0  Optimizer.zero_grad(SGD)
-      1  t0 = Linear.apply(in0, param[1, 3], param[1])
-      2  t1 = ...apply(t0, in1, ...)
-      3  backward((t1), None, None, False, None)
-      4  ElementwiseOptimizer.step(SGD)
+      0  SGD.zero_grad(SGD)
+      1  t0 = Linear.forward(in0, param[1, 3], param[1])  node 0
+      2  t1 = MSE.forward(t0, in1, None, 'mean', None)  node 1
+      3  backward:
+           MSE.backward(node 1) -> node 0
+           Linear.backward(node 0) -> param[1, 3].grad, param[1].grad
+      4  SGD.step(SGD)
       5  t2 = Tensor.detach(t1)
+
+    The replay is an array plan (``step.plans()[0].kind == "array"``, see
+    :mod:`chainrule.compile.array_plan`): each op's forward and backward called on arrays, in
+    the engine's order, without the autograd machinery around them.
     """
     if fn is None:
         return lambda f: CompiledFunction(f, cache_size)

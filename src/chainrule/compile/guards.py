@@ -68,8 +68,11 @@ def modules_of(fn, args, kwargs):
 
 def modes(modules):
     """The training flags of *modules*, and whether each has hooks (which a replay would skip:
-    a module with hooks makes the step run eagerly), as a tuple."""
-    return tuple([(m.training, has_hooks(m)) for m in modules])
+    a module with hooks makes the step run eagerly), as a tuple (``has_hooks`` inlined: this
+    runs on every call of a compiled step)."""
+    return tuple([(m.training, bool(m._forward_hooks or m._forward_pre_hooks
+                                    or m._backward_hooks or m._backward_pre_hooks))
+                  for m in modules])
 
 
 def has_hooks(m):

@@ -19,10 +19,13 @@ class Plan:
     """Entries ``(fn, arg specs, kwarg specs, output spec, grad mode)`` plus where the step's
     result is."""
 
-    __slots__ = ("_fast", "_slots", "entries", "externals", "n_slots", "result")
+    kind = "ops"
+    """Which replay runs: ``"ops"`` (this one, op by op) or ``"array"`` (``array_plan``)."""
+    __slots__ = ("_fast", "_slots", "entries", "externals", "n_slots", "result", "why_not_array")
 
     def __init__(self, entries, n_slots, result):
         self.entries, self.n_slots, self.result = entries, n_slots, result
+        self.why_not_array = None
         self.externals = _externals(entries)
         self._slots = [None] * n_slots
         self._fast = [(fn, tuple([_code(s) for s in aspec]), kspec, ospec, grad)

@@ -10,8 +10,10 @@ recording as unusable, with the cause.
 """
 import functools
 
+import numpy as np
+
 from chainrule import function as _function
-from chainrule.backend import is_array
+from chainrule.backend import is_array, namespace_of, numpy_namespace
 from chainrule.grad_mode import state as _grad_state
 from chainrule.optim._lr_base import LRScheduler
 from chainrule.optim.optimizer import Optimizer
@@ -29,7 +31,8 @@ _CALLS = tuple(sorted(
        if hasattr(Tensor, n)}))
 """Tensor methods recorded as one call each: in-place changes (``add_``, ``+=``, ``x[i] = v``),
 ``detach``, comparisons and ``argmax``, which make their result without an op, and
-``register_hook``/``retain_grad``, which change how the graph's backward runs."""
+``register_hook``/``retain_grad``, which change how the graph's backward runs.  Assigning
+``t.grad`` is recorded too."""
 
 
 class Recorder:
@@ -40,8 +43,10 @@ class Recorder:
         self.watched = list(watched)
         self.expected = [(t.data, t._vc[0]) for t in self.watched]
         self.entries = []
+        self.ops = {}                   # entry index -> (op class, its node or None, needs, xp)
         self.slot_of = {}
         self.keep = list(inputs)        # every named tensor stays alive: ids stay unique
+        self.n_inputs = len(self.keep)
         self.n_slots = 0
         self.busy = False
         self.reason = None
@@ -72,7 +77,18 @@ class Recorder:
             self.unrecordable(f"custom Function {cls.__name__} has no plan (set "
                               f"{cls.__name__}.recordable = True if its forward only computes "
                               f"from its inputs)")
-        return self.call(cls.apply, args, kwargs)
+        needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+        first = next((a for a in args if isinstance(a, Tensor)), None)
+        xp = numpy_namespace if first is None or type(first.data) is np.ndarray else \
+            namespace_of(first.data)
+        out = self.call(cls.apply, args, kwargs)
+        node = None
+        for o in (out if type(out) is tuple else (out,)):
+            if isinstance(o, Tensor) and type(o.grad_fn) is cls:
+                node = o.grad_fn
+                break
+        self.ops[len(self.entries) - 1] = (cls, node, needs, node.xp if node is not None else xp)
+        return out
 
     def spec(self, v):
         """How a replay finds argument *v*."""
@@ -127,6 +143,10 @@ class Recorder:
             orig = getattr(Tensor, name)
             self._saved.append((Tensor, name, orig))
             setattr(Tensor, name, _recorded(self, orig))
+        prop = Tensor.__dict__.get("grad")
+        if isinstance(prop, property) and prop.fset is not None:   # `t.grad = None` in the step
+            self._saved.append((Tensor, "grad", prop))
+            Tensor.grad = property(prop.fget, _recorded(self, prop.fset), prop.fdel, prop.__doc__)
         for cls in _classes(Optimizer) + _classes(LRScheduler):
             for name in ("step", "zero_grad"):
                 if name in cls.__dict__:

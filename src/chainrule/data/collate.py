@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, DTypeError, ShapeError
 from chainrule.tensor import Tensor
 
 _ERR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
@@ -73,7 +73,7 @@ def default_collate(batch):
             raise ShapeError(f"default_collate: each sample in the batch must have the same number "
                              f"of fields; got sizes {sizes}")
         return [default_collate(list(s)) for s in zip(*batch)]
-    raise DTypeError(_ERR.format(type(elem).__name__))
+    raise ArgumentTypeError(_ERR.format(type(elem).__name__))
 
 
 def default_convert(data):

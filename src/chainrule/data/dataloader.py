@@ -18,12 +18,12 @@ from chainrule.data.dataset import IterableDataset
 from chainrule.data.fetch import IterableFetcher, MapFetcher
 from chainrule.data.sampler import BatchSampler, RandomSampler, SequentialSampler
 from chainrule.data.worker import MultiProcessIter, WorkerPool, base_seed
-from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError
+from chainrule.errors import ArgumentTypeError, ConfigError
 
 
 def _check_flag(name, value):
     if not isinstance(value, (bool, np.bool_)):
-        raise DTypeError(f"DataLoader: {name} must be True or False, got {name}={value!r}")
+        raise ArgumentTypeError(f"DataLoader: {name} must be True or False, got {name}={value!r}")
     return bool(value)
 
 
@@ -82,9 +82,9 @@ class DataLoader:
                  in_order=True):
         iterable = isinstance(dataset, IterableDataset)
         if not iterable and not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-            raise DTypeError(f"DataLoader: dataset must define __len__ and __getitem__ (a Dataset, "
-                             f"TensorDataset, list, ...) or be an IterableDataset, got "
-                             f"{type(dataset).__name__}")
+            raise ArgumentTypeError("DataLoader: dataset must define __len__ and __getitem__ (a "
+                                    "Dataset, TensorDataset, list, ...) or be an IterableDataset, "
+                                    f"got {type(dataset).__name__}")
         if batch_size is not None and (isinstance(batch_size, bool) or
                                        not isinstance(batch_size, numbers.Integral) or batch_size <= 0):
             raise ConfigError(f"DataLoader: batch_size must be a positive int (or None to turn "
@@ -94,8 +94,8 @@ class DataLoader:
         self._check_workers(num_workers, timeout, worker_init_fn, prefetch_factor,
                             persistent_workers, in_order)
         if collate_fn is not None and not callable(collate_fn):
-            raise DTypeError("DataLoader: collate_fn must be callable, got "
-                             f"{type(collate_fn).__name__}")
+            raise ArgumentTypeError("DataLoader: collate_fn must be callable, got "
+                                    f"{type(collate_fn).__name__}")
         if iterable:
             for name, value in (("shuffle", shuffle or None), ("sampler", sampler),
                                 ("batch_sampler", batch_sampler)):

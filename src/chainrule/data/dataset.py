@@ -14,8 +14,8 @@ import warnings
 import numpy as np
 
 from chainrule import random as _random
-from chainrule.errors import (ArgumentTypeError, ConfigError, DataError, DTypeError,
-                              IndexOutOfRangeError, ShapeError)
+from chainrule.errors import (ArgumentTypeError, ConfigError, DataError, IndexOutOfRangeError,
+                              ShapeError)
 from chainrule.tensor import Tensor
 
 
@@ -66,8 +66,8 @@ class TensorDataset(Dataset):
             if isinstance(t, np.ndarray):
                 t = Tensor(t)
             if not isinstance(t, Tensor):
-                raise DTypeError(f"TensorDataset: argument {i} is a {type(t).__name__}; expected a "
-                                 f"Tensor or a NumPy array")
+                raise ArgumentTypeError(f"TensorDataset: argument {i} is a {type(t).__name__}; "
+                                        "expected a Tensor or a NumPy array")
             if t.ndim == 0:
                 raise ShapeError(f"TensorDataset: argument {i} is a 0-d tensor; every tensor needs "
                                  "a "
@@ -125,8 +125,8 @@ def _split_lengths(lengths, n):
         raise ConfigError("random_split: lengths is empty; give split sizes or fractions")
     for i, x in enumerate(lengths):
         if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            raise DTypeError(f"random_split: lengths[{i}] = {x!r}; expected an int or a float "
-                             "fraction")
+            raise ArgumentTypeError(f"random_split: lengths[{i}] = {x!r}; expected an int or a "
+                                    "float fraction")
     total = sum(lengths)
     if not all(isinstance(x, numbers.Integral) for x in lengths) and math.isclose(total, 1.0):
         for i, frac in enumerate(lengths):

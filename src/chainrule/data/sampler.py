@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from chainrule import random as _random
-from chainrule.errors import ConfigError, DataError, DTypeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DataError
 
 
 class Sampler:
@@ -58,7 +58,8 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         if not isinstance(replacement, bool):
-            raise DTypeError(f"RandomSampler: replacement must be a bool, got {replacement!r}")
+            raise ArgumentTypeError("RandomSampler: replacement must be a bool, got "
+                                    f"{replacement!r}")
         if num_samples is None and len(data_source) == 0:
             raise DataError("RandomSampler: cannot shuffle an empty dataset (length 0); give a "
                             "dataset with at least one sample, or use shuffle=False")

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from chainrule.distributed import world
-from chainrule.errors import ConfigError, DTypeError, ShapeError, suggest
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError, suggest
 from chainrule.tensor import Tensor
 
 
@@ -49,7 +49,7 @@ def device_ready(arr):
 
 def _check_tensor(fn, tensor, name="tensor"):
     if not isinstance(tensor, Tensor):
-        raise DTypeError(f"{fn}: {name} must be a cr.Tensor, got {type(tensor).__name__}")
+        raise ArgumentTypeError(f"{fn}: {name} must be a cr.Tensor, got {type(tensor).__name__}")
 
 
 def _mpi_op(MPI, op):
@@ -96,7 +96,7 @@ def all_reduce(tensor, op="sum"):
     key, mpi_op = _mpi_op(MPI, op)
     arr = tensor.data
     if arr.dtype == np.bool_ and key in ("sum", "avg"):
-        raise DTypeError(f"all_reduce: op={key!r} is not defined for a bool tensor; use "
+        raise DTypeError(f"all_reduce: op={key!r} is not defined for dtype bool; use "
                          f"'max' (any) or 'min' (all), or convert it to int first")
     if key == "avg" and arr.dtype.kind != "f":
         raise DTypeError(f"all_reduce: op='avg' needs a floating-point tensor, got dtype "

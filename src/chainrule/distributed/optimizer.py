@@ -23,7 +23,7 @@ import contextlib
 from chainrule.distributed import world
 from chainrule.distributed.agreement import check_same_layout
 from chainrule.distributed.buckets import GradientBuckets
-from chainrule.errors import ConfigError, DTypeError
+from chainrule.errors import ArgumentTypeError, ConfigError
 from chainrule.grad_mode import enable_grad
 from chainrule.optim import LBFGS
 
@@ -87,8 +87,9 @@ class DistributedOptimizer:
                               "DistributedOptimizer; wrap it once")
         if not hasattr(optimizer, "param_groups") or not hasattr(optimizer, "step") \
                 or not hasattr(optimizer, "__dict__"):
-            raise DTypeError(f"DistributedOptimizer: expected a cr.optim or cr.keras.optimizers "
-                             f"optimizer, got {type(optimizer).__name__}")
+            raise ArgumentTypeError("DistributedOptimizer: expected a cr.optim or "
+                                    "cr.keras.optimizers optimizer, got "
+                                    f"{type(optimizer).__name__}")
         if isinstance(optimizer, LBFGS) or isinstance(getattr(optimizer, "optimizer", None), LBFGS):
             raise ConfigError("DistributedOptimizer: LBFGS evaluates its closure several times per "
                               "step; average the loss and gradients inside the closure instead "

@@ -13,7 +13,7 @@ import numpy as np
 from chainrule.distributed import world
 from chainrule.distributed.agreement import agree, check_same_layout, signature
 from chainrule.distributed.collectives import array_module, device_ready
-from chainrule.errors import CheckpointError, ConfigError, DTypeError
+from chainrule.errors import ArgumentTypeError, CheckpointError, ConfigError
 from chainrule.tensor import Tensor
 
 _CHUNK_BYTES = 64 << 20      # bytes per Bcast: large enough for bandwidth, bounded extra memory
@@ -29,9 +29,9 @@ def named_tensors(params, fn="broadcast_parameters"):
     for i, item in enumerate(items):
         name, t = item if isinstance(item, tuple) and len(item) == 2 else (f"[{i}]", item)
         if not isinstance(t, (Tensor, np.ndarray)):
-            raise DTypeError(f"{fn}: entry {name!r} is a {type(t).__name__}, expected a "
-                             f"cr.Tensor; pass model.state_dict(), model.named_parameters() or "
-                             f"a list of tensors")
+            raise ArgumentTypeError(f"{fn}: entry {name!r} is a {type(t).__name__}, expected a "
+                                    "cr.Tensor; pass model.state_dict(), model.named_parameters() "
+                                    "or a list of tensors")
         out.append((name, t))
     return out
 

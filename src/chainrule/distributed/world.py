@@ -14,6 +14,7 @@ others waiting).
 """
 import os
 import sys
+import time
 
 from chainrule.errors import ConfigError
 
@@ -103,10 +104,8 @@ def _install_abort_hook():
             previous(exc_type, exc, tb)
             sys.stderr.write(f"chainrule.distributed: rank {rank()} of {size()} raised "
                              f"{exc_type.__name__}; aborting the MPI job\n")
-            sys.stderr.flush()
-            sys.stdout.flush()
         finally:
-            _world.MPI.COMM_WORLD.Abort(1)
+            _abort_now(1)
 
     _world.previous_hook = previous
     sys.excepthook = abort_on_exception
@@ -192,6 +191,19 @@ def abort(errorcode=1):
     :func:`init`, exit this process with it. Use it where one rank must stop the whole job."""
     if _world.comm is None:
         raise SystemExit(errorcode)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    _world.MPI.COMM_WORLD.Abort(int(errorcode))
+    _abort_now(int(errorcode))
+
+
+def _abort_now(errorcode):
+    """Flush, give the launcher a moment to forward what this rank printed (MPICH's hydra drops
+    output still in flight when the abort tears the job down), then ``MPI_Abort``."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    time.sleep(_FORWARD_SECONDS)
+    _world.MPI.COMM_WORLD.Abort(errorcode)
+
+
+_FORWARD_SECONDS = 0.5

@@ -5,6 +5,7 @@ jacfwd, hessian, functional_call``.
 in ``rules.py``); the derivative transforms are built on the engine (reverse mode) and on
 ``cr.autograd.forward_ad`` (forward mode), and compose with each other and with vmap.
 """
+from chainrule.func import loss_rules as _loss_rules  # noqa: F401 - the losses' batching rules
 from chainrule.func import rules as _rules  # noqa: F401 - fills the batching-rule table
 from chainrule.func.batched import VmapError, register_batching_rule
 from chainrule.func.functional_call import functional_call

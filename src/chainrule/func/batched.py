@@ -14,7 +14,8 @@ sample's for all, so a LogicalArray refuses it with a clear error instead of a w
 import numpy as np
 
 from chainrule import function as _function
-from chainrule.backend.namespace import ArrayNamespace, namespace_of, register
+from chainrule.backend.namespace import (ArrayNamespace, namespace_of, numpy_namespace,
+                                        register)
 from chainrule.errors import ArgumentTypeError, ChainruleError, DefinitionError
 from chainrule.grad_mode import state as _state
 from chainrule.tensor import Tensor, wrap
@@ -111,6 +112,8 @@ class LogicalArray:
     def __array_function__(self, func, types, args, kwargs):
         if func is np.may_share_memory or func is np.shares_memory:
             return True            # batched tensors are views of each other as far as ops know
+        if func in _ELEMENTWISE_FUNCTIONS:     # where, clip: elementwise, as the ufuncs
+            return _batched_call(func, args, kwargs)
         _refuse(f"numpy.{func.__name__}")
 
     def _axes(self, axis):
@@ -128,7 +131,9 @@ class LogicalArray:
         return self._make(a.reshape((a.shape[0],) + tuple(shape)))
 
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
-        return self._make(self._arr().astype(np.dtype(dtype)))
+        out = self._make(self._arr().astype(np.dtype(dtype)))
+        out.drawn = self.drawn
+        return out
 
     def __getitem__(self, idx):
         """One sample's indexed shape (for shape checks; the values are the ops' business)."""
@@ -171,7 +176,13 @@ class LogicalArray:
     def __array__(self, *args, **kwargs):
         _refuse("numpy.asarray (or another conversion to a plain array)")
 
+    drawn = False
+    """True for the random draws of ``randomness='different'``: the factories move them to the
+    host (``get``) before wrapping them, which keeps them batched."""
+
     def get(self, *args, **kwargs):
+        if self.drawn:
+            return self
         _refuse("printing or copying to the host")
 
     def item(self, *args):
@@ -230,6 +241,9 @@ LogicalArray.__abs__ = lambda self: np.absolute(self)
 LogicalArray.__invert__ = lambda self: np.invert(self)
 
 
+_ELEMENTWISE_FUNCTIONS = (np.where, np.clip)
+"""NumPy functions (not ufuncs) that broadcast their arguments and work elementwise."""
+
 _REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min",
                "logical_or": "any", "logical_and": "all"}
 """ufunc.reduce -> the array method computing it (what CuPy arrays have too)."""
@@ -277,6 +291,9 @@ def _asarray(obj, dtype=None, **kwargs):
     """``asarray`` of the batched namespace: a LogicalArray stays one (converted to *dtype*)."""
     if type(obj) is LogicalArray:
         return obj if dtype is None or np.dtype(dtype) == obj.dtype else obj.astype(dtype)
+    ns = namespace_of(obj)
+    if ns is not numpy_namespace:       # a constant on a device stays there
+        return ns.asarray(obj, dtype=dtype, **kwargs)
     return np.asarray(obj, dtype=dtype, **kwargs)
 
 
@@ -296,8 +313,9 @@ def is_batched(t, level=None):
 class VmapLevel:
     """One ``vmap`` in progress: its batch size, and the dispatcher that batches each op."""
 
-    def __init__(self, size, prev):
+    def __init__(self, size, prev, randomness="error"):
         self.size, self.prev, self.open = size, prev, True
+        self.randomness = randomness
 
     def __repr__(self):
         return f"<vmap level of batch size {self.size}>"
@@ -343,6 +361,8 @@ class VmapLevel:
                            "after vmap returned)"))
                 if lv is self:
                     mine = True
+            elif type(a) is LogicalArray and a._level is self:     # a batched constant
+                mine = True
         _state.dispatch = self.prev
         try:
             if not mine:

@@ -8,8 +8,10 @@ import functools
 
 from chainrule.errors import ArgumentTypeError, ConfigError, IndexOutOfRangeError
 from chainrule.func.batched import VmapError, VmapLevel, enter, is_batched, leave
+from chainrule.func.randomness import install, uninstall
 from chainrule.grad_mode import state as _state
 from chainrule.ops.shape import cat, permute
+from chainrule.random import default_generator
 from chainrule.tensor import Tensor
 
 
@@ -73,8 +75,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     samples; a tuple gives one per argument, nested like the arguments), and each output gets
     the batch dimension at *out_dims*.  The ops run once on the whole batch (the batching rules
     of ``cr.func.rules``), not once per sample; an op without a rule raises an error naming it.
-    Keyword arguments are passed unbatched.  Random factories inside draw once for the whole
-    batch (PyTorch's ``randomness='same'``).
+    Keyword arguments are passed unbatched.  *randomness* says what random ops inside do
+    (dropout, ``rand``, ``randn_like``, ...): ``'error'`` raises, ``'same'`` draws once for the
+    whole batch, ``'different'`` draws for each sample (``cr.func.randomness``).
 
     >>> dot = lambda a, b: (a * b).sum()
     >>> cr.func.vmap(dot)(cr.ones(5, 3), cr.ones(5, 3)).shape
@@ -102,8 +105,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
     def _chunked(func, leaves, dims, build, kwargs, size):
         outs = []
+        start_state = default_generator.rng.bit_generator.state
         for start in range(0, size, chunk_size):
             n = min(chunk_size, size - start)
+            if randomness == "same":      # every chunk draws the first chunk's numbers
+                default_generator.rng.bit_generator.state = start_state
             part = [x if d is None else x.narrow(d, start, n) if hasattr(x, "narrow") else
                     x[(slice(None),) * d + (slice(start, start + n),)]
                     for x, d in zip(leaves, dims)]
@@ -115,9 +121,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         return flat[0][1](joined)
 
     def _run(func, leaves, dims, build, kwargs, size):
-        level = VmapLevel(size, _state.dispatch)
+        level = VmapLevel(size, _state.dispatch, randomness)
         moved = [x if d is None else _move_to_front(x, d) for x, d in zip(leaves, dims)]
         enter(level)
+        draws = install(level)
         try:
             args = build([x if d is None else level.wrap(x) for x, d in zip(moved, dims)])
             out = func(*args, **kwargs)
@@ -125,6 +132,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             od = _broadcast_dims(out_dims, out, "out_dims")
             phys = [_unbatch(level, o, i) for i, o in enumerate(outs)]
         finally:
+            uninstall(draws)
             leave(level)
         res = []
         for p, d in zip(phys, od):

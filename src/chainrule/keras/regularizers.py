@@ -20,7 +20,7 @@ Example::
 """
 import math
 
-from chainrule.errors import ConfigError, DTypeError
+from chainrule.errors import ArgumentTypeError, ConfigError
 from chainrule.keras.registry import REGULARIZERS, uninterpretable
 from chainrule.tensor import Tensor
 
@@ -60,7 +60,8 @@ class Regularizer:
 
 def _check_tensor(x, where):
     if not isinstance(x, Tensor):
-        raise DTypeError(f"{where}: expected a cr.Tensor weight. Received: {type(x).__name__}")
+        raise ArgumentTypeError(f"{where}: expected a cr.Tensor weight. Received: "
+                                f"{type(x).__name__}")
 
 
 class L1(Regularizer):

@@ -50,9 +50,14 @@ def clear_session():
 
 
 def snake_case(name):
-    """``"BatchNormalization"`` → ``"batch_normalization"``. Example: ``snake_case("InputLayer")``."""
+    """A class name as Keras 3's default name: ``"BatchNormalization"`` → ``"batch_normalization"``,
+    ``"Conv2D"`` → ``"conv2d"``, ``"LSTMCell"`` → ``"lstm_cell"`` (a digit never starts a word).
+
+    Example: ``snake_case("MaxPooling2D")`` is ``"max_pooling2d"``.
+    """
+    name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def check_name(name, where):

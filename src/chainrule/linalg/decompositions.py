@@ -12,6 +12,7 @@ import numpy as np
 
 from chainrule.backend import namespace_of
 from chainrule.errors import (
+    ArgumentTypeError,
     AutogradError,
     ChainruleError,
     ConfigError,
@@ -50,7 +51,7 @@ def _run(op, fn, *args, why="the input matrix is singular"):
 
 def _square(A, op):
     if not isinstance(A, Tensor):
-        raise DTypeError(f"linalg.{op}: expected a tensor, got {type(A).__name__}")
+        raise ArgumentTypeError(f"linalg.{op}: expected a tensor, got {type(A).__name__}")
     if A.data.ndim < 2 or A.data.shape[-1] != A.data.shape[-2]:
         raise ShapeError(f"linalg.{op}: A must be batches of square matrices, but they are "
                          f"{A.shape[-2:] if A.data.ndim >= 2 else A.shape} matrices")
@@ -63,7 +64,7 @@ def _float(A, op):
 
 
 class Inv(Op):
-    """Y = A⁻¹.  Ā = −Yᵀ Ȳ Yᵀ."""
+    """Y = A⁻¹.  Ā = −Yᵀ Ȳ Yᵀ;  Ẏ = −Y Ȧ Y."""
 
     @staticmethod
     def forward(ctx, A):
@@ -77,9 +78,15 @@ class Inv(Op):
         yt = _mT(ctx.xp, y)
         return -(yt @ gy @ yt)
 
+    @staticmethod
+    def jvp(ctx, ta):
+        """Ẏ = −Y Ȧ Y."""
+        y = ctx.outputs[0]
+        return -(y @ ta @ y)
+
 
 class Solve(Op):
-    """X = A⁻¹ B (B a batch of matrices).  B̄ = A⁻ᵀ X̄, Ā = −B̄ Xᵀ."""
+    """X = A⁻¹ B (B a batch of matrices).  B̄ = A⁻ᵀ X̄, Ā = −B̄ Xᵀ;  Ẋ = A⁻¹ (Ḃ − Ȧ X)."""
 
     @staticmethod
     def forward(ctx, A, B):
@@ -94,10 +101,18 @@ class Solve(Op):
         gb = ctx.call(Solve, _mT(xp, A), gx)
         return (-(gb @ _mT(xp, x)) if ctx.needs_input_grad[0] else None), gb
 
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """Ẋ = A⁻¹ (Ḃ − Ȧ X)."""
+        rhs = None if ta is None else -(ta @ ctx.outputs[0])
+        rhs = tb if rhs is None else rhs if tb is None else tb + rhs
+        return ctx.call(Solve, ctx.primals[0], rhs)
+
 
 class Det(Op):
     """y = det A.  Ā = ȳ · y · A⁻ᵀ (the cofactor matrix); for a singular A the cofactor comes
-    from the SVD, A = U S Vᵀ: det(U) det(V) · U diag(Π_{j≠i} s_j) Vᵀ (a constant there)."""
+    from the SVD, A = U S Vᵀ: det(U) det(V) · U diag(Π_{j≠i} s_j) Vᵀ (a constant there).
+    ẏ = Σ cofactor(A) ⊙ Ȧ = y · tr(A⁻¹ Ȧ)."""
 
     @staticmethod
     def forward(ctx, A):
@@ -115,6 +130,15 @@ class Det(Op):
             return g * yk * _mT(xp, ctx.call(Inv, A))
         return g * _cofactor(_array(A))
 
+    @staticmethod
+    def jvp(ctx, ta):
+        """ẏ = y · tr(A⁻¹ Ȧ), or Σ cofactor(A) ⊙ Ȧ for a singular A."""
+        xp = ctx.xp
+        A, y = ctx.primals[0], ctx.outputs[0]
+        if not (_array(y) == 0).any():
+            return y * xp.sum(xp.sum(_mT(xp, ctx.call(Inv, A)) * ta, axis=-1), axis=-1)
+        return xp.sum(xp.sum(_cofactor(_array(A)) * ta, axis=-1), axis=-1)
+
 
 def _cofactor(a):
     """The cofactor matrix of (batches of) matrix *a*, singular or not, from its SVD."""
@@ -129,7 +153,8 @@ def _cofactor(a):
 
 class Cholesky(Op):
     """L with A = L Lᵀ (lower).  Ā = L⁻ᵀ S L⁻¹ with S = ½(T + T_strictᵀ), T = tril(Lᵀ L̄)
-    (Murray 2016; symmetric, as PyTorch's)."""
+    (Murray 2016; symmetric, as PyTorch's).  L̇ = L Φ(L⁻¹ Ȧ L⁻ᵀ), Φ the lower triangle with the
+    diagonal halved (PyTorch's cholesky_jvp)."""
 
     @staticmethod
     def forward(ctx, A):
@@ -151,6 +176,23 @@ class Cholesky(Op):
         linv = ctx.call(Inv, L)
         return _mT(xp, linv) @ s @ linv
 
+    @staticmethod
+    def jvp(ctx, ta):
+        """L̇ = L Φ(L⁻¹ Ȧ L⁻ᵀ)."""
+        xp, L = ctx.xp, ctx.outputs[0]
+        linv = ctx.call(Inv, L)
+        phi = linv @ ta @ _mT(xp, linv)
+        return L @ _tri_half(xp, namespace_of(_array(L)), phi, lower=True)
+
+
+def _tri_half(xp, ns, m, lower):
+    """m's lower (or upper) triangle with its diagonal halved."""
+    n = m.shape[-1]
+    keep = ns.tri(n, n, -1, dtype=bool)
+    if not lower:
+        keep = _mT(ns, keep)
+    return xp.where(keep, m, 0.0) + xp.where(ns.eye(n, dtype=bool), m * 0.5, 0.0)
+
 
 def _copyltu(xp, ns, m):
     """The symmetric matrix with m's lower triangle (and diagonal) mirrored above."""
@@ -162,7 +204,9 @@ def _copyltu(xp, ns, m):
 class QR(Op):
     """A = Q R (Householder, as LAPACK).  For m ≥ n: M = R R̄ᵀ − Q̄ᵀ Q and
     Ā = (Q̄ + Q copyltu(M)) R⁻ᵀ; for m < n, with A = [X | Y] and R = [U | V]:
-    X̄ = that rule for (Q, U) with Q̄ + Y V̄ᵀ, and Ȳ = Q V̄."""
+    X̄ = that rule for (Q, U) with Q̄ + Y V̄ᵀ, and Ȳ = Q V̄.
+    JVP (m ≥ n, PyTorch's linalg_qr_jvp): with Ẋ = Ȧ R⁻¹ and K = Φᵀ(QᵀẊ + ẊᵀQ) (upper triangle,
+    diagonal halved), Q̇ = Ẋ − Q K and Ṙ = K R; for m < n that for (X, U), and V̇ = Qᵀ(Ẏ − Q̇ V)."""
 
     @staticmethod
     def forward(ctx, A, mode):
@@ -188,6 +232,30 @@ class QR(Op):
         gx = _qr_tall(ctx, q, u, gq + y @ _mT(xp, gv), gu)
         return xp.concatenate([gx, q @ gv], axis=-1), None
 
+    @staticmethod
+    def jvp(ctx, ta, _):
+        """Q̇ = Ẋ − Q K, Ṙ = K R (see above)."""
+        xp = ctx.xp
+        q, r = ctx.outputs
+        m, n = ta.shape[-2:]
+        if ctx.mode == "complete" and m > n:
+            raise AutogradError("The QR decomposition is not differentiable when mode='complete' "
+                                "and nrows > ncols.")
+        if m >= n:
+            return _qr_tall_jvp(ctx, q, r, ta)
+        dq, du = _qr_tall_jvp(ctx, q, r[..., :m], ta[..., :m])
+        dv = _mT(xp, q) @ (ta[..., m:] - dq @ r[..., m:])
+        return dq, xp.concatenate([du, dv], axis=-1)
+
+
+def _qr_tall_jvp(ctx, q, r, ta):
+    """(Q̇, Ṙ) of A = Q R with R square: Ẋ = Ȧ R⁻¹, K = Φᵀ(QᵀẊ + ẊᵀQ), Q̇ = Ẋ − Q K, Ṙ = K R."""
+    xp = ctx.xp
+    dx = _mT(xp, ctx.call(Solve, _mT(xp, r), _mT(xp, ta)))        # Ȧ R⁻¹, as (R⁻ᵀ Ȧᵀ)ᵀ
+    c = _mT(xp, q) @ dx
+    k = _tri_half(xp, namespace_of(_array(r)), c + _mT(xp, c), lower=False)
+    return dx - q @ k, k @ r
+
 
 def _qr_tall(ctx, q, r, gq, gr):
     xp = ctx.xp
@@ -201,7 +269,10 @@ def _qr_tall(ctx, q, r, gq, gr):
 class SVD(Op):
     """A = U diag(S) Vh.  With E_jk = S_k² − S_j² (1 on the diagonal) and skew(X) = X − Xᵀ:
     Ā = U [(skew(UᵀŪ) S + S skew(VᵀV̄)) / E + diag(S̄)] Vh, plus (I − UUᵀ) Ū S⁻¹ Vh when
-    m > k, or U S⁻¹ V̄ᵀ (I − VVᵀ) when n > k (k = min(m, n)), as PyTorch's svd_backward."""
+    m > k, or U S⁻¹ V̄ᵀ (I − VVᵀ) when n > k (k = min(m, n)), as PyTorch's svd_backward.
+    JVP (PyTorch's svd_jvp), with Ṗ = Uᵀ Ȧ V: Ṡ = diag(Ṗ), U̇ = U (Ṗ S + S Ṗᵀ) / E
+    (+ (I − UUᵀ) Ȧ V S⁻¹ when m > k), V̇ = V (S Ṗ + Ṗᵀ S) / E (+ (I − VVᵀ) Ȧᵀ U S⁻¹ when n > k),
+    the diagonals of the quotients 0."""
 
     @staticmethod
     def forward(ctx, A, full_matrices):
@@ -244,10 +315,38 @@ class SVD(Op):
             return u @ (g @ vh + sgvh - (sgvh @ _mT(xp, vh)) @ vh), None
         return u @ g @ vh, None
 
+    @staticmethod
+    def jvp(ctx, ta, _):
+        """Ṡ = diag(Ṗ), U̇ and V̇ as above (Ṗ = Uᵀ Ȧ V)."""
+        xp = ctx.xp
+        u, s, vh = ctx.outputs
+        m, n = ta.shape[-2:]
+        k = s.shape[-1]
+        if ctx.full and m != n:
+            raise AutogradError("linalg.svd: the forward-mode derivative of U and Vh is not "
+                                "defined for full_matrices=True with a non-square input (the "
+                                "extra singular vectors are not unique); use full_matrices=False")
+        v = _mT(xp, vh)
+        dp = _mT(xp, u) @ ta @ v
+        eye = namespace_of(_array(s)).eye(k, dtype=bool)
+        ds = xp.sum(xp.where(eye, dp, 0.0), axis=-1)
+        s_row, s_col = xp.expand_dims(s, -2), xp.expand_dims(s, -1)
+        s2 = s * s
+        e = xp.where(eye, 1.0, xp.expand_dims(s2, -2) - xp.expand_dims(s2, -1))
+        dpt = _mT(xp, dp)
+        du = u @ xp.where(eye, 0.0, (dp * s_row + s_col * dpt) / e)
+        dv = v @ xp.where(eye, 0.0, (s_col * dp + dpt * s_row) / e)
+        if m > k:
+            du = du + (ta @ v - u @ dp) / s_row
+        if n > k:
+            dv = dv + (_mT(xp, ta) @ u - v @ dpt) / s_row
+        return du, ds, _mT(xp, dv)
+
 
 class Eigh(Op):
     """A = V diag(λ) Vᵀ (A symmetric, its lower triangle read; λ ascending).
-    Ā = V [diag(λ̄) + ½ skew(VᵀV̄) / E] Vᵀ with E_ij = λ_j − λ_i (1 on the diagonal)."""
+    Ā = V [diag(λ̄) + ½ skew(VᵀV̄) / E] Vᵀ with E_ij = λ_j − λ_i (1 on the diagonal).
+    With Ṗ = Vᵀ Ȧ V: λ̇ = diag(Ṗ), V̇ = V (Ṗ / E) with a zero diagonal (PyTorch's eigh jvp)."""
 
     @staticmethod
     def forward(ctx, A, uplo):
@@ -268,6 +367,16 @@ class Eigh(Op):
             e = xp.where(eye, 1.0, xp.expand_dims(w, -2) - xp.expand_dims(w, -1))
             g = g + (vhgv - _mT(xp, vhgv)) * 0.5 / e
         return v @ g @ _mT(xp, v), None
+
+    @staticmethod
+    def jvp(ctx, ta, _):
+        """λ̇ = diag(VᵀȦV), V̇ = V (VᵀȦV / E) with a zero diagonal."""
+        xp = ctx.xp
+        w, v = ctx.outputs
+        dp = _mT(xp, v) @ ta @ v
+        eye = namespace_of(_array(w)).eye(w.shape[-1], dtype=bool)
+        e = xp.where(eye, 1.0, xp.expand_dims(w, -2) - xp.expand_dims(w, -1))
+        return xp.sum(xp.where(eye, dp, 0.0), axis=-1), v @ xp.where(eye, 0.0, dp / e)
 
 
 # ---- the functions ---------------------------------------------------------------------------

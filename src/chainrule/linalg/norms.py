@@ -1,7 +1,7 @@
 """Vector and matrix norms: ``vector_norm, matrix_norm, norm`` (PyTorch's ``torch.linalg``).
 
-Vector p-norms reuse the reduction ``Norm`` (p ≥ 1) and ``amax``/``amin`` of |x| (±inf);
-0 < p < 1 and p < 0 have their own op with PyTorch's conventions at zeros, and p = 0 counts
+Vector p-norms for p ≥ 1 and ±inf are ``cr.norm`` (the reduction ``Norm``, ``amax``/``amin`` of
+|x|); 0 < p < 1 and p < 0 have their own op with PyTorch's conventions at zeros, and p = 0 counts
 the nonzero elements (gradient 0).  Matrix norms are sums and extremes of absolute row or column
 sums, or of singular values ("nuc", 2, −2).
 """
@@ -14,7 +14,8 @@ from chainrule.linalg.decompositions import svdvals
 from chainrule.ops._util import normalize_dim, normalize_dims
 from chainrule.ops.cast import to
 from chainrule.ops.rearrange import movedim
-from chainrule.ops.reduction import Norm, _reduced_shape, amax, amin
+from chainrule.ops.reduction import Norm, amax, amin
+from chainrule.ops.reduction import norm as _p_norm
 from chainrule.ops.reduction import sum as _sum
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor
@@ -24,17 +25,13 @@ INF = float("inf")
 
 class SmallPNorm(Op):
     """y = (Σ |x|ᵖ)^(1/p) for p < 1 (p ≠ 0).  x̄ = ȳ · sign(x) |x|^(p−1) · y^(1−p), and 0 where
-    x = 0 (PyTorch's choice: the sum is then inf for p < 0, so y = 0)."""
+    x = 0 (PyTorch's choice: the sum is then inf for p < 0, so y = 0).
+    ẏ = Σ ẋ · sign(x) |x|^(p−1) · y^(1−p), the same 0 where x = 0."""
 
     @staticmethod
     def forward(ctx, x, p, axes, keepdim):
-        xp, a = ctx.xp, x.data
-        with xp.errstate(divide="ignore", over="ignore"):
-            y = (xp.abs(a) ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
-        y = y if keepdim else y.reshape(_reduced_shape(a.shape, axes))
-        ctx.meta = (a.shape, p, axes, keepdim)
-        ctx.save_for_backward(x, y)
-        return y
+        with ctx.xp.errstate(divide="ignore", over="ignore"):     # |0|ᵖ = inf for p < 0
+            return Norm.forward(ctx, x, p, axes, keepdim)
 
     @staticmethod
     def backward(ctx, gy):
@@ -50,9 +47,23 @@ class SmallPNorm(Op):
             scaled = xp.where(zero, 0.0, ns.sign(xa) * xp.abs(xp.where(zero, 1.0, x)) ** (p - 1))
             return g * scaled * yk ** (1 - p), None, None, None
 
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        """ẏ = Σ ẋ · sign(x) |x|^(p−1) · y^(1−p) (0 where x = 0)."""
+        xp = ctx.xp
+        x, y = ctx.primals[0], ctx.outputs[0]
+        _, p, axes, keepdim = ctx.meta
+        xa = _array_of(x)
+        zero = xa == 0
+        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            scaled = xp.where(zero, 0.0, namespace_of(xa).sign(xa)
+                              * xp.abs(xp.where(zero, 1.0, x)) ** (p - 1))
+            return xp.sum(tx * scaled, axis=axes, keepdims=keepdim) * y ** (1 - p)
+
 
 class ZeroNorm(Op):
-    """y = the number of nonzero elements over *axes* (the "0-norm").  Piecewise constant: x̄ = 0."""
+    """y = the number of nonzero elements over *axes* (the "0-norm").  Piecewise constant: x̄ = 0,
+    ẏ = 0."""
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
@@ -62,6 +73,15 @@ class ZeroNorm(Op):
     @staticmethod
     def backward(ctx, gy):
         return None, None, None
+
+    @staticmethod
+    def jvp(ctx, *_):
+        """ẏ = 0."""
+        return ctx.xp.zeros_like(ctx.outputs[0])
+
+
+def _array_of(t):
+    return t.data if isinstance(t, Tensor) else t
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -78,14 +98,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     axes = normalize_dims(dim, x.data.ndim, "vector_norm")
     if axes is None and x.data.ndim:
         axes = tuple(range(x.data.ndim))
-    if ord == INF:
-        return amax(x.abs(), dim=axes, keepdim=keepdim)
-    if ord == -INF:
-        return amin(x.abs(), dim=axes, keepdim=keepdim)
     if ord == 0:
         return ZeroNorm.apply(x, axes, bool(keepdim))
+    if abs(ord) == INF:
+        return _p_norm(x, ord, axes, keepdim)
     if ord >= 1:
-        return Norm.apply(x, float(ord) if ord != int(ord) else int(ord), axes, bool(keepdim))
+        return _p_norm(x, float(ord) if ord != int(ord) else int(ord), axes, keepdim)
     return SmallPNorm.apply(x, float(ord), axes, bool(keepdim))
 
 

@@ -48,6 +48,14 @@ def _map(fn, tree):
     return fn(tree)
 
 
+def _flatten(outs):
+    """The tensors of a (possibly nested) tuple of outputs, in order."""
+    flat = []
+    for o in outs:
+        flat.extend(_flatten(o) if isinstance(o, (list, tuple)) else [o])
+    return flat
+
+
 class GraphBuilder:
     """Collects nodes and initializers for opset *opset*; names never collide with *reserved*.
 
@@ -140,6 +148,7 @@ class GraphBuilder:
         finally:
             del self._path[depth:]
         if isinstance(out, (list, tuple)):
+            out = _flatten(out)   # LSTM's (output, (h_n, c_n)): three graph outputs
             if not isinstance(names, (list, tuple)) or len(names) != len(out):
                 raise ShapeError(f"onnx.export: the converter of {type(layer).__name__} returned "
                                  f"{names!r} for {len(out)} outputs")

@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 
 from chainrule.atomic_write import write_atomic
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, ShapeError
 from chainrule.factories import as_tensor
 from chainrule.keras.models.functional import Model
 from chainrule.nn import Module
@@ -30,7 +30,8 @@ def _names(given, default, what):
         return list(default)
     if isinstance(given, str) or not isinstance(given, (list, tuple)) or \
             not all(isinstance(s, str) and s for s in given):
-        raise DTypeError(f"onnx.export: {what} must be a list of non-empty strings, got {given!r}")
+        raise ArgumentTypeError(f"onnx.export: {what} must be a list of non-empty strings, got "
+                                f"{given!r}")
     if len(given) > n:
         raise ConfigError(f"onnx.export: {len(given)} {what} given for a model with {n} "
                           f"{what.split('_')[0]}s: {list(given)}")
@@ -46,8 +47,8 @@ def _dynamic(dynamic_axes, examples):
     if dynamic_axes is None:
         return {}
     if not isinstance(dynamic_axes, dict):
-        raise DTypeError(f"onnx.export: dynamic_axes must be a dict such as "
-                         f"{{'input': {{0: 'batch'}}}}, got {type(dynamic_axes).__name__}")
+        raise ArgumentTypeError(f"onnx.export: dynamic_axes must be a dict such as "
+                                f"{{'input': {{0: 'batch'}}}}, got {type(dynamic_axes).__name__}")
     out = {}
     for name, axes in dynamic_axes.items():
         if name not in examples:
@@ -59,8 +60,8 @@ def _dynamic(dynamic_axes, examples):
         elif isinstance(axes, (list, tuple)):
             pairs = [(a, f"{name}_dynamic_axes_{i + 1}") for i, a in enumerate(axes)]
         else:
-            raise DTypeError(f"onnx.export: dynamic_axes[{name!r}] must be a list of axes or a "
-                             f"dict {{axis: name}}, got {axes!r}")
+            raise ArgumentTypeError(f"onnx.export: dynamic_axes[{name!r}] must be a list of axes "
+                                    f"or a dict {{axis: name}}, got {axes!r}")
         spec = {}
         for axis, dim in pairs:
             if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) \
@@ -69,8 +70,8 @@ def _dynamic(dynamic_axes, examples):
                                  f"the {ndim} axes of {name!r} (shape "
                                  f"{tuple(examples[name].shape)})")
             if not isinstance(dim, str) or not dim:
-                raise DTypeError(f"onnx.export: dynamic_axes[{name!r}][{axis}] must name the axis "
-                                 f"with a non-empty string, got {dim!r}")
+                raise ArgumentTypeError(f"onnx.export: dynamic_axes[{name!r}][{axis}] must name "
+                                        f"the axis with a non-empty string, got {dim!r}")
             spec[int(axis) % ndim] = dim
         out[name] = spec
     return out
@@ -85,8 +86,8 @@ def _example_inputs(model, args):
     tensors = []
     for i, a in enumerate(items):
         if not isinstance(a, (Tensor, np.ndarray)):
-            raise DTypeError(f"onnx.export: args[{i}] must be a Tensor or an array, got "
-                             f"{type(a).__name__}")
+            raise ArgumentTypeError(f"onnx.export: args[{i}] must be a Tensor or an array, got "
+                                    f"{type(a).__name__}")
         tensors.append(as_tensor(a))
     return tensors, False
 
@@ -111,16 +112,16 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         ['input']
     """
     if not isinstance(model, Module):
-        raise DTypeError(f"onnx.export: model must be a cr.nn.Module or a Keras-style model, got "
-                         f"{type(model).__name__}")
+        raise ArgumentTypeError("onnx.export: model must be a cr.nn.Module or a Keras-style model, "
+                                f"got {type(model).__name__}")
     newest = onnx.defs.onnx_opset_version()
     if isinstance(opset_version, bool) or not isinstance(opset_version, int) \
             or not MIN_OPSET <= opset_version <= newest:
         raise ConfigError(f"onnx.export: opset_version must be an int from {MIN_OPSET} to {newest} "
                           f"(the installed onnx package's newest), got {opset_version!r}")
     if not (isinstance(f, (str, bytes, os.PathLike)) or hasattr(f, "write")):
-        raise DTypeError(f"onnx.export: f must be a path or a binary file object, got "
-                         f"{type(f).__name__}")
+        raise ArgumentTypeError(f"onnx.export: f must be a path or a binary file object, got "
+                                f"{type(f).__name__}")
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:

@@ -96,9 +96,9 @@ def unflatten(ctx, m, out, x):
 def batch_norm_1d(ctx, m, out, x):
     if m.running_mean is None:
         raise UnsupportedLayerError(
-            f"onnx.export: BatchNorm1d({m.num_features}) at '{ctx.where}' has no running "
+            f"onnx.export: {type(m).__name__}({m.num_features}) at '{ctx.where}' has no running "
             f"statistics (track_running_stats=False), so even in evaluation mode it normalises "
-            f"with each batch's own statistics; only BatchNorm1d with running statistics exports")
+            f"with each batch's own statistics; only batch norm with running statistics exports")
     gamma = ctx.param(m.weight, "weight") if m.weight is not None else None
     beta = ctx.param(m.bias, "bias") if m.bias is not None else None
     return ops.batch_norm(ctx, x, 1, ctx.param(m.running_mean, "running_mean"),

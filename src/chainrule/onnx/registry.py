@@ -26,7 +26,7 @@ A subclass uses its base class's converter only when it computes the same way (i
 override ``forward`` or ``call``); any other layer without a converter raises
 :class:`UnsupportedLayerError` naming it.
 """
-from chainrule.errors import ConfigError, DTypeError
+from chainrule.errors import ArgumentTypeError, ConfigError
 
 _CONVERTERS = {}
 
@@ -42,11 +42,13 @@ def register_converter(*classes):
     ``@register_converter(cr.nn.ReLU)`` above ``def relu(ctx, layer, out, x): ...``.
     """
     if not classes or not all(isinstance(c, type) for c in classes):
-        raise DTypeError(f"register_converter: expected one or more layer classes, got {classes!r}")
+        raise ArgumentTypeError("register_converter: expected one or more layer classes, got "
+                                f"{classes!r}")
 
     def decorate(fn):
         if not callable(fn):
-            raise DTypeError(f"register_converter: expected a function, got {type(fn).__name__}")
+            raise ArgumentTypeError("register_converter: expected a function, got "
+                                    f"{type(fn).__name__}")
         for cls in classes:
             _CONVERTERS[cls] = fn
         return fn

@@ -10,7 +10,7 @@ from chainrule.tensor import Tensor
 
 
 class ToDevice(Op):
-    """y = x on another device.  x̄ = ȳ copied back to x's device."""
+    """y = x on another device.  x̄ = ȳ copied back to x's device; ẏ = ẋ copied to the device."""
 
     @staticmethod
     def forward(ctx, x, device):
@@ -22,6 +22,11 @@ class ToDevice(Op):
         if isinstance(gy, Tensor):
             return ToDevice.apply(gy, ctx.src), None
         return to_device(gy, ctx.src), None
+
+    @staticmethod
+    def jvp(ctx, tx, _):
+        """ẏ = ẋ on the same device as y."""
+        return ctx.call(ToDevice, tx, ctx.primals[1])
 
 
 def to_device_op(input, device):

@@ -8,6 +8,7 @@
 - An integer division by zero raises (``ZeroDivisionError``, also a RuntimeError as in PyTorch);
   a float one gives inf or nan.
 """
+from chainrule.backend import namespace_of
 from chainrule.errors import ChainruleError, ConfigError
 from chainrule.function import Op
 from chainrule.ops.arithmetic import _binary, _operand
@@ -71,6 +72,10 @@ class RoundedDiv(Op):
         na, nb = ctx.needs_input_grad[:2]
         return (zero if na else None), (zero if nb else None), None
 
+    @staticmethod
+    def jvp(ctx, ta, tb, _):
+        return ctx.xp.zeros_like(ctx.outputs[0])
+
 
 class Remainder(Op):
     """y = a − b · floor(a/b), the sign of b.  ā = ȳ, b̄ = −ȳ · floor(a/b)."""
@@ -89,6 +94,11 @@ class Remainder(Op):
         na, nb = ctx.needs_input_grad
         return (gy if na else None), (-(gy * ctx.q) if nb else None)
 
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """ẏ = ȧ − ḃ · floor(a/b)."""
+        return _quotient_jvp(ctx, ta, tb, "floor")
+
 
 class Fmod(Op):
     """y = a − b · trunc(a/b), the sign of a.  ā = ȳ, b̄ = −ȳ · trunc(a/b)."""
@@ -106,6 +116,23 @@ class Fmod(Op):
     def backward(ctx, gy):
         na, nb = ctx.needs_input_grad
         return (gy if na else None), (-(gy * ctx.q) if nb else None)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """ẏ = ȧ − ḃ · trunc(a/b)."""
+        return _quotient_jvp(ctx, ta, tb, "trunc")
+
+
+def _quotient_jvp(ctx, ta, tb, rounding):
+    """ȧ − ḃ · q with q = a/b rounded (a constant), for remainder and fmod."""
+    if tb is None:
+        return ta
+    a, b = (_arr(v) for v in ctx.primals)
+    xp = namespace_of(_arr(ctx.outputs[0]))
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        q = xp.floor_divide(a, b) if rounding == "floor" else xp.trunc(xp.true_divide(a, b))
+    q = q.astype(_arr(ctx.outputs[0]).dtype, copy=False)
+    return tb * -q if ta is None else ta - tb * q
 
 
 def _pair(input, other):

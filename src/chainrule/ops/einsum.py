@@ -26,7 +26,7 @@ class Einsum(Op):
 
     x̄_k = einsum(ȳ, the other operands → the letters of x_k found among them), broadcast along
     the letters of x_k that no other operand and not the output carry (and along letters that
-    have size 1 there)."""
+    have size 1 there).  Multilinear: ẏ = Σ_k einsum(x_1, …, ẋ_k, …, x_n)."""
 
     @staticmethod
     def forward(ctx, spec, *xs):
@@ -62,6 +62,17 @@ class Einsum(Op):
                 g = ctx.xp.broadcast_to(g, full)
             grads.append(g)
         return tuple(grads)
+
+    @staticmethod
+    def jvp(ctx, _, *txs):
+        """ẏ = Σ_k einsum(x_1, …, ẋ_k, …, x_n)."""
+        spec, xs = ctx.primals[0], ctx.primals[1:]
+        out = None
+        for k, t in enumerate(txs):
+            if t is not None:
+                term = ctx.call(Einsum, spec, *xs[:k], t, *xs[k + 1:])
+                out = term if out is None else out + term
+        return out
 
 
 def _from_sublists(args):

@@ -198,11 +198,21 @@ class Relu(Op):
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
-        return ctx.xp.where(y > 0, gy, 0)
+        xp = ctx.xp
+        if getattr(xp, "fuses", False):    # arrays on a GPU: the mask and the select, one kernel
+            return xp.fused(_make_relu_backward)(y, gy, gy.dtype.type(0))
+        return xp.where(y > 0, gy, 0)
 
     @staticmethod
     def jvp(ctx, tx):
         return ctx.xp.where(_array(ctx.outputs[0]) > 0, tx, 0)
+
+
+def _make_relu_backward(xp):
+    """Relu's VJP ȳ · [y > 0] as one elementwise kernel (``xp.fused``)."""
+    def relu_backward(y, gy, zero):
+        return xp.where(y > zero, gy, zero)
+    return relu_backward
 
 
 class Abs(Op):

@@ -2,8 +2,9 @@
 trigonometric functions, atan2, nan_to_num, and the compositions PyTorch names (square,
 reciprocal, trunc, clamp_min/max, lerp), with logical_xor and count_nonzero.
 
-Each Jacobian is diagonal, so each VJP is ȳ times the derivative; integer inputs give the default
-float dtype, as PyTorch.
+Each Jacobian is diagonal, so each VJP is ȳ times the derivative and each JVP ẋ times it: the
+one-input functions write that product once (``_Unary.times_slope``) for both.  Integer inputs give
+the default float dtype, as PyTorch.
 """
 import math
 
@@ -11,7 +12,7 @@ from chainrule import dtypes
 from chainrule.backend import namespace_of
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.function import Op
-from chainrule.ops._util import normalize_dims, promote
+from chainrule.ops._util import normalize_dims, promote, tangent_sum
 from chainrule.ops.arithmetic import add, mul, pow, rdiv, rsub, sub
 from chainrule.ops.compare import _cmp
 from chainrule.ops.elementwise import _Constant, _float, clamp, where
@@ -21,38 +22,171 @@ from chainrule.tensor import Tensor
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-class Erf(Op):
-    """y = erf x = (2/√π) ∫₀ˣ e^(−t²) dt.  x̄ = ȳ · (2/√π) · e^(−x²)."""
+class _Unary(Op):
+    """y = f(x) elementwise: a diagonal Jacobian, so x̄ = ȳ · f′(x) and ẏ = ẋ · f′(x).
+
+    A subclass gives ``f(xp, a)``, the forward on an array, and ``times_slope(ctx, g, v)``, the
+    product g · f′ (of a cotangent ȳ or a tangent ẋ) written once in NumPy's names with
+    ``ctx.xp``; *v* is x, or y for the subclasses with ``from_output = True`` (whose f′ reads y).
+    ``ignore`` names the floating-point warnings that f and f′ may raise on purpose (inf, nan).
+    """
+
+    from_output = False
+    ignore = ()
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return erf_array(ctx.xp, x.data)
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, = ctx.saved_tensors
-        return gy * (ctx.xp.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
-
-
-class Expm1(Op):
-    """y = eˣ − 1, accurate near 0.  x̄ = ȳ · (y + 1)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        with ctx.xp.errstate(over="ignore"):
-            y = ctx.xp.expm1(x.data)
-        ctx.save_for_backward(y)
+        cls = type(ctx)
+        with ctx.xp.errstate(**_ignored(cls.ignore)):
+            y = cls.f(ctx.xp, x.data)
+        ctx.save_for_backward(y if cls.from_output else x)
         return y
 
     @staticmethod
     def backward(ctx, gy):
-        y, = ctx.saved_tensors
-        return gy * (y + 1)
+        v, = ctx.saved_tensors
+        with ctx.xp.errstate(**_ignored(type(ctx).ignore)):
+            return type(ctx).times_slope(ctx, gy, v)
+
+    @staticmethod
+    def jvp(ctx, tx):
+        cls = type(ctx)
+        v = ctx.outputs[0] if cls.from_output else ctx.primals[0]
+        with ctx.xp.errstate(**_ignored(cls.ignore)):
+            return cls.times_slope(ctx, tx, v)
+
+
+def _ignored(names):
+    return dict.fromkeys(names, "ignore")
+
+
+_INF_NAN = ("divide", "invalid", "over")   # the warnings of inf and nan results
+
+
+class Erf(_Unary):
+    """y = erf x = (2/√π) ∫₀ˣ e^(−t²) dt.  x̄ = ȳ · (2/√π) · e^(−x²)."""
+
+    @staticmethod
+    def f(xp, a):
+        return erf_array(xp, a)
+
+    @staticmethod
+    def times_slope(ctx, g, x):
+        return g * (ctx.xp.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
+
+
+class Expm1(_Unary):
+    """y = eˣ − 1, accurate near 0.  x̄ = ȳ · (y + 1)."""
+
+    from_output, ignore = True, ("over",)
+
+    @staticmethod
+    def f(xp, a):
+        return xp.expm1(a)
+
+    @staticmethod
+    def times_slope(ctx, g, y):
+        return g * (y + 1)
+
+
+class Rsqrt(_Unary):
+    """y = 1/√x.  x̄ = −ȳ · y³ / 2  (−inf at x = 0, as PyTorch)."""
+
+    from_output, ignore = True, _INF_NAN
+
+    @staticmethod
+    def f(xp, a):
+        return 1 / xp.sqrt(a)
+
+    @staticmethod
+    def times_slope(ctx, g, y):
+        return g * (y * y * y) * -0.5
+
+
+class Tan(_Unary):
+    """y = tan x.  x̄ = ȳ · (1 + y²)."""
+
+    from_output = True
+
+    @staticmethod
+    def f(xp, a):
+        return xp.tan(a)
+
+    @staticmethod
+    def times_slope(ctx, g, y):
+        return g * (y * y + 1)
+
+
+class Asin(_Unary):
+    """y = arcsin x.  x̄ = ȳ / √(1 − x²)  (inf at |x| = 1, nan beyond)."""
+
+    ignore = _INF_NAN
+
+    @staticmethod
+    def f(xp, a):
+        return xp.arcsin(a)
+
+    @staticmethod
+    def times_slope(ctx, g, x):
+        return g / ctx.xp.sqrt(1 - x * x)
+
+
+class Acos(_Unary):
+    """y = arccos x.  x̄ = −ȳ / √(1 − x²)."""
+
+    ignore = _INF_NAN
+
+    @staticmethod
+    def f(xp, a):
+        return xp.arccos(a)
+
+    @staticmethod
+    def times_slope(ctx, g, x):
+        return -(g / ctx.xp.sqrt(1 - x * x))
+
+
+class Atan(_Unary):
+    """y = arctan x.  x̄ = ȳ / (1 + x²)."""
+
+    @staticmethod
+    def f(xp, a):
+        return xp.arctan(a)
+
+    @staticmethod
+    def times_slope(ctx, g, x):
+        return g / (x * x + 1)
+
+
+class Sinh(_Unary):
+    """y = sinh x.  x̄ = ȳ · cosh x."""
+
+    ignore = ("over",)
+
+    @staticmethod
+    def f(xp, a):
+        return xp.sinh(a)
+
+    @staticmethod
+    def times_slope(ctx, g, x):
+        return g * ctx.call(Cosh, x)
+
+
+class Cosh(_Unary):
+    """y = cosh x.  x̄ = ȳ · sinh x."""
+
+    ignore = ("over",)
+
+    @staticmethod
+    def f(xp, a):
+        return xp.cosh(a)
+
+    @staticmethod
+    def times_slope(ctx, g, x):
+        return g * ctx.call(Sinh, x)
 
 
 class _LogBase(Op):
-    """y = log_b x.  x̄ = ȳ / (x · ln b)."""
+    """y = log_b x.  x̄ = ȳ / (x · ln b), ẏ = ẋ / (x · ln b)."""
 
     @staticmethod
     def forward(ctx, x, fn, ln_base):
@@ -67,113 +201,10 @@ class _LogBase(Op):
         with ctx.xp.errstate(divide="ignore", invalid="ignore"):
             return gy / (x * ctx.ln_base), None, None
 
-
-class Rsqrt(Op):
-    """y = 1/√x.  x̄ = −ȳ · y³ / 2  (−inf at x = 0, as PyTorch)."""
-
     @staticmethod
-    def forward(ctx, x):
+    def jvp(ctx, tx, *_):
         with ctx.xp.errstate(divide="ignore", invalid="ignore"):
-            y = 1 / ctx.xp.sqrt(x.data)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        y, = ctx.saved_tensors
-        with ctx.xp.errstate(invalid="ignore", over="ignore"):
-            return gy * (y * y * y) * -0.5
-
-
-class Tan(Op):
-    """y = tan x.  x̄ = ȳ · (1 + y²)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        y = ctx.xp.tan(x.data)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        y, = ctx.saved_tensors
-        return gy * (y * y + 1)
-
-
-class Asin(Op):
-    """y = arcsin x.  x̄ = ȳ / √(1 − x²)  (inf at |x| = 1, nan beyond)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        with ctx.xp.errstate(invalid="ignore"):
-            return ctx.xp.arcsin(x.data)
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, = ctx.saved_tensors
-        with ctx.xp.errstate(divide="ignore", invalid="ignore"):
-            return gy / ctx.xp.sqrt(1 - x * x)
-
-
-class Acos(Op):
-    """y = arccos x.  x̄ = −ȳ / √(1 − x²)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        with ctx.xp.errstate(invalid="ignore"):
-            return ctx.xp.arccos(x.data)
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, = ctx.saved_tensors
-        with ctx.xp.errstate(divide="ignore", invalid="ignore"):
-            return -(gy / ctx.xp.sqrt(1 - x * x))
-
-
-class Atan(Op):
-    """y = arctan x.  x̄ = ȳ / (1 + x²)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return ctx.xp.arctan(x.data)
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, = ctx.saved_tensors
-        return gy / (x * x + 1)
-
-
-class Sinh(Op):
-    """y = sinh x.  x̄ = ȳ · cosh x."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        with ctx.xp.errstate(over="ignore"):
-            return ctx.xp.sinh(x.data)
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, = ctx.saved_tensors
-        return gy * ctx.call(Cosh, x)
-
-
-class Cosh(Op):
-    """y = cosh x.  x̄ = ȳ · sinh x."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        with ctx.xp.errstate(over="ignore"):
-            return ctx.xp.cosh(x.data)
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, = ctx.saved_tensors
-        return gy * ctx.call(Sinh, x)
+            return tx / (ctx.primals[0] * ctx.ln_base)
 
 
 class Atan2(Op):
@@ -191,13 +222,24 @@ class Atan2(Op):
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
-        xp = ctx.xp
+        recip = Atan2.inverse_radius2(ctx.xp, a, b)
+        na, nb = ctx.needs_input_grad
+        return (gy * b * recip if na else None), (gy * -a * recip if nb else None)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """ẏ = (b ȧ − a ḃ) / (a² + b²)  (0 at the origin)."""
+        a, b = ctx.primals
+        return tangent_sum(None if ta is None else ta * b, None if tb is None else tb * -a) \
+            * Atan2.inverse_radius2(ctx.xp, a, b)
+
+    @staticmethod
+    def inverse_radius2(xp, a, b):
+        """1 / (a² + b²), taken as 0 at the origin (a constant mask there)."""
         aa, ba = _array(a), _array(b)
-        origin = aa * aa + ba * ba == 0            # a constant mask: 1/r² is taken as 0 there
+        origin = aa * aa + ba * ba == 0
         with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            recip = xp.where(origin, 0.0, 1 / xp.where(origin, 1.0, a * a + b * b))
-            na, nb = ctx.needs_input_grad
-            return (gy * b * recip if na else None), (gy * -a * recip if nb else None)
+            return xp.where(origin, 0.0, 1 / xp.where(origin, 1.0, a * a + b * b))
 
 
 class NanToNum(Op):
@@ -211,6 +253,10 @@ class NanToNum(Op):
     @staticmethod
     def backward(ctx, gy):
         return ctx.xp.where(ctx.finite, gy, 0.0), None, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        return ctx.xp.where(ctx.finite, tx, 0.0)
 
 
 def _array(t):

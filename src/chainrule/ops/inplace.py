@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule.backend import namespace_of
 from chainrule.errors import AutogradError, DTypeError, ShapeError
+from chainrule.grad_mode import check_inplace_on_inference
 from chainrule.grad_mode import state as _grad_state
 from chainrule.ops.arithmetic import add, div, mul, sub
 from chainrule.ops.cast import clone
@@ -25,6 +26,8 @@ def _inplace(x, fn, *args):
     *base* too, so base is rebased as well, up the chain of views: to base with the new values
     placed at ``i`` (what ``base[i] = x`` records), or to x transposed or reshaped back.
     """
+    if type(x._vc) is not list:      # an inference tensor
+        check_inplace_on_inference()
     graph = _grad_state.enabled and (x._requires_grad or any(
         isinstance(a, Tensor) and a._requires_grad for a in args))
     if graph:
@@ -141,6 +144,8 @@ def _place(full, idx, value):
 def setitem(x, idx, value):
     """``x[idx] = value``: write in place; the gradient flows to *value* where it is a tensor."""
     idx = normalize_index(idx)
+    if type(x._vc) is not list:      # an inference tensor
+        check_inplace_on_inference()
     if not (_grad_state.enabled and (x._requires_grad or
                                      (isinstance(value, Tensor) and value._requires_grad))):
         try:

@@ -6,7 +6,7 @@ arrays (so their VJP puts ȳ back on the diagonal); the triangles keep a fixed m
 so their VJP is ȳ masked the same way.
 """
 from chainrule.backend import namespace_of
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, DTypeError, ShapeError
 from chainrule.ops._util import normalize_dim
 from chainrule.ops.arithmetic import matmul, mul
 from chainrule.ops.elementwise import Where
@@ -18,7 +18,7 @@ from chainrule.tensor import Tensor
 
 def _need(t, nd, op, name):
     if not isinstance(t, Tensor):
-        raise DTypeError(f"{op}: expected a tensor for {name}, got {type(t).__name__}")
+        raise ArgumentTypeError(f"{op}: expected a tensor for {name}, got {type(t).__name__}")
     if t.data.ndim != nd:
         raise ShapeError(f"{op}: {name} must be a {nd}-D tensor, got shape {t.shape}")
 

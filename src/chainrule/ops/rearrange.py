@@ -8,7 +8,7 @@ import numbers
 
 from chainrule import dtypes
 from chainrule.backend import namespace_of
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.function import Op
 from chainrule.ops._util import normalize_dim
 from chainrule.ops.indexing import GetItem
@@ -22,7 +22,7 @@ def _ints(sizes, op):
     try:
         return tuple(int(s) for s in sizes)
     except TypeError:
-        raise DTypeError(f"{op}: expected ints, got {sizes!r}") from None
+        raise ArgumentTypeError(f"{op}: expected ints, got {sizes!r}") from None
 
 
 def repeat(input, *sizes):
@@ -59,7 +59,7 @@ def _dims(dims, nd, op):
 
 
 class Flip(Op):
-    """y = x reversed along *dims* (a copy).  x̄ = ȳ reversed along the same dims."""
+    """y = x reversed along *dims* (a copy).  x̄ = ȳ reversed along the same dims; so is ẏ."""
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -70,6 +70,11 @@ class Flip(Op):
     @staticmethod
     def backward(ctx, gy):
         return gy[ctx.index], None
+
+    @staticmethod
+    def jvp(ctx, tx, _):
+        """ẏ = ẋ reversed along *dims*."""
+        return ctx.call(Flip, tx, ctx.primals[1])
 
 
 def flip(input, dims):
@@ -90,7 +95,7 @@ def flipud(input):
 
 
 class Roll(Op):
-    """y = x shifted cyclically by *shifts* along *dims*.  x̄ = ȳ shifted back."""
+    """y = x shifted cyclically by *shifts* along *dims*.  x̄ = ȳ shifted back; ẏ = ẋ shifted."""
 
     @staticmethod
     def forward(ctx, x, shifts, dims):
@@ -102,6 +107,11 @@ class Roll(Op):
     def backward(ctx, gy):
         shifts, dims = ctx.meta
         return ctx.call(Roll, gy, tuple(-s for s in shifts), dims), None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        """ẏ = ẋ shifted alike."""
+        return ctx.call(Roll, tx, *ctx.meta)
 
 
 def roll(input, shifts, dims=None):

@@ -9,7 +9,8 @@ from collections import namedtuple
 
 from chainrule import dtypes
 from chainrule.backend import device_of, namespace_of
-from chainrule.errors import ConfigError, DeviceError, DTypeError, IndexOutOfRangeError, ShapeError
+from chainrule.errors import (ArgumentTypeError, ConfigError, DeviceError, DTypeError,
+                              IndexOutOfRangeError, ShapeError)
 from chainrule.function import Op
 from chainrule.ops._util import normalize_dims, normalize_dim, pick_dim
 from chainrule.ops.cast import to
@@ -420,7 +421,8 @@ def _max_min(input, dim, keepdim, axis, largest, op):
         _check_nonempty(input, None, op)
         return AMax.apply(input, None, False, largest)
     if isinstance(dim, Tensor):
-        raise DTypeError(f"{op}: use cr.maximum/cr.minimum for the elementwise {op} of two tensors")
+        raise ArgumentTypeError(f"{op}: use cr.maximum/cr.minimum for the elementwise {op} of two "
+                                "tensors")
     d = normalize_dim(dim, input.data.ndim, op)
     _check_nonempty(input, d, op)
     a = input.data

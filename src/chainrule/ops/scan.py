@@ -24,7 +24,7 @@ def _reversed(g, dim):
 
 
 class CumSum(Op):
-    """yᵢ = Σ_{j≤i} xⱼ along *dim*.  x̄ᵢ = Σ_{j≥i} ȳⱼ: the reversed cumsum of ȳ."""
+    """yᵢ = Σ_{j≤i} xⱼ along *dim*.  x̄ᵢ = Σ_{j≥i} ȳⱼ: the reversed cumsum of ȳ; ẏ = cumsum(ẋ)."""
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -35,9 +35,14 @@ class CumSum(Op):
     def backward(ctx, gy):
         return ctx.call(RevCumSum, gy, ctx.dim), None
 
+    @staticmethod
+    def jvp(ctx, tx, _):
+        """ẏ = cumsum(ẋ)."""
+        return ctx.call(CumSum, tx, ctx.dim)
+
 
 class RevCumSum(Op):
-    """yᵢ = Σ_{j≥i} xⱼ along *dim*.  x̄ᵢ = Σ_{j≤i} ȳⱼ: the cumsum of ȳ."""
+    """yᵢ = Σ_{j≥i} xⱼ along *dim*.  x̄ᵢ = Σ_{j≤i} ȳⱼ: the cumsum of ȳ; ẏ = revcumsum(ẋ)."""
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -48,6 +53,11 @@ class RevCumSum(Op):
     def backward(ctx, gy):
         return ctx.call(CumSum, gy, ctx.dim), None
 
+    @staticmethod
+    def jvp(ctx, tx, _):
+        """ẏ = revcumsum(ẋ)."""
+        return ctx.call(RevCumSum, tx, ctx.dim)
+
 
 class CumProd(Op):
     """yᵢ = Π_{j≤i} xⱼ along *dim*.  x̄ₖ = Σ_{i≥k} ȳᵢ · Π_{j≤i, j≠k} xⱼ.
@@ -55,6 +65,9 @@ class CumProd(Op):
     Without zeros that is revcumsum(ȳ · y) / x.  With zeros, as PyTorch: before the first zero z
     of a row the same formula holds (y vanishes from z on); at z,
     x̄_z = Π_{j<z} xⱼ · Σ_{i≥z} ȳᵢ Π_{z<j≤i} xⱼ; after z, x̄ = 0.
+
+    ẏᵢ = Σ_{j≤i} ẋⱼ Π_{k≤i, k≠j} xₖ: yᵢ · cumsum(ẋ / x)ᵢ before z, and ẋ_z · Π_{j≤i, j≠z} xⱼ
+    from z on (every other term holds x_z = 0).
     """
 
     @staticmethod
@@ -86,6 +99,27 @@ class CumProd(Op):
         after = ctx.call(CumProd, xp.where(before | first, 1.0, x), dim)
         s = xp.sum(xp.where(before, 0.0, gy * after), axis=dim, keepdims=True)
         return xp.where(before, g_before, xp.where(first, lead * s, 0.0)), None
+
+    @staticmethod
+    def jvp(ctx, tx, _):
+        """ẏᵢ = Σ_{j≤i} ẋⱼ Π_{k≤i, k≠j} xₖ (see above)."""
+        return _cumprod_jvp(ctx, tx)
+
+
+def _cumprod_jvp(ctx, tx):
+    """ẏ of CumProd (see its docstring), on arrays or tensors."""
+    xp, dim = ctx.xp, ctx.dim
+    x, y = ctx.primals[0], ctx.outputs[0]
+    xa = _array(x)
+    zero = xa == 0
+    if not zero.any():
+        return ctx.call(CumSum, tx / x, dim) * y
+    seen = namespace_of(xa).cumsum(zero, axis=dim)
+    before = seen == 0                         # j < z
+    first = zero & (seen == 1)                 # j = z
+    t_before = ctx.call(CumSum, xp.where(before, tx, 0.0) / xp.where(before, x, 1.0), dim) * y
+    t_z = xp.sum(xp.where(first, tx, 0.0), axis=dim, keepdims=True)
+    return xp.where(before, t_before, t_z * ctx.call(CumProd, xp.where(first, 1.0, x), dim))
 
 
 def _omitted_products(ctx, x, gy, dim):

@@ -48,7 +48,8 @@ class Scatter(Op):
     """y = x with src written at *idx* along *dim* (the last write wins where indices repeat).
 
     x̄ = ȳ where nothing was written, else 0;  src̄ = ȳ gathered at idx (as PyTorch, every
-    src element whose index was written gets the gradient there)."""
+    src element whose index was written gets the gradient there).
+    Linear in (x, src): ẏ = ẋ with ṡrc written at idx."""
 
     @staticmethod
     def forward(ctx, x, src, dim, idx):
@@ -72,6 +73,13 @@ class Scatter(Op):
             if tuple(idx.shape) != tuple(src_shape):       # src larger than index: pad with 0
                 gs = ctx.call(IndexAdd, gs, _part(idx.shape), src_shape)
         return gx, gs, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, ts, *_):
+        """ẏ = ẋ with ṡrc written at idx (0 for a missing tangent)."""
+        x, _, dim, idx = ctx.primals
+        return ctx.call(Scatter, ctx.xp.zeros_like(x) if tx is None else tx,
+                        0.0 if ts is None else ts, dim, idx)
 
 
 def _index(input, dim, index, op, src=None):

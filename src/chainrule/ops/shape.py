@@ -4,7 +4,7 @@ Broadcasting (``expand``) and its adjoint, summing back to a shape (``sum_to``),
 engine calls ``sum_to`` to undo broadcasting for every op (so ``expand``'s own VJP is just ȳ).
 """
 from chainrule.backend import namespace_of
-from chainrule.errors import ConfigError, DTypeError, ShapeError, UsageError
+from chainrule.errors import ArgumentTypeError, ConfigError, ShapeError, UsageError
 from chainrule.function import Op
 from chainrule.ops._util import normalize_dim
 from chainrule.tensor import Tensor
@@ -138,7 +138,7 @@ def _shape_arg(shape, op):
     try:
         return tuple(int(s) for s in shape)
     except TypeError:
-        raise DTypeError(f"{op}: expected a shape of ints, got {shape!r}") from None
+        raise ArgumentTypeError(f"{op}: expected a shape of ints, got {shape!r}") from None
 
 
 def _resolve_shape(x, shape, op):
@@ -292,7 +292,8 @@ class Cat(Op):
 
 def _tensors(seq, op):
     if isinstance(seq, Tensor) or not isinstance(seq, (list, tuple)):
-        raise DTypeError(f"{op}: expected a list or tuple of tensors, got {type(seq).__name__}")
+        raise ArgumentTypeError(f"{op}: expected a list or tuple of tensors, got "
+                                f"{type(seq).__name__}")
     if not seq:
         raise ShapeError(f"{op}: expected a non-empty list of tensors")
     return [s if isinstance(s, Tensor) else Tensor(s) for s in seq]

@@ -11,7 +11,8 @@ from collections import namedtuple
 
 from chainrule import dtypes
 from chainrule.backend import namespace_of
-from chainrule.errors import ConfigError, DTypeError, IndexOutOfRangeError, ShapeError
+from chainrule.errors import (ArgumentTypeError, ConfigError, DTypeError, IndexOutOfRangeError,
+                              ShapeError)
 from chainrule.function import Op
 from chainrule.ops._util import normalize_dim
 from chainrule.ops.elementwise_more import lerp
@@ -42,7 +43,7 @@ def stable_argsort(a, dim, descending=False):
 
 def _prepare(input, dim, op):
     if not isinstance(input, Tensor):
-        raise DTypeError(f"{op}: expected a tensor, got {type(input).__name__}")
+        raise ArgumentTypeError(f"{op}: expected a tensor, got {type(input).__name__}")
     return normalize_dim(dim, input.data.ndim, op)
 
 
@@ -108,7 +109,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
 
 class EvenShare(Op):
     """y = the chosen value v of x (a median).  x̄ = ȳ shared evenly by the elements equal to v
-    (the NaNs when v is NaN), as PyTorch's median."""
+    (the NaNs when v is NaN), as PyTorch's median; ẏ = the mean of ẋ over those elements."""
 
     @staticmethod
     def forward(ctx, x, value):
@@ -120,6 +121,11 @@ class EvenShare(Op):
     @staticmethod
     def backward(ctx, gy):
         return gy * ctx.weight, None
+
+    @staticmethod
+    def jvp(ctx, tx, _):
+        """ẏ = Σ ẋ · (the even shares)."""
+        return ctx.xp.sum(tx * ctx.weight)
 
 
 def _median_index(a, d):

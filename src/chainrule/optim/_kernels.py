@@ -50,6 +50,13 @@ class Work:
             buf = self.bufs[key] = self.xp.empty(self.shape, dtype)
         return buf
 
+    def head(self, n):
+        """A 1-d ``Work`` of *n* elements whose arrays are the first *n* of this one's (the last,
+        shorter piece of a chunked update reuses the chunks' scratch instead of allocating)."""
+        sub = Work((n,), self.xp)
+        sub.bufs = {k: v[:n] for k, v in self.bufs.items()}
+        return sub
+
 
 def _fused(a):
     return EXACT_FMA and a.dtype == _F32
@@ -143,3 +150,37 @@ def prepare_grad(grad, param, maximize, weight_decay, own, work):
         out = grad if own else work("g", grad.dtype)
         grad = fma(out, param, weight_decay, grad, work)
     return grad
+
+
+def make_adam_kernel(xp, lerp_from_grad, amsgrad):
+    """Adam's moment updates and step in one elementwise kernel (``xp.fused``; issue 11).
+
+    The same operations, in the same order and dtype, as ``adam._adam_step`` on the CPU (lerp,
+    ``v·β₂``, addcmul, ``sqrt``, ``+ ε'``, ``m·s' / denom`` added to θ): on the stand-in the results
+    are bit-identical; on a GPU the compiler may contract a product and a sum into one FMA, which
+    changes the last float32 bit at most.  The scalars come in the arrays' dtype.
+    """
+    def adam_step(param, grad, exp_avg, exp_avg_sq, lerp_w, beta2, one_minus_beta2,
+                  eps_scaled, neg_step_size):
+        if lerp_from_grad:                         # PyTorch's lerp for weights >= 0.5
+            exp_avg[...] = grad + (grad - exp_avg) * lerp_w
+        else:
+            exp_avg += (grad - exp_avg) * lerp_w
+        exp_avg_sq *= beta2
+        exp_avg_sq += grad * one_minus_beta2 * grad
+        denom = xp.sqrt(exp_avg_sq) + eps_scaled
+        param += exp_avg * neg_step_size / denom
+
+    def amsgrad_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lerp_w, beta2,
+                     one_minus_beta2, eps_scaled, neg_step_size):
+        if lerp_from_grad:
+            exp_avg[...] = grad + (grad - exp_avg) * lerp_w
+        else:
+            exp_avg += (grad - exp_avg) * lerp_w
+        exp_avg_sq *= beta2
+        exp_avg_sq += grad * one_minus_beta2 * grad
+        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        denom = xp.sqrt(max_exp_avg_sq) + eps_scaled
+        param += exp_avg * neg_step_size / denom
+
+    return amsgrad_step if amsgrad else adam_step

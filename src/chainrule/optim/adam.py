@@ -1,12 +1,11 @@
 """``Adam``: adaptive moment estimation, step for step as ``torch.optim.Adam``."""
 import numbers
 
-
 from chainrule.backend import namespace_of
-
 from chainrule.errors import ConfigError, UsageError
+from chainrule.optim import _kernels
 from chainrule.optim._elementwise import ElementwiseOptimizer
-from chainrule.optim._kernels import addcdiv_, addcmul_, lerp_, prepare_grad
+from chainrule.optim._kernels import addcmul_, lerp_, make_adam_kernel, prepare_grad
 from chainrule.optim.optimizer import _check_supported, _to_scalar, check_nonnegative
 
 
@@ -101,40 +100,107 @@ class Adam(ElementwiseOptimizer):
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
         xp = work.xp
-        lr = group["lr"]
-        if type(lr) is not float:
-            lr = float(_to_scalar(lr))
-        beta1, beta2 = group["betas"]
-        if type(beta1) is not float or type(beta2) is not float:
-            beta1, beta2 = float(_to_scalar(beta1)), float(_to_scalar(beta2))
-        weight_decay = float(group["weight_decay"])
-        exp_avg, exp_avg_sq = bufs["exp_avg"], bufs["exp_avg_sq"]
-        # coefficients in [0, 1], given in the arrays' dtype: the rounding NumPy applies to a
-        # Python float anyway, done once here (a ufunc takes a same-dtype scalar faster)
-        typ = param.dtype.type
+        k = _coefficients(group, step, param.dtype.type)
+        grad = _decayed_grad(group, param, grad, own_grad, work)
+        if xp.fuses and not _kernels._fused(param):
+            # one kernel on a GPU for what follows (the same arithmetic; see make_adam_kernel)
+            _, coeff, from_grad, beta2, one_minus_beta2, eps, neg_step = k
+            args = (param, grad, bufs["exp_avg"], bufs["exp_avg_sq"])
+            if group["amsgrad"]:
+                args += (bufs["max_exp_avg_sq"],)
+            xp.fused(make_adam_kernel, from_grad, group["amsgrad"])(
+                *args, coeff, beta2, one_minus_beta2, eps, neg_step)
+            return
+        _adam_step(xp, param, grad, bufs["exp_avg"], bufs["exp_avg_sq"],
+                   bufs.get("max_exp_avg_sq"), k, work)
 
-        if weight_decay != 0 and group["decoupled_weight_decay"]:
-            grad = prepare_grad(grad, param, group["maximize"], 0, own_grad, work)
-            xp.multiply(param, 1 - lr * weight_decay, out=param)
-        else:
-            grad = prepare_grad(grad, param, group["maximize"], weight_decay, own_grad, work)
+    def _update_in_chunks(self, group, param, grad, bufs, step):
+        """``_update`` over consecutive cache-sized pieces, the step's scalars computed once."""
+        k = _coefficients(group, step, param.dtype.type)
+        size, c = param.size, self._chunk
+        p, g = param.reshape(-1), grad.reshape(-1)
+        m, v = bufs["exp_avg"].reshape(-1), bufs["exp_avg_sq"].reshape(-1)
+        vmax = bufs.get("max_exp_avg_sq")
+        if vmax is not None:
+            vmax = vmax.reshape(-1)
+        full = self._chunk_work(namespace_of(param))
+        xp = full.xp
+        plain = not (group["maximize"] or group["weight_decay"])
+        for start in range(0, size, c):
+            stop = min(start + c, size)
+            work = full if stop - start == c else full.head(stop - start)
+            pc, gc = p[start:stop], g[start:stop]
+            if not plain:
+                gc = _decayed_grad(group, pc, gc, False, work)
+            _adam_step(xp, pc, gc, m[start:stop], v[start:stop],
+                       None if vmax is None else vmax[start:stop], k, work)
 
-        lerp_(exp_avg, grad, 1 - beta1, work)
-        xp.multiply(exp_avg_sq, typ(beta2), exp_avg_sq)
-        addcmul_(exp_avg_sq, grad, grad, typ(1 - beta2), work)
 
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2 = 1 - beta2 ** step
-        step_size = lr / bias_correction1
-        bias_correction2_sqrt = bias_correction2 ** 0.5
+def _coefficients(group, step, typ):
+    """The step's scalars in the arrays' dtype *typ* (the rounding NumPy would apply to a Python
+    float anyway, done once): ``(1 − β₁, lerp coefficient, lerp from g?, β₂, 1 − β₂, ε·√bc₂, −γ·√bc₂ / bc₁)``
+    with bc_i = 1 − β_iᵗ (the lerp weight 1 − β₁ also as PyTorch's coefficient).  The last two fold the bias corrections into scalars:
+    θ − γ/bc₁ · m / (√v / √bc₂ + ε) = θ − (γ√bc₂/bc₁) · m / (√v + ε√bc₂), one pass fewer than
+    dividing √v by √bc₂ (equal in exact arithmetic; float32 results agree with PyTorch's to
+    rounding, as before: its kernels fuse multiply-adds and take MKL's square root)."""
+    lr = group["lr"]
+    if type(lr) is not float:
+        lr = float(_to_scalar(lr))
+    beta1, beta2 = group["betas"]
+    if type(beta1) is not float or type(beta2) is not float:
+        beta1, beta2 = float(_to_scalar(beta1)), float(_to_scalar(beta2))
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    step_size = lr / (1 - beta1 ** step)
+    w = typ(1 - beta1)
+    from_grad = not abs(w) < 0.5               # PyTorch's lerp: b − (1 − w)(b − a) for w >= 0.5
+    coeff = typ(w - typ(1)) if from_grad else w
+    return (w, coeff, from_grad, typ(beta2), typ(1 - beta2),
+            typ(float(group["eps"]) * bias_correction2_sqrt),
+            typ(-step_size * bias_correction2_sqrt))
 
-        if group["amsgrad"]:
-            max_sq = bufs["max_exp_avg_sq"]
-            xp.maximum(max_sq, exp_avg_sq, out=max_sq)
-            second = max_sq
-        else:
-            second = exp_avg_sq
-        denom = xp.sqrt(second, work("denom", param.dtype))
-        xp.divide(denom, typ(bias_correction2_sqrt), denom)
-        xp.add(denom, float(group["eps"]), denom)
-        addcdiv_(param, exp_avg, denom, -step_size, work)
+
+def _decayed_grad(group, param, grad, own_grad, work):
+    """The gradient the moments take: negated for maximize, with L2 weight decay added, or with
+    decoupled weight decay applied to θ (AdamW)."""
+    weight_decay = group["weight_decay"]
+    if not (weight_decay or group["maximize"]):
+        return grad
+    weight_decay = float(weight_decay)
+    if weight_decay != 0 and group["decoupled_weight_decay"]:
+        grad = prepare_grad(grad, param, group["maximize"], 0, own_grad, work)
+        lr = float(_to_scalar(group["lr"]))
+        work.xp.multiply(param, 1 - lr * weight_decay, out=param)
+        return grad
+    return prepare_grad(grad, param, group["maximize"], weight_decay, own_grad, work)
+
+
+def _adam_step(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, k, work):
+    """Adam's moments and step on arrays, in place, 12 passes (PyTorch's lerp and addcmul)::
+
+        m ← m + w(g − m)          (lerp_: 3 passes; b − (1 − w)(b − a) for w >= 0.5)
+        v ← v·β₂ + ((1 − β₂)·g)·g (4 passes)
+        [v_max ← max(v_max, v)]   (amsgrad)
+        θ ← θ + (m·s) / (√v̂ + ε')  (5 passes; s, ε' from ``_coefficients``)
+    """
+    w, coeff, from_grad, beta2, one_minus_beta2, eps, neg_step = k
+    t = work("tmp", param.dtype)
+    if _kernels._fused(param):            # EXACT_FMA: the helpers round x·s + y once
+        lerp_(exp_avg, grad, w, work)
+        xp.multiply(exp_avg_sq, beta2, exp_avg_sq)
+        addcmul_(exp_avg_sq, grad, grad, one_minus_beta2, work)
+    else:                                 # the same calls inline (out given positionally)
+        xp.subtract(grad, exp_avg, t)         # lerp_
+        xp.multiply(t, coeff, t)
+        xp.add(grad if from_grad else exp_avg, t, exp_avg)
+        xp.multiply(exp_avg_sq, beta2, exp_avg_sq)
+        xp.multiply(grad, one_minus_beta2, t)  # addcmul_
+        xp.multiply(t, grad, t)
+        xp.add(exp_avg_sq, t, exp_avg_sq)
+    if max_exp_avg_sq is not None:
+        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        exp_avg_sq = max_exp_avg_sq
+    denom = xp.sqrt(exp_avg_sq, work("denom", param.dtype))
+    xp.add(denom, eps, denom)
+    xp.multiply(exp_avg, neg_step, t)         # addcdiv_
+    xp.divide(t, denom, t)
+    xp.add(param, t, param)

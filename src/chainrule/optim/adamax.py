@@ -1,11 +1,9 @@
 """``Adamax``: Adam with an infinity-norm second moment, step for step as ``torch.optim.Adamax``."""
 
 from chainrule.backend import namespace_of
-
+from chainrule.optim._adam_family import adam_moments_, check_adam_group
 from chainrule.optim._elementwise import ElementwiseOptimizer
-from chainrule.optim._kernels import addcdiv_, lerp_, prepare_grad
-from chainrule.optim.adam import check_adam_hyperparameters
-from chainrule.optim.optimizer import _check_supported, _to_scalar
+from chainrule.optim._kernels import addcdiv_
 
 
 class Adamax(ElementwiseOptimizer):
@@ -53,11 +51,7 @@ class Adamax(ElementwiseOptimizer):
     def check_hyperparameters(cls, group):
         """*group*'s settings checked as the constructor checks them; see
         :meth:`Optimizer.check_hyperparameters`."""
-        betas = check_adam_hyperparameters(group["lr"], group["betas"], group["eps"],
-                                           group["weight_decay"])
-        _check_supported("Adamax", capturable=group.get("capturable"),
-                         differentiable=group.get("differentiable"))
-        return {**group, "betas": betas}
+        return check_adam_group(group, "Adamax")
 
     def _new_state(self, group, param):
         xp = namespace_of(param)
@@ -65,11 +59,8 @@ class Adamax(ElementwiseOptimizer):
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
         xp = work.xp
-        lr = float(_to_scalar(group["lr"]))
-        beta1, beta2 = (float(_to_scalar(b)) for b in group["betas"])
-        grad = prepare_grad(grad, param, group["maximize"], float(group["weight_decay"]), own_grad, work)
+        lr, beta1, beta2, grad = adam_moments_(group, param, grad, bufs, own_grad, work)
         exp_avg, exp_inf = bufs["exp_avg"], bufs["exp_inf"]
-        lerp_(exp_avg, grad, 1 - beta1, work)
         xp.multiply(exp_inf, beta2, out=exp_inf)
         norm = xp.abs(grad, out=work("abs", param.dtype))
         xp.add(norm, float(group["eps"]), out=norm)

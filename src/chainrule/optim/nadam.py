@@ -1,9 +1,9 @@
 """``NAdam``: Adam with Nesterov momentum, step for step as ``torch.optim.NAdam``."""
 from chainrule.backend import namespace_of
-from chainrule.optim._kernels import addcdiv_, addcmul_, lerp_, prepare_grad
+from chainrule.optim._adam_family import adam_moments_, check_adam_group
+from chainrule.optim._kernels import addcdiv_
 from chainrule.optim._scalar_state import ScalarStateOptimizer, scalar_state
-from chainrule.optim.adam import check_adam_hyperparameters
-from chainrule.optim.optimizer import _check_supported, _to_scalar, check_nonnegative
+from chainrule.optim.optimizer import _to_scalar, check_nonnegative
 
 
 class NAdam(ScalarStateOptimizer):
@@ -62,12 +62,9 @@ class NAdam(ScalarStateOptimizer):
     def check_hyperparameters(cls, group):
         """*group*'s settings checked as the constructor checks them; see
         :meth:`Optimizer.check_hyperparameters`."""
-        betas = check_adam_hyperparameters(group["lr"], group["betas"], group["eps"],
-                                           group["weight_decay"])
+        group = check_adam_group(group, "NAdam")
         check_nonnegative(group["momentum_decay"], "momentum_decay value")
-        _check_supported("NAdam", capturable=group.get("capturable"),
-                         differentiable=group.get("differentiable"))
-        return {**group, "betas": betas}
+        return group
 
     def _new_state(self, group, param):
         xp = namespace_of(param)
@@ -86,18 +83,8 @@ class NAdam(ScalarStateOptimizer):
     def _apply(self, group, param, grad, bufs, coeffs, own_grad, work):
         xp = work.xp
         step, mu, mu_next, mu_product = coeffs
-        lr = float(_to_scalar(group["lr"]))
-        beta1, beta2 = (float(_to_scalar(b)) for b in group["betas"])
-        weight_decay = float(group["weight_decay"])
-        if weight_decay != 0 and group["decoupled_weight_decay"]:
-            grad = prepare_grad(grad, param, group["maximize"], 0, own_grad, work)
-            xp.multiply(param, 1 - lr * weight_decay, out=param)
-        else:
-            grad = prepare_grad(grad, param, group["maximize"], weight_decay, own_grad, work)
+        lr, _, beta2, grad = adam_moments_(group, param, grad, bufs, own_grad, work)
         exp_avg, exp_avg_sq = bufs["exp_avg"], bufs["exp_avg_sq"]
-        lerp_(exp_avg, grad, 1 - beta1, work)
-        xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
-        addcmul_(exp_avg_sq, grad, grad, 1 - beta2, work)
         denom = xp.divide(exp_avg_sq, 1 - beta2 ** step, out=work("denom", param.dtype))
         xp.sqrt(denom, out=denom)
         xp.add(denom, float(group["eps"]), out=denom)

@@ -1,9 +1,7 @@
 """``RAdam``: Adam with a rectified adaptive learning rate, step for step as ``torch.optim.RAdam``."""
 from chainrule.backend import namespace_of
+from chainrule.optim._adam_family import adam_moments_, check_adam_group
 from chainrule.optim._elementwise import ElementwiseOptimizer
-from chainrule.optim._kernels import addcmul_, lerp_, prepare_grad
-from chainrule.optim.adam import check_adam_hyperparameters
-from chainrule.optim.optimizer import _check_supported, _to_scalar
 
 
 class RAdam(ElementwiseOptimizer):
@@ -61,11 +59,7 @@ class RAdam(ElementwiseOptimizer):
     def check_hyperparameters(cls, group):
         """*group*'s settings checked as the constructor checks them; see
         :meth:`Optimizer.check_hyperparameters`."""
-        betas = check_adam_hyperparameters(group["lr"], group["betas"], group["eps"],
-                                           group["weight_decay"])
-        _check_supported("RAdam", capturable=group.get("capturable"),
-                         differentiable=group.get("differentiable"))
-        return {**group, "betas": betas}
+        return check_adam_group(group, "RAdam")
 
     def _new_state(self, group, param):
         xp = namespace_of(param)
@@ -73,18 +67,8 @@ class RAdam(ElementwiseOptimizer):
 
     def _update(self, group, param, grad, bufs, step, own_grad, work):
         xp = work.xp
-        lr = float(_to_scalar(group["lr"]))
-        beta1, beta2 = (float(_to_scalar(b)) for b in group["betas"])
-        weight_decay = float(group["weight_decay"])
-        if weight_decay != 0 and group["decoupled_weight_decay"]:
-            grad = prepare_grad(grad, param, group["maximize"], 0, own_grad, work)
-            xp.multiply(param, 1 - lr * weight_decay, out=param)
-        else:
-            grad = prepare_grad(grad, param, group["maximize"], weight_decay, own_grad, work)
+        lr, beta1, beta2, grad = adam_moments_(group, param, grad, bufs, own_grad, work)
         exp_avg, exp_avg_sq = bufs["exp_avg"], bufs["exp_avg_sq"]
-        lerp_(exp_avg, grad, 1 - beta1, work)
-        xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
-        addcmul_(exp_avg_sq, grad, grad, 1 - beta2, work)
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
         update = xp.divide(exp_avg, bias_correction1, out=work("update", param.dtype))

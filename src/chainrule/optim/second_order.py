@@ -22,9 +22,12 @@ def _param_list(params, who):
     if not params:
         raise ConfigError(f"{who}: got an empty parameter list")
     for i, p in enumerate(params):
-        if not isinstance(p, Tensor) or p.data.dtype.kind != "f":
-            raise DTypeError(f"{who}: params[{i}] must be a floating-point tensor, got "
-                             f"{type(p).__name__}")
+        if not isinstance(p, Tensor):
+            raise ArgumentTypeError(f"{who}: params[{i}] must be a floating-point tensor, got "
+                                    f"{type(p).__name__}")
+        if p.data.dtype.kind != "f":
+            raise DTypeError(f"{who}: params[{i}] must be a floating-point tensor, got dtype "
+                             f"{p.dtype}")
     return params
 
 

@@ -155,10 +155,12 @@ def estimate_grad(fun, params, method="central", eps=None, num_samples=1, genera
     if not params:
         raise ConfigError("estimate_grad: got an empty parameter list")
     for i, p in enumerate(params):
-        if not isinstance(p, Tensor) or p.data.dtype.kind != "f":
+        if not isinstance(p, Tensor):
+            raise ArgumentTypeError(f"estimate_grad: params[{i}] must be a floating-point tensor, "
+                                    f"got {type(p).__name__}")
+        if p.data.dtype.kind != "f":
             raise DTypeError(f"estimate_grad: params[{i}] must be a floating-point tensor, got "
-                            f"{type(p).__name__}" + (f" of dtype {p.dtype}"
-                                                     if isinstance(p, Tensor) else ""))
+                             f"Tensor of dtype {p.dtype}")
 
     def evaluate():
         with no_grad():

@@ -25,7 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from chainrule import nn, optim
-from chainrule.errors import ConfigError, DataError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DataError, ShapeError
 from chainrule.grad_mode import no_grad
 from chainrule.random import get_rng_state, manual_seed, set_rng_state
 from chainrule.tensor import Tensor
@@ -149,12 +149,12 @@ class NeuralNet(BaseEstimator):
         elif callable(self.module):
             module = self.module(n_features, n_outputs)
             if not isinstance(module, nn.Module):
-                raise DTypeError(f"{name}: module({n_features}, {n_outputs}) must return a "
-                                 f"cr.nn.Module, got {type(module).__name__}")
+                raise ArgumentTypeError(f"{name}: module({n_features}, {n_outputs}) must return a "
+                                        f"cr.nn.Module, got {type(module).__name__}")
         else:
-            raise DTypeError(f"{name}: module must be a cr.nn.Module, a callable "
-                             f"(n_features, n_outputs) -> Module, or None, got "
-                             f"{type(self.module).__name__}")
+            raise ArgumentTypeError(f"{name}: module must be a cr.nn.Module, a callable "
+                                    f"(n_features, n_outputs) -> Module, or None, got "
+                                    f"{type(self.module).__name__}")
         return module
 
     def _build_criterion(self):
@@ -164,8 +164,9 @@ class NeuralNet(BaseEstimator):
         elif isinstance(crit, nn.Module):
             crit = copy.deepcopy(crit)
         elif not callable(crit):
-            raise DTypeError(f"{type(self).__name__}: criterion must be a loss class, a loss "
-                             f"module or a function (output, target) -> loss, got {crit!r}")
+            raise ArgumentTypeError(f"{type(self).__name__}: criterion must be a loss class, a "
+                                    "loss module or a function (output, target) -> loss, got "
+                                    f"{crit!r}")
         per_sample = None
         if isinstance(getattr(crit, "reduction", None), str):
             per_sample = copy.deepcopy(crit)

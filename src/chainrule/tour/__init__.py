@@ -11,12 +11,13 @@ Each step is a module with ``make(out_dir) -> path``; :data:`STEPS` lists them i
 order and :func:`make_all` runs them.
 """
 from chainrule.errors import ConfigError
-from chainrule.tour import (activations, bce, chain_backprop, graph, heart_curves, jacobian,
-                            landscape, minima_saddle, optimizer_paths, quartic, step_sizes,
-                            zeroth_vs_first)
+from chainrule.tour import (activations, attention_map, bce, chain_backprop, convnet, graph,
+                            heart_curves, jacobian, landscape, minima_saddle, optimizer_paths,
+                            quartic, step_sizes, vanishing_gradients, zeroth_vs_first)
 
 _MODULES = (chain_backprop, graph, activations, bce, jacobian, quartic, step_sizes,
-            optimizer_paths, minima_saddle, heart_curves, zeroth_vs_first, landscape)
+            optimizer_paths, minima_saddle, heart_curves, zeroth_vs_first, landscape,
+            vanishing_gradients, attention_map, convnet)
 
 STEPS = tuple(m.__name__.rsplit(".", 1)[1] for m in _MODULES)
 """The steps' names, in the lectures' order (each the name of a module of this package)."""

@@ -1,7 +1,9 @@
 """Step 14 — attention: where the addition transformer looks while it writes an answer.
 
 A small encoder–decoder transformer learns to add three-digit numbers from characters (the model
-of ``chainrule train addition --model transformer``, trained here for a few epochs). It writes
+of ``chainrule train addition --model transformer``, made smaller here: one layer each way, two
+heads, d_model 32, five epochs, a few seconds; it answers about half the held-out questions
+exactly, and its attention has already found the place values). It writes
 the answer units digit first, the way a carry travels. Each panel shows, for one head of the last
 decoder layer's cross-attention, the weights softmax(q kᵀ/√d) of every answer step (rows) over
 the question's characters (columns): to write a digit the heads look at the two digits of the
@@ -21,9 +23,11 @@ QUESTION = "535+68"
 
 
 def train(seed=0):
-    """A transformer trained for a few epochs on 20,000 questions; returns (model, accuracy)."""
-    model, _, history = train_addition("transformer", n_train=20000, n_test=500, epochs=4,
-                                       batch_size=128, lr=2e-3, seed=seed, target=0.97)
+    """A one-layer transformer trained for five epochs on 20,000 questions; returns (model,
+    held-out exact-match accuracy)."""
+    model, _, history = train_addition("transformer", n_train=20000, n_test=500, epochs=5,
+                                       batch_size=128, lr=3e-3, seed=seed, target=0.97,
+                                       d_model=32, nhead=2, layers=1, dim_feedforward=64)
     return model, history["val_accuracy"][-1]
 
 
@@ -60,7 +64,7 @@ def make(out_dir, model=None):
         model, accuracy = train()
     weights, chars, rows = cross_attention(model, QUESTION)
     heads = weights.shape[0]
-    fig, axes = plt.subplots(1, heads, figsize=(2.6 * heads + 1, 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, heads, figsize=(max(2.6 * heads + 1, 7.0), 3.8), squeeze=False)
     for h, ax in enumerate(axes[0]):
         ax.imshow(weights[h], cmap="viridis", vmin=0, vmax=1)
         ax.set_xticks(range(len(chars)), chars)
@@ -70,7 +74,7 @@ def make(out_dir, model=None):
         if h == 0:
             ax.set_ylabel("answer, units first")
     got = answer(model, [QUESTION])[0]
-    note = "" if accuracy is None else f"; held-out exact match {accuracy:.3f}"
+    note = "" if accuracy is None else f"\n(held-out exact match {accuracy:.3f})"
     fig.suptitle(f"{QUESTION} = {got}: cross-attention of the last decoder layer{note}")
     fig.tight_layout()
     return save(fig, out_dir, FILENAME)

@@ -25,7 +25,7 @@ import numpy as np
 from chainrule.backend import namespace_of
 from chainrule.datasets.addition import (PAD, START, VOCAB_SIZE, answer_length, decode,
                                          encode_questions, make_addition)
-from chainrule.errors import CheckpointError, ConfigError
+from chainrule.errors import ConfigError
 from chainrule.grad_mode import no_grad
 from chainrule.nn import functional as F
 from chainrule.nn.modules.module import Module
@@ -34,12 +34,13 @@ from chainrule.nn.modules.linear import Linear
 from chainrule.nn.modules.sparse import Embedding
 from chainrule.nn.modules.transformer import Transformer
 from chainrule.nn.functional.attention import scaled_dot_product_attention
-from chainrule.nn.utils import clip_grad_norm_
 from chainrule.ops.shape import cat
 from chainrule.optim import Adam
 from chainrule.random import manual_seed
-from chainrule.serialization import load, save
+from chainrule.serialization import save
 from chainrule.tensor import Tensor
+from chainrule.training import model_file
+from chainrule.training.loop import cosine_lr, fit_epochs
 
 MODEL_FORMAT = "chainrule.addition-model"
 MODEL_VERSION = 1
@@ -202,39 +203,27 @@ def fit(model, data, epochs=30, batch_size=128, lr=3e-3, seed=0, target=None,
     if epochs < 1 or batch_size < 1 or not lr > 0:
         raise ConfigError(f"fit: epochs and batch_size must be positive and lr > 0, got "
                           f"epochs={epochs}, batch_size={batch_size}, lr={lr}")
-    rng = np.random.default_rng(seed)
-    opt = Adam(model.parameters(), lr=lr)
     x, y_in, y_out = data.x_train, data.y_in_train, data.y_out_train
-    n = len(x)
-    steps_per_epoch = max(1, -(-n // batch_size))
-    total = epochs * steps_per_epoch
+    total = epochs * max(1, -(-len(x) // batch_size))
     history = {"loss": [], "val_accuracy": []}
-    start, step = time.perf_counter(), 0
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = rng.permutation(n)
-        losses = []
-        for i in range(0, n, batch_size):
-            idx = order[i:i + batch_size]
-            for group in opt.param_groups:
-                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / total))
-            opt.zero_grad()
-            loss = loss_of(model, x[idx], y_in[idx], y_out[idx])
-            loss.backward()
-            clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            losses.append(loss.item())
-            step += 1
+    losses, start = [], time.perf_counter()
+
+    def end_epoch(epoch):
         acc = exact_match(model, data.test_questions, data.test_answers)
         seconds = time.perf_counter() - start
         history["loss"].append(float(np.mean(losses)))
         history["val_accuracy"].append(acc)
+        losses.clear()
         if on_epoch is not None:
-            on_epoch(epoch, {"loss": history["loss"][-1], "val_accuracy": acc,
-                             "seconds": seconds})
-        if (target is not None and acc >= target) or \
-                (max_seconds is not None and seconds >= max_seconds):
-            break
+            on_epoch(epoch + 1, {"loss": history["loss"][-1], "val_accuracy": acc,
+                                 "seconds": seconds})
+        return (target is not None and acc >= target) or \
+            (max_seconds is not None and seconds >= max_seconds)
+
+    fit_epochs(model, Adam(model.parameters(), lr=lr), len(x), epochs, batch_size,
+               np.random.default_rng(seed), lambda epoch, step: cosine_lr(lr, step, total),
+               lambda idx: loss_of(model, x[idx], y_in[idx], y_out[idx]), end_epoch,
+               on_step=lambda value, idx: losses.append(value), clip_norm=1.0)
     return history
 
 
@@ -261,32 +250,17 @@ def save_model(path, model, history=None, extra=None):
 
 def is_model_file(path):
     """True when *path* is a file written by :func:`save_model` (any other file: False)."""
-    try:
-        obj = load(path)
-    except Exception:   # noqa: BLE001 - any unreadable file is simply not an addition model
-        return False
-    return isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT
+    return model_file.is_model_file(path, MODEL_FORMAT)
 
 
 def load_model(path):
     """The model saved at *path* by :func:`save_model`, in evaluation mode."""
-    obj = load(path)
-    if not isinstance(obj, dict) or obj.get("format") != MODEL_FORMAT:
-        raise CheckpointError(f"{path}: not an addition model written by 'chainrule train "
-                              f"addition'")
-    if obj.get("version") != MODEL_VERSION:
-        raise CheckpointError(f"{path}: addition model format version {obj.get('version')} is "
-                              f"not supported (expected {MODEL_VERSION})")
-    try:
+    def build(obj):
         model = build_model(obj["config"])
         model.load_state_dict(obj["state_dict"])
-    except CheckpointError:
-        raise
-    except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise CheckpointError(f"{path}: damaged addition model file: {type(e).__name__}: "
-                              f"{str(e)[:300]}") from None
-    model.eval()
-    return model
+        return model
+    return model_file.load_model_file(path, MODEL_FORMAT, MODEL_VERSION, "addition",
+                                      "an addition model", build).eval()
 
 
 __all__ = ["AdditionLSTM", "AdditionTransformer", "answer", "build_model",

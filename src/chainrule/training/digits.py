@@ -33,8 +33,10 @@ from chainrule.nn.modules.pooling import MaxPool2d
 from chainrule.optim import Adam
 from chainrule.preprocessing import train_test_split
 from chainrule.random import Generator, manual_seed
-from chainrule.serialization import load, save
+from chainrule.serialization import save
 from chainrule.tensor import Tensor
+from chainrule.training import model_file
+from chainrule.training.loop import cosine_lr, fit_epochs
 
 MODEL_FORMAT = "chainrule.digits-model"
 MODEL_VERSION = 1
@@ -141,39 +143,35 @@ def fit(model, x_train, y_train, x_val=None, y_val=None, epochs=40, batch_size=3
     "val_accuracy", "seconds"}.  Returns the history, a dict of lists (one entry per epoch).
     """
     n = x_train.shape[0]
-    order = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)
     x_host = x_train.numpy()
-    optimizer = Adam(model.parameters(), lr=lr)
     y_train = np.asarray(y_train, dtype=np.int64)
     history = {"loss": [], "accuracy": []}
     if x_val is not None:
         history.update(val_loss=[], val_accuracy=[])
+    sums = {"loss": 0.0, "correct": 0.0, "batch": 0}
     start = time.perf_counter()
-    for epoch in range(epochs):
-        for group in optimizer.param_groups:
-            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
-        model.train()
-        perm = order.permutation(n)
-        total = correct = 0.0
-        for i in range(0, n, batch_size):
-            idx = perm[i:i + batch_size]
-            xb, yb = x_host[idx], y_train[idx]
-            if shift:
-                xb = shift_images(xb, order, shift)
-            logits = model(Tensor(xb))
-            loss = F.cross_entropy(logits, Tensor(yb), label_smoothing=label_smoothing)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            value = loss.item()
-            if not math.isfinite(value):
-                raise ConfigError(f"training diverged: the loss became {value} at epoch "
-                                  f"{epoch + 1}, batch {i // batch_size + 1}; nothing was "
-                                  f"saved; try a smaller learning rate than {lr:g}")
-            total += value * len(idx)
-            correct += float((logits.detach().numpy().argmax(1) == yb).sum())
-        history["loss"].append(total / n)
-        history["accuracy"].append(correct / n)
+
+    def batch_loss(idx):
+        xb, yb = x_host[idx], y_train[idx]
+        if shift:
+            xb = shift_images(xb, rng, shift)
+        logits = model(Tensor(xb))
+        sums["correct"] += float((logits.detach().numpy().argmax(1) == yb).sum())
+        return F.cross_entropy(logits, Tensor(yb), label_smoothing=label_smoothing)
+
+    def on_step(value, idx):
+        sums["batch"] += 1
+        if not math.isfinite(value):
+            raise ConfigError(f"training diverged: the loss became {value} at epoch "
+                              f"{len(history['loss']) + 1}, batch {sums['batch']}; nothing was "
+                              f"saved; try a smaller learning rate than {lr:g}")
+        sums["loss"] += value * len(idx)
+
+    def end_epoch(epoch):
+        history["loss"].append(sums["loss"] / n)
+        history["accuracy"].append(sums["correct"] / n)
+        sums.update(loss=0.0, correct=0.0, batch=0)
         if x_val is not None:
             vl, va = _evaluate(model, x_val, np.asarray(y_val, dtype=np.int64), label_smoothing)
             history["val_loss"].append(vl)
@@ -181,6 +179,10 @@ def fit(model, x_train, y_train, x_val=None, y_val=None, epochs=40, batch_size=3
         if on_epoch is not None:
             logs = {k: v[-1] for k, v in history.items()}
             on_epoch(epoch, dict(logs, seconds=time.perf_counter() - start))
+        return False
+
+    fit_epochs(model, Adam(model.parameters(), lr=lr), n, epochs, batch_size, rng,
+               lambda epoch, step: cosine_lr(lr, epoch, epochs), batch_loss, end_epoch, on_step)
     return history
 
 
@@ -258,30 +260,17 @@ def save_model(path, model, config=None):
 
 def is_model_file(path):
     """True when *path* is a digits model written by :func:`save_model`."""
-    try:
-        obj = load(path)
-    except Exception:   # noqa: BLE001 - any unreadable file is simply not a digits model
-        return False
-    return isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT
+    return model_file.is_model_file(path, MODEL_FORMAT)
 
 
 def load_model(path):
     """The network saved at *path*, in evaluation mode."""
-    obj = load(path)
-    if not isinstance(obj, dict) or obj.get("format") != MODEL_FORMAT:
-        raise CheckpointError(f"{path}: not a digits model file written by 'chainrule train "
-                              f"digits'")
-    if obj.get("version") != MODEL_VERSION:
-        raise CheckpointError(f"{path}: digits model format version {obj.get('version')} is not "
-                              f"supported (expected {MODEL_VERSION})")
-    try:
+    def build(obj):
         model = DigitsNet(tuple(obj["model"]["channels"]), obj["model"].get("dropout", 0.0))
         model.load_state_dict(obj["state"])
-    except CheckpointError:
-        raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
-        raise CheckpointError(f"{path}: damaged digits model file: {type(e).__name__}: "
-                              f"{str(e)[:300]}") from None
+        return model
+    model = model_file.load_model_file(path, MODEL_FORMAT, MODEL_VERSION, "digits",
+                                       "a digits model file", build)
     for name, p in model.named_parameters():
         if not np.isfinite(p.detach().numpy()).all():
             raise CheckpointError(f"{path}: the network's weights {name!r} hold NaN or infinite "

@@ -18,7 +18,7 @@ Example::
     ...     def on_epoch_end(self, epoch, logs=None):
     ...         print(f"epoch {epoch}: loss {logs['loss']:.2f}")
 """
-from chainrule.errors import DTypeError
+from chainrule.errors import ArgumentTypeError
 from chainrule.keras.progress import Progbar, resolve_verbose
 
 
@@ -112,8 +112,8 @@ class CallbackList(Callback):
         self.callbacks = list(callbacks or [])
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
-                raise DTypeError(f"callbacks must be keras Callback instances, got "
-                                 f"{type(cb).__name__}: {cb!r}")
+                raise ArgumentTypeError(f"callbacks must be keras Callback instances, got "
+                                        f"{type(cb).__name__}: {cb!r}")
         self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
         if self.history is None and add_history:
             self.history = History()

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from chainrule.backend import namespace_of
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.keras import regularizers
 from chainrule.keras.layers import initializers
 from chainrule.keras.layers.base import Layer
@@ -92,8 +92,8 @@ class Attention(MaskedLayer):
     def _split(self, inputs, where):
         if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3) \
                 or not all(isinstance(t, (tuple, Tensor)) for t in inputs):
-            raise DTypeError(f"{where}: the inputs must be a list [query, value] or [query, "
-                             f"value, key]. Received: {type(inputs).__name__}")
+            raise ArgumentTypeError(f"{where}: the inputs must be a list [query, value] or [query, "
+                                    f"value, key]. Received: {type(inputs).__name__}")
         return inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else inputs[1]
 
     def build(self, input_shape):
@@ -122,8 +122,8 @@ class Attention(MaskedLayer):
         ns = namespace_of(q.data)
         if mask is not None:
             if not isinstance(mask, (list, tuple)) or len(mask) not in (2, 3):
-                raise DTypeError(f"{where}: mask must be a list [query_mask, value_mask]. "
-                                 f"Received: {type(mask).__name__}")
+                raise ArgumentTypeError(f"{where}: mask must be a list [query_mask, value_mask]. "
+                                        f"Received: {type(mask).__name__}")
             q_mask = _bool_mask(mask[0], q.shape[:2], "query_mask", where, ns)
             v_mask = _bool_mask(mask[1], v.shape[:2], "value_mask", where, ns)
         if self.score_mode == "dot":
@@ -227,8 +227,8 @@ class MultiHeadAttention(Layer):
             tensors = list(query)        # a recorded graph node calls with the list
         else:
             if value is None:
-                raise DTypeError(f"{self._where()}: missing the value input; call "
-                                 f"layer(query, value) or layer(query, value, key)")
+                raise ArgumentTypeError(f"{self._where()}: missing the value input; call "
+                                        f"layer(query, value) or layer(query, value, key)")
             tensors = [query, value] + ([key] if key is not None else [])
         self._scores_requested = bool(kwargs.get("return_attention_scores", False))
         if is_symbolic(tensors):

@@ -31,8 +31,7 @@ import math
 import numpy as np
 
 from chainrule import dtypes
-from chainrule.errors import (ArgumentTypeError, ConfigError, DefinitionError, DTypeError,
-                              ShapeError)
+from chainrule.errors import ArgumentTypeError, ConfigError, DefinitionError, ShapeError
 from chainrule.grad_mode import no_grad
 from chainrule.keras import regularizers
 from chainrule.keras.layers import initializers
@@ -436,5 +435,5 @@ def _shapes_of(inputs):
         return [tuple(x.shape) for x in inputs]
     if isinstance(inputs, dict):
         return {k: tuple(v.shape) for k, v in inputs.items()}
-    raise DTypeError(f"expected a Tensor, an array or a list of them as layer input, "
-                     f"received {type(inputs).__name__}")
+    raise ArgumentTypeError(f"expected a Tensor, an array or a list of them as layer input, "
+                            f"received {type(inputs).__name__}")

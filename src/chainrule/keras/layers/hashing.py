@@ -25,7 +25,7 @@ import struct
 
 import numpy as np
 
-from chainrule.errors import ConfigError, DTypeError
+from chainrule.errors import ConfigError, DataError, DTypeError
 from chainrule.keras.layers.base import Layer
 from chainrule.keras.layers.category_encoding import encode, encoded_shape
 from chainrule.keras.layers.registry import serializable
@@ -222,7 +222,7 @@ def as_text(values, where):
                             otypes=[str])(a) if a.size else a.astype(str)
     if a.dtype.kind == "f":
         if not np.isfinite(a).all():
-            raise DTypeError(f"{where}: cannot hash NaN or infinite values")
+            raise DataError(f"{where}: cannot hash NaN or infinite values")
         a = np.trunc(a).astype(np.int64)
     if a.dtype.kind in "biu":
         return a.astype(np.int64).astype(str)

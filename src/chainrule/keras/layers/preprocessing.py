@@ -20,7 +20,8 @@ Example::
 """
 import numpy as np
 
-from chainrule.errors import ConfigError, DataError, DTypeError, IndexOutOfRangeError, ShapeError
+from chainrule.errors import (ArgumentTypeError, ConfigError, DataError, DTypeError,
+                              IndexOutOfRangeError, ShapeError)
 from chainrule.grad_mode import no_grad
 from chainrule.keras.layers.base import Layer
 from chainrule.keras.layers.registry import serializable
@@ -44,9 +45,8 @@ def batches(data, where):
     try:
         iterator = iter(data)
     except TypeError:
-        raise DTypeError(f"{where}: expected an array, a tensor or an iterable of batches for "
-                         "data. "
-                         f"Received: {type(data).__name__}") from None
+        raise ArgumentTypeError(f"{where}: expected an array, a tensor or an iterable of batches "
+                                f"for data. Received: {type(data).__name__}") from None
     for batch in iterator:
         if isinstance(batch, (tuple, list)) and len(batch) == 2 \
                 and all(isinstance(b, (np.ndarray, Tensor)) for b in batch):

@@ -1,5 +1,5 @@
-"""Keras 3's recurrent layers: ``SimpleRNN``, ``LSTM``, ``GRU`` (and the ``"orthogonal"``
-initializer they start their recurrent kernels with).
+"""Keras 3's recurrent layers: ``SimpleRNN``, ``LSTM``, ``GRU`` (their ``"orthogonal"``
+initializer lives in ``recurrent_initializers.py``).
 
 Weights are stored the Keras way: ``kernel`` (features, gates·units), ``recurrent_kernel``
 (units, gates·units), ``bias``; gate order LSTM i, f, c, o and GRU z, r, h (update, reset,
@@ -13,8 +13,6 @@ step, as Keras does. Example::
     >>> seq.shape, h.shape, c.shape
     ((2, 5, 8), (2, 8), (2, 8))
 """
-import math
-
 import numpy as np
 
 from chainrule.backend import namespace_of
@@ -22,64 +20,17 @@ from chainrule.errors import ConfigError, ShapeError
 from chainrule.keras import regularizers
 from chainrule.keras.layers import activations, initializers
 from chainrule.keras.layers.masking import MaskedLayer, check_sequence_mask
+from chainrule.keras.layers.recurrent_initializers import ForgetBias, Orthogonal
 from chainrule.keras.layers.registry import serializable
-from chainrule.keras.registry import INITIALIZERS
 from chainrule.keras.symbolic import is_symbolic, shape_repr
 from chainrule.keras.utils import check_float, positive_int
 from chainrule.nn.functional.dropout import dropout as _dropout
+from chainrule.nn.functional.recurrent import GRUStep, LSTMStep, RNNStep
 from chainrule.nn.modules.rnn import time_steps
 from chainrule.ops.elementwise import where
 from chainrule.ops.shape import stack
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
-
-
-class Orthogonal(initializers.Initializer):
-    """A (semi-)orthogonal matrix times *gain*: the QR factor of a Gaussian matrix, signs fixed
-    by R's diagonal, as ``keras.initializers.Orthogonal``; the default of recurrent kernels.
-
-    Example: ``Orthogonal(seed=0)((4, 4))`` has orthonormal rows and columns.
-    """
-
-    def __init__(self, gain=1.0, seed=None):
-        self.gain = check_float(gain, "gain", "Orthogonal")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ConfigError(f"Orthogonal: expected an int or None for seed. Received: "
-                              f"seed={seed!r}")
-        self.seed = None if seed is None else int(seed)
-
-    def sample(self, shape, gen):
-        if len(shape) < 2:
-            raise ShapeError(f"Orthogonal: the initializer needs a shape of rank >= 2. Received: "
-                             f"shape={shape}")
-        rows, cols = math.prod(shape[:-1]), shape[-1]
-        a = gen.standard_normal((max(rows, cols), min(rows, cols)))
-        q, r = np.linalg.qr(a)
-        q = q * np.sign(np.diag(r))
-        if rows < cols:
-            q = q.T
-        return self.gain * q.reshape(shape)
-
-    def get_config(self):
-        return {"gain": self.gain, "seed": self.seed}
-
-
-if "Orthogonal" not in INITIALIZERS:
-    INITIALIZERS.add(Orthogonal)
-    INITIALIZERS.add(Orthogonal, "orthogonal")
-
-
-class _ForgetBias:
-    """LSTM's unit_forget_bias: the bias initializer's values, the forget-gate block set to 1."""
-
-    def __init__(self, base, units):
-        self.base, self.units = base, units
-
-    def __call__(self, shape, dtype=None):
-        u = self.units
-        value = np.array(self.base(shape, dtype=dtype), copy=True)
-        value[u:2 * u] = 1.0
-        return value
 
 
 def _seed(seed, where):
@@ -91,8 +42,11 @@ def _seed(seed, where):
 class RNNLayer(MaskedLayer):
     """The common part of SimpleRNN, LSTM and GRU: weights, checks, masks and the time loop.
 
-    Subclasses set ``_gates`` and ``_n_states`` and define ``_step(x_t, states, rec_mask)``
-    returning the new states (the first is the output).
+    Subclasses set ``_gates`` and ``_n_states`` and define ``_step(x_t, states, rec_mask, fused)``
+    returning the new states (the first is the output); ``fused`` is what ``_fused_weights()``
+    returned once per call: the weights laid out for the fused step ops of
+    ``nn/functional/recurrent.py`` (one graph node per step), or None where the layer's
+    activations are not the ones those ops compute (then the step is composed of tensor ops).
     """
 
     _gates = 1
@@ -236,8 +190,9 @@ class RNNLayer(MaskedLayer):
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         keep_steps = None if mask is None else mask.data
         outputs = []
+        fused = self._fused_weights()
         for t in order:
-            new = self._step(inputs[t], states, rec_mask)
+            new = self._step(inputs[t], states, rec_mask, fused)
             if keep_steps is None:
                 states, out = new, new[0]
             else:
@@ -252,6 +207,17 @@ class RNNLayer(MaskedLayer):
             self._states = [s.detach() for s in states]
         output = stack(outputs, 0).transpose(0, 1) if self.return_sequences else outputs[-1]
         return [output] + list(states) if self.return_state else output
+
+    def _fused_weights(self):
+        """(W_hh, W_hhᵀ contiguous) for the fused step ops: Keras's recurrent_kernel (units,
+        G·units) is PyTorch's W_hhᵀ, so W_hh is its transpose; None where no op fits."""
+        if not self._fusable():
+            return None
+        rk = self.recurrent_kernel
+        return rk.T, namespace_of(rk.data).ascontiguousarray(rk.data)
+
+    def _fusable(self):
+        return False
 
     def reset_state(self):
         """Forget the states kept between calls (stateful layers)."""
@@ -323,13 +289,32 @@ class SimpleRNN(RNNLayer):
                     recurrent_dropout, seed, return_sequences, return_state, go_backwards,
                     stateful, unroll, zero_output_for_mask)
 
-    def _step(self, x_t, states, rec_mask):
-        h = self.activation(x_t + _recurrent_input(states[0], rec_mask) @ self.recurrent_kernel)
-        return [h]
+    def _fusable(self):
+        return self.activation is activations.tanh or self.activation is activations.relu
+
+    def _step(self, x_t, states, rec_mask, fused):
+        h = _recurrent_input(states[0], rec_mask)
+        if fused is not None:
+            kind = "tanh" if self.activation is activations.tanh else "relu"
+            return [RNNStep.apply(x_t, h, fused[0], None, kind, fused[1])]
+        return [self.activation(x_t + h @ self.recurrent_kernel)]
+
+
+class _GatedRNN(RNNLayer):
+    """LSTM's and GRU's common part: a recurrent_activation besides the activation; the fused
+    step ops compute Keras's defaults, tanh and sigmoid."""
+
+    def _fusable(self):
+        return self.activation is activations.tanh and \
+            self.recurrent_activation is activations.sigmoid
+
+    def get_config(self):
+        return {**super().get_config(),
+                "recurrent_activation": activations.serialize(self.recurrent_activation)}
 
 
 @serializable()
-class LSTM(RNNLayer):
+class LSTM(_GatedRNN):
     """Keras 3's LSTM: gates i, f, c, o from x_t · kernel + h_{t-1} · recurrent_kernel + bias;
     c_t = f ⊙ c_{t-1} + i ⊙ activation(c̃), h_t = o ⊙ activation(c_t) (i, f, o through
     recurrent_activation). ``unit_forget_bias=True`` starts the forget-gate bias at 1.
@@ -361,25 +346,26 @@ class LSTM(RNNLayer):
         self.use_cudnn = use_cudnn
 
     def _bias_init(self):
-        return _ForgetBias(self.bias_initializer, self.units) if self.unit_forget_bias \
+        return ForgetBias(self.bias_initializer, self.units) if self.unit_forget_bias \
             else self.bias_initializer
 
-    def _step(self, x_t, states, rec_mask):
+    def _step(self, x_t, states, rec_mask, fused):
         h, c = states
-        z = x_t + _recurrent_input(h, rec_mask) @ self.recurrent_kernel
-        i, f, g, o = z.chunk(4, 1)
+        h = _recurrent_input(h, rec_mask)
+        if fused is not None:            # Keras's gate order i, f, c, o is PyTorch's i, f, g, o
+            h, c, _ = LSTMStep.apply(x_t, h, c, fused[0], None, fused[1])
+            return [h, c]
+        i, f, g, o = (x_t + h @ self.recurrent_kernel).chunk(4, 1)
         act, ract = self.activation, self.recurrent_activation
         c = ract(f) * c + ract(i) * act(g)
         return [ract(o) * act(c), c]
 
     def get_config(self):
-        return {**super().get_config(),
-                "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "unit_forget_bias": self.unit_forget_bias}
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
 
 
 @serializable()
-class GRU(RNNLayer):
+class GRU(_GatedRNN):
     """Keras 3's GRU, gates z (update), r (reset), h (candidate):
     z = σ(x_z + h U_z), r = σ(x_r + h U_r), h̃ = tanh(x_h + r ⊙ (h U_h + b_h)) with
     ``reset_after=True`` (default; bias (2, 3·units): input and recurrent rows) or
@@ -417,8 +403,19 @@ class GRU(RNNLayer):
             return None
         return self.bias[0] if self.reset_after else self.bias
 
-    def _step(self, x_t, states, rec_mask):
+    def _fusable(self):
+        return self.reset_after and super()._fusable()
+
+    def _fused_weights(self):
+        """(W_hh, W_hhᵀ contiguous, the recurrent bias b_hh = bias[1] or None)."""
+        fused = super()._fused_weights()
+        return None if fused is None else fused + (self.bias[1] if self.use_bias else None,)
+
+    def _step(self, x_t, states, rec_mask, fused):
         h = states[0]
+        if fused is not None and rec_mask is None:   # the op reads one h for both of its uses
+            w_hh, w_t, b_hh = fused                  # Keras's gate order z, r, h: "zrn"
+            return [GRUStep.apply(x_t, h, w_hh, b_hh, "zrn", w_t)[0]]
         hr = _recurrent_input(h, rec_mask)
         u = self.units
         x_z, x_r, x_h = x_t.chunk(3, 1)
@@ -439,9 +436,7 @@ class GRU(RNNLayer):
         return [hh + z * (h - hh)]     # = z ⊙ h + (1 - z) ⊙ h̃
 
     def get_config(self):
-        return {**super().get_config(),
-                "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "reset_after": self.reset_after}
+        return {**super().get_config(), "reset_after": self.reset_after}
 
 
 __all__ = ["GRU", "LSTM", "Orthogonal", "RNNLayer", "SimpleRNN"]

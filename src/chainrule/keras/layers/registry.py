@@ -15,7 +15,7 @@ Example::
 """
 import inspect
 
-from chainrule.errors import ConfigError, DTypeError
+from chainrule.errors import ArgumentTypeError, ConfigError
 from chainrule.keras.layers.base import Layer
 from chainrule.keras.registry import LAYERS
 
@@ -56,8 +56,8 @@ def deserialize_layer(entry, custom_objects=None, where="layer"):
         raise SavedConfigError(f"{where}['class_name']: expected a string, received {_short(name)}")
     custom = custom_objects or {}
     if not isinstance(custom, dict):
-        raise DTypeError(f"custom_objects must be a dict of name -> class. Received: "
-                         f"{type(custom_objects).__name__}")
+        raise ArgumentTypeError(f"custom_objects must be a dict of name -> class. Received: "
+                                f"{type(custom_objects).__name__}")
     cls = custom.get(name)
     if cls is None:
         try:
@@ -67,7 +67,7 @@ def deserialize_layer(entry, custom_objects=None, where="layer"):
         except ConfigError as e:
             raise SavedConfigError(f"{where}: {e}") from None
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise DTypeError(f"custom_objects['{name}'] must be a cr.layers.Layer subclass")
+        raise ArgumentTypeError(f"custom_objects['{name}'] must be a cr.layers.Layer subclass")
     if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
         raise SavedConfigError(f"{where}['config']: expected a dict with string keys")
     try:

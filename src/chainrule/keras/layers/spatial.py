@@ -7,7 +7,6 @@ Example::
     >>> same_padding((7, 8), (3, 2), (2, 2), (1, 1))       # out = ⌈in / stride⌉
     ((1, 1), (0, 0))
 """
-import re
 
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.keras.layers.base import Layer
@@ -63,12 +62,6 @@ class SpatialLayer(Layer):
 
     _single_input = True
     rank = 2
-
-    @classmethod
-    def _default_name(cls):
-        """Keras's automatic name: ``conv2d``, ``max_pooling2d``, ``conv2d_transpose``."""
-        name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
-        return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
     def _channels_first(self, x):
         if self.data_format == "channels_first":

@@ -11,7 +11,7 @@ Example::
 """
 import copy
 
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, ShapeError
 from chainrule.keras.layers.base import Layer
 from chainrule.keras.layers.masking import MaskedLayer
 from chainrule.keras.layers.registry import deserialize_layer, serializable, serialize_layer
@@ -40,18 +40,18 @@ class Bidirectional(MaskedLayer):
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if not isinstance(layer, Layer):
-            raise DTypeError(f"Please initialize `Bidirectional` layer with a `cr.layers.Layer` "
-                             f"instance. Received: {layer!r}")
+            raise ArgumentTypeError("Please initialize `Bidirectional` layer with a "
+                                    f"`cr.layers.Layer` instance. Received: {layer!r}")
         if backward_layer is not None and not isinstance(backward_layer, Layer):
-            raise DTypeError(f"Bidirectional: `backward_layer` need to be a `cr.layers.Layer` "
-                             f"instance. Received: {backward_layer!r}")
+            raise ArgumentTypeError("Bidirectional: `backward_layer` need to be a "
+                                    f"`cr.layers.Layer` instance. Received: {backward_layer!r}")
         if merge_mode not in _MERGE_MODES:
             raise ConfigError(f"Invalid merge mode. Received: {merge_mode!r}. Merge mode should "
                               f"be one of {{'sum', 'mul', 'ave', 'concat', None}}")
         for attr in ("go_backwards", "return_sequences", "return_state"):
             if not hasattr(layer, attr):
-                raise DTypeError(f"Bidirectional: the wrapped layer must be a recurrent layer "
-                                 f"(with {attr}); received {type(layer).__name__}")
+                raise ArgumentTypeError("Bidirectional: the wrapped layer must be a recurrent "
+                                        f"layer (with {attr}); received {type(layer).__name__}")
         super().__init__(**kwargs)
         entry = serialize_layer(layer)
         entry["config"]["name"] = "forward_" + _strip(layer.name, "forward_")
@@ -179,8 +179,8 @@ class TimeDistributed(MaskedLayer):
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
-            raise DTypeError(f"Please initialize `TimeDistributed` layer with a "
-                             f"`cr.layers.Layer` instance. Received: {layer!r}")
+            raise ArgumentTypeError(f"Please initialize `TimeDistributed` layer with a "
+                                    f"`cr.layers.Layer` instance. Received: {layer!r}")
         super().__init__(**kwargs)
         self.layer = layer
 

@@ -16,7 +16,7 @@ Example::
 import numpy as np
 
 from chainrule import dtypes
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.keras.utils import to_tensor
 from chainrule.keras.layers.input import InputLayer
 from chainrule.keras.symbolic import STRING_DTYPE, KerasTensor, shape_repr
@@ -29,16 +29,17 @@ def _as_list(x, what, where):
     if isinstance(x, (list, tuple)) and x:
         for i, t in enumerate(x):
             if not isinstance(t, KerasTensor):
-                raise DTypeError(f"{where}: {what}[{i}] must be a KerasTensor (from "
-                                 "cr.layers.Input or "
-                                 f"a layer called on one). Received: {type(t).__name__}")
+                raise ArgumentTypeError(f"{where}: {what}[{i}] must be a KerasTensor (from "
+                                        "cr.layers.Input or "
+                                        f"a layer called on one). Received: {type(t).__name__}")
         return list(x), False
     if isinstance(x, dict):
-        raise DTypeError(f"{where}: {what} must be a KerasTensor or a list of them; for named "
-                         f"inputs, give each Input a name and pass a dict when calling the model")
-    raise DTypeError(f"{where}: {what} must be a KerasTensor (from cr.layers.Input or a layer "
-                     "called "
-                     f"on one) or a non-empty list of them. Received: {type(x).__name__}")
+        raise ArgumentTypeError(f"{where}: {what} must be a KerasTensor or a list of them; for "
+                                "named inputs, give each Input a name and pass a dict when calling "
+                                "the model")
+    raise ArgumentTypeError(f"{where}: {what} must be a KerasTensor (from cr.layers.Input or a "
+                            "layer called on one) or a non-empty list of them. Received: "
+                            f"{type(x).__name__}")
 
 
 class Graph:
@@ -178,8 +179,9 @@ class Graph:
             else:
                 x = to_tensor(value)
                 if not isinstance(x, Tensor):
-                    raise DTypeError(f"{self.where}: input '{self.input_names[i]}' must be a "
-                                     f"Tensor or an array. Received: {type(value).__name__}")
+                    raise ArgumentTypeError(f"{self.where}: input '{self.input_names[i]}' must be "
+                                            "a Tensor or an array. Received: "
+                                            f"{type(value).__name__}")
                 want = dtypes.to_dtype(t.dtype)
                 if x.dtype != want:
                     x = x.to(want)

@@ -15,7 +15,7 @@ Example::
     497
 """
 from chainrule import dtypes
-from chainrule.errors import ConfigError, DTypeError, IndexOutOfRangeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, IndexOutOfRangeError, ShapeError
 from chainrule.keras.layers.base import Layer
 from chainrule.keras.layers.registry import deserialize_layer, serializable, serialize_layer
 from chainrule.keras.layers.input import InputLayer
@@ -49,8 +49,8 @@ class Sequential(Model):
         self._input_tensor = None
         if layers is not None:
             if not isinstance(layers, (list, tuple)):
-                raise DTypeError(f"Sequential: expected a list of layers. Received: "
-                                 f"{type(layers).__name__}")
+                raise ArgumentTypeError(f"Sequential: expected a list of layers. Received: "
+                                        f"{type(layers).__name__}")
             for layer in layers:
                 self.add(layer)
 
@@ -99,9 +99,9 @@ class Sequential(Model):
             self._start(layer)
             return
         if not isinstance(layer, Layer):
-            raise DTypeError(f"{where}: only instances of cr.layers.Layer can be added to a "
-                             f"Sequential model. Received: {layer!r} (of type "
-                             f"{type(layer).__name__})")
+            raise ArgumentTypeError(f"{where}: only instances of cr.layers.Layer can be added to a "
+                                    f"Sequential model. Received: {layer!r} (of type "
+                                    f"{type(layer).__name__})")
         if layer is self:
             raise ConfigError(f"{where}: a model cannot contain itself")
         if layer.name in self._modules or \

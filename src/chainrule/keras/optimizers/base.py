@@ -29,7 +29,7 @@ Example::
 import math
 
 from chainrule import optim
-from chainrule.errors import ConfigError, DTypeError, UsageError
+from chainrule.errors import ArgumentTypeError, ConfigError, UsageError
 from chainrule.keras.optimizers import schedules
 from chainrule.nn.utils import clip_grad_norm_, clip_grad_value_
 
@@ -162,11 +162,11 @@ class Optimizer:
         value = check_learning_rate(value)
         if isinstance(self._learning_rate, schedules.LearningRateSchedule) \
                 and not isinstance(value, schedules.LearningRateSchedule):
-            raise DTypeError("This optimizer was created with a `LearningRateSchedule` object as "
-                             "its `learning_rate` constructor argument, hence its learning rate "
-                             "is not settable. If you need the learning rate to be settable, you "
-                             "should instantiate the optimizer with a float `learning_rate` "
-                             "argument.")
+            raise ArgumentTypeError("This optimizer was created with a `LearningRateSchedule` "
+                                    "object as its `learning_rate` constructor argument, hence its "
+                                    "learning rate is not settable. If you need the learning rate "
+                                    "to be settable, you should instantiate the optimizer with a "
+                                    "float `learning_rate` argument.")
         self._learning_rate = value
         self._apply_learning_rate()
 

@@ -63,3 +63,8 @@ __all__ += ["bilinear", "celu", "cosine_embedding_loss", "cosine_similarity", "g
             "mish", "multi_margin_loss", "multilabel_soft_margin_loss", "pairwise_distance",
             "poisson_nll_loss", "relu6", "rms_norm", "selu", "soft_margin_loss", "softmin",
             "softshrink", "softsign", "tanhshrink", "threshold", "triplet_margin_loss"]
+
+from chainrule.nn.functional.recurrent import (gru_cell, lstm_cell, rnn_relu_cell,  # noqa: E402
+                                               rnn_tanh_cell)
+
+__all__ += ["gru_cell", "lstm_cell", "rnn_relu_cell", "rnn_tanh_cell"]

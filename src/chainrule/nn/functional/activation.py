@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule import dtypes
 from chainrule.backend import namespace_of, numpy_namespace
-from chainrule.errors import ConfigError, DTypeError, LabelError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, LabelError, ShapeError
 from chainrule.function import Op
 from chainrule.ops import elementwise as _el
 from chainrule.ops import softmax as _sm
@@ -96,7 +96,7 @@ def _array(v):
 
 
 class Gelu(Op):
-    """y = x Φ(x), Φ the standard normal CDF.  x̄ = ȳ · (Φ(x) + x φ(x))."""
+    """y = x Φ(x), Φ the standard normal CDF.  x̄ = ȳ · (Φ(x) + x φ(x)), ẏ = ẋ · (Φ(x) + x φ(x))."""
 
     @staticmethod
     def forward(ctx, x):
@@ -108,6 +108,11 @@ class Gelu(Op):
     def backward(ctx, gy):
         x, cdf = ctx.saved_tensors
         return gy * ctx.call(GeluGrad, x, cdf)
+
+    @staticmethod
+    def jvp(ctx, tx):
+        """ẏ = ẋ · (Φ(x) + x φ(x))."""
+        return tx * ctx.call(GeluGrad, ctx.primals[0], ctx.saved_tensors[1])
 
 
 class GeluGrad(Op):
@@ -128,6 +133,11 @@ class GeluGrad(Op):
         x, = ctx.saved_tensors
         return g * (ctx.xp.exp(x * x * -0.5) * _INV_SQRT_2PI) * (2 - x * x), None
 
+    @staticmethod
+    def jvp(ctx, tx, _):
+        x = ctx.primals[0]
+        return tx * (ctx.xp.exp(x * x * -0.5) * _INV_SQRT_2PI) * (2 - x * x)
+
 
 class GeluTanh(Op):
     """y = ½ x (1 + tanh u), u = √(2/π)(x + 0.044715 x³).  x̄ = ȳ · (½(1 + t) + ½ x (1 - t²) u′)."""
@@ -143,6 +153,10 @@ class GeluTanh(Op):
     def backward(ctx, gy):
         x, t = ctx.saved_tensors
         return gy * ctx.call(GeluTanhGrad, x, t)
+
+    @staticmethod
+    def jvp(ctx, tx):
+        return tx * ctx.call(GeluTanhGrad, ctx.primals[0], ctx.saved_tensors[1])
 
 
 class GeluTanhGrad(Op):
@@ -160,9 +174,18 @@ class GeluTanhGrad(Op):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        t = ctx.xp.tanh((x + x * x * x * _C) * _K)
+        return GeluTanhGrad.times_slope(ctx.xp, g, x), None
+
+    @staticmethod
+    def jvp(ctx, tx, _):
+        return GeluTanhGrad.times_slope(ctx.xp, tx, ctx.primals[0])
+
+    @staticmethod
+    def times_slope(xp, g, x):
+        """g · (1 - t²)(u′ - x t u′² + ½ x u″), written in NumPy's names (arrays or tensors)."""
+        t = xp.tanh((x + x * x * x * _C) * _K)
         du = (x * x * (3 * _C) + 1) * _K
-        return g * (1 - t * t) * (du - x * t * du * du + x * x * (3 * _K * _C)), None
+        return g * (1 - t * t) * (du - x * t * du * du + x * x * (3 * _K * _C))
 
 
 class LeakyRelu(Op):
@@ -180,6 +203,10 @@ class LeakyRelu(Op):
         scale, = ctx.saved_tensors
         return gy * scale, None
 
+    @staticmethod
+    def jvp(ctx, tx, _):
+        return tx * ctx.saved_tensors[0]
+
 
 class Elu(Op):
     """y = x for x > 0, α(eˣ - 1) otherwise.  x̄ = ȳ · (1 or α eˣ)  (α at 0, as PyTorch)."""
@@ -195,13 +222,20 @@ class Elu(Op):
 
     @staticmethod
     def backward(ctx, gy):
-        xp = ctx.xp
         x, = ctx.saved_tensors
-        # α e^{x·[x<0]}: equals α eˣ where it is used (x ≤ 0), never overflows, and its own
-        # derivative is 0 at x = 0, PyTorch's choice for the second derivative at the kink
+        return gy * Elu.slope(ctx, x), None
+
+    @staticmethod
+    def jvp(ctx, tx, _):
+        return tx * Elu.slope(ctx, ctx.primals[0])
+
+    @staticmethod
+    def slope(ctx, x):
+        """1 or α e^{x·[x<0]}: equals α eˣ where it is used (x ≤ 0), never overflows, and its
+        own derivative is 0 at x = 0, PyTorch's choice for the second derivative at the kink."""
         a = _array(x)
         neg = (a < 0).astype(a.dtype)
-        return gy * xp.where(ctx.pos, 1.0, xp.exp(x * neg) * ctx.alpha), None
+        return ctx.xp.where(ctx.pos, 1.0, ctx.xp.exp(x * neg) * ctx.alpha)
 
 
 def stable_softplus(xp, a, tail=None):
@@ -230,14 +264,23 @@ class Softplus(Op):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
+        return gy * Softplus.slope(ctx, x), None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        return tx * Softplus.slope(ctx, ctx.primals[0])
+
+    @staticmethod
+    def slope(ctx, x):
+        """1 where βx > threshold, else σ(βx)."""
         lin, beta = ctx.meta
-        return gy * ctx.xp.where(lin, 1.0, ctx.call(_el.Sigmoid, x * beta)), None, None
+        return ctx.xp.where(lin, 1.0, ctx.call(_el.Sigmoid, x * beta))
 
 
 # ---- the functional forms ---------------------------------------------------------------------
 def _check_float(input, op):
     if not isinstance(input, Tensor):
-        raise DTypeError(f"{op}: expected a cr.Tensor, got {type(input).__name__}")
+        raise ArgumentTypeError(f"{op}: expected a cr.Tensor, got {type(input).__name__}")
     if input.data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating-point tensor, got dtype {input.dtype}")
     return input
@@ -318,7 +361,8 @@ def one_hot(tensor, num_classes=-1):
             [0, 0, 1]])
     """
     if not isinstance(tensor, Tensor):
-        raise DTypeError(f"one_hot: expected an integer cr.Tensor, got {type(tensor).__name__}")
+        raise ArgumentTypeError("one_hot: expected an integer cr.Tensor, got "
+                                f"{type(tensor).__name__}")
     idx = tensor.data
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"one_hot: expected an integer tensor of class indices, got dtype "

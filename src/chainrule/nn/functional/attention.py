@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from chainrule.backend import namespace_of
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.nn.functional.dropout import dropout
 from chainrule.nn.functional.linear import linear
 from chainrule.ops.elementwise import where
@@ -23,7 +23,8 @@ _NEG_INF = float("-inf")
 
 def _check_tensor(x, name, where_):
     if not isinstance(x, Tensor):
-        raise DTypeError(f"{where_}: expected {name} to be a cr.Tensor, got {type(x).__name__}")
+        raise ArgumentTypeError(f"{where_}: expected {name} to be a cr.Tensor, got "
+                                f"{type(x).__name__}")
     return x
 
 

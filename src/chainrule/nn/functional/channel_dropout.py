@@ -6,7 +6,7 @@ channel's positions: y = x · m, so x̄ = ȳ · m (the product op's own VJP).
 import warnings
 
 from chainrule.backend import namespace_of
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, DTypeError, ShapeError
 from chainrule.nn.functional.dropout import _check_p, _keep
 from chainrule.tensor import Tensor
 
@@ -14,7 +14,7 @@ from chainrule.tensor import Tensor
 def _channel_dropout(input, p, training, generator, d, where):
     p = _check_p(p)
     if not isinstance(input, Tensor):
-        raise DTypeError(f"{where}: expected a cr.Tensor, got {type(input).__name__}")
+        raise ArgumentTypeError(f"{where}: expected a cr.Tensor, got {type(input).__name__}")
     nd = input.data.ndim
     if nd not in (d + 1, d + 2):
         raise ShapeError(f"{where}: expected {d + 1}D (unbatched) or {d + 2}D (batched) input, got "

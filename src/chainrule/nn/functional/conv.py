@@ -19,9 +19,10 @@ the result is returned as an (N, C, ...) view, so the next layer reads it withou
 """
 import math
 
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.function import Op
 from chainrule.nn.functional import _windows as _w
+from chainrule.ops._util import tangent_sum
 from chainrule.tensor import Tensor
 
 
@@ -88,7 +89,7 @@ def _conv_w_arrays(xp, a, g, win, groups, w_shape):
 # ---- the ops -----------------------------------------------------------------------------------
 class Conv(Op):
     """y = conv(x, w) + b (cross-correlation, per group).  x̄ = conv_t(ȳ, w), w̄ = conv_w(x, ȳ),
-    b̄ = Σ ȳ over the batch and spatial axes."""
+    b̄ = Σ ȳ over the batch and spatial axes.  Bilinear: ẏ = conv(ẋ, w) + conv(x, ẇ) + ḃ."""
 
     @staticmethod
     def forward(ctx, x, w, b, win, groups):
@@ -106,10 +107,24 @@ class Conv(Op):
         gb = ctx.xp.sum(gy, axis=(0,) + tuple(range(2, gy.ndim))) if nb else None
         return gx, gw, gb, None, None
 
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        """ẏ = conv(ẋ, w) + conv(x, ẇ) + ḃ."""
+        x, w, _, win, groups = ctx.primals
+        return tangent_sum(None if tx is None else ctx.call(Conv, tx, w, None, win, groups),
+                           None if tw is None else ctx.call(Conv, x, tw, None, win, groups),
+                           _bias_tangent(ctx.xp, tb, len(win.kernel)))
+
+
+def _bias_tangent(xp, tb, d):
+    """ḃ (C,) as (C, 1, …) to broadcast over an (N, C, *spatial) output; None stays None."""
+    return None if tb is None else xp.reshape(tb, (tb.shape[0],) + (1,) * d)
+
 
 class ConvTranspose(Op):
     """z = conv_t(g, w) + b: the adjoint of conv in its input (the transposed convolution).
-    ḡ = conv(z̄, w), w̄ = conv_w(z̄, g), b̄ = Σ z̄ over the batch and spatial axes."""
+    ḡ = conv(z̄, w), w̄ = conv_w(z̄, g), b̄ = Σ z̄ over the batch and spatial axes.
+    Bilinear: ż = conv_t(ġ, w) + conv_t(g, ẇ) + ḃ."""
 
     @staticmethod
     def forward(ctx, g, w, b, win, groups):
@@ -127,10 +142,19 @@ class ConvTranspose(Op):
         gb = ctx.xp.sum(gz, axis=(0,) + tuple(range(2, gz.ndim))) if nb else None
         return gg, gw, gb, None, None
 
+    @staticmethod
+    def jvp(ctx, tg, tw, tb, *_):
+        """ż = conv_t(ġ, w) + conv_t(g, ẇ) + ḃ."""
+        g, w, _, win, groups = ctx.primals
+        return tangent_sum(
+            None if tg is None else ctx.call(ConvTranspose, tg, w, None, win, groups),
+            None if tw is None else ctx.call(ConvTranspose, g, tw, None, win, groups),
+            _bias_tangent(ctx.xp, tb, len(win.kernel)))
+
 
 class ConvWeight(Op):
     """v = conv_w(x, g): the gradient of conv in its weight.  x̄ = conv_t(g, v̄),
-    ḡ = conv(x, v̄)."""
+    ḡ = conv(x, v̄).  Bilinear: v̇ = conv_w(ẋ, g) + conv_w(x, ġ)."""
 
     @staticmethod
     def forward(ctx, x, g, win, groups, w_shape):
@@ -147,9 +171,18 @@ class ConvWeight(Op):
         gg = ctx.call(Conv, x, gv, None, win, groups) if ng else None
         return gx, gg, None, None, None
 
+    @staticmethod
+    def jvp(ctx, tx, tg, *_):
+        """v̇ = conv_w(ẋ, g) + conv_w(x, ġ)."""
+        x, g, win, groups, w_shape = ctx.primals
+        return tangent_sum(
+            None if tx is None else ctx.call(ConvWeight, tx, g, win, groups, w_shape),
+            None if tg is None else ctx.call(ConvWeight, x, tg, win, groups, w_shape))
+
 
 class Unfold(Op):
-    """cols = unfold(x): (N, C, *in) → (N, C·K, L), the windows as columns.  x̄ = fold(ȳ)."""
+    """cols = unfold(x): (N, C, *in) → (N, C·K, L), the windows as columns.  x̄ = fold(ȳ);
+    linear: ẏ = unfold(ẋ)."""
 
     @staticmethod
     def forward(ctx, x, win):
@@ -163,10 +196,15 @@ class Unfold(Op):
         win, c = ctx.meta
         return ctx.call(Fold, gy, win, c), None
 
+    @staticmethod
+    def jvp(ctx, tx, _):
+        """ẏ = unfold(ẋ)."""
+        return ctx.call(Unfold, tx, ctx.primals[1])
+
 
 class Fold(Op):
     """x = fold(cols): (N, C·K, L) → (N, C, *out), overlapping entries summed.
-    c̄ols = unfold(x̄)."""
+    c̄ols = unfold(x̄); linear: ẋ = fold(ċols)."""
 
     @staticmethod
     def forward(ctx, cols, win, c):
@@ -181,6 +219,11 @@ class Fold(Op):
         win, = ctx.meta
         return ctx.call(Unfold, gx, win), None, None
 
+    @staticmethod
+    def jvp(ctx, tc, *_):
+        """ẋ = fold(ċols)."""
+        return ctx.call(Fold, tc, *ctx.primals[1:])
+
 
 def _prod(t):
     return math.prod(t)
@@ -189,7 +232,8 @@ def _prod(t):
 # ---- checking the arguments --------------------------------------------------------------------
 def _tensor(v, name, where):
     if not isinstance(v, Tensor):
-        raise DTypeError(f"{where}: expected {name} to be a cr.Tensor, got {type(v).__name__}")
+        raise ArgumentTypeError(f"{where}: expected {name} to be a cr.Tensor, got "
+                                f"{type(v).__name__}")
     return v
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from chainrule.backend import numpy_namespace
-from chainrule.errors import ConfigError, DTypeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError
 from chainrule.function import Op
 from chainrule.random import rng
 from chainrule.tensor import Tensor
@@ -27,6 +27,11 @@ class Dropout(Op):
     def backward(ctx, gy):
         mask, = ctx.saved_tensors
         return gy * mask, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        """ẏ = ẋ · m."""
+        return tx * ctx.saved_tensors[0]
 
 
 def _keep(xp, shape, dtype, p, generator):
@@ -63,7 +68,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """
     p = _check_p(p)
     if not isinstance(input, Tensor):
-        raise DTypeError(f"dropout: expected a cr.Tensor, got {type(input).__name__}")
+        raise ArgumentTypeError(f"dropout: expected a cr.Tensor, got {type(input).__name__}")
     if not training or p == 0:
         return input
     if input.data.dtype.kind != "f":

@@ -1,6 +1,6 @@
 """``embedding``: look up rows of a weight matrix by integer index."""
 from chainrule.backend import namespace_of, numpy_namespace
-from chainrule.errors import DTypeError, IndexOutOfRangeError
+from chainrule.errors import ArgumentTypeError, DTypeError, IndexOutOfRangeError
 from chainrule.function import Op
 from chainrule.ops.indexing import IndexAdd
 from chainrule.tensor import Tensor
@@ -9,7 +9,7 @@ from chainrule.tensor import Tensor
 class Embedding(Op):
     """y = W[idx] (one row per index).  W̄ = zeros with ȳ's rows added at idx (repeats accumulate);
     the padding row gets no gradient.  *bad* (a device's indices out of range, or None) marks
-    rows that are NaN and send no gradient."""
+    rows that are NaN and send no gradient.  Linear in W: ẏ = Ẇ[idx] (0 on the *bad* rows)."""
 
     @staticmethod
     def forward(ctx, weight, idx, padding_idx, bad):
@@ -28,6 +28,13 @@ class Embedding(Op):
         if keep is not None:
             gy = gy * keep[..., None].astype(gy.dtype)      # a constant
         return ctx.call(IndexAdd, gy, idx, shape), None, None, None
+
+    @staticmethod
+    def jvp(ctx, tw, *_):
+        """ẏ = Ẇ[idx] (0 on the *bad* rows)."""
+        idx, bad = ctx.primals[1], ctx.primals[3]
+        t = tw[idx]
+        return t if bad is None else ctx.xp.where(bad[..., None], 0.0, t)
 
 
 def _renorm_(weight, idx, max_norm, norm_type):
@@ -52,9 +59,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     >>> F.embedding(cr.tensor([[0, 2]]), cr.eye(3)).shape
     (1, 2, 3)
     """
-    if not isinstance(input, Tensor) or input.data.dtype.kind not in "iu":
-        what = input.dtype if isinstance(input, Tensor) else type(input).__name__
-        raise DTypeError(f"embedding: expected an integer tensor of indices, got {what}")
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError("embedding: expected an integer tensor of indices, got "
+                                f"{type(input).__name__}")
+    if input.data.dtype.kind not in "iu":
+        raise DTypeError("embedding: expected an integer tensor of indices, got dtype "
+                         f"{input.dtype}")
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not "
                                   "supported; leave them False")

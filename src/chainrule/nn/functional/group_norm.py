@@ -12,7 +12,7 @@ per-channel affine. Keras's ``GroupNormalization`` (channels last) uses it on mo
 >>> F.group_norm(cr.randn(2, 4, 3), 2).shape
 (2, 4, 3)
 """
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, ShapeError
 from chainrule.nn.functional.normalization import layer_norm
 from chainrule.tensor import Tensor
 
@@ -25,7 +25,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     True
     """
     if not isinstance(input, Tensor):
-        raise DTypeError(f"group_norm: expected a cr.Tensor, got {type(input).__name__}")
+        raise ArgumentTypeError(f"group_norm: expected a cr.Tensor, got {type(input).__name__}")
     if input.ndim < 2:
         raise ShapeError(f"group_norm: expected input of shape (N, C, *), got {tuple(input.shape)}")
     if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups <= 0:

@@ -1,5 +1,5 @@
 """``linear``: the affine map y = x Wᵀ + b as one fused op (the training hot path)."""
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, DTypeError, ShapeError
 from chainrule.function import Op
 from chainrule.ops._util import tangent_sum
 from chainrule.tensor import Tensor
@@ -58,7 +58,8 @@ def linear(input, weight, bias=None):
     """
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         bad, what = ("input", input) if not isinstance(input, Tensor) else ("weight", weight)
-        raise DTypeError(f"linear: expected {bad} to be a cr.Tensor, got {type(what).__name__}")
+        raise ArgumentTypeError(f"linear: expected {bad} to be a cr.Tensor, got "
+                                f"{type(what).__name__}")
     xd, wd = input.data, weight.data
     if xd.ndim == 0 or wd.ndim != 2 or xd.shape[-1] != wd.shape[1]:
         raise ShapeError(f"linear: input of shape {input.shape} does not fit weight of shape "

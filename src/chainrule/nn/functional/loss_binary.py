@@ -18,7 +18,7 @@ from chainrule.ops.elementwise import Sigmoid
 from chainrule.tensor import Tensor
 from chainrule.nn.functional.loss_common import (_as_target, _cast_like, _check_input, _constant,
                                                  _quiet, _reduce, _scale, _shape_error,
-                                                 check_reduction)
+                                                 check_reduction, jvp_by_vjp)
 from chainrule.nn.functional.activation import stable_softplus
 
 
@@ -60,6 +60,11 @@ class BinaryCrossEntropy(Op):
             gx = (x - t) / xp.clip((1 - x) * x, _BCE_EPS, None) * s if nx else None
             gt = (xp.log(1 - x) - xp.log(x)) * s if nt else None
         return gx, gt, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, tt, *_):
+        """ẏ = reduce(w · ((x - t)/max(x(1 - x), ε) · ẋ + (log(1 - x) - log x) · ṫ)), from the VJP."""
+        return jvp_by_vjp(ctx, (tx, tt))
 
 
 def _binary_target(name, input, target):
@@ -118,6 +123,13 @@ class BinaryCrossEntropyWithLogits(Op):
     def forward(ctx, x, t, w, pos_weight, reduction):
         xp = ctx.xp
         a, y = x.data, t.data
+        if xp.fuses and pos_weight is None:      # one kernel on a GPU, the same numbers
+            z, v = xp.fused(_make_bce_logits_forward)(a, y, a.dtype.type(0))
+            if w is not None:
+                v *= w
+            ctx.meta = (w, pos_weight, reduction, v.size)
+            ctx.save_for_backward(x, t, z if ctx.needs_input_grad[0] else None)
+            return _reduce(xp, v, reduction)
         z = xp.abs(a)                  # z = e^-|a|, kept: the backward's σ(a) is made from it
         xp.negative(z, out=z)
         xp.exp(z, out=z)
@@ -147,7 +159,9 @@ class BinaryCrossEntropyWithLogits(Op):
         nx, nt = ctx.needs_input_grad[:2]
         gx = gt = None
         if p is None:
-            if nx:
+            if nx and getattr(xp, "fuses", False):   # arrays on a GPU: one kernel
+                gx = xp.fused(_make_bce_logits_backward)(x, z, t, s, x.dtype.type(1))
+            elif nx:
                 gx = (ctx.call(_SigmoidFromExp, x, z=z) - t) * s
             if nt:
                 gt = -x * s
@@ -157,6 +171,17 @@ class BinaryCrossEntropyWithLogits(Op):
             if nt:
                 gt = (stable_softplus(xp, -x) * (p - 1) - x) * s
         return gx, gt, None, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, tt, *_):
+        """ẏ = reduce(w · ((l·σ(x) - p·t) · ẋ + ((p - 1)·softplus(-x) - x) · ṫ)), from the VJP."""
+        if tx is not None and ctx._saved[2] is None:      # e^-|x| was not kept: no VJP was asked
+            x = ctx.primals[0]
+            a = x.data if isinstance(x, Tensor) else x
+            xp = namespace_of(a)
+            ctx._saved = ctx._saved[:2] + (xp.exp(-xp.abs(a)),)
+            ctx._saved_versions = ctx._saved_versions[:2] + (None,)
+        return jvp_by_vjp(ctx, (tx, tt))
 
 
 class _SigmoidFromExp(Sigmoid):
@@ -171,6 +196,25 @@ class _SigmoidFromExp(Sigmoid):
         y /= 1 + z
         ctx.save_for_backward(y)
         return y
+
+    @staticmethod
+    def jvp(ctx, tx, z=None):
+        return Sigmoid.jvp(ctx, tx)
+
+
+def _make_bce_logits_forward(xp):
+    """The forward above as one elementwise kernel (``xp.fused``): (z, ℓ) with z = e^-|x|."""
+    def bce_logits_forward(x, t, zero):
+        z = xp.exp(-xp.abs(x))
+        return z, xp.maximum(x, zero) - x * t + xp.log1p(z)
+    return bce_logits_forward
+
+
+def _make_bce_logits_backward(xp):
+    """x̄ = (σ(x) - t)·s as one kernel, σ made from z = e^-|x| as ``_SigmoidFromExp`` makes it."""
+    def bce_logits_backward(x, z, t, s, one):
+        return (xp.where(x >= 0, one, z) / (one + z) - t) * s
+    return bce_logits_backward
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,

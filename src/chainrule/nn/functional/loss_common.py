@@ -49,8 +49,8 @@ def check_reduction(reduction, where, size_average=None, reduce=None):
 
 def _check_input(name, input):
     if not isinstance(input, Tensor):
-        raise DTypeError(f"{name}: input must be a Tensor (the model's output), got "
-                        f"{type(input).__name__}")
+        raise ArgumentTypeError(f"{name}: input must be a Tensor (the model's output), got "
+                                f"{type(input).__name__}")
     if input.data.dtype.kind != "f":
         raise DTypeError(f"{name}: input must be a floating-point tensor, got dtype "
                         f"{input.data.dtype}; convert it with input.float()")
@@ -147,6 +147,28 @@ def _scale(xp, gy, reduction, denom):
         return gy / denom if denom else gy * 0
     with xp.errstate(divide="ignore", invalid="ignore"):
         return xp.where(denom == 0, gy * 0, gy / denom)
+
+
+def jvp_by_vjp(ctx, tangents, class_axis=None):
+    """A loss op's JVP from its own VJP at ȳ = 1.  The loss is a sum over places of a function
+    of each place's values, so ẏ = Σᵢ ⟨x̄ᵢ, ẋᵢ⟩: over everything for 'sum' and 'mean' (a
+    scalar), per place for 'none' (summed over *class_axis* where a place holds a row of
+    classes).  Written in the backward's names, so it works on arrays and on tensors."""
+    needs = ctx.needs_input_grad
+    ctx.needs_input_grad = tuple(t is not None for t in tangents)
+    try:
+        grads = type(ctx).backward(ctx, ctx.xp.ones_like(ctx.outputs[0]))
+    finally:
+        ctx.needs_input_grad = needs
+    out = None
+    for g, t in zip(grads, tangents):
+        if g is not None and t is not None:
+            out = g * t if out is None else out + g * t
+    if out is None:
+        return None
+    if ctx.outputs[0].ndim == 0:
+        return ctx.xp.sum(out)
+    return out if class_axis is None else ctx.xp.sum(out, axis=class_axis)
 
 
 def _array(v):

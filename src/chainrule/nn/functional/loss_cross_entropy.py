@@ -9,14 +9,18 @@ any finite logits.
 tensor(0.2395)
 """
 
+import math
 
+from chainrule.backend import namespace_of
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.function import Op
 from chainrule.nn.functional.loss_common import (_array, _as_target, _cast_like, _check_input,
-                                                 _quiet, _reduce, _scale, check_reduction)
+                                                 _quiet, _reduce, _scale, check_reduction,
+                                                 jvp_by_vjp)
 from chainrule.nn.functional.loss_class_targets import (_batched, _class_targets, _class_weight,
                                                         _column, _flat_index, _per_class,
                                                         _place_weights, _target_kind)
+from chainrule.ops.indexing import IndexAdd
 
 
 class CrossEntropy(Op):
@@ -115,6 +119,18 @@ class CrossEntropy(Op):
         return grad, None, None, None, None, None, None, None
 
     @staticmethod
+    def jvp(ctx, tx, tt, *_):
+        """ẏ = Σ_c x̄_c ẋ_c (+ Σ_c t̄_c ṫ_c) per place, from the VJP at ȳ = 1."""
+        if tt is not None and ctx._saved[3] is None:       # log p was not kept: no VJP was asked
+            a = _array(ctx.primals[0])
+            xp = namespace_of(a)
+            shifted = a - a.max(axis=1, keepdims=True)
+            logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+            ctx._saved = ctx._saved[:3] + (logp,)
+            ctx._saved_versions = ctx._saved_versions[:3] + (None,)
+        return jvp_by_vjp(ctx, (tx, tt), class_axis=1)
+
+    @staticmethod
     def _probs_backward(ctx, g, x, target, p, logp):
         xp = ctx.xp
         w, eps = ctx.meta[2], ctx.meta[4]
@@ -153,6 +169,12 @@ class _KeptSoftmax(Op):
         p, = ctx.saved_tensors
         return p * (g - ctx.xp.sum(g * p, axis=1, keepdims=True)), None
 
+    @staticmethod
+    def jvp(ctx, tx, _):
+        """ṗ = p · (ẋ - Σ_c p·ẋ) (the Jacobian is symmetric)."""
+        p = ctx.outputs[0]
+        return p * (tx - ctx.xp.sum(tx * p, axis=1, keepdims=True))
+
 
 class _KeptLogSoftmax(Op):
     """l = log softmax(x) along dimension 1, as the forward pass computed it (handed in as *l*).
@@ -171,6 +193,12 @@ class _KeptLogSoftmax(Op):
         logp, = ctx.saved_tensors
         xp = ctx.xp
         return g - xp.exp(logp) * xp.sum(g, axis=1, keepdims=True), None
+
+    @staticmethod
+    def jvp(ctx, tx, _):
+        """l̇ = ẋ - Σ_c e^l·ẋ."""
+        xp = ctx.xp
+        return tx - xp.sum(xp.exp(ctx.outputs[0]) * tx, axis=1, keepdims=True)
 
 
 class _SoftmaxLessTargets(Op):
@@ -208,6 +236,24 @@ class _SoftmaxLessTargets(Op):
         if nv:
             gv = -gy.reshape((-1,))[ctx.idx]
         return gx, gc, gv
+
+    @staticmethod
+    def jvp(ctx, tx, tc, tv, p, idx):
+        """ẏ = c · p · (ẋ - Σ_c p·ẋ) + ċ · p - v̇ · onehot(targets)."""
+        xp = ctx.xp
+        x, c = ctx.primals[0], ctx.primals[1]
+        out = None
+        if tx is not None or tc is not None:
+            q = ctx.call(_KeptSoftmax, x, p)
+            if tx is not None:
+                out = q * (tx - xp.sum(tx * q, axis=1, keepdims=True)) * c
+            if tc is not None:
+                out = tc * q if out is None else out + tc * q
+        if tv is not None:
+            shape = ctx.outputs[0].shape
+            at = ctx.call(IndexAdd, tv, idx, (math.prod(shape),)).reshape(shape)
+            out = -at if out is None else out - at
+        return out
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,

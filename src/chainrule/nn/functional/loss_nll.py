@@ -11,7 +11,7 @@ from chainrule.errors import ShapeError
 from chainrule.function import Op
 from chainrule.ops.indexing import IndexAdd
 from chainrule.nn.functional.loss_common import (_as_target, _check_input, _quiet, _reduce, _scale,
-                                                 check_reduction)
+                                                 check_reduction, jvp_by_vjp)
 from chainrule.nn.functional.loss_class_targets import (_batched, _class_targets, _class_weight,
                                                         _flat_index, _place_weights, _target_kind)
 
@@ -47,6 +47,11 @@ class NllLoss(Op):
             g = g * wy
         gx = ctx.call(IndexAdd, -g, idx, (math.prod(shape),)).reshape(shape)   # distinct places
         return gx, None, None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        """ẏ = -w_y · ẋ_y per place, from the VJP at ȳ = 1."""
+        return jvp_by_vjp(ctx, (tx,), class_axis=1)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,

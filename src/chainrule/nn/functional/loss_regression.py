@@ -13,7 +13,8 @@ tensor(2.)
 from chainrule.errors import ConfigError
 from chainrule.function import Op
 from chainrule.nn.functional.loss_common import (_array, _constant, _quiet, _reduce,
-                                                 _regression_pair, _scale, check_reduction)
+                                                 _regression_pair, _scale, check_reduction,
+                                                 jvp_by_vjp)
 
 
 class _Pointwise(Op):
@@ -52,6 +53,11 @@ class _Pointwise(Op):
             g = g * w
         nx, nt = ctx.needs_input_grad[:2]
         return (g if nx else None), (-g if nt else None), None, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, tt, *_):
+        """ẏ = reduce(w · f'(d) · (ẋ - ṫ)), from the VJP."""
+        return jvp_by_vjp(ctx, (tx, tt))
 
 
 class MSE(_Pointwise):

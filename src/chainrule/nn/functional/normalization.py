@@ -11,7 +11,7 @@ under ``create_graph=True``, record them as differentiable functions of x, so se
 are exact with no second copy of the rule.
 """
 from chainrule.backend import namespace_of
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, ShapeError
 from chainrule.function import Op
 from chainrule.tensor import Tensor
 
@@ -31,7 +31,8 @@ def _count(shape, axes):
 class _Rstd(Op):
     """r = 1/σ = (mean((x - μ)²) + eps)^(-1/2) over *axes*, as the forward pass computed it.
 
-    ∂r/∂xᵢ = -r³ (xᵢ - μ) / n (the centring term sums to zero), so x̄ = -ȳ r³ (x - μ) / n.
+    ∂r/∂xᵢ = -r³ (xᵢ - μ) / n (the centring term sums to zero), so x̄ = -ȳ r³ (x - μ) / n
+    and ṙ = -r³ mean((x - μ) ẋ).
     """
 
     @staticmethod
@@ -49,11 +50,20 @@ class _Rstd(Op):
         xc = x - xp.mean(x, axis=axes, keepdims=True)
         return -(g * (r * r * r)) * xc / _count(x.shape, axes), None, None
 
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        """ṙ = -r³ mean((x - μ) ẋ) over *axes*."""
+        xp = ctx.xp
+        x, axes, r = ctx.primals[0], ctx.primals[2], ctx.outputs[0]
+        xc = x - xp.mean(x, axis=axes, keepdims=True)
+        return -(r * r * r) * xp.mean(xc * tx, axis=axes, keepdims=True)
+
 
 class _Xhat(Op):
     """x̂ = (x - μ) · r over *axes* (r a separate input), as the forward pass computed it.
 
     x̄ = r · (ȳ - mean(ȳ));  r̄ = Σ ȳ (x - μ) over *axes* (kept as size 1).
+    ẋ̂ = (ẋ - mean(ẋ)) r + (x - μ) ṙ.
     """
 
     @staticmethod
@@ -75,12 +85,24 @@ class _Xhat(Op):
             gr = xp.sum(g * (x - xp.mean(x, axis=axes, keepdims=True)), axis=axes, keepdims=True)
         return gx, gr, None, None
 
+    @staticmethod
+    def jvp(ctx, tx, tr, *_):
+        """ẋ̂ = (ẋ - mean(ẋ)) r + (x - μ) ṙ."""
+        xp = ctx.xp
+        x, r, _, axes = ctx.primals
+        t = None if tx is None else (tx - xp.mean(tx, axis=axes, keepdims=True)) * r
+        if tr is not None:
+            tr = (x - xp.mean(x, axis=axes, keepdims=True)) * tr
+            t = tr if t is None else t + tr
+        return t
+
 
 class _Normalize(Op):
     """y = γ x̂ + β with x̂ standardised over *axes*; γ and β are reshaped to *pshape* to broadcast.
 
     Used by both norms: batch norm standardises over (N, L) per channel, layer norm over the
     trailing dims per sample.  Optionally updates running statistics (batch norm).
+    ẏ = γ r (ẋ - mean(ẋ) - x̂ mean(x̂ ẋ)) + γ̇ x̂ + β̇.
     """
 
     @staticmethod
@@ -124,6 +146,26 @@ class _Normalize(Op):
             gb = xp.sum(gy, axis=red).reshape(param_shape)
         return (gx, gw, gb) + (None,) * 4
 
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_, **__):
+        """ẏ = γ r (ẋ - mean(ẋ) - x̂ mean(x̂ ẋ)) + γ̇ x̂ + β̇ (x̂ and r recorded as in backward)."""
+        xp = ctx.xp
+        x, w, _, axes, pshape = ctx.primals[:5]
+        _, _, xhat, rstd = ctx.saved_tensors
+        rstd = ctx.call(_Rstd, x, rstd, axes)
+        xhat = ctx.call(_Xhat, x, rstd, xhat, axes)
+        t = None
+        if tx is not None:
+            t = rstd * (tx - xp.mean(tx, axis=axes, keepdims=True)
+                        - xhat * xp.mean(xhat * tx, axis=axes, keepdims=True))
+            if w is not None:
+                t = t * xp.reshape(w, pshape)
+        for term in (None if tw is None else xhat * xp.reshape(tw, pshape),
+                     None if tb is None else xp.reshape(tb, pshape)):
+            if term is not None:
+                t = term if t is None else t + term
+        return t
+
 
 def _param_axes(ndim, pshape):
     """The axes along which the (reshaped) affine parameters vary."""
@@ -154,7 +196,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     tensor(True)
     """
     if not isinstance(input, Tensor):
-        raise DTypeError(f"batch_norm: expected a cr.Tensor, got {type(input).__name__}")
+        raise ArgumentTypeError(f"batch_norm: expected a cr.Tensor, got {type(input).__name__}")
     a = input.data
     if a.ndim < 2:
         raise ShapeError(f"batch_norm: expected input of shape (N, C, ...), got {input.shape}")
@@ -194,7 +236,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     tensor(True)
     """
     if not isinstance(input, Tensor):
-        raise DTypeError(f"layer_norm: expected a cr.Tensor, got {type(input).__name__}")
+        raise ArgumentTypeError(f"layer_norm: expected a cr.Tensor, got {type(input).__name__}")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
     if k == 0 or input.data.shape[input.data.ndim - k:] != shape or input.data.ndim < k:

@@ -13,7 +13,7 @@ tensor([[0.6000, 0.8000]])
 import math
 
 from chainrule.backend import namespace_of
-from chainrule.errors import ConfigError, DTypeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError
 from chainrule.ops import elementwise as _el
 from chainrule.tensor import Tensor
 
@@ -28,7 +28,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     if out is not None:
         raise ConfigError("normalize: out= is not supported; use the returned tensor")
     if not isinstance(input, Tensor):
-        raise DTypeError(f"normalize: expected a cr.Tensor, got {type(input).__name__}")
+        raise ArgumentTypeError(f"normalize: expected a cr.Tensor, got {type(input).__name__}")
     if input.data.dtype.kind != "f":
         raise DTypeError(f"normalize: expected a floating-point tensor, got dtype {input.dtype}")
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not p > 0:

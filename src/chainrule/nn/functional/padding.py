@@ -7,7 +7,7 @@ integer index (``x[..., idx]``): the indexing op's VJP adds the gradient of ever
 import numbers
 
 from chainrule.backend import namespace_of
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, ShapeError
 from chainrule.function import Op
 from chainrule.tensor import Tensor
 
@@ -16,7 +16,7 @@ _MODES = ("constant", "reflect", "replicate", "circular")
 
 class ConstantPad(Op):
     """y = x with (lo, hi) cells of *value* added on each dim (negative amounts crop).
-    x̄ = ȳ padded by the negated amounts (the padding cropped away)."""
+    x̄ = ȳ padded by the negated amounts (the padding cropped away); ẏ = ẋ padded with 0."""
 
     @staticmethod
     def forward(ctx, x, pads, value):
@@ -35,6 +35,11 @@ class ConstantPad(Op):
     def backward(ctx, gy):
         pads = tuple((-lo, -hi) for lo, hi in ctx.meta)
         return ctx.call(ConstantPad, gy, pads, 0.0), None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        """ẏ = ẋ padded with 0 (cropped alike)."""
+        return ctx.call(ConstantPad, tx, ctx.primals[1], 0.0)
 
 
 def _index(xp, n, lo, hi, mode):
@@ -58,7 +63,7 @@ def pad(input, pad, mode="constant", value=None):
     tensor([[3., 2., 1., 2., 3., 2.]])
     """
     if not isinstance(input, Tensor):
-        raise DTypeError(f"pad: expected a cr.Tensor, got {type(input).__name__}")
+        raise ArgumentTypeError(f"pad: expected a cr.Tensor, got {type(input).__name__}")
     if isinstance(pad, numbers.Integral) or not all(
             isinstance(p, numbers.Integral) and not isinstance(p, bool) for p in pad):
         raise ConfigError(f"pad: pad must be a sequence of ints, got {pad!r}")

@@ -11,7 +11,7 @@ any order.
 import math
 
 from chainrule.backend import namespace_of
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.function import Op
 from chainrule.nn.functional import _windows as _w
 from chainrule.ops.arithmetic import matmul
@@ -34,7 +34,8 @@ def _from_cf(xp, buf, win):
 # ---- max ---------------------------------------------------------------------------------------
 class MaxPool(Op):
     """y = max over each window; the first maximal tap (or a NaN) wins.  x̄ = ȳ routed to it.
-    With *with_indices*, a second output: each maximum's flat position in its input plane."""
+    With *with_indices*, a second output: each maximum's flat position in its input plane.
+    ẏ = ẋ at the same tap (gather by tap)."""
 
     @staticmethod
     def forward(ctx, x, win, with_indices=False):
@@ -65,10 +66,17 @@ class MaxPool(Op):
         win, tap_of, shape = ctx.meta
         return ctx.call(TapScatter, gy, tap_of, win, shape), None, None
 
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        """ẏ = ẋ at each window's winning tap (TapGather)."""
+        win, tap_of, _ = ctx.meta
+        t = ctx.call(TapGather, tx, tap_of, win)
+        return (t, None) if len(ctx.outputs) == 2 else t
+
 
 class TapScatter(Op):
     """x̄ = zeros(shape) with g[window] added at the window's tap ``tap_of[window]``
-    (the adjoint of TapGather).  ḡ = gather(x̄̄).
+    (the adjoint of TapGather).  ḡ = gather(x̄̄); linear: ẋ = scatter(ġ).
 
     Written as g · [tap_of = t] per tap (a product with a mask is several times faster than a
     masked copy), so a non-finite g[window] spreads NaN over its window's other cells.
@@ -93,9 +101,14 @@ class TapScatter(Op):
         tap_of, win = ctx.meta
         return ctx.call(TapGather, gz, tap_of, win), None, None, None
 
+    @staticmethod
+    def jvp(ctx, tg, *_):
+        """ẋ = scatter(ġ) by the same taps."""
+        return ctx.call(TapScatter, tg, *ctx.primals[1:])
+
 
 class TapGather(Op):
-    """y[window] = x at the window's tap ``tap_of[window]``.  x̄ = scatter(ȳ)."""
+    """y[window] = x at the window's tap ``tap_of[window]``.  x̄ = scatter(ȳ); ẏ = gather(ẋ)."""
 
     @staticmethod
     def forward(ctx, x, tap_of, win):
@@ -111,6 +124,11 @@ class TapGather(Op):
     def backward(ctx, gy):
         tap_of, win, shape = ctx.meta
         return ctx.call(TapScatter, gy, tap_of, win, shape), None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        """ẏ = gather(ẋ) by the same taps."""
+        return ctx.call(TapGather, tx, *ctx.primals[1:])
 
 
 def _disjoint(win):
@@ -137,7 +155,7 @@ def _flat_indices(xp, tap_of, win):
 # ---- average -----------------------------------------------------------------------------------
 class TapSum(Op):
     """y = (Σ over each window of x) / divisor.  x̄ = the adjoint: ȳ / divisor added back to
-    every tap of its window."""
+    every tap of its window.  Linear: ẏ = (Σ over each window of ẋ) / divisor."""
 
     @staticmethod
     def forward(ctx, x, win, divisor):
@@ -158,10 +176,15 @@ class TapSum(Op):
         win, divisor, shape = ctx.meta
         return ctx.call(TapSumT, gy, win, divisor, shape), None, None
 
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        """ẏ = (Σ over each window of ẋ) / divisor."""
+        return ctx.call(TapSum, tx, *ctx.primals[1:])
+
 
 class TapSumT(Op):
     """x̄ = the adjoint of TapSum: g / divisor added to every tap of its window.
-    ḡ = TapSum(x̄̄)."""
+    ḡ = TapSum(x̄̄); linear: ẋ = TapSumT(ġ)."""
 
     @staticmethod
     def forward(ctx, g, win, divisor, shape):
@@ -177,6 +200,11 @@ class TapSumT(Op):
     def backward(ctx, gz):
         win, divisor = ctx.meta
         return ctx.call(TapSum, gz, win, divisor), None, None, None
+
+    @staticmethod
+    def jvp(ctx, tg, *_):
+        """ẋ = TapSumT(ġ)."""
+        return ctx.call(TapSumT, tg, *ctx.primals[1:])
 
 
 def _divisor(xp, win, count_include_pad, divisor_override, dtype):
@@ -211,7 +239,7 @@ def _divisor(xp, win, count_include_pad, divisor_override, dtype):
 # ---- checking the arguments --------------------------------------------------------------------
 def _prepare(input, d, where):
     if not isinstance(input, Tensor):
-        raise DTypeError(f"{where}: expected a cr.Tensor, got {type(input).__name__}")
+        raise ArgumentTypeError(f"{where}: expected a cr.Tensor, got {type(input).__name__}")
     nd = input.data.ndim
     if nd not in (d + 1, d + 2):
         raise ShapeError(f"{where}: expected {d + 1}D (unbatched) or {d + 2}D (batched) input, "

@@ -8,7 +8,7 @@ derivative exists.
 >>> F.prelu(cr.tensor([[-2.0, 3.0]]), cr.tensor([0.25]))
 tensor([[-0.5000,  3.0000]])
 """
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, DTypeError, ShapeError
 from chainrule.ops import elementwise as _el
 from chainrule.tensor import Tensor
 
@@ -21,7 +21,8 @@ def prelu(input, weight):
     """
     for name, t in (("input", input), ("weight", weight)):
         if not isinstance(t, Tensor):
-            raise DTypeError(f"prelu: expected {name} to be a cr.Tensor, got {type(t).__name__}")
+            raise ArgumentTypeError(f"prelu: expected {name} to be a cr.Tensor, got "
+                                    f"{type(t).__name__}")
         if t.data.dtype.kind != "f":
             raise DTypeError(f"prelu: expected a floating-point {name}, got dtype {t.dtype}")
     n = weight.numel()

@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from chainrule.backend import namespace_of
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.ops.arithmetic import matmul
 from chainrule.tensor import Tensor
 
@@ -89,7 +89,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """
     where = "interpolate"
     if not isinstance(input, Tensor):
-        raise DTypeError(f"{where}: expected a cr.Tensor, got {type(input).__name__}")
+        raise ArgumentTypeError(f"{where}: expected a cr.Tensor, got {type(input).__name__}")
     if mode not in _MODES:
         raise ConfigError(f"{where}: mode must be one of {', '.join(map(repr, _MODES))}, got "
                           f"{mode!r}")

@@ -4,7 +4,7 @@ import numpy as np
 
 from chainrule import dtypes
 from chainrule.backend import device as _device, xp
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.functional.attention import multi_head_attention_forward
 from chainrule.nn.modules.linear import Linear
@@ -136,8 +136,8 @@ class MultiheadAttention(Module):
         for name, x, want in (("query", query, self.embed_dim), ("key", key, self.kdim),
                               ("value", value, self.vdim)):
             if not isinstance(x, Tensor):
-                raise DTypeError(f"{where}: expected {name} to be a cr.Tensor, got "
-                                 f"{type(x).__name__}")
+                raise ArgumentTypeError(f"{where}: expected {name} to be a cr.Tensor, got "
+                                        f"{type(x).__name__}")
             if x.ndim not in (2, 3):
                 raise ShapeError(f"{where}: {name} must be 3-D (batched) or 2-D (unbatched), got "
                                  f"shape {x.shape}")

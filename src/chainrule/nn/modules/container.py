@@ -4,7 +4,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from itertools import chain, islice
 
-from chainrule.errors import ConfigError, DTypeError, IndexOutOfRangeError
+from chainrule.errors import ArgumentTypeError, ConfigError, IndexOutOfRangeError
 from chainrule.nn.modules.module import Module, _addindent
 
 
@@ -82,7 +82,8 @@ class Sequential(Module):
     def insert(self, index, module):
         """Insert *module* before position *index*; return self."""
         if not isinstance(module, Module):
-            raise DTypeError(f"Sequential.insert: expected a Module, got {type(module).__name__}")
+            raise ArgumentTypeError("Sequential.insert: expected a Module, got "
+                                    f"{type(module).__name__}")
         n = len(self._modules)
         if not -n <= index <= n:
             raise IndexOutOfRangeError(f"Sequential.insert: index {index} is out of range for {n} "
@@ -164,8 +165,8 @@ class ModuleList(Module):
     def extend(self, modules):
         """Append every module of the iterable *modules*; return self."""
         if not isinstance(modules, Iterable):
-            raise DTypeError(f"ModuleList.extend should be called with an iterable, but got "
-                             f"{type(modules).__name__}")
+            raise ArgumentTypeError(f"ModuleList.extend should be called with an iterable, but got "
+                                    f"{type(modules).__name__}")
         offset = len(self)
         for i, m in enumerate(modules):
             self.add_module(str(offset + i), m)
@@ -260,8 +261,8 @@ class ModuleDict(Module):
     def update(self, modules):
         """Add (or replace) modules from a mapping or an iterable of (name, module) pairs."""
         if not isinstance(modules, Iterable):
-            raise DTypeError(f"ModuleDict.update should be called with an iterable of key/value "
-                             f"pairs, but got {type(modules).__name__}")
+            raise ArgumentTypeError("ModuleDict.update should be called with an iterable of "
+                                    f"key/value pairs, but got {type(modules).__name__}")
         if isinstance(modules, (Mapping, ModuleDict)):
             for k, m in modules.items():
                 self[k] = m

@@ -3,7 +3,8 @@ import math
 
 from chainrule import dtypes
 from chainrule.backend import device as _device, xp
-from chainrule.errors import ConfigError, DTypeError, IndexOutOfRangeError, ShapeError
+from chainrule.errors import (ArgumentTypeError, ConfigError, DTypeError, IndexOutOfRangeError,
+                              ShapeError)
 from chainrule.nn import init
 from chainrule.nn.functional.linear import linear
 from chainrule.nn.modules.module import Module
@@ -108,7 +109,8 @@ class Unflatten(Module):
         super().__init__()
         if not isinstance(unflattened_size, (tuple, list)) or not all(
                 isinstance(s, int) and not isinstance(s, bool) for s in unflattened_size):
-            raise DTypeError(f"unflattened_size must be a tuple of ints, got {unflattened_size!r}")
+            raise ArgumentTypeError("unflattened_size must be a tuple of ints, got "
+                                    f"{unflattened_size!r}")
         self.dim, self.unflattened_size = dim, unflattened_size
 
     def forward(self, input):

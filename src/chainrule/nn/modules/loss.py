@@ -4,7 +4,7 @@
 Options are checked when the module is built; class weights are buffers (saved in ``state_dict``
 and moved by ``to``), as in PyTorch.  The math lives in ``nn/functional/loss.py``.
 """
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.nn.functional import loss as F
 from chainrule.nn.modules.module import Module
 from chainrule.tensor import Tensor, to_array
@@ -153,7 +153,7 @@ class BCEWithLogitsLoss(_Loss):
 
 def _check_ignore_index(where, ignore_index):
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise DTypeError(f"{where}: ignore_index must be an int, got {ignore_index!r}")
+        raise ArgumentTypeError(f"{where}: ignore_index must be an int, got {ignore_index!r}")
     return ignore_index
 
 

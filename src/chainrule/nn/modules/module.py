@@ -14,7 +14,8 @@ from chainrule import dtypes
 from chainrule.autograd.grad import zero_grads
 from chainrule.backend import Device, device as _device, device_of, namespace_for, namespace_of, \
     to_device, xp
-from chainrule.errors import ConfigError, DTypeError, KeyNameError, StateDictError
+from chainrule.errors import (ArgumentTypeError, ConfigError, DTypeError, KeyNameError,
+                              StateDictError)
 from chainrule.nn.modules.backward_hooks import BackwardHook
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
@@ -67,7 +68,7 @@ def _typename(obj):
 
 def _check_name(kind, name):
     if not isinstance(name, str):
-        raise DTypeError(f"{kind} name should be a string, got {_typename(name)}")
+        raise ArgumentTypeError(f"{kind} name should be a string, got {_typename(name)}")
     if "." in name:
         raise KeyNameError(f'{kind} name can\'t contain ".", got: {name}')
     if name == "":
@@ -175,8 +176,8 @@ class Module:
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
-                raise DTypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
-                                 f"(cr.nn.Parameter or None expected)")
+                raise ArgumentTypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                                        f"(cr.nn.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
             if d.get("_modules") is None:
@@ -185,13 +186,13 @@ class Module:
             d["_modules"][name] = value
         elif d.get("_modules") is not None and name in d["_modules"]:
             if value is not None:
-                raise DTypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
-                                 f"(cr.nn.Module or None expected)")
+                raise ArgumentTypeError(f"cannot assign '{_typename(value)}' as child module "
+                                        f"'{name}' (cr.nn.Module or None expected)")
             d["_modules"][name] = None
         elif d.get("_buffers") is not None and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
-                raise DTypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                                 f"(cr.Tensor or None expected)")
+                raise ArgumentTypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                                        f"(cr.Tensor or None expected)")
             d["_buffers"][name] = value
         else:
             object.__setattr__(self, name, value)
@@ -243,8 +244,8 @@ class Module:
         if hasattr(self, name) and name not in self._parameters:
             raise KeyNameError(f"attribute '{name}' already exists")
         if param is not None and not isinstance(param, Parameter):
-            raise DTypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
-                             f"(cr.nn.Parameter or None required)")
+            raise ArgumentTypeError(f"cannot assign '{_typename(param)}' object to parameter "
+                                    f"'{name}' (cr.nn.Parameter or None required)")
         if param is not None and param.grad_fn is not None:
             raise ConfigError(f"cannot assign non-leaf tensor to parameter '{name}': a Parameter "
                               f"must be a leaf; wrap a detached copy, cr.nn.Parameter(t.detach())")
@@ -259,8 +260,8 @@ class Module:
         if hasattr(self, name) and name not in self._buffers:
             raise KeyNameError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise DTypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
-                             f"(cr.Tensor or None required)")
+            raise ArgumentTypeError(f"cannot assign '{_typename(tensor)}' object to buffer "
+                                    f"'{name}' (cr.Tensor or None required)")
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -270,7 +271,7 @@ class Module:
     def add_module(self, name, module):
         """Register *module* (or None) as the child ``self.<name>``."""
         if module is not None and not isinstance(module, Module):
-            raise DTypeError(f"{_typename(module)} is not a Module subclass")
+            raise ArgumentTypeError(f"{_typename(module)} is not a Module subclass")
         _check_name("module", name)
         if hasattr(self, name) and name not in self._modules:
             raise KeyNameError(f"attribute '{name}' already exists")
@@ -440,7 +441,8 @@ class Module:
         listing every problem and leaves the module unchanged.
         """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
-            raise DTypeError(f"expected state_dict to be dict-like, got {_typename(state_dict)}")
+            raise ArgumentTypeError("expected state_dict to be dict-like, got "
+                                    f"{_typename(state_dict)}")
         entries = list(self._state_entries())
         expected = {e[0] for e in entries}
         missing = [e[0] for e in entries if e[0] not in state_dict]

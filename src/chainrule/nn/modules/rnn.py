@@ -2,9 +2,10 @@
 ``LSTMCell``, ``GRUCell``, with PyTorch's parameter names, shapes, gate order and initialisation.
 
 Backpropagation through time is the chain rule along the sequence: the forward loop records one
-small graph per time step and ``backward`` walks it back (iteratively, so 1,000 steps or more are
-fine). Per step the gates take one GEMM: the input projection of all time steps is computed
-before the loop (x W_ihᵀ + b for the whole sequence at once), and each step adds h W_hhᵀ.
+node per time step (a fused step op of ``nn/functional/recurrent.py``: the recurrent GEMM, the
+gates and the state update) and ``backward`` walks them back (iteratively, so 1,000 steps or more
+are fine). The input projection of all time steps is one GEMM before the loop (x W_ihᵀ + b for
+the whole sequence at once), split into steps by one node and the outputs stacked by one node.
 
     LSTM   i, f, g, o = split(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)
            c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g),   h' = σ(o) ⊙ tanh(c')
@@ -14,10 +15,12 @@ before the loop (x W_ihᵀ + b for the whole sequence at once), and each step ad
 import math
 
 from chainrule.backend import device as _device, namespace_of, xp
-from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.functional.dropout import dropout as _dropout
 from chainrule.nn.functional.linear import linear
+from chainrule.nn.functional.recurrent import GRUStep, LSTMStep, RNNStep, stack_steps, \
+    unbind_steps
 from chainrule.nn.modules.attention import float_dtype, positive_int
 from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
@@ -28,48 +31,9 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def time_steps(x):
-    """The slices x[0], x[1], … along the first dim, as ``x.unbind(0)``.
-
-    Each slice's backward writes into a zero array of its parent's shape, so slicing L steps one
-    by one off the whole sequence would cost O(L²) in backward; halving the sequence recursively
-    costs O(L log L). (A one-node unbind in the core would make it O(L).)
-    """
-    if not x.requires_grad:
-        return [x[i] for i in range(x.shape[0])]
-    out, todo = [], [x]
-    while todo:
-        part = todo.pop()
-        n = part.shape[0]
-        if n <= 4:
-            out.extend(part[i] for i in range(n))
-        else:
-            m = n // 2
-            todo.append(part[m:])
-            todo.append(part[:m])
-    return out
-
-
-# ---- one time step (shared by the sequence layers and the cells) ---------------------------
-def rnn_step(pre, nonlinearity):
-    """h' = tanh(pre) or relu(pre), with pre = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh."""
-    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
-
-
-def lstm_step(gates, c):
-    """(h', c') from the pre-activation gates (N, 4H) in PyTorch's order i, f, g, o."""
-    i, f, g, o = gates.chunk(4, 1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
-
-
-def gru_step(xg, hg, h):
-    """h' from xg = x W_ihᵀ + b_ih and hg = h W_hhᵀ + b_hh (N, 3H), PyTorch's order r, z, n."""
-    xr, xz, xn = xg.chunk(3, 1)
-    hr, hz, hn = hg.chunk(3, 1)
-    r = (xr + hr).sigmoid()
-    z = (xz + hz).sigmoid()
-    n = (xn + r * hn).tanh()
-    return n + z * (h - n)        # = (1 - z) n + z h
+    """The slices x[0], x[1], … along the first dim, as ``x.unbind(0)``, in one graph node whose
+    backward stacks the slices' gradients once (slicing step by step would cost O(L²))."""
+    return unbind_steps(x)
 
 
 def _uniform_all(module, hidden_size):
@@ -161,8 +125,8 @@ class RNNBase(Module):
     def _check_input(self, input):
         where = self._describe()
         if not isinstance(input, Tensor):
-            raise DTypeError(f"{where}: expected input to be a cr.Tensor, got "
-                             f"{type(input).__name__}")
+            raise ArgumentTypeError(f"{where}: expected input to be a cr.Tensor, got "
+                                    f"{type(input).__name__}")
         if input.ndim not in (2, 3):
             raise ShapeError(f"{where}: Expected input to be 2D or 3D, got {input.ndim}D instead "
                              f"(input shape {tuple(input.shape)})")
@@ -184,8 +148,8 @@ class RNNBase(Module):
     def _check_state(self, h, batch, batched, size, label):
         where = self._describe()
         if not isinstance(h, Tensor):
-            raise DTypeError(f"{where}: expected {label} to be a cr.Tensor, got "
-                             f"{type(h).__name__}")
+            raise ArgumentTypeError(f"{where}: expected {label} to be a cr.Tensor, got "
+                                    f"{type(h).__name__}")
         want = self._state_shape(batch, size)
         if batched and h.ndim != 3:
             raise ShapeError(f"{where}: For batched 3-D input, {label} should also be 3-D but got "
@@ -213,14 +177,19 @@ class RNNBase(Module):
             return [zeros_h] * n, [zeros_c] * n
         if is_lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise DTypeError(f"{self._describe()}: hx must be a tuple (h_0, c_0), got "
-                                 f"{type(hx).__name__}")
+                raise ArgumentTypeError(f"{self._describe()}: hx must be a tuple (h_0, c_0), got "
+                                        f"{type(hx).__name__}")
             h0, c0 = hx
             self._check_state(h0, batch, batched, out_size, "hidden[0]")
             self._check_state(c0, batch, batched, self.hidden_size, "hidden[1]")
         else:
             h0, c0 = hx, None
             self._check_state(h0, batch, batched, out_size, "hidden")
+        for state in (h0, c0):
+            if state is not None and state.data.dtype != ref.data.dtype:
+                raise DTypeError(f"{self._describe()}: Input and hidden tensors are not the same "
+                                 f"dtype, found input tensor with {ref.dtype} and hidden tensor "
+                                 f"with {state.dtype}")
         if not batched:
             h0 = h0.unsqueeze(1)
             c0 = c0.unsqueeze(1) if c0 is not None else None
@@ -274,22 +243,23 @@ class RNNBase(Module):
         L = len(steps)
         outs = [None] * L
         order = range(L - 1, -1, -1) if reverse else range(L)
+        w_t = namespace_of(w_hh.data).ascontiguousarray(w_hh.data.T)   # once: a plain GEMM
         if mode == "LSTM":
             for t in order:
-                h, c = lstm_step(steps[t] + linear(h, w_hh), c)
+                h, c, _ = LSTMStep.apply(steps[t], h, c, w_hh, None, w_t)
                 if w_hr is not None:
                     h = linear(h, w_hr)
                 outs[t] = h
         elif mode == "GRU":
             for t in order:
-                h = gru_step(steps[t], linear(h, w_hh, b_hh), h)
+                h = GRUStep.apply(steps[t], h, w_hh, b_hh, "rzn", w_t)[0]
                 outs[t] = h
         else:
             nonlinearity = "tanh" if mode == "RNN_TANH" else "relu"
             for t in order:
-                h = rnn_step(steps[t] + linear(h, w_hh), nonlinearity)
+                h = RNNStep.apply(steps[t], h, w_hh, None, nonlinearity, w_t)
                 outs[t] = h
-        return stack(outs, 0), h, c
+        return stack_steps(outs), h, c
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
@@ -407,8 +377,8 @@ class RNNCellBase(Module):
         """Check input (N, in) or (in,) and the states (N, H) or (H,); return them batched."""
         where = self._where()
         if not isinstance(input, Tensor):
-            raise DTypeError(f"{where}: expected input to be a cr.Tensor, got "
-                             f"{type(input).__name__}")
+            raise ArgumentTypeError(f"{where}: expected input to be a cr.Tensor, got "
+                                    f"{type(input).__name__}")
         if input.ndim not in (1, 2):
             raise ShapeError(f"{where}: Expected input to be 1D or 2D, got {input.ndim}D instead "
                              f"(input shape {tuple(input.shape)})")
@@ -426,8 +396,8 @@ class RNNCellBase(Module):
                                                              dtype=x.data.dtype)))
                 continue
             if not isinstance(h, Tensor):
-                raise DTypeError(f"{where}: expected {label} to be a cr.Tensor, got "
-                                 f"{type(h).__name__}")
+                raise ArgumentTypeError(f"{where}: expected {label} to be a cr.Tensor, got "
+                                        f"{type(h).__name__}")
             if h.ndim != input.ndim:
                 raise ShapeError(f"{where}: {label} must be {input.ndim}-D like the input, got "
                                  f"shape {tuple(h.shape)} for input {tuple(input.shape)}")
@@ -437,6 +407,10 @@ class RNNCellBase(Module):
             if batched and h.shape[0] != input.shape[0]:
                 raise ShapeError(f"{where}: Input batch size {input.shape[0]} doesn't match "
                                  f"{label} batch size {h.shape[0]}")
+            if h.data.dtype != x.data.dtype:
+                raise DTypeError(f"{where}: Input and hidden tensors are not the same dtype, found "
+                                 f"input tensor with {input.dtype} and {label} tensor with "
+                                 f"{h.dtype}")
             out.append(h if batched else h.unsqueeze(0))
         return x, out, batched
 
@@ -466,8 +440,8 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, [hx])
-        h = rnn_step(linear(x, self.weight_ih, self.bias_ih)
-                     + linear(h, self.weight_hh, self.bias_hh), self.nonlinearity)
+        h = RNNStep.apply(linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
+                          self.bias_hh, self.nonlinearity)
         return h if batched else h.squeeze(0)
 
 
@@ -484,11 +458,11 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-            raise DTypeError(f"{self._where()}: hx must be a tuple (h, c), got "
-                             f"{type(hx).__name__}")
+            raise ArgumentTypeError(f"{self._where()}: hx must be a tuple (h, c), got "
+                                    f"{type(hx).__name__}")
         x, (h, c), batched = self._prepare(input, list(hx) if hx is not None else [None, None])
-        h, c = lstm_step(linear(x, self.weight_ih, self.bias_ih)
-                         + linear(h, self.weight_hh, self.bias_hh), c)
+        h, c, _ = LSTMStep.apply(linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh,
+                                 self.bias_hh)
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
@@ -504,6 +478,6 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, [hx])
-        h = gru_step(linear(x, self.weight_ih, self.bias_ih),
-                     linear(h, self.weight_hh, self.bias_hh), h)
+        h = GRUStep.apply(linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
+                          self.bias_hh)[0]
         return h if batched else h.squeeze(0)

@@ -46,6 +46,7 @@ from chainrule.ops.rearrange import (atleast_1d, atleast_2d, flip, fliplr, flipu
                                      moveaxis, movedim, narrow, repeat, repeat_interleave, roll,
                                      row_stack, swapaxes, swapdims, tensor_split, tile, unflatten,
                                      vstack)
+from chainrule.ops.random_fill import bernoulli, multinomial, normal, poisson
 from chainrule.ops.scan import cumprod, cumsum, diff
 from chainrule.ops.scatter import (argwhere, index_add, masked_select, nonzero, scatter,
                                    scatter_add, take_along_dim)

@@ -396,8 +396,8 @@ def _check_inplace(t):
                 "a leaf tensor that requires grad is being changed in place; do it inside "
                 "`with cr.no_grad():` (as optimisers do) or work on a clone")
         raise AutogradError(
-            "zero_/fill_ on a tensor inside the graph would hide it from backward; "
-            "build a new tensor instead (cr.zeros_like(x), cr.full_like(x, v))")
+            "filling a tensor inside the graph in place (zero_, fill_, normal_...) would hide "
+            "it from backward; build a new tensor instead (cr.zeros_like(x), cr.full_like(x, v))")
 
 
 _TYPE_NAMES = {dtypes.float32: "FloatTensor", dtypes.float64: "DoubleTensor",

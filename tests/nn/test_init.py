@@ -149,3 +149,25 @@ def test_dtype_kept_and_zero_element_warning():
         init.kaiming_uniform_(cr.empty(0, 3))
     with pytest.raises(TypeError, match="uniform_: expected a cr.Tensor"):
         init.uniform_(np.zeros(3))
+
+
+@pytest.mark.parametrize("shape, groups", [((4, 4, 3), 1), ((6, 3, 3, 3), 2), ((2, 5, 3, 3), 1),
+                                           ((4, 2, 1, 3, 3), 2)])
+def test_dirac_matches_torch(shape, groups):
+    torch = pytest.importorskip("torch")
+    w = cr.empty(*shape)
+    cr.nn.init.dirac_(w, groups)
+    ref = torch.empty(*shape)
+    torch.nn.init.dirac_(ref, groups)
+    np.testing.assert_array_equal(w.numpy(), ref.numpy())
+
+
+def test_dirac_keeps_a_convolutions_input():
+    conv = cr.nn.Conv2d(3, 3, 3, padding=1, bias=False)
+    cr.nn.init.dirac_(conv.weight)
+    x = cr.randn(2, 3, 5, 5)
+    np.testing.assert_allclose(conv(x).detach().numpy(), x.numpy(), atol=1e-6)
+    with pytest.raises(cr.errors.ShapeError, match="3, 4, or 5 dimensions"):
+        cr.nn.init.dirac_(cr.empty(3, 3))
+    with pytest.raises(cr.errors.ConfigError, match="divisible by groups"):
+        cr.nn.init.dirac_(cr.empty(3, 3, 3), groups=2)

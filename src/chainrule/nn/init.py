@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from chainrule.backend import device_of, to_device
 from chainrule.errors import ArgumentTypeError, ConfigError, ShapeError
 from chainrule.random import rng
 from chainrule.tensor import Tensor
@@ -25,7 +26,11 @@ def _shape(tensor, op):
 def _fill(tensor, values, op):
     """Write *values* into *tensor* in place and bump its version; return the tensor."""
     _shape(tensor, op)
-    np.copyto(tensor.data, values, casting="unsafe")
+    arr = tensor.data
+    if type(arr) is np.ndarray:
+        np.copyto(arr, values, casting="unsafe")
+    else:   # a device array: the host's draws (the same numbers on every device), copied over
+        arr[...] = to_device(np.asarray(values).astype(arr.dtype), device_of(arr))
     tensor._vc[0] += 1
     return tensor
 
@@ -133,6 +138,26 @@ def eye_(tensor):
     if tensor.ndim != 2:
         raise ShapeError(f"eye_: only 2-D tensors are supported, got shape {tuple(tensor.shape)}")
     return _fill(tensor, np.eye(*tensor.shape), "eye_")
+
+
+def dirac_(tensor, groups=1):
+    """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: each of the first
+    min(out/groups, in) channels of every group passes its input channel through unchanged."""
+    shape = _shape(tensor, "dirac_")
+    if len(shape) not in (3, 4, 5):
+        raise ShapeError(f"dirac_: only tensors with 3, 4, or 5 dimensions are supported, got "
+                         f"shape {tuple(shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 \
+            or shape[0] % groups:
+        raise ConfigError(f"dirac_: dim 0 ({shape[0]}) must be divisible by groups, got "
+                          f"groups={groups!r}")
+    per_group = shape[0] // groups
+    n = min(per_group, shape[1])
+    values = np.zeros(shape)
+    out_ch = (np.arange(groups)[:, None] * per_group + np.arange(n)).ravel()
+    in_ch = np.tile(np.arange(n), groups)
+    values[(out_ch, in_ch) + tuple(s // 2 for s in shape[2:])] = 1
+    return _fill(tensor, values, "dirac_")
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):

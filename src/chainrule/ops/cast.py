@@ -3,6 +3,7 @@ from chainrule import dtypes
 from chainrule.function import Op
 from chainrule.ops.device import to_device_op
 from chainrule.backend import device as _device
+from chainrule.errors import ConfigError
 from chainrule.tensor import Tensor
 
 
@@ -44,6 +45,25 @@ class ToDtype(Op):
 def clone(input):
     """A copy with its own memory, still connected to the graph."""
     return Clone.apply(input)
+
+
+def contiguous(input, memory_format=None):
+    """*input* itself when its memory is laid out row-major without gaps, else a copy that is
+    (still connected to the graph, as ``clone``)."""
+    _contiguous_format(memory_format, "contiguous")
+    return input if input.data.flags.c_contiguous else Clone.apply(input)
+
+
+def is_contiguous(input, memory_format=None):
+    """True when *input*'s memory is row-major without gaps (a transpose or a step slice is not)."""
+    _contiguous_format(memory_format, "is_contiguous")
+    return bool(input.data.flags.c_contiguous)
+
+
+def _contiguous_format(memory_format, op):
+    if memory_format is not None:
+        raise ConfigError(f"{op}: chainrule keeps tensors row-major only; memory_format must be "
+                          f"None, got {memory_format!r}")
 
 
 def to(input, *args, dtype=None, device=None, copy=False):

@@ -5,7 +5,7 @@ so ``x.exp()``, ``cr.exp(x)`` and ``x + y`` all run the same code.
 """
 from chainrule.ops import (arithmetic as ar, cast, device as dv, compare as cmp, elementwise as el, indexing as ix,
                            inplace as ip, reduction as rd, shape as sh, softmax as sm)
-from chainrule.ops import catalogue
+from chainrule.ops import catalogue, random_fill as rf
 from chainrule.tensor import Tensor
 
 
@@ -47,12 +47,18 @@ METHODS = {
     "any": cmp.any, "all": cmp.all, "logical_not": cmp.logical_not, "equal": cmp.equal,
     "allclose": cmp.allclose, "isclose": cmp.isclose,
     # copies and conversions
-    "clone": cast.clone, "to": cast.to, "float": cast.float_, "double": cast.double,
+    "clone": cast.clone, "contiguous": cast.contiguous, "is_contiguous": cast.is_contiguous,
+    "to": cast.to, "float": cast.float_, "double": cast.double,
     "half": cast.half, "long": cast.long, "int": cast.int_, "bool": cast.bool_,
     "cuda": dv.cuda, "cpu": dv.cpu,
     # in place
     "add_": ip.add_, "sub_": ip.sub_, "mul_": ip.mul_, "div_": ip.div_, "clamp_": ip.clamp_,
     "copy_": ip.copy_,
+    # random draws (in place, and the out-of-place bernoulli/multinomial)
+    "uniform_": rf.uniform_, "normal_": rf.normal_, "log_normal_": rf.log_normal_,
+    "exponential_": rf.exponential_, "cauchy_": rf.cauchy_, "geometric_": rf.geometric_,
+    "bernoulli_": rf.bernoulli_, "random_": rf.random_, "bernoulli": rf.bernoulli,
+    "multinomial": rf.multinomial,
 }
 
 OPERATORS = {

@@ -174,8 +174,8 @@ class Function:
     def call(self, op, *args, **kwargs):
         """Run *op* from inside a backward: on arrays in a first-order backward (the result is an
         array), recorded as a node with ``create_graph=True`` (the result is a tensor)."""
-        if _grad_state.enabled:
-            return op.apply(*args, **kwargs)
+        if _grad_state.enabled or self.xp.name == "chainrule":   # recording, or on tensors (a
+            return op.apply(*args, **kwargs)                    # jvp under forward-mode AD)
         # first order: the op's forward straight on the arrays, no node and no bookkeeping
         ctx = op.__new__(op)
         ctx.xp = self.xp

@@ -26,6 +26,7 @@ from chainrule.keras.callbacks import Callback
 from chainrule.keras.saving import dict_to_model, model_to_dict
 from chainrule.metrics import accuracy_score, confusion_matrix, roc_auc_score
 from chainrule.preprocessing import TabularPreprocessor, train_test_split
+from chainrule.training.model_file import load_model_file
 
 MODEL_FORMAT = "chainrule.heart-model"
 MODEL_VERSION = 2
@@ -202,22 +203,12 @@ def save_model(path, model, pre, config, feature_names):
 
 def load_model(path):
     """Rebuild (network, preprocessor, feature_names) from a file written by :func:`save_model`."""
-    obj = cr.load(path)
-    if not isinstance(obj, dict) or obj.get("format") != MODEL_FORMAT:
-        raise CheckpointError(f"{path}: not a heart model file written by 'chainrule train heart'")
-    if obj.get("version") != MODEL_VERSION:
-        raise CheckpointError(f"{path}: heart model format version {obj.get('version')} is not "
-                              f"supported (expected {MODEL_VERSION})")
-    try:
-        pre = TabularPreprocessor.from_dict(obj["preprocessor"])
-        model = dict_to_model(obj["model"], compile=False)
-        names = obj["feature_names"]
-    except CheckpointError:
-        raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, MemoryError,
-            RecursionError) as e:
-        raise CheckpointError(f"{path}: damaged heart model file: {type(e).__name__}: "
-                              f"{str(e)[:300]}") from None
+    def build(obj):
+        return (TabularPreprocessor.from_dict(obj["preprocessor"]),
+                dict_to_model(obj["model"], compile=False), obj["feature_names"])
+
+    pre, model, names = load_model_file(path, MODEL_FORMAT, MODEL_VERSION, "heart",
+                                        "a heart model file", build)
     if type(names) is not list or names != pre.feature_names:
         raise CheckpointError(f"{path}: damaged heart model file: feature_names must list the "
                               f"preprocessor's columns {pre.feature_names}, found "

@@ -33,6 +33,7 @@ def load_model_file(path, fmt, version, job, what, build):
         return build(obj)
     except CheckpointError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, MemoryError,
+            RecursionError) as e:
         raise CheckpointError(f"{path}: damaged {job} model file: {type(e).__name__}: "
                               f"{str(e)[:300]}") from None

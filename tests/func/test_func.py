@@ -1,5 +1,7 @@
 """cr.func: vmap (batched, no Python loop) and the derivative transforms, against per-sample
 loops and against torch.func."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -163,8 +165,6 @@ def test_vmap_errors_are_clear():
         cr.func.vmap(lambda a: print(a) or a)(x)
     with pytest.raises(RuntimeError, match="random operation \\(dropout\\)"):
         cr.func.vmap(lambda a: F.dropout(a, 0.5, training=True))(x)
-    with pytest.raises(NotImplementedError, match="CumSum has no batching rule"):
-        cr.func.vmap(lambda a: cr.cumsum(a, 0))(x)
     with pytest.raises(ValueError, match="same size"):
         cr.func.vmap(lambda a, b: a + b)(x, cr.randn(5, 3))
     with pytest.raises(ValueError, match="no argument is mapped"):
@@ -387,3 +387,20 @@ def test_per_sample_gradients_on_the_standin_device():
         for k in cpu:
             assert got[k].is_cuda
             np.testing.assert_allclose(got[k].data.get(), cpu[k].numpy(), rtol=1e-12)
+
+
+def test_an_op_without_a_batching_rule_runs_once_per_element_with_one_warning():
+    from chainrule.func import batched
+    x = cr.randn(4, 3, 5, dtype=cr.float64, requires_grad=True)
+    batched._warned.discard(type(cr.cumsum(x, 0).grad_fn))
+    with pytest.warns(UserWarning, match="CumSum has no batching rule"):
+        y = cr.func.vmap(lambda a: cr.cumsum(a, 1) * 2)(x)
+    np.testing.assert_allclose(y.detach().numpy(), np.cumsum(x.detach().numpy(), 2) * 2)
+    (y * cr.arange(5.0, dtype=cr.float64)).sum().backward()
+    want = np.cumsum(np.arange(5.0)[::-1], 0)[::-1] * 2
+    np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to(want, (4, 3, 5)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # once per op
+        cr.func.vmap(lambda a: cr.cumsum(a, 0))(x.detach())
+    q, r = cr.func.vmap(cr.linalg.qr)(x.detach())   # an op with several outputs
+    np.testing.assert_allclose((q @ r).numpy(), x.detach().numpy(), atol=1e-12)

@@ -11,6 +11,8 @@ tensors: the same op with its dimensions shifted by one, so the whole batch is o
 A value read outside an op (``x.item()``, ``x.argmax()`` on the array, ``bool(x)``) would be one
 sample's for all, so a LogicalArray refuses it with a clear error instead of a wrong answer.
 """
+import warnings
+
 import numpy as np
 
 from chainrule import function as _function
@@ -18,6 +20,7 @@ from chainrule.backend.namespace import (ArrayNamespace, namespace_of, numpy_nam
                                         register)
 from chainrule.errors import ArgumentTypeError, ChainruleError, DefinitionError
 from chainrule.grad_mode import state as _state
+from chainrule.ops.shape import stack
 from chainrule.tensor import Tensor, wrap
 
 
@@ -368,6 +371,8 @@ class VmapLevel:
             if not mine:
                 return cls.apply(*args, **kwargs)
             rule = RULES.get(cls)
+            if rule is None and cls.on_arrays:     # a built-in op: once per batch element
+                return _loop(self, cls, args, kwargs)
             if rule is None:
                 raise DefinitionError(
                     f"vmap: {cls.__name__} has no batching rule, so vmap cannot batch it; compute "
@@ -376,6 +381,34 @@ class VmapLevel:
             return rule(self, cls, args, kwargs)
         finally:
             _state.dispatch = self
+
+
+_warned = set()
+
+
+def _loop(level, cls, args, kwargs):
+    """The fallback for a built-in op without a batching rule, as PyTorch's vmap has one: the
+    op runs once per batch element (index b of each batched argument) and the results are
+    stacked along a new first dimension.  Right, differentiable, and slower; warns once per op."""
+    if cls not in _warned:
+        _warned.add(cls)
+        warnings.warn(f"vmap: there is a performance drop because {cls.__name__} has no batching "
+                      f"rule yet; it runs once per batch element (register one with "
+                      f"cr.func.register_batching_rule)", stacklevel=4)
+
+    def element(a, b):
+        if is_batched(a, level):
+            return level.phys(a)[b]
+        if type(a) is LogicalArray and a._level is level:   # a batched constant
+            return a._arr()[b]
+        return a
+
+    outs = [cls.apply(*[element(a, b) for a in args],
+                      **{k: element(v, b) for k, v in kwargs.items()})
+            for b in range(level.size)]
+    if type(outs[0]) is tuple:
+        return tuple(level.wrap(stack([o[k] for o in outs])) for k in range(len(outs[0])))
+    return level.wrap(stack(outs))
 
 
 def below(level, fn):

@@ -374,3 +374,17 @@ def test_numpy_scalars_and_arrays_on_the_left_defer_to_the_tensor():
     assert isinstance(y, cr.Tensor) and y.dtype == cr.float64
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, 3.0])
+
+
+def test_setitem_in_a_graph_with_a_repeated_index_keeps_the_last_value_as_torch():
+    # the graph path used to add the values (12 here) where eager NumPy and PyTorch keep the last
+    w = cr.ones(3, requires_grad=True)
+    x = w * 1
+    v = cr.tensor([5.0, 7.0], requires_grad=True)
+    x[cr.tensor([0, 0])] = v
+    assert x.tolist() == [7.0, 1.0, 1.0]
+    x.sum().backward()
+    assert v.grad.tolist() == [1.0, 1.0] and w.grad.tolist() == [0.0, 1.0, 1.0]
+    plain = cr.ones(3)
+    plain[cr.tensor([0, 0])] = cr.tensor([5.0, 7.0])
+    assert plain.tolist() == [7.0, 1.0, 1.0]

@@ -48,6 +48,14 @@ from chainrule.ops.rearrange import (atleast_1d, atleast_2d, flip, fliplr, flipu
                                      vstack)
 from chainrule.ops.random_fill import bernoulli, multinomial, normal, poisson
 from chainrule.ops.scan import cumprod, cumsum, diff
+from chainrule.ops.fused_math import addcdiv, addcmul, addmm, addmv, addr, baddbmm
+from chainrule.ops.index_more import index_copy, index_fill, index_put, masked_scatter, put
+from chainrule.ops.selection_more import bincount, cummax, cummin, histc, mode
+from chainrule.ops.shape_more import dsplit, hsplit, ravel, split_with_sizes, vsplit
+from chainrule.ops.special_math import (copysign, float_power, fmax, fmin, frac, heaviside, hypot,
+                                        logaddexp, logcumsumexp, logit, nanmean, nansum, sgn,
+                                        signbit, sinc, xlogy)
+from chainrule.ops.tensor_info import is_complex, is_signed
 from chainrule.ops.scatter import (argwhere, index_add, masked_select, nonzero, scatter,
                                    scatter_add, take_along_dim)
 from chainrule.ops.sorting import (argsort, kthvalue, median, msort, quantile, searchsorted, sort,

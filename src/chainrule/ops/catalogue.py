@@ -14,6 +14,7 @@ from chainrule.ops import rearrange as ra
 from chainrule.ops import scan as sc
 from chainrule.ops import scatter as st
 from chainrule.ops import sorting as so
+from chainrule.ops.catalogue_more import METHODS as MORE
 from chainrule.ops.inplace_more import INPLACE
 from chainrule.ops.new_tensors import NEW
 
@@ -58,6 +59,7 @@ METHODS = {
     "remainder": dv.remainder, "fmod": dv.fmod,
     **NEW,
     **INPLACE,
+    **MORE,
 }
 
 OPERATORS = {

@@ -98,6 +98,28 @@ class IndexAdd(Op):
         return ctx.call(IndexAdd, tg, ctx.idx, ctx.outputs[0].shape)
 
 
+class IndexAssign(Op):
+    """y = zeros(shape) with ``y[idx] = v`` (at a repeated index one write wins: the last on the
+    CPU, as NumPy and PyTorch's CPU kernels).  VJP: v̄ = ȳ[idx], PyTorch's rule for index_put
+    (every value gets the gradient of its slot); ẏ is the same write of v̇."""
+
+    @staticmethod
+    def forward(ctx, v, idx, shape):
+        v = v.data if isinstance(v, Tensor) else v
+        ctx.idx, ctx.shape = idx, shape
+        out = ctx.xp.zeros(shape, dtype=v.dtype)
+        out[idx] = v
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        return ctx.call(GetItem, gy, ctx.idx), None, None
+
+    @staticmethod
+    def jvp(ctx, tv, *_):
+        return ctx.call(IndexAssign, tv, ctx.idx, ctx.shape)
+
+
 def _show(idx):
     if isinstance(idx, tuple):
         return "[" + ", ".join(_show1(i) for i in idx) + "]"

@@ -14,7 +14,7 @@ from chainrule.grad_mode import state as _grad_state
 from chainrule.ops.arithmetic import add, div, mul, sub
 from chainrule.ops.cast import clone
 from chainrule.ops.elementwise import clamp, where
-from chainrule.ops.indexing import IndexAdd, normalize_index
+from chainrule.ops.indexing import IndexAssign, normalize_index
 from chainrule.ops.shape import permute, reshape
 from chainrule.tensor import Tensor
 
@@ -138,7 +138,7 @@ def _place(full, idx, value):
     v = value.to(full.dtype)
     target_shape = full.data[idx].shape
     v = v.expand(target_shape) if v.shape != target_shape else v
-    return IndexAdd.apply(v, idx, full.data.shape)
+    return IndexAssign.apply(v, idx, full.data.shape)   # a repeated index: the last write wins
 
 
 def setitem(x, idx, value):

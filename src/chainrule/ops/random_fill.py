@@ -8,8 +8,8 @@ the in-place forms follow the rules of ``fill_`` (a leaf that requires grad is f
 ``cr.no_grad()``, or through ``.data``, as ``nn.init`` does)::
 
     >>> w = cr.empty(3, 4)
-    >>> w.normal_(0.0, 0.02).shape
-    cr.Size([3, 4])
+    >>> tuple(w.normal_(0.0, 0.02).shape)
+    (3, 4)
 """
 import math
 

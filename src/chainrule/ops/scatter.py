@@ -54,6 +54,7 @@ class Scatter(Op):
     @staticmethod
     def forward(ctx, x, src, dim, idx):
         xp = ctx.xp
+        idx = idx.data if isinstance(idx, Tensor) else idx      # ctx.call wraps arrays
         full = _full_index(xp, idx, dim)
         out = x.data.copy()
         out[full] = src.data[_part(idx.shape)] if isinstance(src, Tensor) else src

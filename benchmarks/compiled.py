@@ -3,6 +3,7 @@
     python benchmarks/compiled.py                        # heart, small, deep
     python benchmarks/compiled.py --config heart --steps 200 --rounds 5
     python benchmarks/compiled.py --config heart --plan --profile    # the plan, and where it spends
+    python benchmarks/compiled.py --shares             # a replay's time by part (cProfile)
 
 One process. For each configuration: the eager step, the same step under ``cr.compile`` and the
 hand-written NumPy step (``numpy_reference.py``), built from one weight draw. It first checks
@@ -85,6 +86,34 @@ def profile(compiled, batches, steps, top=18):
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
 
+PARTS = {"the generated function's NumPy calls and lines": ("<cr.compile", "numpy/", "~:<"),
+         "optimiser step + zero_grad": ("optim/",),
+         "guards and the plan cache": ("compile/compiled.py", "compile/guards.py",
+                                       "compile/plan.py", "layout_holds"),
+         "leaf .grad tensors, result, detach": ("tensor.py", "grad_mode", "autograd/")}
+
+
+def shares(compiled, batches, steps):
+    """A replay's time by part: cProfile's own time of each function, summed by where it is."""
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(steps):
+        compiled(*batches[i % len(batches)])
+    prof.disable()
+    totals, whole = dict.fromkeys(PARTS, 0.0), 0.0
+    for (file, _, name), (_, _, own, _, _) in pstats.Stats(prof).stats.items():
+        whole += own
+        where = f"{file}:{name}"
+        for part, keys in PARTS.items():
+            if any(k in where for k in keys):
+                totals[part] += own
+                break
+        else:
+            totals.setdefault("other", 0.0)
+            totals["other"] += own
+    return {k: v / whole for k, v in totals.items()}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="heart,small,deep")
@@ -92,6 +121,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--plan", action="store_true", help="print each configuration's plan")
     ap.add_argument("--profile", action="store_true", help="profile each configuration's replay")
+    ap.add_argument("--shares", action="store_true", help="a replay's time by part")
     args = ap.parse_args(argv)
     print(f"{'config':8} {'eager µs':>9} {'compiled µs':>12} {'NumPy µs':>9} "
           f"{'compiled/eager':>15} {'compiled/NumPy':>15}")
@@ -103,8 +133,13 @@ def main(argv=None):
               f"   ({plan.kind} plan)")
         if args.plan:
             print(plan.describe())
+            if plan.kind == "flat":
+                print(plan.source)
         if args.profile:
             profile(compiled, batches, args.steps * args.rounds)
+        if args.shares:
+            for part, share in shares(compiled, batches, args.steps * args.rounds).items():
+                print(f"    {share:6.1%}  {part}")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def _assert_identical(make_model, make_opt, loss_fn, xs, ys):
     for (name, p), q in zip(m1.state_dict().items(), m2.state_dict().values()):
         assert np.asarray(p.data).tobytes() == np.asarray(q.data).tobytes(), name
     assert len(step.plans()) == 1 and step.recordings == 2      # 28 of the 30 steps replayed
-    assert step.plans()[0].kind == "array", getattr(step.plans()[0], "why_not_array", None)
+    assert step.plans()[0].kind in ("array", "flat"), getattr(step.plans()[0], "why_not_array", None)
     return step
 
 
@@ -122,7 +122,7 @@ def test_new_batch_size_records_again():
     _, l2, step = _run(_mlp, OPTIMISERS["adam"], nn.BCEWithLogitsLoss(), True, xs_seq, ys_seq, 14)
     assert [a.tobytes() for a in l1] == [b.tobytes() for b in l2]
     assert len(step.plans()) == 2 and step.recordings == 4
-    assert [p.kind for p in step.plans()] == ["array", "array"]
+    assert all(p.kind in ("array", "flat") for p in step.plans()) and len(step.plans()) == 2
 
 
 def test_training_mode_and_requires_grad_are_guards():
@@ -261,7 +261,7 @@ def test_no_memory_growth_over_2000_replays():
     finally:
         tracemalloc.stop()
     assert second - first < 16_000, (first, second)
-    assert step.plans()[0].kind == "array"
+    assert step.plans()[0].kind in ("array", "flat")
 
 
 def test_bad_arguments_are_refused():
@@ -303,7 +303,7 @@ def test_no_grad_parts_and_schedulers_replay_as_recorded():
         assert l1.data.tobytes() == l2.data.tobytes() and a1.data.tobytes() == a2.data.tobytes()
         assert not a2.requires_grad
     assert o1.param_groups[0]["lr"] == o2.param_groups[0]["lr"] == 0.1 * 0.5 ** 3
-    assert step.recordings == 2 and step.plans()[0].kind == "array"
+    assert step.recordings == 2 and step.plans()[0].kind in ("array", "flat")
 
 
 def test_gradients_accumulate_without_zero_grad_as_eager():
@@ -326,7 +326,7 @@ def test_gradients_accumulate_without_zero_grad_as_eager():
         step(xs[i % 2], ys[i % 2])
     for p, q in zip(m1.parameters(), m2.parameters()):
         assert p.grad.data.tobytes() == q.grad.data.tobytes()
-    assert step.plans()[0].kind == "array"
+    assert step.plans()[0].kind in ("array", "flat")
 
 
 def test_an_error_while_recording_leaves_nothing_patched():

@@ -37,10 +37,16 @@ class ArrayPlan:
     or anomaly detection switched on)."""
 
     kind = "array"
-    __slots__ = ("_fn", "_text", "_wrappers", "leaves", "ops", "source")
+    __slots__ = ("_fn", "_text", "_wrappers", "leaves", "ops", "program", "result", "source",
+                 "traced", "why_not_flat")
 
     def __init__(self, ops, program, result, n_inputs, leaves, text):
         self.ops, self.leaves, self._text = ops, leaves, text
+        self.program, self.result = program, result
+        self.traced = False
+        """True once a replay was traced (:mod:`.flat_plan`); ``why_not_flat`` says why the
+        trace could not become a flat plan."""
+        self.why_not_flat = None
         self._fn, self.source, self._wrappers = generate(program, result, n_inputs)
 
     def guards_hold(self):

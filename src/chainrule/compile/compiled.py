@@ -4,7 +4,7 @@ import warnings
 from collections import OrderedDict
 
 from chainrule import function as _function
-from chainrule.compile import array_plan
+from chainrule.compile import array_plan, flat_plan
 from chainrule.compile.guards import flatten, has_hooks, modes, modules_of, reachable
 from chainrule.compile.plan import Plan, same_plan, same_result
 from chainrule.compile.recorder import Recorder
@@ -38,8 +38,9 @@ class CompiledFunction:
 
     The first call with new guards (see :mod:`chainrule.compile.guards`) runs eagerly while
     recording; the second runs eagerly and records again, and the two recordings must make the
-    same calls on the same arguments; from the third call on, the plan is replayed.  A step that cannot be recorded runs eagerly, with one
-    :class:`CompileWarning` naming the cause.
+    same calls on the same arguments; from the third call on, the plan is replayed (the third
+    replay is traced into a flat plan of NumPy calls).  A step that cannot be recorded runs
+    eagerly, with one :class:`CompileWarning` naming the cause.
     """
 
     def __init__(self, fn, cache_size=CACHE_SIZE):
@@ -82,8 +83,11 @@ class CompiledFunction:
                 self.cache.move_to_end(key)
             self._last_key, self._last_entry = key, entry
         if entry.state == "replay":
-            if entry.plan.guards_hold():
-                return entry.plan.replay(tensors)
+            plan = entry.plan
+            if plan.guards_hold():
+                if plan.kind == "array" and not plan.traced:
+                    return self._trace(entry, plan, tensors)
+                return plan.replay(tensors)
             entry.state, entry.first, entry.plan = "record", None, None
         if entry.state == _EAGER:
             return self.fn(*args, **kwargs)
@@ -119,6 +123,19 @@ class CompiledFunction:
         except array_plan.NotArrayPlannable as why:
             plan.why_not_array = str(why)       # replayed op by op
             entry.plan = plan
+        return out
+
+    def _trace(self, entry, plan, tensors):
+        """The first replay of an array plan runs traced: its NumPy calls become a flat plan
+        (:mod:`.flat_plan`), or ``plan.why_not_flat`` says why not."""
+        out, flat, why = flat_plan.trace(plan, tensors)
+        if why is None and flat is None:      # replayed op by op this time: trace later
+            return out
+        plan.traced = True
+        if flat is not None:
+            entry.plan = flat
+        else:
+            plan.why_not_flat = why
         return out
 
     def _watched(self):
@@ -169,9 +186,11 @@ def compile(fn=None, *, cache_size=CACHE_SIZE):
       4  SGD.step(SGD)
       5  t2 = Tensor.detach(t1)
 
-    The replay is an array plan (``step.plans()[0].kind == "array"``, see
-    :mod:`chainrule.compile.array_plan`): each op's forward and backward called on arrays, in
-    the engine's order, without the autograd machinery around them.
+    The third call runs the array plan (:mod:`chainrule.compile.array_plan`: each op's forward
+    and backward on arrays, in the engine's order) while tracing the NumPy calls inside the ops;
+    from the fourth on, the replay is that flat list of NumPy calls on preallocated buffers
+    (``step.plans()[0].kind == "flat"``, see :mod:`chainrule.compile.flat_plan`), or the array
+    plan where the trace could not be replayed (``plan.why_not_flat`` says why).
     """
     if fn is None:
         return lambda f: CompiledFunction(f, cache_size)

@@ -55,6 +55,16 @@ INPLACE = {operator.iadd: "+=", operator.isub: "-=", operator.imul: "*=",
 UNARY = {operator.neg: "-", operator.pos: "+", operator.invert: "~", operator.abs: "abs"}
 
 
+class Ref:
+    """A value the trace names without a proxy (a step input, a tensor): ``spec`` says how a
+    replay finds it, ``value`` is it."""
+
+    __slots__ = ("spec", "value")
+
+    def __init__(self, spec, value):
+        self.spec, self.value = spec, value
+
+
 def get_T(a):
     """``a.T`` as a call."""
     return a.T
@@ -103,8 +113,10 @@ class Tracer:
         self.reason = None
         self.by_id = {}          # id(real value) -> its proxy
         self.keep = []           # every traced value stays alive: ids stay unique
-        self.links = {}          # slot -> slots whose memory it may share (views)
+        self.links = {}          # slot -> slots whose memory it may share (views), and
+        #                          ("base", id) of the array that owns its memory
         self.fresh = {}          # slot -> the real array, where a call made it fresh
+        self.values = {}         # slot -> its real value (as first made)
         self._patched = []
 
     def poison(self, why):
@@ -113,25 +125,30 @@ class Tracer:
 
     def new(self, real):
         p = Proxy(real, self.n, self)
+        self.values[self.n] = real
         self.n += 1
-        self.by_id[id(real)] = p
+        if type(real) is np.ndarray:    # NumPy scalars may be shared objects (np.True_)
+            self.by_id[id(real)] = p
         self.keep.append(real)
         return p
 
     def proxy_of(self, real, fn, args, kwargs):
         """A traced call's result *real* as a proxy (or a tuple of them)."""
-        if isinstance(real, np.ndarray) or isinstance(real, np.generic):
-            p = self.by_id.get(id(real))
+        if isinstance(real, (np.ndarray, np.generic)):
+            p = self.by_id.get(id(real)) if type(real) is np.ndarray else None
             if p is not None and p._a is real:
                 return p
+            if isinstance(real, np.ndarray) and type(real) is not np.ndarray:
+                self.poison(f"{getattr(fn, '__name__', fn)} returned a {type(real).__name__}")
             p = self.new(real)
-            if isinstance(real, np.ndarray):
+            if type(real) is np.ndarray:
                 if real.base is None:
                     self.fresh[p._s] = real
-                else:
+                else:               # a view: of an argument, or of memory made inside
                     self.links[p._s] = [q._s for q in _proxies((args, kwargs))
-                                        if isinstance(q._a, np.ndarray)
-                                        and np.may_share_memory(real, q._a)]
+                                        if type(q._a) is np.ndarray
+                                        and np.may_share_memory(real, q._a)] + [
+                                            ("base", id(real.base))]
             return p
         if type(real) is tuple or type(real) is list:
             return type(real)(self.proxy_of(r, fn, args, kwargs) for r in real)
@@ -157,6 +174,8 @@ class Tracer:
             if v._t is not self:
                 self.poison("a value from another trace")
             return ("s", v._s)
+        if t is Ref:
+            return v.spec
         if t is tuple or t is list:
             return ("seq", t, tuple([self.enc(x) for x in v]))
         if t is dict:
@@ -200,10 +219,32 @@ class Tracer:
         return make
 
 
+class _Flags:
+    """``a.flags`` while tracing: the memory layout (fixed by the same calls on the same shapes,
+    and kept by the buffers) reads as a constant; anything else poisons the trace."""
+
+    __slots__ = ("_f", "_t")
+    _LAYOUT = frozenset(("c_contiguous", "f_contiguous", "contiguous", "writeable",
+                         "C_CONTIGUOUS", "F_CONTIGUOUS", "WRITEABLE"))
+
+    def __init__(self, tracer, flags):
+        self._t, self._f = tracer, flags
+
+    def __getattr__(self, name):
+        if name not in self._LAYOUT:
+            self._t.poison(f"the array flag .flags.{name} cannot be traced")
+        return getattr(self._f, name)
+
+    def __getitem__(self, name):
+        return self.__getattr__(name)
+
+
 def _real(v):
     t = type(v)
     if t is Proxy:
         return v._a
+    if t is Ref:
+        return v.value
     if t is tuple or t is list:
         return t(_real(x) for x in v)
     if t is dict:
@@ -257,9 +298,9 @@ def _unary(fn):
 
 
 def _escape(name, conv):
-    def op(self, *args):
+    def op(self, *args, **kwargs):
         self._t.poison(f"{name} reads an array's value in Python (the plan cannot branch on it)")
-        return conv(self._a, *args)
+        return conv(self._a, *args, **kwargs)
     return op
 
 
@@ -272,6 +313,12 @@ class Proxy:
 
     def __init__(self, real, slot, tracer):
         self._a, self._s, self._t = real, slot, tracer
+
+    @property
+    def __class__(self):
+        """The real value's class, so that ``isinstance(a, np.ndarray)`` (or ``np.generic``) in
+        an op takes the branch it takes eagerly (``type(a)`` is still :class:`Proxy`)."""
+        return type(self._a)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
@@ -286,6 +333,8 @@ class Proxy:
             return getattr(real, name)
         if name == "T":
             return self._t.call(get_T, (self,), {})
+        if name == "flags":
+            return _Flags(self._t, real.flags)
         if name in _METHODS:
             method = getattr(type(real), name)
             return lambda *a, **k: self._t.call(method, (self, *a), k)
@@ -311,7 +360,7 @@ class Proxy:
     __complex__ = _escape("complex()", complex)
     __iter__ = _escape("iterating", iter)
     __contains__ = _escape("in", operator.contains)
-    __array__ = _escape("np.asarray()", lambda a, *args, **kw: np.asarray(a, *args))
+    __array__ = _escape("np.asarray()", lambda a, dtype=None, copy=None: np.asarray(a, dtype=dtype))
     item = _escape(".item()", lambda a, *args: a.item(*args))
     tolist = _escape(".tolist()", lambda a: a.tolist())
 

@@ -1,8 +1,10 @@
-"""The fused recurrent step ops (nn/functional/recurrent.py): values against torch's cells,
+"""The fused recurrent step ops (nn/functional/recurrent.py) and whole-sequence ops
+(nn/functional/recurrent_sequence.py): values against torch's cells and against each other,
 gradcheck and gradgradcheck in float64 over every input (weights and biases included, with and
-without bias, the extra outputs too), forward-mode jvps, Keras's GRU gate order, the one-node
-unbind/stack, one graph node per time step, the CPU stand-in for CuPy (first and second order),
-and clear errors."""
+without bias, the extra outputs too), the sequence ops' first-order in-place backward against
+their general (create_graph) rule, forward-mode jvps, Keras's GRU gate order, the one-node
+unbind/stack, one graph node per layer and direction, the CPU stand-in for CuPy (first and second
+order), and clear errors."""
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from chainrule.backend import cuda as cuda_backend
 from chainrule.nn.functional.recurrent import (GRUStep, LSTMStep, RNNStep, gru_cell, lstm_cell,
                                                rnn_relu_cell, rnn_tanh_cell, stack_steps,
                                                unbind_steps)
+from chainrule.nn.functional.recurrent_sequence import GRUSequence, LSTMSequence, RNNSequence
 
 N, IN, H = 3, 4, 2
 
@@ -161,13 +164,18 @@ def _count(root, name):
     return n
 
 
-@pytest.mark.parametrize("layer,op", [(cr.nn.LSTM, "LSTMStep"), (cr.nn.GRU, "GRUStep"),
-                                      (cr.nn.RNN, "RNNStep")])
-def test_sequence_layers_record_one_node_per_time_step(layer, op):
-    out, _ = layer(3, 4)(cr.randn(7, 2, 3))
-    assert _count(out, op) == 7
-    assert _count(out, "Unbind") == 1 and _count(out, "Stack") == 1
-    assert _count(out, "Sigmoid") == _count(out, "Mul") == 0
+@pytest.mark.parametrize("layer,op", [(cr.nn.LSTM, "LSTMSequence"), (cr.nn.GRU, "GRUSequence"),
+                                      (cr.nn.RNN, "RNNSequence")])
+def test_sequence_layers_record_one_node_per_layer_and_direction(layer, op):
+    out, _ = layer(3, 4, num_layers=2, bidirectional=True)(cr.randn(7, 2, 3))
+    assert _count(out, op) == 4
+    for other in ("LSTMStep", "GRUStep", "RNNStep", "Unbind", "Stack", "Sigmoid", "Mul"):
+        assert _count(out, other) == 0
+
+
+def test_lstm_with_projection_keeps_one_step_node_per_time_step():
+    out, _ = cr.nn.LSTM(3, 4, proj_size=2)(cr.randn(7, 2, 3))
+    assert _count(out, "LSTMStep") == 7 and _count(out, "LSTMSequence") == 0
 
 
 @pytest.mark.parametrize("layer,op", [(cr.layers.LSTM, "LSTMStep"), (cr.layers.GRU, "GRUStep"),
@@ -192,6 +200,12 @@ JVP_CASES = {
                  [(N, H), (N, H), (H, H), (H,)]),
     "lstm_layer": (lambda x, h, c: cr.nn.LSTM(IN, H, num_layers=2).to(cr.float64)(x, (h, c)),
                    [(5, N, IN), (2, N, H), (2, N, H)]),
+    "lstm_bidirectional": (lambda x, h, c: cr.nn.LSTM(IN, H, bidirectional=True).to(cr.float64)(
+        x, (h, c)), [(5, N, IN), (2, N, H), (2, N, H)]),
+    "gru_layer": (lambda x, h: cr.nn.GRU(IN, H, num_layers=2).to(cr.float64)(x, h),
+                  [(5, N, IN), (2, N, H)]),
+    "rnn_layer": (lambda x, h: cr.nn.RNN(IN, H, bidirectional=True).to(cr.float64)(x, h),
+                  [(5, N, IN), (2, N, H)]),
 }
 
 
@@ -272,3 +286,176 @@ def test_functional_cells_are_exported_and_refuse_bad_shapes():
         lstm_cell(x, h, cr.randn(20, 4), cr.randn(20, 5))
     with pytest.raises(cr.DTypeError, match="share one floating dtype"):
         gru_cell(x, h.to(cr.float64), cr.randn(15, 4), cr.randn(15, 5))
+
+
+# ---- whole-sequence ops (one node per layer and direction) -------------------------------------
+L = 4
+# name: (op, gates, two states, plain arguments before ``reverse``, the cell)
+SEQUENCES = {"lstm": (LSTMSequence, 4, True, (), lstm_cell),
+             "gru": (GRUSequence, 3, False, (), gru_cell),
+             "rnn_tanh": (RNNSequence, 1, False, ("tanh",), rnn_tanh_cell),
+             "rnn_relu": (RNNSequence, 1, False, ("relu",), rnn_relu_cell)}
+
+
+def _seq_args(name, bias=True, seed=60, device="cpu"):
+    """x (L, N, IN), h0 (, c0), w_ih, w_hh, b_ih, b_hh (None without bias), requiring grad."""
+    _, gates, two, _, _ = SEQUENCES[name]
+    shapes = [(L, N, IN), (N, H)] + ([(N, H)] if two else []) + \
+        [(gates * H, IN), (gates * H, H)] + ([(gates * H,), (gates * H,)] if bias else [])
+    ts = [cr.tensor(_rand(*s, seed=seed + k)).to(device).requires_grad_()
+          for k, s in enumerate(shapes)]
+    return ts + ([] if bias else [None, None])
+
+
+def _seq(name, reverse, bias=True):
+    """The op as a function of its tensor inputs (without bias: of all but the biases)."""
+    op, _, _, plain, _ = SEQUENCES[name]
+    if bias:
+        return lambda *a: op.apply(*a, *plain, reverse)
+    return lambda *a: op.apply(*a, None, None, *plain, reverse)
+
+
+def _present(args):
+    return [a for a in args if a is not None]
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+@pytest.mark.parametrize("reverse,bias", [(False, True), (True, True), (False, False)])
+def test_sequence_ops_gradcheck_and_gradgradcheck_every_input_and_output(name, reverse, bias):
+    """Every output (the extra ones too) in the loss, every input differentiated, twice."""
+    args = _present(_seq_args(name, bias))
+    assert gradcheck(_seq(name, reverse, bias), args)
+    assert gradgradcheck(_seq(name, reverse, bias), args)
+
+
+def _by_steps(name, args, reverse):
+    """The same layer as one cell call per time step: (hs, the last state (c for the LSTM))."""
+    _, _, two, _, cell = SEQUENCES[name]
+    x, h, *rest = args
+    c, rest = (rest[0], rest[1:]) if two else (None, rest)
+    outs = [None] * L
+    for t in (range(L - 1, -1, -1) if reverse else range(L)):
+        if two:
+            h, c = cell(x[t], (h, c), *rest)
+        else:
+            h = cell(x[t], h, *rest)
+        outs[t] = h
+    return stack_steps(outs), (c if two else h)
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("used", ["all", "last_state"])
+def test_sequence_ops_equal_the_step_ops(name, reverse, used):
+    """Values and gradients equal one cell per time step's, with every output step in the loss
+    or only the last state (c_n alone for the LSTM: the hidden states get no gradient)."""
+    args, step_args = _seq_args(name), _seq_args(name)
+    out = _seq(name, reverse)(*args)
+    hs = out[0] if isinstance(out, tuple) else out
+    want_hs, want_last = _by_steps(name, step_args, reverse)
+    np.testing.assert_allclose(hs.detach().numpy(), want_hs.detach().numpy(), atol=1e-14)
+    last = 0 if reverse else L - 1
+    if used == "all":
+        w = cr.tensor(_rand(*hs.shape, seed=70))
+        (hs * w).sum().backward()
+        (want_hs * w).sum().backward()
+    else:
+        got_last = out[1][last] if name == "lstm" else hs[last]
+        np.testing.assert_allclose(got_last.detach().numpy(), want_last.detach().numpy(),
+                                   atol=1e-14)
+        (got_last * got_last).sum().backward()
+        (want_last * want_last).sum().backward()
+    for a, b in zip(args, step_args):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("outputs", ["all", "first"])
+def test_sequence_ops_in_place_backward_equals_the_general_rule(name, reverse, outputs):
+    """The first-order backward (arrays, in place) and the create_graph one (tensors, the rule
+    written on ctx.xp) give the same gradients, with every output in the loss or only hs."""
+    args = _seq_args(name)
+    out = _seq(name, reverse)(*args)
+    out = out if isinstance(out, tuple) else (out,)
+    used = out if outputs == "all" else out[:1]
+    loss = sum((o * cr.tensor(_rand(*o.shape, seed=75 + k))).sum() for k, o in enumerate(used))
+    plain = cr.autograd.grad(loss, args, retain_graph=True)
+    graph = cr.autograd.grad(loss, args, create_graph=True)
+    for p, g in zip(plain, graph):
+        assert g.requires_grad
+        np.testing.assert_allclose(p.numpy(), g.detach().numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+def test_sequence_ops_on_a_batch_first_view_and_a_retained_graph(name):
+    """x as the time-major view of a (N, L, F) array (nn's batch_first): gradcheck, and a second
+    backward through the retained graph gives the same gradients as the first."""
+    xb = cr.tensor(_rand(N, L, IN, seed=99), requires_grad=True)
+    rest = _present(_seq_args(name)[1:])
+
+    def f(xb_, *others):
+        return _seq(name, False)(xb_.transpose(0, 1), *others)
+
+    assert gradcheck(f, [xb] + rest)
+    out = f(xb, *rest)
+    out = out if isinstance(out, tuple) else (out,)
+    loss = sum((o * o).sum() for o in out)
+    first = cr.autograd.grad(loss, [xb] + rest, retain_graph=True)
+    second = cr.autograd.grad(loss, [xb] + rest)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+@pytest.mark.parametrize("reverse", [False, True])
+def test_sequence_ops_jvp_matches_central_differences(name, reverse):
+    f = _seq(name, reverse)
+    args = [a.detach() for a in _seq_args(name)]
+    tangents = [cr.tensor(_rand(*a.shape, seed=80 + k)) for k, a in enumerate(args)]
+    _, tout = cr.func.jvp(f, tuple(args), tuple(tangents))
+    tout = tout if isinstance(tout, tuple) else (tout,)
+
+    def at(sign):
+        out = f(*[cr.tensor(a.data + sign * 1e-6 * t.data) for a, t in zip(args, tangents)])
+        return out if isinstance(out, tuple) else (out,)
+
+    for t, p, m in zip(tout, at(1), at(-1)):
+        np.testing.assert_allclose(t.numpy(), (p.numpy() - m.numpy()) / 2e-6, atol=1e-7)
+
+
+def _seq_grads_on(device, name, second_order):
+    args = _seq_args(name, seed=90, device=device)
+    outs = _seq(name, False)(*args)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    grads = cr.autograd.grad(sum((o * o).sum() for o in outs), args, create_graph=second_order)
+    if second_order:
+        grads = cr.autograd.grad(sum((g * g).sum() for g in grads), args)
+    return [o.detach().cpu().numpy() for o in outs] + [g.detach().cpu().numpy() for g in grads]
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+@pytest.mark.parametrize("second_order", [False, True])
+def test_sequence_ops_on_the_standin_device_equal_the_cpu(ns, name, second_order):
+    cpu = _seq_grads_on("cpu", name, second_order)
+    dev = _seq_grads_on("cuda", name, second_order)
+    assert len(cpu) == len(dev)
+    for a, b in zip(dev, cpu):
+        np.testing.assert_allclose(a, b, atol=1e-11)
+
+
+@pytest.mark.parametrize("layer", [cr.nn.LSTM, cr.nn.GRU, cr.nn.RNN])
+def test_sequence_layers_on_the_standin_device_equal_the_cpu(ns, layer):
+    cr.manual_seed(0)
+    m = layer(3, 4, num_layers=2, bidirectional=True).to(cr.float64)
+    x = _rand(5, 2, 3, seed=95)
+    got = {}
+    for device in ("cpu", "cuda"):
+        m.to(device)
+        out = m(cr.tensor(x).to(device))[0]
+        (out * out).sum().backward()
+        got[device] = [out.detach().cpu().numpy()] + \
+            [p.grad.cpu().numpy() for p in m.parameters()]
+        m.zero_grad(set_to_none=True)
+    for a, b in zip(got["cuda"], got["cpu"]):
+        np.testing.assert_allclose(a, b, atol=1e-11)

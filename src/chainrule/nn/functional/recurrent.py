@@ -277,7 +277,6 @@ class RNNStep(Op):
         return tp * (yd > 0).astype(yd.dtype)
 
 
-
 class Unbind(Op):
     """(x[0], …, x[L−1]) along the first dim, as one node.  VJP: x̄ = stack(ȳ_0, …, ȳ_{L−1})
     (an unused slice's gradient is zeros)."""

@@ -1,11 +1,13 @@
 """Recurrent layers as PyTorch's: ``RNN``, ``LSTM``, ``GRU`` and the cells ``RNNCell``,
 ``LSTMCell``, ``GRUCell``, with PyTorch's parameter names, shapes, gate order and initialisation.
 
-Backpropagation through time is the chain rule along the sequence: the forward loop records one
-node per time step (a fused step op of ``nn/functional/recurrent.py``: the recurrent GEMM, the
-gates and the state update) and ``backward`` walks them back (iteratively, so 1,000 steps or more
-are fine). The input projection of all time steps is one GEMM before the loop (x W_ihᵀ + b for
-the whole sequence at once), split into steps by one node and the outputs stacked by one node.
+Backpropagation through time is the chain rule along the sequence: each layer and direction is
+one graph node (``LSTMSequence``, ``GRUSequence``, ``RNNSequence`` of
+``nn/functional/recurrent_sequence.py``) whose forward loops over the time steps (the input
+projection x W_ihᵀ + b of all steps as one GEMM, then per step the recurrent GEMM, the gates and
+the state update) and whose backward walks them back in a loop (so 1,000 steps or more are fine).
+An LSTM with ``proj_size`` records one fused step node per time step instead (``LSTMStep``), and
+the cells one node per call.
 
     LSTM   i, f, g, o = split(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)
            c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g),   h' = σ(o) ⊙ tanh(c')
@@ -21,6 +23,7 @@ from chainrule.nn.functional.dropout import dropout as _dropout
 from chainrule.nn.functional.linear import linear
 from chainrule.nn.functional.recurrent import GRUStep, LSTMStep, RNNStep, stack_steps, \
     unbind_steps
+from chainrule.nn.functional.recurrent_sequence import GRUSequence, LSTMSequence, RNNSequence
 from chainrule.nn.modules.attention import float_dtype, positive_int
 from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
@@ -231,34 +234,32 @@ class RNNBase(Module):
         return output, (h_n, c_n.squeeze(1) if not batched else c_n)
 
     def _direction(self, x, h, c, weights, reverse):
-        """Run one direction of one layer over x (L, N, F); returns (outputs (L, N, H), h, c)."""
+        """Run one direction of one layer over x (L, N, F); returns (outputs (L, N, H), h, c):
+        one sequence op (``LSTMSequence``, ``GRUSequence``, ``RNNSequence``), or with a projection
+        (LSTM's proj_size) one ``LSTMStep`` node per time step."""
         w_ih, w_hh = weights[0], weights[1]
         b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
         w_hr = weights[-1] if self.proj_size > 0 else None
         mode = self.mode
-        if mode == "GRU":
-            steps = time_steps(linear(x, w_ih, b_ih))
-        else:   # both biases are added before the loop: one bias add for the whole sequence
-            steps = time_steps(linear(x, w_ih, None if b_ih is None else b_ih + b_hh))
-        L = len(steps)
-        outs = [None] * L
-        order = range(L - 1, -1, -1) if reverse else range(L)
+        if w_hr is None:       # one node for the whole layer and direction
+            last = 0 if reverse else x.shape[0] - 1
+            if mode == "LSTM":
+                hs, cs, _, _ = LSTMSequence.apply(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse)
+                return hs, hs[last], cs[last]
+            if mode == "GRU":
+                hs, _ = GRUSequence.apply(x, h, w_ih, w_hh, b_ih, b_hh, reverse)
+                return hs, hs[last], None
+            hs = RNNSequence.apply(x, h, w_ih, w_hh, b_ih, b_hh,
+                                   "tanh" if mode == "RNN_TANH" else "relu", reverse)
+            return hs, hs[last], None
+        # LSTM with a projection: one fused step node per time step, then h W_hrᵀ
+        steps = time_steps(linear(x, w_ih, None if b_ih is None else b_ih + b_hh))
+        outs = [None] * len(steps)
         w_t = namespace_of(w_hh.data).ascontiguousarray(w_hh.data.T)   # once: a plain GEMM
-        if mode == "LSTM":
-            for t in order:
-                h, c, _ = LSTMStep.apply(steps[t], h, c, w_hh, None, w_t)
-                if w_hr is not None:
-                    h = linear(h, w_hr)
-                outs[t] = h
-        elif mode == "GRU":
-            for t in order:
-                h = GRUStep.apply(steps[t], h, w_hh, b_hh, "rzn", w_t)[0]
-                outs[t] = h
-        else:
-            nonlinearity = "tanh" if mode == "RNN_TANH" else "relu"
-            for t in order:
-                h = RNNStep.apply(steps[t], h, w_hh, None, nonlinearity, w_t)
-                outs[t] = h
+        for t in (range(len(steps) - 1, -1, -1) if reverse else range(len(steps))):
+            h, c, _ = LSTMStep.apply(steps[t], h, c, w_hh, None, w_t)
+            h = linear(h, w_hr)
+            outs[t] = h
         return stack_steps(outs), h, c
 
     def extra_repr(self):

@@ -1,13 +1,15 @@
-"""Benchmark sequence models: an LSTM step and a TransformerEncoderLayer step, chainrule vs PyTorch.
+"""Benchmark sequence models: LSTM, GRU, RNN and TransformerEncoderLayer steps, chainrule vs PyTorch.
 
-    python benchmarks/sequences.py                      # both, timing (interleaved rounds)
+    python benchmarks/sequences.py                      # lstm and encoder, timing (interleaved)
+    python benchmarks/sequences.py --config gru,rnn
     python benchmarks/sequences.py --config lstm --rounds 10 --steps 5
     python benchmarks/sequences.py --memory             # peak RSS, one process per framework
 
 A step is forward, loss (the mean square of the output against a fixed target), backward,
 ``Adam(lr=1e-3).step()`` and ``zero_grad()`` on a fixed batch:
 
-* ``lstm``: ``nn.LSTM(128, 128, batch_first=True)``, batch 32, 50 time steps;
+* ``lstm``: ``nn.LSTM(128, 128, batch_first=True)``, batch 32, 50 time steps (``gru`` and
+  ``rnn``: ``nn.GRU`` / ``nn.RNN`` (tanh) of the same sizes);
 * ``encoder``: ``nn.TransformerEncoderLayer(d_model=128, nhead=4, batch_first=True,
   dropout=0.0)`` (dim_feedforward 2048, PyTorch's default), batch 32, length 64.
 
@@ -29,7 +31,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import child_peak, in_children, interleaved  # noqa: E402
 
 CONFIGS = {"lstm": {"batch": 32, "steps": 50, "features": 128},
+           "gru": {"batch": 32, "steps": 50, "features": 128},
+           "rnn": {"batch": 32, "steps": 50, "features": 128},
            "encoder": {"batch": 32, "steps": 64, "features": 128}}
+RECURRENT = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
 def _blas_threads():
@@ -49,15 +54,15 @@ def _data(config):
 def torch_model(config):
     import torch
     torch.manual_seed(0)
-    if config == "lstm":
-        return torch.nn.LSTM(128, 128, batch_first=True)
+    if config in RECURRENT:
+        return getattr(torch.nn, RECURRENT[config])(128, 128, batch_first=True)
     return torch.nn.TransformerEncoderLayer(128, 4, batch_first=True, dropout=0.0)
 
 
 def chainrule_model(config, state):
     import chainrule as cr
-    if config == "lstm":
-        m = cr.nn.LSTM(128, 128, batch_first=True)
+    if config in RECURRENT:
+        m = getattr(cr.nn, RECURRENT[config])(128, 128, batch_first=True)
     else:
         m = cr.nn.TransformerEncoderLayer(128, 4, batch_first=True, dropout=0.0)
     m.load_state_dict(state)

@@ -126,8 +126,7 @@ def kernel_timings(n, reps=20, rounds=5):
     z = xp.exp(-xp.abs(x))
     cases = {   # name: (make, variant, arguments)
         "adam_step": (make_adam_kernel, (False, False),
-                      (p, g, m, v, f32(0.1), f32(0.999), f32(0.001), f32(0.03), f32(1e-8),
-                       f32(-1e-3))),
+                      (p, g, m, v, f32(0.1), f32(0.999), f32(0.001), f32(1e-8), f32(-1e-3))),
         "bce_logits_forward": (_make_bce_logits_forward, (), (x, t, f32(0))),
         "bce_logits_backward": (_make_bce_logits_backward, (), (x, z, t, f32(1 / n), f32(1))),
         "relu_backward": (_make_relu_backward, (), (y, g, f32(0))),

@@ -98,11 +98,21 @@ class ElementwiseOptimizer(Optimizer):
     def __init__(self, params, defaults):
         self._flat = {}
         self._flat_misses = {}
+        self._works = {}
         super().__init__(params, defaults)
 
     def _state_replaced(self):
         self._flat = {}
         self._flat_misses = {}
+        self._works = {}
+
+    def _chunk_work(self, xp):
+        """The scratch of chunked updates (one chunk long), kept across steps: allocating it
+        fresh each step costs page faults for no gain."""
+        work = self._works.get(xp)
+        if work is None or work.shape != (self._chunk,):
+            work = self._works[xp] = Work((self._chunk,), xp)
+        return work
 
     def _cast_state(self, param, value, index):
         out = super()._cast_state(param, value, index)
@@ -184,11 +194,10 @@ class ElementwiseOptimizer(Optimizer):
         size, c = param.size, self._chunk
         p, g = param.reshape(-1), grad.reshape(-1)
         flat = {k: v.reshape(-1) for k, v in bufs.items()}
-        work = Work((c,))
+        full = self._chunk_work(namespace_of(param))
         for start in range(0, size, c):
             stop = min(start + c, size)
-            if stop - start != c:
-                work = Work((stop - start,))
+            work = full if stop - start == c else full.head(stop - start)
             self._update(group, p[start:stop], g[start:stop],
                          {k: v[start:stop] for k, v in flat.items()}, step, False, work)
 

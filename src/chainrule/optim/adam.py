@@ -39,6 +39,7 @@ class Adam(ElementwiseOptimizer):
         if amsgrad:  v_max ← max(v_max, v);  v̂ ← v_max  else  v̂ ← v
         denom ← √v̂ / √(1 − β₂ᵗ) + ε
         θ ← θ − (γ / (1 − β₁ᵗ)) · m / denom
+            (computed as θ − (γ√(1 − β₂ᵗ)/(1 − β₁ᵗ)) · m / (√v̂ + ε√(1 − β₂ᵗ)): one pass fewer)
 
     Args:
         params: tensors to optimise, or dicts defining parameter groups.
@@ -137,12 +138,16 @@ class Adam(ElementwiseOptimizer):
 
 
 def _coefficients(group, step, typ):
-    """The step's scalars in the arrays' dtype *typ* (the rounding NumPy would apply to a Python
-    float anyway, done once): ``(1 − β₁, lerp coefficient, lerp from g?, β₂, 1 − β₂, ε·√bc₂, −γ·√bc₂ / bc₁)``
-    with bc_i = 1 − β_iᵗ (the lerp weight 1 − β₁ also as PyTorch's coefficient).  The last two fold the bias corrections into scalars:
-    θ − γ/bc₁ · m / (√v / √bc₂ + ε) = θ − (γ√bc₂/bc₁) · m / (√v + ε√bc₂), one pass fewer than
-    dividing √v by √bc₂ (equal in exact arithmetic; float32 results agree with PyTorch's to
-    rounding, as before: its kernels fuse multiply-adds and take MKL's square root)."""
+    """The step's scalars, in the arrays' dtype *typ* (the rounding NumPy applies to a Python
+    float anyway, done once): ``(w, c, from_g, β₂, 1 − β₂, ε', s)`` with w = 1 − β₁ and c, from_g
+    PyTorch's lerp coefficient and form, and the bias corrections bc_i = 1 − β_iᵗ folded into
+    ε' = ε·√bc₂ and s = −γ·√bc₂/bc₁::
+
+        θ − (γ/bc₁)·m / (√v/√bc₂ + ε) = θ + s·m / (√v + ε')
+
+    equal in exact arithmetic and one pass fewer than dividing √v by √bc₂ (float32 results agree
+    with PyTorch's to rounding, as before: its kernels fuse multiply-adds, its sqrt is MKL's).
+    """
     lr = group["lr"]
     if type(lr) is not float:
         lr = float(_to_scalar(lr))

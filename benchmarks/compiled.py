@@ -29,6 +29,7 @@ import numpy_reference
 from configs import CONFIGS, init_weights, make_batches
 
 import chainrule as cr
+from chainrule.compile import optim_trace
 
 WARMUP = 5
 
@@ -49,7 +50,21 @@ def _check_identical(cfg, weights, batches):
     return compiled
 
 
-def run(cfg, steps, rounds):
+def _opaque(cfg, weights, batches):
+    """The compiled step with the optimiser's step and zero_grad kept as one call each (as
+    before they were traced): traced under ``optim_trace.TRACE_OPTIMIZERS = False``."""
+    _, step = chainrule_step.make(cfg, weights)
+    compiled = cr.compile(step)
+    optim_trace.TRACE_OPTIMIZERS = False
+    try:
+        for i in range(4):
+            compiled(*batches[i % len(batches)])
+    finally:
+        optim_trace.TRACE_OPTIMIZERS = True
+    return compiled
+
+
+def run(cfg, steps, rounds, opaque=False):
     weights = init_weights(cfg)
     np_batches = make_batches(cfg)
     batches = chainrule_step.convert_batches(np_batches)
@@ -60,10 +75,12 @@ def run(cfg, steps, rounds):
     _, reference = numpy_reference.make(cfg, weights)
     runners = {"eager": (eager, batches), "compiled": (compiled, batches),
                "numpy": (reference, np_batches)}
+    if opaque:
+        runners["opaque"] = (_opaque(cfg, weights, batches), batches)
     times = {k: [] for k in runners}
     names = list(runners)
     for r in range(rounds):
-        for k in names[r % 3:] + names[:r % 3]:
+        for k in names[r % len(names):] + names[:r % len(names)]:
             fn, data = runners[k]
             for i in range(steps + WARMUP):
                 x, y = data[i % len(data)]
@@ -87,7 +104,7 @@ def profile(compiled, batches, steps, top=18):
 
 
 PARTS = {"the generated function's NumPy calls and lines": ("<cr.compile", "numpy/", "~:<"),
-         "optimiser step + zero_grad": ("optim/",),
+         "optimiser step + zero_grad (opaque) or its scalars": ("optim/", "optim_trace"),
          "guards and the plan cache": ("compile/compiled.py", "compile/guards.py",
                                        "compile/plan.py", "layout_holds"),
          "leaf .grad tensors, result, detach": ("tensor.py", "grad_mode", "autograd/")}
@@ -122,15 +139,20 @@ def main(argv=None):
     ap.add_argument("--plan", action="store_true", help="print each configuration's plan")
     ap.add_argument("--profile", action="store_true", help="profile each configuration's replay")
     ap.add_argument("--shares", action="store_true", help="a replay's time by part")
+    ap.add_argument("--opaque", action="store_true",
+                    help="also time the compiled step with the optimiser as one opaque call")
     args = ap.parse_args(argv)
+    extra = f" {'opaque µs':>10} {'opaque/NumPy':>13}" if args.opaque else ""
     print(f"{'config':8} {'eager µs':>9} {'compiled µs':>12} {'NumPy µs':>9} "
-          f"{'compiled/eager':>15} {'compiled/NumPy':>15}")
+          f"{'compiled/eager':>15} {'compiled/NumPy':>15}{extra}")
     for name in args.config.split(","):
         cfg = CONFIGS[name]
-        med, plan, (compiled, batches) = run(cfg, args.steps, args.rounds)
+        med, plan, (compiled, batches) = run(cfg, args.steps, args.rounds, args.opaque)
+        extra = f" {med['opaque']:10.1f} {med['opaque'] / med['numpy']:13.3f}" \
+            if args.opaque else ""
         print(f"{name:8} {med['eager']:9.1f} {med['compiled']:12.1f} {med['numpy']:9.1f} "
               f"{med['compiled'] / med['eager']:15.3f} {med['compiled'] / med['numpy']:15.3f}"
-              f"   ({plan.kind} plan)")
+              f"{extra}   ({plan.kind} plan)")
         if args.plan:
             print(plan.describe())
             if plan.kind == "flat":

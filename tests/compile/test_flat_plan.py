@@ -360,3 +360,18 @@ def test_more_ops_trace_bit_identically():
     seqs = [(cr.tensor(rng.standard_normal((4, 5, 8)).astype(np.float32)),
              cr.tensor((rng.random((4, 1)) > .5).astype(np.float32))) for _ in range(3)]
     _flat(_compare(_Attention, OPTIMISERS["adam"], nn.BCEWithLogitsLoss(), seqs))
+
+
+def test_one_tensor_passed_twice_when_traced_does_not_alias_later_inputs():
+    """Traced with step(x, x), the plan must not read the second input through the first."""
+    rng = np.random.default_rng(2)
+    xs = [cr.tensor(rng.standard_normal((16, 5)).astype(np.float32)) for _ in range(3)]
+    calls = [(xs[0], xs[1]), (xs[1], xs[2]), (xs[2], xs[2]), (xs[0], xs[1]), (xs[1], xs[0])]
+    out = []
+    for compiled in (False, True):
+        model, step = _make(_square_model, OPTIMISERS["adam"], nn.MSELoss())
+        step = cr.compile(step) if compiled else step
+        out.append([step(x, y).data.tobytes() for x, y in calls])
+        out.append([p.data.tobytes() for p in model.parameters()])
+    assert out[0] == out[2] and out[1] == out[3]
+    assert "share one array" in step.plans()[0].why_not_flat

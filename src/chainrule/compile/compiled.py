@@ -5,7 +5,14 @@ from collections import OrderedDict
 
 from chainrule import function as _function
 from chainrule.compile import array_plan, flat_plan
-from chainrule.compile.guards import flatten, has_hooks, modes, modules_of, reachable
+from chainrule.compile.guards import (
+    flatten,
+    has_hooks,
+    hook_dicts,
+    modes,
+    modules_of,
+    reachable,
+)
 from chainrule.compile.plan import Plan, same_plan, same_result
 from chainrule.compile.recorder import Recorder
 from chainrule.errors import ConfigError
@@ -21,16 +28,22 @@ class CompileWarning(UserWarning):
 CACHE_SIZE = 8
 """Plans kept per compiled function (one per set of guards: batch size, dtype, modes...)."""
 
+RETRACES = 3
+"""Times a flat plan whose traced optimiser changed (repacked, new settings) is traced again;
+after that its array plan replays (settings that change every step, as a one-cycle schedule's
+betas, would cost a trace a step)."""
+
 _EAGER = "eager"
 
 
 class _Entry:
     """What the cache holds for one set of guards: recordings so far, then a plan (or eager)."""
 
-    __slots__ = ("first", "plan", "reason", "state")
+    __slots__ = ("first", "plan", "reason", "retraces", "state")
 
     def __init__(self):
         self.state, self.first, self.plan, self.reason = "record", None, None, None
+        self.retraces = 0
 
 
 class CompiledFunction:
@@ -54,6 +67,7 @@ class CompiledFunction:
         self.cache_size = cache_size
         self.cache = OrderedDict()
         self._modules = None
+        self._hooks = ()
         self._optimizers = ()
         self._module_args = False
         self._last_key = self._last_entry = None
@@ -66,11 +80,12 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         if self._modules is None or self._module_args:
             self._modules = modules_of(self.fn, args, kwargs)
+            self._hooks = hook_dicts(self._modules)
             self._optimizers = reachable(self.fn, args, kwargs, Optimizer)
             self._module_args = any(isinstance(v, Module) for v in (*args, *kwargs.values()))
         tensors = []
         key = (flatten(args, tensors), flatten(kwargs, tensors) if kwargs else None,
-               modes(self._modules))
+               modes(self._modules, self._hooks))
         if key == self._last_key:           # the same guards as the last call: no cache work
             entry = self._last_entry
         else:
@@ -87,7 +102,11 @@ class CompiledFunction:
             if plan.guards_hold():
                 if plan.kind == "array" and not plan.traced:
                     return self._trace(entry, plan, tensors)
-                return plan.replay(tensors)
+                out = plan.replay(tensors)
+                if plan.kind == "flat" and plan.stale and entry.retraces < RETRACES:
+                    entry.retraces += 1             # a traced optimiser changed: trace again
+                    entry.plan, plan.array.traced = plan.array, False
+                return out
             entry.state, entry.first, entry.plan = "record", None, None
         if entry.state == _EAGER:
             return self.fn(*args, **kwargs)

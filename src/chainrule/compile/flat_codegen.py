@@ -32,6 +32,18 @@ def store_leaf(who, x, handed, borrowed):
         deliver(who, x, handed, borrowed)
 
 
+def outside_array(a):
+    """An outside array (an optimiser's packed buffer) as a value of the plan: written as the
+    array's own name in the generated code."""
+    return a
+
+
+def grad_array(p):
+    """A parameter's gradient array (the optimiser's gather reads each one): written as
+    ``p._grad.data`` in the generated code."""
+    return p._grad.data
+
+
 _UFUNC_OF = {getattr(operator, n): u for n, u in (
     ("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("truediv", np.true_divide),
     ("matmul", np.matmul), ("neg", np.negative), ("lt", np.less), ("le", np.less_equal),
@@ -119,6 +131,8 @@ def generate(calls, result, n_inputs, buffers, simple=False, folded=None, fresh=
         elif kind == "handed":
             if not simple:
                 src.emit(f"handed = {{id({_arg(src, ('s', entry[1]))})}}; borrowed = set()")
+        elif kind == "nograd":
+            src.emit(f"{src.const(entry[1], 'tensor')}._grad = None")
         elif kind == "bump":
             src.emit(f"{src.const(entry[1], 'tensor')}._vc[0] += {entry[2]}")
         else:
@@ -171,9 +185,17 @@ def _arg(src, a):
 def _emit_call(src, fn, args, kwargs, out, buffer):
     a = [_arg(src, x) for x in args]
     kw = [f"{k}={_arg(src, x)}" for k, x in kwargs.items()]
-    target = "" if out is None else (f"v{out} = " if type(out) is int else "o = ")
+    if type(out) is tuple and len(out) > 1 and all(type(k) is int for k in out):
+        target = ", ".join(f"v{k}" for k in out) + " = "
+        out = None
+    else:
+        target = "" if out is None else (f"v{out} = " if type(out) is int else "o = ")
     if fn is _data:
         line = f"{a[0]}.{DATA}"
+    elif fn is outside_array:
+        line = a[0]
+    elif fn is grad_array:
+        line = f"{a[0]}._grad.{DATA}"
     elif buffer is not None:
         ufunc = _UFUNC_OF.get(fn, fn)
         line = f"{src.const(ufunc, ufunc.__name__)}({', '.join(a + kw)}, " \

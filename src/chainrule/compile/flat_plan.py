@@ -2,9 +2,10 @@
 
 Built by tracing (:mod:`.trace`) one run of an :class:`~.array_plan.ArrayPlan`: each op's
 ``forward`` and ``backward`` runs on proxies, so every array call inside it (operators, methods,
-NumPy functions, random draws) is recorded; the engine's gradient sums and leaf deliveries, and
-the calls the array plan makes on tensors (the optimiser's ``step``/``zero_grad``, ``detach``,
-in-place methods) become entries of the same list.  :func:`.flat_codegen.generate` compiles the
+NumPy functions, random draws) is recorded; the engine's gradient sums and leaf deliveries, the
+optimiser's update (:mod:`.optim_trace`: its calls traced, its per-step scalars computed at each
+replay) and the calls the array plan makes on tensors (``detach``, in-place methods, optimisers
+that cannot be traced) become entries of the same list.  :func:`.flat_codegen.generate` compiles the
 list into one straight-line function.  A call whose result is a fresh array that never leaves
 the step (not returned, not stored in a ``.grad``, not handed to the optimiser or another tensor
 call, nor a view of such an array) writes into a buffer allocated once (``out=``): each buffer
@@ -21,6 +22,7 @@ import numpy as np
 
 from chainrule import function as _function
 from chainrule.backend import numpy_namespace
+from chainrule.compile import optim_trace
 from chainrule.compile.codegen import CALL, DATA, FORWARD
 from chainrule.compile.flat_codegen import (
     _UFUNC_OF,
@@ -37,6 +39,7 @@ from chainrule.random import Generator, default_generator
 from chainrule.tensor import Tensor, _leaf_hooks, to_array, wrap
 
 _ndarray = np.ndarray
+_requires_grad = operator.attrgetter("_requires_grad")
 
 
 class FlatPlan:
@@ -44,32 +47,65 @@ class FlatPlan:
     is the array plan it falls back on (see :meth:`replay`)."""
 
     kind = "flat"
-    __slots__ = ("_ext_ids", "_fn", "_last", "_layout", "array", "buffers", "calls", "exts",
-                 "ops", "source")
+    __slots__ = ("_ext_ids", "_fn", "_last", "_layout", "_same", "_watch", "_watch_data",
+                 "_watch_grad", "array", "buffers", "calls", "exts", "ops", "optims", "source",
+                 "stale")
 
     def __init__(self, array, calls, result, inputs, exts, buffers, simple=False, folded=None,
-                 fresh=()):
+                 fresh=(), optims=()):
         self.array, self.ops, self.calls, self.buffers = array, array.ops, calls, buffers
         self.exts = exts
+        self.optims = tuple(optims)
+        self.stale = False
+        """True once a traced optimiser's layout or settings changed (a repacked group, a new
+        beta): the array plan replays, and the compiled function traces it again."""
+        """The optimiser steps traced into the plan (:class:`.optim_trace.OptimTrace`), whose
+        packed layout and settings must hold for a replay."""
         self._layout = [t.data.strides for t in (*inputs, *exts)]
-        self._last, self._ext_ids = (), set()
+        self._last = [t.data for t in exts]
+        self._ext_ids = set(map(id, self._last))
+        self._watch = [t for t, _ in self.ops.externals]
+        self._watch_data = list(map(_data, self._watch))
+        self._watch_grad = list(map(_requires_grad, self._watch))
+        self._same = False
         self._fn, self.source = generate(calls, result, len(inputs), buffers, simple,
                                          folded or {}, fresh)
+
+    def guards_hold(self):
+        """True while every outside tensor has the shape, dtype and requires_grad it had: at
+        once when each still has the very array it had at the last replay (the common case:
+        one identity check per tensor), else by the op plan's check."""
+        watch = self._watch
+        if all(map(operator.is_, map(_data, watch), self._watch_data)) and \
+                list(map(_requires_grad, watch)) == self._watch_grad:
+            self._same = True
+            return True
+        self._same = False
+        return self.ops.guards_hold()
 
     def layout_holds(self, inputs):
         """True while the step's inputs and the parameters it reads are distinct arrays with the
         memory layout (strides) they had when traced: the traced calls (views, copies, layout
-        tests such as ``a.flags.c_contiguous``) are then the ones eager code makes."""
-        datas = [t.data for t in self.exts]
-        if len(datas) != len(self._last) or not all(map(operator.is_, datas, self._last)):
-            ids = set()             # new parameter arrays (checked once, then by identity)
-            for d, strides in zip(datas, self._layout[len(inputs):]):
-                if type(d) is not _ndarray or d.strides != strides:
+        tests such as ``a.flags.c_contiguous``) are then the ones eager code makes.  The
+        parameters are checked only when :meth:`guards_hold` saw a new array (a plan with a
+        traced optimiser step wants the very arrays it was traced on: views of the packed
+        buffer)."""
+        if not self._same:
+            datas = [t.data for t in self.exts]
+            if not all(map(operator.is_, datas, self._last)):
+                if self.optims:
+                    self.stale = True       # the optimiser repacked: trace again
                     return False
-                ids.add(id(d))
-            if len(ids) != len(datas):
-                return False
-            self._last, self._ext_ids = datas, ids
+                ids = set()             # new parameter arrays (checked once, then by identity)
+                for d, strides in zip(datas, self._layout[len(inputs):]):
+                    if type(d) is not _ndarray or d.strides != strides:
+                        return False
+                    ids.add(id(d))
+                if len(ids) != len(datas):
+                    return False
+                self._last, self._ext_ids = datas, ids
+            self._watch_data = list(map(_data, self._watch))
+            self._watch_grad = list(map(_requires_grad, self._watch))
         ids = []
         for t, strides in zip(inputs, self._layout):
             d = t.data
@@ -82,9 +118,6 @@ class FlatPlan:
     def why_not_array(self):
         return None
 
-    def guards_hold(self):
-        return self.ops.guards_hold()
-
     def describe(self):
         """The step's ops and backward as the array plan lists them (``source`` is the
         generated function: the NumPy calls, one a line)."""
@@ -96,6 +129,10 @@ class FlatPlan:
             return self.ops.replay(inputs)
         if not self.layout_holds(inputs):
             return self.array.replay(inputs)
+        for o in self.optims:
+            if not o.holds():
+                self.stale = True
+                return self.array.replay(inputs)
         prev = _grad_state.enabled
         _grad_state.enabled = False
         try:
@@ -137,7 +174,7 @@ def trace(array, inputs):
     calls = splat(tr.calls, tr.values)
     fresh = {k for k, a in tr.fresh.items() if a.flags.writeable}
     return out, FlatPlan(array, calls, result, inputs, run.exts, buffers, simple, folded,
-                         fresh), None
+                         fresh, run.optims), None
 
 
 class _Run:
@@ -152,6 +189,7 @@ class _Run:
         self.gens = [default_generator]
         self.owner = {}         # id(array) -> the outside tensor it belongs to
         self.exts = []          # the outside tensors whose arrays the trace reads
+        self.optims = []        # optim_trace.OptimTrace of each traced optimiser step
 
     # slots and values
     def _new_slot(self):
@@ -172,9 +210,9 @@ class _Run:
         owner = self.owner.get(id(real))
         if owner is None and id(real) in self.tr.by_id:
             self.tr.poison("an array of the step is also the array of an input or parameter")
-        elif owner is not None and owner is not t:
+        elif owner is not None and (owner[0] is not t or owner[1] != spec):
             self.tr.poison("two inputs or parameters of the step share one array")
-        self.owner[id(real)] = t
+        self.owner[id(real)] = (t, spec)
         if spec[0] == "k" and not any(t is u for u in self.exts):
             self.exts.append(t)
         return self.tr.call(_data, (Ref(spec, t),), {})
@@ -313,6 +351,17 @@ class _Run:
         tr = self.tr
         args = [self._call_arg(s) for s in aspec]
         kwargs = {k: self._call_arg(s) for k, s in kspec.items()}
+        if ospec is None and all(s[0] == "const" for s in (*aspec, *kspec.values())):
+            opt = optim_trace.optimizer_of(fn, args, kwargs, tr.calls)
+            if opt is not None:         # its NumPy calls join the plan (optim_trace)
+                self.optims.append(optim_trace.trace_step(self, opt, bool(aspec) is False))
+                return
+            params = optim_trace.zero_grad_params(fn, args, kwargs)
+            if params is not None:
+                for p in params:
+                    p._grad = None
+                    tr.calls.append(("nograd", p))
+                return
         eargs = tuple([_enc(tr, a) for a in args])
         ekw = {k: _enc(tr, v) for k, v in kwargs.items()}
         if grad:

@@ -66,13 +66,18 @@ def modules_of(fn, args, kwargs):
     return found
 
 
-def modes(modules):
-    """The training flags of *modules*, and whether each has hooks (which a replay would skip:
-    a module with hooks makes the step run eagerly), as a tuple (``has_hooks`` inlined: this
-    runs on every call of a compiled step)."""
-    return tuple([(m.training, bool(m._forward_hooks or m._forward_pre_hooks
-                                    or m._backward_hooks or m._backward_pre_hooks))
-                  for m in modules])
+def hook_dicts(modules):
+    """The hook dicts of *modules* (four each: a module makes them once, in ``__init__``, and
+    registering a hook adds to one), read by :func:`modes` on every call."""
+    return [d for m in modules for d in (m._forward_hooks, m._forward_pre_hooks,
+                                         m._backward_hooks, m._backward_pre_hooks)]
+
+
+def modes(modules, hooks):
+    """The training flags of *modules* and whether any of them has hooks (*hooks*, their
+    :func:`hook_dicts`; a replay would skip hooks, so a module with one makes the step run
+    eagerly): this runs on every call of a compiled step, so it is two quick passes."""
+    return tuple([m.training for m in modules]), any(hooks)
 
 
 def has_hooks(m):

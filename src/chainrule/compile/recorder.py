@@ -35,6 +35,29 @@ _CALLS = tuple(sorted(
 ``t.grad`` is recorded too."""
 
 
+_FACTORIES = ("zeros", "ones", "full", "eye", "identity", "arange", "linspace", "tri")
+"""NumPy-namespace functions that make an array from constants.  A tensor made around such an
+array outside any op (``cr.zeros(4, 8)``, ``cr.ones``, ``cr.full``, ``cr.eye``, the initial
+state ``nn.LSTM``/``nn.GRU`` make when given none) is recorded as one call that makes it again,
+so a replay makes a fresh one on every step, as eagerly.  (``cr.arange`` and ``cr.linspace``
+convert NumPy's result with ``astype``: still made outside the recorded calls.)"""
+
+
+def make_tensor(fn, args, kwargs, requires_grad):
+    """``Tensor(fn(*args, **kwargs), requires_grad=requires_grad)``: a tensor the step makes from
+    constants, made afresh by each replay."""
+    return Tensor(fn(*args, **kwargs), requires_grad=requires_grad)
+
+
+def _constant(v):
+    t = type(v)
+    if t is tuple or t is list:
+        return all(map(_constant, v))
+    if t is dict:
+        return all(map(_constant, v.values()))
+    return not (isinstance(v, Tensor) or is_array(v))
+
+
 class Recorder:
     """Collects one run's entries; ``reason`` is set when the run cannot be replayed."""
 
@@ -51,6 +74,7 @@ class Recorder:
         self.busy = False
         self.reason = None
         self.data_of = {}               # id(t.data) -> spec of t: an op given an array
+        self.made = {}                  # id(array) -> (factory, args, kwargs, array)
         for i, v in enumerate(inputs):
             self.slot_of[id(v)] = ("in", i)
             self.data_of[id(v.data)] = ("data", ("in", i))
@@ -153,6 +177,14 @@ class Recorder:
                     orig = cls.__dict__[name]
                     self._saved.append((cls, name, orig))
                     setattr(cls, name, _recorded(self, orig))
+        for name in _FACTORIES:
+            orig = numpy_namespace.__dict__.get(name)
+            if orig is not None:
+                self._saved.append((numpy_namespace, name, orig))
+                setattr(numpy_namespace, name, _factory(self, orig))
+        orig = Tensor.__dict__["__init__"]
+        self._saved.append((Tensor, "__init__", orig))
+        Tensor.__init__ = _made_tensor(self, orig)
         for obj in self.instances:      # e.g. opt.step wrapped on the instance by a scheduler
             for name in ("step", "zero_grad"):
                 orig = obj.__dict__.get(name)
@@ -195,6 +227,31 @@ def _recorded_bound(rec, orig):
             return orig(*args, **kwargs)
         return rec.call(orig, args, kwargs)
     return method
+
+
+def _factory(rec, orig):
+    """*orig* (a namespace factory) noting each array it makes from constants outside an op."""
+    @functools.wraps(orig)
+    def make(*args, **kwargs):
+        out = orig(*args, **kwargs)
+        if not rec.busy and _function.recorder is rec and _constant(args) and _constant(kwargs):
+            rec.made[id(out)] = (orig, args, kwargs, out)
+        return out
+    return make
+
+
+def _made_tensor(rec, orig):
+    """``Tensor.__init__`` recording a tensor made around a factory's array as a call."""
+    @functools.wraps(orig)
+    def init(self, data, requires_grad=False, dtype=None):
+        orig(self, data, requires_grad, dtype)
+        m = rec.made.pop(id(data), None) if rec.made else None
+        if m is not None and m[3] is data and self.data is data and dtype is None \
+                and not rec.busy and _function.recorder is rec and type(self) is Tensor:
+            rec.entries.append((make_tensor, (("const", m[0]), ("const", m[1]), ("const", m[2]),
+                                              ("const", bool(requires_grad))), {},
+                                rec.bind(self), _grad_state.enabled))
+    return init
 
 
 def _classes(base):

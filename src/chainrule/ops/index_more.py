@@ -7,7 +7,7 @@ gradient is ȳ at the positions it was written to (summed over repeats for ``acc
 where y = x + the placed values and x̄ = ȳ everywhere).
 """
 from chainrule.backend import namespace_of
-from chainrule.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from chainrule.errors import ArgumentTypeError, DTypeError, IndexOutOfRangeError, ShapeError
 from chainrule.ops._util import normalize_dim
 from chainrule.ops.arithmetic import add
 from chainrule.ops.cast import to
@@ -84,7 +84,7 @@ def index_put(input, indices, values, accumulate=False):
     tensor([2., 0., 0.])
     """
     if not isinstance(indices, (tuple, list)):
-        raise DTypeError(f"index_put: indices must be a tuple of tensors, got "
+        raise ArgumentTypeError(f"index_put: indices must be a tuple of tensors, got "
                          f"{type(indices).__name__}")
     if len(indices) > max(input.data.ndim, 1):
         raise IndexOutOfRangeError(f"index_put: too many indices ({len(indices)}) for a tensor "

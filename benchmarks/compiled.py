@@ -42,7 +42,7 @@ def _check_identical(cfg, weights, batches):
         warnings.simplefilter("error", cr.CompileWarning)
         for i in range(30):
             a, b = eager(*batches[i % len(batches)]), compiled(*batches[i % len(batches)])
-            if a.data.tobytes() != b.data.tobytes():
+            if a.data.numpy().tobytes() != b.data.numpy().tobytes():
                 raise SystemExit(f"{cfg.name}: compiled loss differs from eager at step {i}")
     for (w1, b1), (w2, b2) in zip(chainrule_step.weights(m1), chainrule_step.weights(m2)):
         if w1.tobytes() != w2.tobytes() or b1.tobytes() != b2.tobytes():

@@ -23,12 +23,12 @@ def test_round_trip_of_every_dtype(tmp_path):
     back = cr.load(path)
     assert sorted(back) == sorted(tensors)
     for key, value in tensors.items():
-        want = value.data if isinstance(value, cr.Tensor) else value
+        want = value._data if isinstance(value, cr.Tensor) else value
         got = back[key]
         assert isinstance(got, cr.Tensor) and not got.requires_grad
-        assert got.data.dtype == want.dtype and got.shape == want.shape
-        np.testing.assert_array_equal(got.data, want)
-        assert got.data.flags.writeable
+        assert got._data.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got._data, want)
+        assert got._data.flags.writeable
 
 
 def test_metadata_and_bytes_api(tmp_path):
@@ -118,14 +118,14 @@ def test_pytorch_state_dict_through_safetensors_gives_pytorchs_outputs(tmp_path)
     assert net.load_state_dict(cr.load(tmp_path / "torch.safetensors")).missing_keys == []
     x = np.random.RandomState(0).randn(7, 5).astype(np.float32)
     want = tnet(torch.from_numpy(x)).detach().numpy()
-    np.testing.assert_allclose(net(cr.tensor(x)).data, want, atol=1e-6)
+    np.testing.assert_allclose(net(cr.tensor(x))._data, want, atol=1e-6)
     assert int(net[2].num_batches_tracked.item()) == 3
     # and back: chainrule writes, PyTorch reads
     with cr.no_grad():
         net[0].weight.mul_(2)
     cr.save(net.state_dict(), tmp_path / "cr.safetensors")
     tnet.load_state_dict(load_file(tmp_path / "cr.safetensors"))
-    np.testing.assert_allclose(tnet(torch.from_numpy(x)).detach().numpy(), net(cr.tensor(x)).data,
+    np.testing.assert_allclose(tnet(torch.from_numpy(x)).detach().numpy(), net(cr.tensor(x))._data,
                                atol=1e-6)
 
 
@@ -136,7 +136,7 @@ def test_bfloat16_loads_as_float32_exactly(tmp_path):
     save_file({"w": w}, tmp_path / "bf.safetensors")
     got = cr.load(tmp_path / "bf.safetensors")["w"]
     assert got.dtype == cr.float32
-    np.testing.assert_array_equal(got.data, w.float().numpy())
+    np.testing.assert_array_equal(got._data, w.float().numpy())
 
 
 def test_load_state_dict_takes_torch_tensors_and_numpy_arrays():
@@ -144,7 +144,7 @@ def test_load_state_dict_takes_torch_tensors_and_numpy_arrays():
     tnet, net = torch_and_chainrule_mlps(torch)
     net.load_state_dict(tnet.state_dict())  # torch tensors, converted through __array__
     x = np.random.RandomState(1).randn(3, 5).astype(np.float32)
-    np.testing.assert_allclose(net(cr.tensor(x)).data, tnet(torch.from_numpy(x)).detach().numpy(),
+    np.testing.assert_allclose(net(cr.tensor(x))._data, tnet(torch.from_numpy(x)).detach().numpy(),
                                atol=1e-6)
     arrays = {k: v.numpy().astype(np.float64) if v.is_floating_point() else v.numpy()
               for k, v in tnet.state_dict().items()}
@@ -158,9 +158,9 @@ def test_load_state_dict_takes_torch_tensors_and_numpy_arrays():
     assert lin.weight.abs().sum().item() > 0  # assign copied: no memory shared with torch
     with pytest.raises(cr.StateDictError, match="requires grad"):
         lin.load_state_dict(dict(tnet[0].named_parameters()))
-    before = lin.weight.data.copy()
+    before = lin.weight._data.copy()
     with pytest.raises(cr.StateDictError, match="complex128"):
         lin.load_state_dict({"weight": np.zeros((8, 5), complex), "bias": np.zeros(8)})
     with pytest.raises(cr.StateDictError, match="size mismatch"):
         lin.load_state_dict({"weight": torch.zeros(5, 8), "bias": torch.zeros(8)})
-    np.testing.assert_array_equal(lin.weight.data, before)  # nothing changed on error
+    np.testing.assert_array_equal(lin.weight._data, before)  # nothing changed on error

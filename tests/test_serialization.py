@@ -32,7 +32,7 @@ def assert_same(got, want, where="obj"):
     if isinstance(want, Tensor):
         assert type(got) is Tensor, where
         assert got.requires_grad is False, where
-        assert_same(got.data, want.data, where + ".data")
+        assert_same(got._data, want._data, where + ".data")
     elif isinstance(want, np.ndarray):
         assert type(got) is np.ndarray, where
         assert got.dtype == want.dtype and got.shape == want.shape, where
@@ -122,8 +122,8 @@ def test_arrays_and_tensors_round_trip(dtype, shape):
     arr = (rng.standard_normal(shape) * 50).astype(dtype)
     assert_same(roundtrip(arr), arr)
     got = roundtrip(Tensor(arr))
-    assert type(got) is Tensor and got.data.dtype == np.dtype(dtype) and got.shape == shape
-    np.testing.assert_array_equal(got.data, arr)
+    assert type(got) is Tensor and got._data.dtype == np.dtype(dtype) and got.shape == shape
+    np.testing.assert_array_equal(got._data, arr)
 
 
 def test_float_special_values_keep_their_bits():
@@ -156,8 +156,8 @@ def test_memmap_saves_as_array(tmp_path):
 def test_loaded_arrays_are_independent_writable_copies():
     got = roundtrip({"a": np.ones(3), "b": np.ones(3), "t": Tensor(np.ones(2, np.float32))})
     got["a"][0] = 5
-    got["t"].data[1] = 7
-    assert got["b"][0] == 1 and got["a"][0] == 5 and got["t"].data[1] == 7
+    got["t"]._data[1] = 7
+    assert got["b"][0] == 1 and got["a"][0] == 5 and got["t"]._data[1] == 7
 
 
 def test_tensors_come_back_as_plain_tensors_without_grad():
@@ -168,8 +168,8 @@ def test_tensors_come_back_as_plain_tensors_without_grad():
     assert type(got["w"]) is Tensor and type(got["t"]) is Tensor
     assert not got["w"].requires_grad and not got["t"].requires_grad
     assert got["w"].grad is None and got["w"].grad_fn is None
-    np.testing.assert_array_equal(got["t"].data, t.data)
-    assert got["w"].data.dtype == np.float32
+    np.testing.assert_array_equal(got["t"]._data, t._data)
+    assert got["w"]._data.dtype == np.float32
 
 
 def test_nested_structure_keeps_key_types_order_and_container_types():

@@ -140,7 +140,7 @@ def _check_generators(generators, where):
 
 def _apply(check, obj, model, optimizer, scheduler, generators, restore_rng):
     """Load the checked state; should any step still fail, put everything back as it was."""
-    saved = {"model": {k: Tensor(np.array(v.data if isinstance(v, Tensor) else v, copy=True))
+    saved = {"model": {k: Tensor(np.array(v._data if isinstance(v, Tensor) else v, copy=True))
                        for k, v in model.state_dict().items()},
              "optimizer": None if optimizer is None else optimizer.state_dict(),
              "scheduler": None if scheduler is None else copy.deepcopy(scheduler.state_dict()),
@@ -196,7 +196,7 @@ def _article(kind):
 
 
 def _array(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value
 
 
 def _short(value):
@@ -278,7 +278,7 @@ class _Checker:
                             f"parameter groups in the file, {len(live_groups)} in the optimizer")
         params = {}
         shapes = [tuple(p.shape) for g in optimizer.param_groups for p in g["params"]]
-        dtypes = [p.data.dtype for g in optimizer.param_groups for p in g["params"]]
+        dtypes = [p._data.dtype for g in optimizer.param_groups for p in g["params"]]
         for i, (g, lg) in enumerate(zip(groups, live_groups)):
             at = f"optimizer['param_groups'][{i}]"
             if not isinstance(g, dict) or not isinstance(g.get("params"), list):
@@ -451,8 +451,8 @@ def _probe_state(optimizer):
         for g in inner.param_groups:
             params = []
             for p in g["params"]:
-                t = Tensor(np.zeros_like(p.data), requires_grad=True)
-                t.grad = Tensor(np.zeros_like(p.data))
+                t = Tensor(np.zeros_like(p._data), requires_grad=True)
+                t.grad = Tensor(np.zeros_like(p._data))
                 params.append(t)
             groups.append({**{k: v for k, v in g.items() if k not in ("params", "param_names")},
                            "params": params})

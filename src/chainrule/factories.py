@@ -68,7 +68,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     (2, 2)
     """
     arr = to_array(data, dtype)
-    src = data.data if isinstance(data, Tensor) else data
+    src = data._data if isinstance(data, Tensor) else data
     if arr is src or isinstance(src, xp.ndarray) and xp.may_share_memory(arr, src):
         arr = arr.copy()
     return _make(arr, requires_grad, device)
@@ -118,12 +118,12 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
 
 
 def _like(x, dtype):
-    return dtypes.to_dtype(dtype) if dtype is not None else x.data.dtype
+    return dtypes.to_dtype(dtype) if dtype is not None else x._data.dtype
 
 
 def _like_ns(x, device):
     """The namespace of *device*, or of *x*'s device when none is given (as PyTorch)."""
-    return namespace_for(device_of(x.data) if device is None else device)
+    return namespace_for(device_of(x._data) if device is None else device)
 
 
 def zeros_like(input, dtype=None, requires_grad=False, device=None):
@@ -153,13 +153,13 @@ def full_like(input, fill_value, dtype=None, requires_grad=False, device=None):
 def rand_like(input, dtype=None, requires_grad=False, device=None, generator=None):
     """Uniform [0, 1) draws in *input*'s shape and (float) dtype."""
     return rand(input.shape, dtype=_like(input, dtype), requires_grad=requires_grad,
-                device=device_of(input.data) if device is None else device, generator=generator)
+                device=device_of(input._data) if device is None else device, generator=generator)
 
 
 def randn_like(input, dtype=None, requires_grad=False, device=None, generator=None):
     """Standard normal draws in *input*'s shape and (float) dtype."""
     return randn(input.shape, dtype=_like(input, dtype), requires_grad=requires_grad,
-                 device=device_of(input.data) if device is None else device, generator=generator)
+                 device=device_of(input._data) if device is None else device, generator=generator)
 
 
 def _random_float(dtype, op):

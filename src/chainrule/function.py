@@ -7,7 +7,7 @@ outputs' ``grad_fn``: ``next_functions`` are its edges to the inputs' nodes.
 Two contracts, one class tree:
 
 - ``Op`` — chainrule's built-in ops.  ``forward(ctx, ...)`` receives the tensors and computes on
-  their arrays (``x.data``) with ``ctx.xp``, the namespace that owns them (NumPy on the CPU, CuPy
+  their arrays (``x._data``) with ``ctx.xp``, the namespace that owns them (NumPy on the CPU, CuPy
   on a GPU).  ``backward(ctx, gy)`` is written once in NumPy's names with ``ctx.xp`` too: in a
   first-order backward ``gy`` and ``ctx.saved_tensors`` are arrays and ``ctx.xp`` is the arrays'
   module, so nothing is recorded; with ``create_graph=True`` they are tensors and ``ctx.xp`` is the
@@ -18,7 +18,7 @@ Two contracts, one class tree:
           '''y = eˣ.  Jacobian diag(eˣ), so  x̄ = ȳ · y.'''
           @staticmethod
           def forward(ctx, x):
-              y = ctx.xp.exp(x.data)
+              y = ctx.xp.exp(x._data)
               ctx.save_for_backward(y)
               return y
 
@@ -59,10 +59,10 @@ any thread.  While one is, ``apply`` hands each op to this thread's innermost le
 class _SavedOutput:
     """An output saved for backward, kept as (array, version) so the node holds no cycle."""
 
-    __slots__ = ("data", "vc", "version", "output_nr")
+    __slots__ = ("_data", "vc", "version", "output_nr")
 
     def __init__(self, t):
-        self.data, self.vc, self.version, self.output_nr = t.data, t._vc, t._vc[0], t._output_nr
+        self._data, self.vc, self.version, self.output_nr = t._data, t._vc, t._vc[0], t._output_nr
 
 
 class Function:
@@ -135,17 +135,17 @@ class Function:
                 if t.vc[0] != t.version:
                     self._raise_modified(len(out), t.vc[0], t.version)
                 if arrays:
-                    out.append(t.data)
+                    out.append(t._data)
                 else:
                     r = Tensor.__new__(Tensor)
-                    r.data, r._grad, r.grad_fn, r._vc = t.data, None, self, t.vc
+                    r._data, r._grad, r.grad_fn, r._vc = t._data, None, self, t.vc
                     r._output_nr, r._retains_grad, r._requires_grad, r._view_of = \
                         t.output_nr, False, True, None
                     out.append(r)
             elif v is not None:         # a tensor: its version was recorded when saved
                 if t._vc[0] != v:
                     self._raise_modified(len(out), t._vc[0], v)
-                out.append(t.data if arrays else t)
+                out.append(t._data if arrays else t)
             else:                       # an array kept as a constant
                 out.append(t)
         return tuple(out)
@@ -183,7 +183,7 @@ class Function:
         args = [wrap(a) if _is_raw_array(a) else wrap(np.asarray(a)) if isinstance(a, np.generic)
                 else a for a in args]
         out = op.forward(ctx, *args, **kwargs)
-        return out.data if isinstance(out, Tensor) else out
+        return out._data if isinstance(out, Tensor) else out
 
     # ---- graph bookkeeping -------------------------------------------------------------
     @classmethod
@@ -208,7 +208,7 @@ class Function:
             for a in args:
                 if isinstance(a, Tensor):
                     needs.append(a._requires_grad)
-                    t = type(a.data)
+                    t = type(a._data)
                     if dt is None:
                         dt, first = t, a
                     elif t is not dt or t is not ndarray:
@@ -216,7 +216,7 @@ class Function:
                 else:
                     needs.append(False)
             ctx.needs_input_grad = tuple(needs)
-            ctx.xp = numpy_namespace if dt is None or dt is ndarray else namespace_of(first.data)
+            ctx.xp = numpy_namespace if dt is None or dt is ndarray else namespace_of(first._data)
             if _grad_mode.inference_active and _grad_state.inference:
                 return _as_inference(_plain(cls.forward(ctx, *args, **kwargs)), args)
             return _plain(cls.forward(ctx, *args, **kwargs))
@@ -225,7 +225,7 @@ class Function:
         dt = None
         for a in args:
             if isinstance(a, Tensor):
-                d = a.data
+                d = a._data
                 t = type(d)
                 if dt is None:
                     dt, first = t, a
@@ -242,7 +242,7 @@ class Function:
             shapes.append(None)
             types.append(None)
         ctx.needs_input_grad = needs = tuple(needs)
-        ctx.xp = numpy_namespace if dt is None or dt is ndarray else namespace_of(first.data)
+        ctx.xp = numpy_namespace if dt is None or dt is ndarray else namespace_of(first._data)
         _grad_state.enabled = False
         try:
             out = cls.forward(ctx, *args, **kwargs)
@@ -265,7 +265,7 @@ class Function:
                 o = out.detach()   # an input returned as is: give the output its own identity
             else:
                 o = out
-            if o.data.dtype.kind == "f":
+            if o._data.dtype.kind == "f":
                 o.grad_fn, o._output_nr, o._requires_grad = ctx, 0, True
             ctx._n_outputs = 1
             saved = ctx._saved
@@ -283,7 +283,7 @@ class Function:
                 o = wrap(o) if _is_raw_array(o) else Tensor(to_array(o))
             elif o.grad_fn is not None or o._requires_grad or _is_one_of(o, args):
                 o = o.detach()
-            if o.data.dtype.kind == "f":
+            if o._data.dtype.kind == "f":
                 o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
             wrapped.append(o)
         ctx._n_outputs = len(wrapped)
@@ -293,7 +293,7 @@ class Function:
                 if s is not None and (_is_one_of(s, out) or _is_one_of(s, wrapped)):
                     ctx._saved = tuple([_as_saved_output(s, out, wrapped) for s in saved])
                     break
-        ctx._output_meta = [(w.data.shape, w.data.dtype) for w in wrapped]
+        ctx._output_meta = [(w._data.shape, w._data.dtype) for w in wrapped]
         return tuple(wrapped)
 
 
@@ -311,7 +311,7 @@ def _is_raw_array(a):
 
 def _same_device(a, b, cls):
     """Raise DeviceError unless tensors *a* and *b* live on one device."""
-    da, db = device_of(a.data), device_of(b.data)
+    da, db = device_of(a._data), device_of(b._data)
     if da != db:
         raise DeviceError(
             f"Expected all tensors to be on the same device, but found at least two devices, "

@@ -52,7 +52,7 @@ def _package():
 
 def _array(key, value):
     if isinstance(value, Tensor):
-        arr = value.data
+        arr = value._data
     elif isinstance(value, np.ndarray) and value.dtype.fields is None:
         arr = value
     else:

@@ -144,7 +144,7 @@ def _align(n):
 def _encode(obj, where, depth, blobs, active):
     """Turn *obj* into a header node, appending the arrays it holds to *blobs*."""
     if isinstance(obj, Tensor):
-        return _array_node("tensor", obj.data, where, blobs)
+        return _array_node("tensor", obj._data, where, blobs)
     if type(obj) is ndarray or type(obj) is np.memmap:  # not masked arrays, matrices: they'd lose meaning
         return _array_node("ndarray", obj, where, blobs)
     if isinstance(obj, np.generic):  # before float: np.float64 is a float

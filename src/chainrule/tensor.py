@@ -1,8 +1,9 @@
 """The Tensor: an array, and the record of how it was computed.
 
-A tensor holds its values in ``data`` (a backend array) and, when it was computed from tensors that
-require gradients, the node ``grad_fn`` that made it: the op's vector-Jacobian product, and edges to
-the nodes of its inputs. ``backward`` walks those nodes (see ``autograd/engine.py``).
+A tensor holds its values in ``_data`` (a backend array; the public ``x.data`` is a tensor sharing
+it, as in PyTorch) and, when it was computed from tensors that require gradients, the node
+``grad_fn`` that made it: the op's vector-Jacobian product, and edges to the nodes of its inputs.
+``backward`` walks those nodes (see ``autograd/engine.py``).
 
 This file holds the data structure and the methods that are not math. The math methods and
 operators (``x.exp()``, ``x + y``, ``x @ w``, ``x[i]``) are the ops of ``chainrule.ops``, bound to
@@ -29,7 +30,7 @@ def to_array(data, dtype=None):
     arrays keep their dtype unless *dtype* is given.
     """
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
     elif is_array(data) and type(data) is not ndarray:    # a device array stays on its device
         arr = data
     elif isinstance(data, ndarray) or isinstance(data, np.generic):
@@ -61,7 +62,7 @@ class Tensor:
     Attributes follow PyTorch: ``shape, ndim, dtype, device, grad, requires_grad, is_leaf, grad_fn, T``.
     """
 
-    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "_vc", "_output_nr", "_retains_grad",
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_vc", "_output_nr", "_retains_grad",
                  "_view_of", "__weakref__")
     __array_priority__ = 1000   # ``np.float64(2) * x`` defers to Tensor.__rmul__, as with torch
 
@@ -70,7 +71,7 @@ class Tensor:
             data = to_array(data, dtype)
         elif dtype is not None:
             data = data.astype(dtypes.to_dtype(dtype), copy=False)
-        self.data = data
+        self._data = data
         self._grad = None
         self.grad_fn = None
         # version counter, shared with views: bumped by every in-place change (its type marks
@@ -93,10 +94,10 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag):
         flag = builtins.bool(flag)
-        if flag and self.data.dtype.kind != "f":
+        if flag and self._data.dtype.kind != "f":
             raise AutogradError(
                 f"only floating-point tensors can require gradients: this tensor has dtype "
-                f"{self.data.dtype} and shape {self.shape}; convert it first, e.g. x.to(cr.float32)")
+                f"{self._data.dtype} and shape {self.shape}; convert it first, e.g. x.to(cr.float32)")
         if not flag and self.grad_fn is not None:
             raise AutogradError(
                 "requires_grad can only be switched off on a leaf tensor; use y.detach() to get a "
@@ -122,7 +123,7 @@ class Tensor:
             if not isinstance(value, Tensor):
                 raise ArgumentTypeError(f"assigned grad must be a tensor or None, got "
                                         f"{type(value).__name__}")
-            if value.data.shape != self.data.shape or value.data.dtype != self.data.dtype:
+            if value._data.shape != self._data.shape or value._data.dtype != self._data.dtype:
                 raise AutogradError(
                     f"assigned grad has shape {value.shape} and dtype {value.dtype}, but the "
                     f"tensor has shape {self.shape} and dtype {self.dtype}; they must match")
@@ -187,10 +188,36 @@ class Tensor:
             hooks = node._hooks.setdefault(self._output_nr, {})
         return HookHandle(hooks, hook)
 
+    @property
+    def data(self):
+        """A tensor sharing this one's memory, outside the graph, as ``torch.Tensor.data``: no
+        ``grad_fn``, ``requires_grad`` False, and its own version counter, so in-place changes
+        through it are not seen by autograd (``detach()`` is the checked way).  Assigning a
+        tensor (``x.data = t``) makes *x* use *t*'s memory (shape and dtype may change).
+
+        >>> w = cr.ones(2, requires_grad=True)
+        >>> w.data.mul_(3)
+        tensor([3., 3.])
+        >>> w
+        tensor([3., 3.], requires_grad=True)
+        """
+        return wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise ArgumentTypeError(f"Variable data has to be a tensor, but got "
+                                    f"{type(value).__name__}")
+        if self._requires_grad and value._data.dtype.kind != "f":
+            raise AutogradError(
+                f"data set to a tensor that requires gradients must be floating point: the new "
+                f"data has dtype {value._data.dtype}")
+        self._data, self._view_of = value._data, None
+
     def detach(self):
         """A tensor sharing this one's memory (and version counter) but cut off from the graph."""
         out = Tensor.__new__(Tensor)
-        out.data, out._grad, out.grad_fn, out._vc = self.data, None, None, self._vc
+        out._data, out._grad, out.grad_fn, out._vc = self._data, None, None, self._vc
         out._output_nr, out._retains_grad, out._requires_grad = 0, False, False
         out._view_of = None
         return out
@@ -204,39 +231,39 @@ class Tensor:
     @property
     def shape(self):
         """The size of each dimension, a tuple."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self):
         """The number of dimensions."""
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self):
         """The number of dimensions (as ``torch.Tensor.dim``)."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self):
         """The element type, e.g. ``cr.float32``."""
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self):
         """Where the memory lives: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
-        return device_of(self.data)
+        return device_of(self._data)
 
     @property
     def is_cuda(self):
         """True when the tensor lives on a GPU."""
-        return type(self.data) is not ndarray
+        return type(self._data) is not ndarray
 
     @property
     def is_floating_point_(self):
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def is_floating_point(self):
         """True for float16/32/64 tensors."""
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def type(self, dtype=None, non_blocking=False):
         """Without *dtype*: the type as a string, PyTorch's with chainrule's name
@@ -249,9 +276,9 @@ class Tensor:
         >>> cr.ones(2).type(cr.float64).dtype
         dtype('float64')
         """
-        cuda = builtins.type(self.data) is not ndarray
+        cuda = builtins.type(self._data) is not ndarray
         if dtype is None:
-            name = _TYPE_NAMES.get(self.data.dtype, str(self.data.dtype))
+            name = _TYPE_NAMES.get(self._data.dtype, str(self._data.dtype))
             return "chainrule." + ("cuda." if cuda else "") + name
         device = None
         if isinstance(dtype, str) and dtype.endswith("Tensor"):
@@ -266,13 +293,13 @@ class Tensor:
             dtype = _TYPE_DTYPES[parts[-1]]
         else:
             dtype = dtypes.to_dtype(dtype)
-        if dtype == self.data.dtype and device is None:
+        if dtype == self._data.dtype and device is None:
             return self
         return self.to(dtype=dtype, device=device)
 
     def __format__(self, spec):
         """``f"{loss:.4f}"``: a one-element tensor formats as its number, as PyTorch's 0-d ones."""
-        if self.data.ndim == 0 or spec and self.data.size == 1:
+        if self._data.ndim == 0 or spec and self._data.size == 1:
             return format(self.item(), spec)
         if spec:
             raise ArgumentTypeError(f"unsupported format string {spec!r} passed to "
@@ -283,32 +310,32 @@ class Tensor:
     def size(self, dim=None):
         """The shape, or the size of dimension *dim*."""
         if dim is None:
-            return self.data.shape
-        return self.data.shape[dim]
+            return self._data.shape
+        return self._data.shape[dim]
 
     def numel(self):
         """The number of elements."""
-        return self.data.size
+        return self._data.size
 
     def element_size(self):
         """Bytes per element."""
-        return self.data.itemsize
+        return self._data.itemsize
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise ArgumentTypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     # ---- leaving the library -------------------------------------------------------------
     def numpy(self):
         """The values as a NumPy array sharing memory, as ``torch.Tensor.numpy``."""
-        if type(self.data) is not ndarray:
+        if type(self._data) is not ndarray:
             raise ArgumentTypeError(f"can't convert {self.device} device type tensor to numpy. Use "
                                     f"Tensor.cpu() to copy the tensor to host memory first.")
         if self._requires_grad:
             raise AutogradError("can't call numpy() on a tensor that requires grad: "
                                 "use tensor.detach().numpy() instead")
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
         arr = self.numpy()
@@ -316,14 +343,14 @@ class Tensor:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ShapeError(f"item(): a tensor with {self.data.size} elements cannot be converted "
+        if self._data.size != 1:
+            raise ShapeError(f"item(): a tensor with {self._data.size} elements cannot be converted "
                              f"to a Python scalar (shape {self.shape}); index one element first")
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self):
         """The values as (nested) Python lists."""
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self):
         return builtins.float(self.item())
@@ -332,53 +359,53 @@ class Tensor:
         return builtins.int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu":
+        if self._data.dtype.kind not in "iu":
             raise DTypeError("only integer tensors of a single element can be used as an index, "
                              f"got dtype {self.dtype}")
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ArgumentTypeError("only integer tensors of a single element can be used as an "
-                                    f"index, got {self.data.size} elements")
+                                    f"index, got {self._data.size} elements")
         return builtins.int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise UsageError(f"the truth value of a tensor with {self.data.size} elements is "
+        if self._data.size != 1:
+            raise UsageError(f"the truth value of a tensor with {self._data.size} elements is "
                              f"ambiguous: use .any() or .all()")
-        return builtins.bool(self.data.reshape(()).item())
+        return builtins.bool(self._data.reshape(()).item())
 
     __hash__ = object.__hash__
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise ArgumentTypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     # ---- in place, outside the graph ---------------------------------------------------------
     def zero_(self):
         """Fill with zeros in place."""
         _check_inplace(self)
-        self.data.fill(0)
+        self._data.fill(0)
         self._vc[0] += 1
         return self
 
     def fill_(self, value):
         """Fill with *value* in place."""
         _check_inplace(self)
-        self.data.fill(value)
+        self._data.fill(value)
         self._vc[0] += 1
         return self
 
     def __repr__(self):
-        a = self.data if type(self.data) is ndarray else self.data.get()
+        a = self._data if type(self._data) is ndarray else self._data.get()
         finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
         fixed = a.dtype.kind == "f" and bool((finite != np.round(finite)).any())
         body = np.array2string(a, separator=", ", prefix="tensor(", precision=4, threshold=1000,
                                edgeitems=3, floatmode="fixed" if fixed else "maxprec")
         extras = []
-        if type(self.data) is not ndarray:
+        if type(self._data) is not ndarray:
             extras.append(f"device='{self.device}'")
-        if self.data.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
-            extras.append(f"dtype=cr.{self.data.dtype}")
+        if self._data.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
+            extras.append(f"dtype=cr.{self._data.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self._requires_grad:
@@ -443,7 +470,7 @@ class HookHandle:
 def wrap(arr):
     """A fresh tensor around backend array *arr* (no copy, no conversion): the ops' fast path."""
     t = _new(Tensor)
-    t.data, t._grad, t.grad_fn, t._vc, t._view_of = arr, None, None, [0], None
+    t._data, t._grad, t.grad_fn, t._vc, t._view_of = arr, None, None, [0], None
     t._output_nr, t._retains_grad, t._requires_grad = 0, False, False
     return t
 

@@ -668,7 +668,7 @@ def test_jvp_on_the_standin_device_equals_cpu(name):
                      for a, t in zip(arrays, tangents)]
             t = fwAD.unpack_dual(fn(dev, *duals)).tangent
         assert t.is_cuda
-        np.testing.assert_allclose(t.data.get(), cpu, rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(t._data.get(), cpu, rtol=1e-6, atol=1e-12)
 
 
 def test_to_device_carries_the_tangent():
@@ -682,7 +682,7 @@ def test_to_device_carries_the_tangent():
             t_dev = fwAD.unpack_dual(on_dev).tangent
             t_back = fwAD.unpack_dual(on_dev.cpu()).tangent
         assert t_dev.is_cuda and not t_back.is_cuda
-        np.testing.assert_allclose(t_dev.data.get(), 2 * v)
+        np.testing.assert_allclose(t_dev._data.get(), 2 * v)
         np.testing.assert_allclose(t_back.numpy(), 2 * v)
 
 

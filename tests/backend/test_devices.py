@@ -40,10 +40,10 @@ def test_asking_for_cuda_without_a_gpu_says_what_to_install():
     with pytest.raises(DeviceError):
         x.cuda()
     model = cr.nn.Linear(2, 2)
-    before = model.weight.data
+    before = model.weight._data
     with pytest.raises(DeviceError):
         model.cuda()
-    assert model.weight.data is before          # nothing moved on error
+    assert model.weight._data is before          # nothing moved on error
     assert not x.is_cuda and x.device == cr.device("cpu")
 
 
@@ -67,7 +67,7 @@ def test_tensor_to_cuda_and_back(gpu):
     x = cr.tensor([[1.0, -2.0], [3.0, 4.0]])
     y = x.to("cuda")
     assert y.is_cuda and y.device == "cuda:0" and y.device.type == "cuda"
-    assert type(y.data) is standin.StandInArray
+    assert type(y._data) is standin.StandInArray
     with pytest.raises(TypeError, match="cpu"):
         y.numpy()
     assert np.array_equal(y.cpu().numpy(), x.numpy())

@@ -25,7 +25,7 @@ def _pair(a, ns, requires_grad=True):
 
 
 def _same(cpu, dev):
-    np.testing.assert_array_equal(dev.data.get(), cpu.data)
+    np.testing.assert_array_equal(dev._data.get(), cpu._data)
 
 
 # ---- the namespace's fuse ----------------------------------------------------------------------
@@ -69,7 +69,7 @@ def test_relu_backward_fused_matches_cpu(ns, dtype):
     yc.backward(cr.Tensor(g))
     yd.backward(cr.Tensor(ns.asarray(g)))
     _same(xc.grad, xd.grad)
-    assert xd.grad.data.dtype == dtype
+    assert xd.grad._data.dtype == dtype
     assert standin.fused_launches == {"relu_backward": 1}
 
 
@@ -129,8 +129,8 @@ def test_bce_with_logits_matches_torch_through_the_fused_path(ns):
     xt = torch.tensor(x, requires_grad=True)
     lt = torch.nn.functional.binary_cross_entropy_with_logits(xt, torch.tensor(t))
     lt.backward()
-    np.testing.assert_allclose(ld.data.get(), lt.detach().numpy(), rtol=1e-6)
-    np.testing.assert_allclose(xd.grad.data.get(), xt.grad.numpy(), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ld._data.get(), lt.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(xd.grad._data.get(), xt.grad.numpy(), rtol=1e-6, atol=1e-8)
 
 
 # ---- Adam ------------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ def test_adam_fused_matches_torch(ns):
         opt.step()
         optt.step()
     # float32: PyTorch's CPU kernels round x·s + y once (FMA) and may use MKL's sqrt
-    np.testing.assert_allclose(p.data.get(), pt.detach().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(p._data.get(), pt.detach().numpy(), rtol=1e-6, atol=1e-7)
 
 
 def test_training_step_on_the_standin_uses_the_fused_kernels_and_no_transfer(ns):

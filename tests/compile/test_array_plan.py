@@ -29,11 +29,11 @@ def _run_both(make, batches, steps=12, check=None):
         for i in range(steps):
             x, y = batches[i % len(batches)]
             a, b = eager(x, y), step(x, y)
-            assert a.data.tobytes() == b.data.tobytes(), i
+            assert a._data.tobytes() == b._data.tobytes(), i
             if check is not None:
                 check(step)
     for p, q in zip(p1, p2):
-        assert p.data.tobytes() == q.data.tobytes()
+        assert p._data.tobytes() == q._data.tobytes()
     return step, p1, p2
 
 
@@ -85,12 +85,12 @@ def test_an_input_that_requires_grad_gets_its_gradient():
     grads_eager = []
     for x, y in batches * 2:
         eager(x, y)
-        grads_eager.append(x.grad.data.copy())
+        grads_eager.append(x.grad._data.copy())
     _, step = make()
     step = cr.compile(step)
     for (x, y), g in zip(batches * 2, grads_eager):
         step(x, y)
-        assert x.grad.data.tobytes() == g.tobytes()
+        assert x.grad._data.tobytes() == g.tobytes()
     assert step.plans()[0].kind in ("array", "flat") and "in0.grad" in step.plans()[0].describe()
 
 
@@ -137,10 +137,10 @@ def test_a_leaf_hook_added_after_recording_runs_through_the_op_level_replay():
         m[0].weight.register_hook(lambda g: seen.append(1) or g * 0.5)
     for i in range(4):
         a, b = eager(*batches[i % 3]), step(*batches[i % 3])
-        assert a.data.tobytes() == b.data.tobytes()
+        assert a._data.tobytes() == b._data.tobytes()
     assert len(seen) == 8
     for p, q in zip(m1.parameters(), m2.parameters()):
-        assert p.data.tobytes() == q.data.tobytes()
+        assert p._data.tobytes() == q._data.tobytes()
 
 
 def test_autograd_grad_in_the_step_is_replayed_op_by_op():
@@ -182,11 +182,11 @@ def test_replays_are_independent_of_earlier_steps_buffers(batch):
     step = cr.compile(step)
     rng = np.random.default_rng(1)
     for _ in range(8):
-        x.data[...] = rng.standard_normal(x.data.shape)
-        assert eager(x, y).data.tobytes() == step(x, y).data.tobytes()
+        x._data[...] = rng.standard_normal(x._data.shape)
+        assert eager(x, y)._data.tobytes() == step(x, y)._data.tobytes()
     assert step.plans()[0].kind in ("array", "flat")
     for p, q in zip(p1, p2):
-        assert p.data.tobytes() == q.data.tobytes()
+        assert p._data.tobytes() == q._data.tobytes()
 
 
 def test_anomaly_mode_and_input_hooks_replay_op_by_op_with_eager_numbers():
@@ -215,12 +215,12 @@ def test_anomaly_mode_and_input_hooks_replay_op_by_op_with_eager_numbers():
     x0.register_hook(lambda g: seen.append(1))
     with cr.autograd.detect_anomaly():
         for i in range(3):
-            assert eager(*batches[i % 3]).data.tobytes() == step(*batches[i % 3]).data.tobytes()
+            assert eager(*batches[i % 3])._data.tobytes() == step(*batches[i % 3])._data.tobytes()
     for i in range(3):
-        assert eager(*batches[i % 3]).data.tobytes() == step(*batches[i % 3]).data.tobytes()
+        assert eager(*batches[i % 3])._data.tobytes() == step(*batches[i % 3])._data.tobytes()
     assert len(seen) == 4               # the hook ran in both runs, on batch 0, twice each
     for p, q in zip(p1, p2):
-        assert p.data.tobytes() == q.data.tobytes()
+        assert p._data.tobytes() == q._data.tobytes()
 
 
 def test_multi_output_ops_with_an_unused_output_replay_on_arrays():
@@ -269,10 +269,10 @@ def test_the_array_plan_runs_on_the_device_stand_in():
             warnings.simplefilter("error", CompileWarning)
             for i in range(8):
                 a, b = eager(xs[i % 3], ys[i % 3]), step(xs[i % 3], ys[i % 3])
-                assert a.data.get().tobytes() == b.data.get().tobytes()
+                assert a._data.get().tobytes() == b._data.get().tobytes()
         assert step.plans()[0].kind in ("array", "flat")
         for p, q in zip(m1.parameters(), m2.parameters()):
-            assert p.data.get().tobytes() == q.data.get().tobytes()
+            assert p._data.get().tobytes() == q._data.get().tobytes()
 
 
 def test_tied_weights_and_two_backward_passes_accumulate_as_eager():
@@ -303,7 +303,7 @@ def test_an_op_defined_in_a_function_replays_on_arrays():
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return x.data ** 3
+            return x._data ** 3
 
         @staticmethod
         def backward(ctx, gy):

@@ -53,7 +53,7 @@ def _run(make_model, make_opt, loss_fn, compiled, xs, ys, steps=STEPS):
     if compiled:
         step = cr.compile(step)
     cr.manual_seed(123)          # the same random stream for dropout in both runs
-    losses = [step(xs[i % len(xs)], ys[i % len(ys)]).data.copy() for i in range(steps)]
+    losses = [step(xs[i % len(xs)], ys[i % len(ys)])._data.copy() for i in range(steps)]
     return model, losses, step
 
 
@@ -65,7 +65,7 @@ def _assert_identical(make_model, make_opt, loss_fn, xs, ys):
     for a, b in zip(l1, l2):
         assert a.tobytes() == b.tobytes()
     for (name, p), q in zip(m1.state_dict().items(), m2.state_dict().values()):
-        assert np.asarray(p.data).tobytes() == np.asarray(q.data).tobytes(), name
+        assert np.asarray(p._data).tobytes() == np.asarray(q._data).tobytes(), name
     assert len(step.plans()) == 1 and step.recordings == 2      # 28 of the 30 steps replayed
     assert step.plans()[0].kind in ("array", "flat"), getattr(step.plans()[0], "why_not_array", None)
     return step
@@ -139,11 +139,11 @@ def test_training_mode_and_requires_grad_are_guards():
     assert step.recordings == 4 and "Dropout" not in step.plans()[-1].describe()
     model.train()
     model[0].weight.requires_grad_(False)        # a frozen layer: the recorded plan is stale
-    before = model[0].weight.data.copy()
+    before = model[0].weight._data.copy()
     for i in range(4):
         step(xs[i % 2], ys[i % 2])
     assert step.recordings == 6
-    assert np.array_equal(model[0].weight.data, before)
+    assert np.array_equal(model[0].weight._data, before)
 
 
 class _Square(cr.autograd.Function):
@@ -300,7 +300,7 @@ def test_no_grad_parts_and_schedulers_replay_as_recorded():
         warnings.simplefilter("error", CompileWarning)
         r2 = [step(xs[i % 3], ys[i % 3]) for i in range(12)]
     for (l1, a1), (l2, a2) in zip(r1, r2):
-        assert l1.data.tobytes() == l2.data.tobytes() and a1.data.tobytes() == a2.data.tobytes()
+        assert l1._data.tobytes() == l2._data.tobytes() and a1._data.tobytes() == a2._data.tobytes()
         assert not a2.requires_grad
     assert o1.param_groups[0]["lr"] == o2.param_groups[0]["lr"] == 0.1 * 0.5 ** 3
     assert step.recordings == 2 and step.plans()[0].kind in ("array", "flat")
@@ -325,7 +325,7 @@ def test_gradients_accumulate_without_zero_grad_as_eager():
         eager(xs[i % 2], ys[i % 2])
         step(xs[i % 2], ys[i % 2])
     for p, q in zip(m1.parameters(), m2.parameters()):
-        assert p.grad.data.tobytes() == q.grad.data.tobytes()
+        assert p.grad._data.tobytes() == q.grad._data.tobytes()
     assert step.plans()[0].kind in ("array", "flat")
 
 
@@ -407,4 +407,4 @@ def test_tensor_hooks_registered_in_the_step_are_replayed():
             step(xs[i % 2], ys[i % 2])
     assert step.recordings == 2 and step.plans()[0].kind == "ops"
     for p, q in zip(m1.parameters(), m2.parameters()):
-        assert p.data.tobytes() == q.data.tobytes()
+        assert p._data.tobytes() == q._data.tobytes()

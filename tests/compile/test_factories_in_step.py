@@ -23,8 +23,8 @@ def _compare(make, steps=8):
                  cr.tensor(rng.standard_normal((4, 1)).astype(np.float32))) for _ in range(3)]
         with warnings.catch_warnings():
             warnings.simplefilter("error", CompileWarning)
-            losses = [step(*data[i % 3]).data.tobytes() for i in range(steps)]
-        runs.append((losses, [p.data.tobytes() for p in model.parameters()], step))
+            losses = [step(*data[i % 3])._data.tobytes() for i in range(steps)]
+        runs.append((losses, [p._data.tobytes() for p in model.parameters()], step))
     assert runs[0][:2] == runs[1][:2]
     return runs[1][2]
 
@@ -77,6 +77,6 @@ def test_factories_in_the_step_make_fresh_tensors_each_replay():
     def made(x):
         return lin(x).detach(), cr.zeros(3)
     outs = [made(cr.ones(2, 5))[1] for _ in range(5)]
-    assert len({id(o) for o in outs}) == 5 and len({id(o.data) for o in outs}) == 5
-    outs[-1].data[0] = 7.0                        # each replay's tensor is its own
-    assert made(cr.ones(2, 5))[1].data.tolist() == [0.0, 0.0, 0.0]
+    assert len({id(o) for o in outs}) == 5 and len({id(o._data) for o in outs}) == 5
+    outs[-1]._data[0] = 7.0                        # each replay's tensor is its own
+    assert made(cr.ones(2, 5))[1]._data.tolist() == [0.0, 0.0, 0.0]

@@ -65,13 +65,13 @@ def _compare(model_fn, opt_fn, loss_fn, batches, steps=STEPS, **kw):
             losses = [step(*batches[i % len(batches)]) for i in range(steps)]
         runs.append((model, losses, step, cr.random.default_generator.get_state()))
     (m1, l1, _, g1), (m2, l2, step, g2) = runs
-    assert [a.data.tobytes() for a in l1] == [b.data.tobytes() for b in l2]
+    assert [a._data.tobytes() for a in l1] == [b._data.tobytes() for b in l2]
     for (name, p), q in zip(m1.state_dict().items(), m2.state_dict().values()):
-        assert np.asarray(p.data).tobytes() == np.asarray(q.data).tobytes(), name
+        assert np.asarray(p._data).tobytes() == np.asarray(q._data).tobytes(), name
     for p, q in zip(m1.parameters(), m2.parameters()):
         assert (p.grad is None) == (q.grad is None)
         if p.grad is not None:
-            assert p.grad.data.tobytes() == q.grad.data.tobytes()
+            assert p.grad._data.tobytes() == q.grad._data.tobytes()
     assert g1 == g2                       # dropout drew the same numbers, no more, no fewer
     return step
 
@@ -109,7 +109,7 @@ def test_reseeding_between_replays_gives_eager_masks():
         losses = []
         for i in range(6):
             cr.manual_seed(i)           # a new stream each step: the replay draws from it
-            losses.append(step(*batches[i % 3]).data.tobytes())
+            losses.append(step(*batches[i % 3])._data.tobytes())
         out.append(losses)
     assert out[0] == out[1]
     assert step.plans()[0].kind == "flat"
@@ -147,12 +147,12 @@ def test_returned_values_and_grads_do_not_share_buffers():
         results.append(step(*batches[i % 3]))
         grads.append(model[0].weight.grad)
     _flat(step)
-    assert len({id(r.data) for r in results[3:]}) == 5
-    assert len({id(g.data) for g in grads[3:]}) == 5
+    assert len({id(r._data) for r in results[3:]}) == 5
+    assert len({id(g._data) for g in grads[3:]}) == 5
     plan = step.plans()[0]
     for buf in plan.buffers.values():
-        assert not any(np.shares_memory(buf, r.data) for r in results)
-        assert not any(np.shares_memory(buf, g.data) for g in grads)
+        assert not any(np.shares_memory(buf, r._data) for r in results)
+        assert not any(np.shares_memory(buf, g._data) for g in grads)
 
 
 class _Branchy(Op):
@@ -160,7 +160,7 @@ class _Branchy(Op):
 
     @staticmethod
     def forward(ctx, x):
-        return x.data if float(x.data.max()) > 0 else x.data * 2
+        return x._data if float(x._data.max()) > 0 else x._data * 2
 
     @staticmethod
     def backward(ctx, gy):
@@ -172,7 +172,7 @@ class _HostArray(Op):
 
     @staticmethod
     def forward(ctx, x):
-        return x.data + np.ones(x.data.shape, x.data.dtype)
+        return x._data + np.ones(x._data.shape, x._data.dtype)
 
     @staticmethod
     def backward(ctx, gy):
@@ -213,7 +213,7 @@ def test_standin_arrays_keep_the_array_plan():
             opt.step()
             return loss.detach()
         for x, y in _batches() * 2:
-            step(cr.Tensor(ns.asarray(x.data)), cr.Tensor(ns.asarray(y.data)))
+            step(cr.Tensor(ns.asarray(x._data)), cr.Tensor(ns.asarray(y._data)))
         plan = step.plans()[0]
         assert plan.kind == "array" and "not NumPy" in plan.why_not_flat
 
@@ -246,7 +246,7 @@ class _CLevel(Op):
 
     @staticmethod
     def forward(ctx, x):
-        return np.ndarray.__mul__(x.data, 2)
+        return np.ndarray.__mul__(x._data, 2)
 
     @staticmethod
     def backward(ctx, gy):
@@ -269,15 +269,15 @@ def test_a_new_memory_layout_or_shared_inputs_replay_as_eager():
     """Guards of the flat plan beyond shapes: strides and distinct input arrays."""
     rng = np.random.default_rng(1)
     xs = [cr.tensor(rng.standard_normal((16, 5)).astype(np.float32)) for _ in range(3)]
-    transposed = cr.tensor(np.ascontiguousarray(xs[0].data.T)).T     # same shape, F-order
+    transposed = cr.tensor(np.ascontiguousarray(xs[0]._data.T)).T     # same shape, F-order
     calls = [(xs[0], xs[1]), (xs[1], xs[2]), (xs[2], xs[0]), (xs[0], xs[1]),
              (transposed, xs[1]), (xs[2], xs[2]), (xs[1], xs[0])]
     out = []
     for compiled in (False, True):
         model, step = _make(_square_model, OPTIMISERS["adam"], nn.MSELoss())
         step = cr.compile(step) if compiled else step
-        out.append([step(x, y).data.tobytes() for x, y in calls])
-        out.append([p.data.tobytes() for p in model.parameters()])
+        out.append([step(x, y)._data.tobytes() for x, y in calls])
+        out.append([p._data.tobytes() for p in model.parameters()])
     assert out[0] == out[2] and out[1] == out[3]
     assert step.plans()[0].kind == "flat"
     assert not step.plans()[0].layout_holds([transposed, xs[1]])
@@ -371,7 +371,7 @@ def test_one_tensor_passed_twice_when_traced_does_not_alias_later_inputs():
     for compiled in (False, True):
         model, step = _make(_square_model, OPTIMISERS["adam"], nn.MSELoss())
         step = cr.compile(step) if compiled else step
-        out.append([step(x, y).data.tobytes() for x, y in calls])
-        out.append([p.data.tobytes() for p in model.parameters()])
+        out.append([step(x, y)._data.tobytes() for x, y in calls])
+        out.append([p._data.tobytes() for p in model.parameters()])
     assert out[0] == out[2] and out[1] == out[3]
     assert "share one array" in step.plans()[0].why_not_flat

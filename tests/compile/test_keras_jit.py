@@ -35,7 +35,7 @@ def test_fit_with_jit_compile_matches_eager(loss):
         m2, h2 = _fit(True, loss, y)
     assert h1 == h2
     for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
-        assert np.asarray(a.data).tobytes() == np.asarray(b.data).tobytes()
+        assert np.asarray(a._data).tobytes() == np.asarray(b._data).tobytes()
     assert m2._jit_step.recordings == 2 and len(m2._jit_step.plans()) == 1
     plan = m2._jit_step.plans()[0]
     assert plan.kind == "flat", getattr(plan, "why_not_flat", None)
@@ -57,5 +57,5 @@ def test_a_loss_that_builds_tensors_from_targets_runs_eagerly_with_one_warning()
             hist = m.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
         ours = [w for w in caught if issubclass(w.category, CompileWarning)]
         assert len(ours) == (1 if jit else 0)
-        results.append((hist.history, [np.asarray(t.data).tobytes() for t in m.parameters()]))
+        results.append((hist.history, [np.asarray(t._data).tobytes() for t in m.parameters()]))
     assert results[0] == results[1]

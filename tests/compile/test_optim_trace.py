@@ -51,11 +51,11 @@ def _run(opt_fn, compiled, between=None, sched_fn=None, in_step_sched=False):
     with warnings.catch_warnings():
         warnings.simplefilter("error", CompileWarning)
         for i in range(STEPS):
-            losses.append(step(*batches[i % len(batches)]).data.tobytes())
+            losses.append(step(*batches[i % len(batches)])._data.tobytes())
             if between is not None:
                 between(i, opt, sched)
-    weights = [p.data.tobytes() for p in model.parameters()]
-    state = [v.data.tobytes() for s in opt.state.values() for v in s.values()]
+    weights = [p._data.tobytes() for p in model.parameters()]
+    state = [v._data.tobytes() for s in opt.state.values() for v in s.values()]
     return losses, weights, state, step
 
 

@@ -42,22 +42,22 @@ def test_tensor_dataset_items_and_length():
     ds = make()
     x, y = ds[3]
     assert len(ds) == 10
-    assert isinstance(x, Tensor) and x.data.tolist() == [6.0, 7.0] and x.dtype == np.float32
+    assert isinstance(x, Tensor) and x._data.tolist() == [6.0, 7.0] and x.dtype == np.float32
     assert isinstance(y, Tensor) and y.item() == 3 and y.shape == ()
 
 
 def test_tensor_dataset_slices_and_index_arrays():
     ds = make()
     x, y = ds[2:5]
-    assert x.shape == (3, 2) and y.data.tolist() == [2, 3, 4]
+    assert x.shape == (3, 2) and y._data.tolist() == [2, 3, 4]
     x, y = ds[np.array([9, 0])]
-    assert y.data.tolist() == [9, 0]
+    assert y._data.tolist() == [9, 0]
 
 
 def test_tensor_dataset_wraps_arrays_without_copy():
     a = np.zeros((4, 3))
     ds = TensorDataset(a)
-    assert isinstance(ds.tensors[0], Tensor) and ds.tensors[0].data is a
+    assert isinstance(ds.tensors[0], Tensor) and ds.tensors[0]._data is a
 
 
 def test_tensor_dataset_index_out_of_range():
@@ -82,7 +82,7 @@ def test_subset_reads_through_its_indices():
     sub = Subset(ds, [7, 3, 3])
     assert len(sub) == 3 and sub[0][1].item() == 7 and sub[2][1].item() == 3
     x, y = sub[[0, 1]]
-    assert y.data.tolist() == [7, 3]
+    assert y._data.tolist() == [7, 3]
 
 
 def test_subset_of_a_list():

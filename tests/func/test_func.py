@@ -372,7 +372,7 @@ def test_vmap_on_the_standin_device_equals_cpu(name):
         out = cr.func.vmap(lambda *a: fn(cr, *a), in_dims=dims)(
             *[cr.Tensor(ns.asarray(a)) for a in arrays])
         assert out.is_cuda
-        np.testing.assert_allclose(out.data.get(), cpu.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(out._data.get(), cpu.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_per_sample_gradients_on_the_standin_device():
@@ -386,7 +386,7 @@ def test_per_sample_gradients_on_the_standin_device():
             dev, cr.tensor(x).to("cuda"), cr.tensor(y).to("cuda"))
         for k in cpu:
             assert got[k].is_cuda
-            np.testing.assert_allclose(got[k].data.get(), cpu[k].numpy(), rtol=1e-12)
+            np.testing.assert_allclose(got[k]._data.get(), cpu[k].numpy(), rtol=1e-12)
 
 
 def test_an_op_without_a_batching_rule_runs_once_per_element_with_one_warning():

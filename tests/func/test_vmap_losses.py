@@ -147,4 +147,4 @@ def test_vmap_loss_on_the_standin_device_equals_cpu(name):
             got = cr.func.vmap(lambda *z: fn(Dev(), cr.nn.functional, *z, reduction),
                                in_dims=dims)(*[cr.Tensor(ns.asarray(a)) for a in arrays])
             assert got.is_cuda
-            np.testing.assert_allclose(got.data.get(), cpu, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(got._data.get(), cpu, rtol=1e-12, atol=1e-14)

@@ -311,7 +311,7 @@ BAD_EDITS = [
      r"\['eps'\]: found None, but the live setting is 1e-08"),
     ("opt_state_dtype", lambda o: o["optimizer"]["state"][2].update(
         exp_avg_sq=cr.zeros(1, 16, dtype=cr.float64)), r"\['exp_avg_sq'\]: dtype float64"),
-    ("opt_state_nan", lambda o: o["optimizer"]["state"][1]["exp_avg"].data.__setitem__(0, np.nan),
+    ("opt_state_nan", lambda o: o["optimizer"]["state"][1]["exp_avg"]._data.__setitem__(0, np.nan),
      r"\['exp_avg'\]: holds NaN"),
     ("opt_state_index", lambda o: o["optimizer"]["state"].update({7: {}}),
      r"entry optimizer\['state'\]\[7\]: no parameter with that index"),
@@ -460,19 +460,19 @@ def _mutate(obj, rng):
         parent[rng.choice(["x", "lr", key if isinstance(key, int) else 99]) if
                rng.integers(2) else str(key) + "_"] = parent.pop(key)
     elif op == 3:
-        arr = value.data if isinstance(value, Tensor_) else value
+        arr = value._data if isinstance(value, Tensor_) else value
         dtype = ["float16", "float32", "float64", "int64", "bool", "uint8"][rng.integers(6)]
         parent[key] = cr.tensor(arr.astype(dtype)) if isinstance(value, Tensor_) else \
             arr.astype(dtype)
     elif op == 4:
-        arr = value.data if isinstance(value, Tensor_) else value
+        arr = value._data if isinstance(value, Tensor_) else value
         flat = arr.reshape(-1)
         shape = [(flat.size,), (1, flat.size), (flat.size // 2,), (0,), (2, 3, 1)][rng.integers(5)]
         parent[key] = np.resize(flat, shape)
     elif op == 5:
         parent[key] = [value]
     elif isinstance(value, (Tensor_, np.ndarray)) and value.size and value.dtype.kind == "f":
-        arr = np.array(value.data if isinstance(value, Tensor_) else value)
+        arr = np.array(value._data if isinstance(value, Tensor_) else value)
         arr.reshape(-1)[0] = [np.nan, np.inf, 1e30][rng.integers(3)]
         parent[key] = arr
 

@@ -25,7 +25,7 @@ def test_binary_crossentropy_matches_formula_and_torch():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, (6, 3)).astype(float)
     p = rng.uniform(0.05, 0.95, (6, 3))
-    got = losses.binary_crossentropy(y, t(p)).data
+    got = losses.binary_crossentropy(y, t(p))._data
     np.testing.assert_allclose(got, bce_formula(y, p), rtol=1e-12)
     ref = torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(y),
                                                    reduction="none").mean(-1)
@@ -35,7 +35,7 @@ def test_binary_crossentropy_matches_formula_and_torch():
 def test_binary_crossentropy_clips_probabilities_like_keras():
     y = np.array([[1.0], [0.0], [1.0], [0.0]])
     p = np.array([[0.0], [1.0], [1.0], [0.0]])
-    got = losses.binary_crossentropy(y, t(p)).data
+    got = losses.binary_crossentropy(y, t(p))._data
     # a certain wrong answer costs -log(1e-7) ≈ 16.12, a certain right one -log(1 - 1e-7)
     np.testing.assert_allclose(got, [-np.log(EPS), -np.log(EPS), -np.log(1 - EPS),
                                      -np.log(1 - EPS)], rtol=1e-9)
@@ -46,15 +46,15 @@ def test_binary_crossentropy_from_logits_equals_probabilities():
     rng = np.random.default_rng(1)
     z = rng.normal(0, 3, (5, 2))
     y = rng.integers(0, 2, (5, 2)).astype(float)
-    from_logits = losses.binary_crossentropy(y, t(z), from_logits=True).data
-    from_probs = losses.binary_crossentropy(y, t(1 / (1 + np.exp(-z)))).data
+    from_logits = losses.binary_crossentropy(y, t(z), from_logits=True)._data
+    from_probs = losses.binary_crossentropy(y, t(1 / (1 + np.exp(-z))))._data
     np.testing.assert_allclose(from_logits, from_probs, rtol=1e-9)
-    big = losses.binary_crossentropy([[0.0]], t([[800.0]]), from_logits=True).data
+    big = losses.binary_crossentropy([[0.0]], t([[800.0]]), from_logits=True)._data
     np.testing.assert_allclose(big, [800.0])        # no overflow, no clipping at 16.1
 
 
 def test_binary_crossentropy_label_smoothing():
-    got = losses.binary_crossentropy([[1.0]], t([[0.7]]), label_smoothing=0.2).data
+    got = losses.binary_crossentropy([[1.0]], t([[0.7]]), label_smoothing=0.2)._data
     y = 1.0 * 0.8 + 0.1
     np.testing.assert_allclose(got, [-(y * np.log(0.7) + (1 - y) * np.log(0.3))])
 
@@ -62,7 +62,7 @@ def test_binary_crossentropy_label_smoothing():
 def test_categorical_crossentropy_renormalises_and_clips():
     y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
     p = np.array([[0.2, 0.6, 0.2], [0.0, 1.0, 1.0]])    # second row sums to 2, holds a 0
-    got = losses.categorical_crossentropy(y, t(p)).data
+    got = losses.categorical_crossentropy(y, t(p))._data
     np.testing.assert_allclose(got, [-np.log(0.6), -np.log(EPS)], rtol=1e-9)
 
 
@@ -74,18 +74,18 @@ def test_categorical_crossentropy_from_logits_matches_torch():
     ref = torch.nn.functional.cross_entropy(torch.tensor(z), torch.tensor(labels),
                                             reduction="none").numpy()
     np.testing.assert_allclose(losses.categorical_crossentropy(onehot, t(z), from_logits=True)
-                               .data, ref, rtol=1e-10)
+                               ._data, ref, rtol=1e-10)
     np.testing.assert_allclose(losses.sparse_categorical_crossentropy(labels, t(z),
-                                                                      from_logits=True).data,
+                                                                      from_logits=True)._data,
                                ref, rtol=1e-10)
     np.testing.assert_allclose(losses.sparse_categorical_crossentropy(labels[:, None], t(z),
-                                                                      from_logits=True).data,
+                                                                      from_logits=True)._data,
                                ref, rtol=1e-10)
 
 
 def test_categorical_label_smoothing():
     got = losses.categorical_crossentropy([[0.0, 1.0]], t([[0.25, 0.75]]),
-                                          label_smoothing=0.1).data
+                                          label_smoothing=0.1)._data
     np.testing.assert_allclose(got, [-(0.05 * np.log(0.25) + 0.95 * np.log(0.75))])
 
 
@@ -93,25 +93,25 @@ def test_regression_losses_match_formulas():
     y = np.array([[1.0, 2.0], [0.0, -1.0]])
     p = np.array([[0.0, 4.0], [0.5, -1.0]])
     e = p - y
-    np.testing.assert_allclose(losses.mean_squared_error(y, t(p)).data, (e ** 2).mean(-1))
-    np.testing.assert_allclose(losses.mean_absolute_error(y, t(p)).data, np.abs(e).mean(-1))
+    np.testing.assert_allclose(losses.mean_squared_error(y, t(p))._data, (e ** 2).mean(-1))
+    np.testing.assert_allclose(losses.mean_absolute_error(y, t(p))._data, np.abs(e).mean(-1))
     h = np.where(np.abs(e) <= 1.0, 0.5 * e ** 2, np.abs(e) - 0.5)
-    np.testing.assert_allclose(losses.huber(y, t(p)).data, h.mean(-1))
+    np.testing.assert_allclose(losses.huber(y, t(p))._data, h.mean(-1))
     ref = torch.nn.functional.huber_loss(torch.tensor(p), torch.tensor(y), reduction="none",
                                          delta=1.0).mean(-1)
-    np.testing.assert_allclose(losses.huber(y, t(p)).data, ref.numpy())
+    np.testing.assert_allclose(losses.huber(y, t(p))._data, ref.numpy())
 
 
 def test_hinge_maps_zero_one_labels():
-    got = losses.hinge([[1.0], [0.0]], t([[0.3], [0.4]])).data
+    got = losses.hinge([[1.0], [0.0]], t([[0.3], [0.4]]))._data
     np.testing.assert_allclose(got, [0.7, 1.4])
 
 
 def test_rank_one_labels_match_a_single_unit_output():
     y = np.array([1.0, 0.0, 1.0])
     p = t([[0.9], [0.2], [0.4]])
-    np.testing.assert_allclose(losses.binary_crossentropy(y, p).data,
-                               losses.binary_crossentropy(y[:, None], p).data)
+    np.testing.assert_allclose(losses.binary_crossentropy(y, p)._data,
+                               losses.binary_crossentropy(y[:, None], p)._data)
 
 
 # ---- reduction and sample weights ----------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_sum_over_batch_size_with_sample_weights():
     np.testing.assert_allclose(loss(y, t(p), sample_weight=w).item(), (w * per).sum() / 3)
     np.testing.assert_allclose(losses.BinaryCrossentropy(reduction="sum")(y, t(p), w).item(),
                                (w * per).sum())
-    np.testing.assert_allclose(losses.BinaryCrossentropy(reduction="none")(y, t(p), w).data,
+    np.testing.assert_allclose(losses.BinaryCrossentropy(reduction="none")(y, t(p), w)._data,
                                w * per)
     np.testing.assert_allclose(
         losses.BinaryCrossentropy(reduction="mean_with_sample_weight")(y, t(p), w).item(),
@@ -153,7 +153,7 @@ def test_gradient_matches_torch_with_weights():
     xt = torch.tensor(p, requires_grad=True)
     (torch.nn.functional.binary_cross_entropy(xt, torch.tensor(y), reduction="none")[:, 0]
      * torch.tensor(w)).mean().backward()
-    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(x.grad._data, xt.grad.numpy(), rtol=1e-10)
 
 
 @pytest.mark.parametrize("loss, y, p", [
@@ -174,7 +174,7 @@ def test_gradcheck(loss, y, p):
 def test_clipping_stops_the_gradient_outside_the_range():
     x = t([[1.0], [0.5]], grad=True)
     losses.BinaryCrossentropy()([[1.0], [1.0]], x).backward()
-    assert x.grad.data[0, 0] == 0.0 and x.grad.data[1, 0] == pytest.approx(-1.0)
+    assert x.grad._data[0, 0] == 0.0 and x.grad._data[1, 0] == pytest.approx(-1.0)
 
 
 # ---- errors and lookup ---------------------------------------------------------------------------

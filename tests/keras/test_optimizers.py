@@ -51,16 +51,16 @@ def test_names_build_cr_optim_with_keras_defaults(name, cls, expected):
 ])
 def test_steps_are_pytorchs(name, torch_make):
     ours = params()
-    theirs = [torch.tensor(p.data.copy(), requires_grad=True) for p in ours]
+    theirs = [torch.tensor(p._data.copy(), requires_grad=True) for p in ours]
     opt, ref = optimizers.get(name).build(ours), torch_make(theirs)
     for step in range(3):
         set_grads(ours, step)
         for p, q in zip(ours, theirs):
-            q.grad = torch.tensor(p.grad.data.copy())
+            q.grad = torch.tensor(p.grad._data.copy())
         opt.step()
         ref.step()
     for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-10, atol=1e-12)
     assert opt.iterations == 3
 
 
@@ -82,19 +82,19 @@ def test_decoupled_weight_decay_and_clipping():
     opt = optimizers.SGD(learning_rate=0.1, weight_decay=0.5).build([p])
     p.grad = Tensor(np.array([1.0, 1.0]))
     opt.step()               # θ ← θ(1 − lr·λ) − lr·g
-    np.testing.assert_allclose(p.data, [1.0 * 0.95 - 0.1, -2.0 * 0.95 - 0.1])
+    np.testing.assert_allclose(p._data, [1.0 * 0.95 - 0.1, -2.0 * 0.95 - 0.1])
 
     p = Parameter(Tensor(np.array([0.0, 0.0])))
     opt = optimizers.SGD(learning_rate=1.0, clipnorm=1.0).build([p])
     p.grad = Tensor(np.array([3.0, 4.0]))
     opt.step()
-    np.testing.assert_allclose(p.data, [-0.6, -0.8], rtol=1e-5)
+    np.testing.assert_allclose(p._data, [-0.6, -0.8], rtol=1e-5)
 
     p = Parameter(Tensor(np.array([0.0, 0.0])))
     opt = optimizers.SGD(learning_rate=1.0, clipvalue=0.5).build([p])
     p.grad = Tensor(np.array([3.0, -0.25]))
     opt.step()
-    np.testing.assert_allclose(p.data, [-0.5, 0.25])
+    np.testing.assert_allclose(p._data, [-0.5, 0.25])
     with pytest.raises(ValueError, match="Only one of"):
         optimizers.SGD(clipnorm=1.0, clipvalue=1.0)
 

@@ -169,9 +169,9 @@ def test_mha_unbatched_matches_torch():
 
 def test_mha_init_as_torch():
     m = nn.MultiheadAttention(16, 4, add_bias_kv=True)
-    assert np.all(m.in_proj_bias.data == 0) and np.all(m.out_proj.bias.data == 0)
+    assert np.all(m.in_proj_bias._data == 0) and np.all(m.out_proj.bias._data == 0)
     bound = np.sqrt(6 / (16 + 48))                # xavier_uniform on (3E, E)
-    assert np.abs(m.in_proj_weight.data).max() <= bound
+    assert np.abs(m.in_proj_weight._data).max() <= bound
     assert m.bias_k.shape == (1, 1, 16)
     sep = nn.MultiheadAttention(16, 4, kdim=3, vdim=5)
     assert sep.in_proj_weight is None and sep.k_proj_weight.shape == (16, 3)

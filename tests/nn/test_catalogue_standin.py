@@ -82,12 +82,12 @@ CASES = [
 
 
 def _host(t):
-    d = t.detach().data
+    d = t.detach()._data
     return d if type(d) is np.ndarray else d.get()
 
 
 def _check_same(cpu, dev, what):
-    assert type(dev.data) is standin.StandInArray, f"{what} left the device"
+    assert type(dev._data) is standin.StandInArray, f"{what} left the device"
     assert dev.dtype == cpu.dtype and dev.shape == cpu.shape, what
     np.testing.assert_allclose(_host(dev), _host(cpu), rtol=1e-12, atol=1e-14, err_msg=what)
 
@@ -127,4 +127,4 @@ def test_layers_on_the_standin(ns):
               nn.PReLU(4)):
         m.to("cuda")
         y = m(x)
-        assert type(y.data) is standin.StandInArray and namespace_of(y.data) is ns
+        assert type(y._data) is standin.StandInArray and namespace_of(y._data) is ns

@@ -11,7 +11,7 @@ from chainrule.autograd import gradcheck, gradgradcheck
 def test_init_is_standard_normal_with_zero_padding_row():
     cr.manual_seed(0)
     emb = nn.Embedding(2000, 50, padding_idx=3)
-    w = emb.weight.data
+    w = emb.weight._data
     assert emb.weight.shape == (2000, 50) and emb.weight.dtype == cr.float32
     assert not w[3].any()
     rest = np.delete(w, 3, axis=0)
@@ -20,7 +20,7 @@ def test_init_is_standard_normal_with_zero_padding_row():
 
 def test_negative_padding_idx_wraps():
     emb = nn.Embedding(10, 3, padding_idx=-1)
-    assert emb.padding_idx == 9 and not emb.weight.data[9].any()
+    assert emb.padding_idx == 9 and not emb.weight._data[9].any()
     with pytest.raises(ValueError, match="padding_idx must be within num_embeddings"):
         nn.Embedding(10, 3, padding_idx=10)
 
@@ -30,7 +30,7 @@ def test_matches_torch_with_repeated_indices(padding_idx):
     torch = pytest.importorskip("torch")
     ours = nn.Embedding(6, 4, padding_idx=padding_idx)
     theirs = torch.nn.Embedding(6, 4, padding_idx=padding_idx)
-    theirs.load_state_dict({"weight": torch.from_numpy(ours.weight.data.copy())})
+    theirs.load_state_dict({"weight": torch.from_numpy(ours.weight._data.copy())})
     idx = np.array([[0, 2, 2, 5], [1, 0, 2, 3]])
     y, ty = ours(cr.tensor(idx)), theirs(torch.tensor(idx))
     assert y.shape == (2, 4, 4)
@@ -61,7 +61,7 @@ def test_max_norm_matches_torch():
     idx = np.array([0, 1, 1, 3])
     np.testing.assert_allclose(ours(cr.tensor(idx)).detach().numpy(),
                                theirs(torch.tensor(idx)).detach().numpy(), rtol=1e-6)
-    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.weight._data, theirs.weight.detach().numpy(), rtol=1e-6)
 
 
 def test_from_pretrained_and_freeze():
@@ -103,4 +103,4 @@ def test_embedding_trains():
         loss.backward()
         with cr.no_grad():
             emb.weight -= 0.1 * emb.weight.grad
-    np.testing.assert_allclose(emb.weight.data, target.numpy(), atol=1e-4)
+    np.testing.assert_allclose(emb.weight._data, target.numpy(), atol=1e-4)

@@ -465,7 +465,7 @@ def test_cross_entropy_on_non_contiguous_logits_matches_torch(layout, opts, red)
     a = rng(5).standard_normal(stored)
     x, tx = t64(a), torch.tensor(a, requires_grad=True)
     xv = view(x)
-    assert not xv.data.flags.c_contiguous
+    assert not xv._data.flags.c_contiguous
     y = _targets_for(tuple(xv.shape), "ignore_index" in opts)
     kw = {k: v for k, v in opts.items() if k != "weight"}
     w = rng(6).uniform(0.2, 2.0, xv.shape[1]) if opts.get("weight") else None

@@ -202,7 +202,7 @@ def test_zero_grad_and_requires_grad_():
     m(cr.randn(5, 3)).sum().backward()
     assert all(p.grad is not None for p in m.parameters())
     m.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in m.parameters())
+    assert all(p.grad is not None and not p.grad._data.any() for p in m.parameters())
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
     m.requires_grad_(False)
@@ -233,8 +233,8 @@ def test_state_dict_keys_match_torch_and_share_memory():
     assert "a.cache" not in sd
     w = sd["a.fc.weight"]
     assert not w.requires_grad and w.grad_fn is None
-    w.data[0, 0] = 123.0
-    assert m.a.fc.weight.data[0, 0] == 123.0
+    w._data[0, 0] = 123.0
+    assert m.a.fc.weight._data[0, 0] == 123.0
     assert m.state_dict(keep_vars=True)["a.fc.weight"] is m.a.fc.weight
 
 
@@ -252,7 +252,7 @@ def test_state_dict_round_trip_with_torch():
 def test_load_state_dict_accepts_arrays_and_casts():
     m = nn.Linear(2, 3)
     m.load_state_dict({"weight": np.ones((3, 2)), "bias": cr.zeros(3, dtype=cr.float64)})
-    assert m.weight.dtype == cr.float32 and m.weight.data.sum() == 6
+    assert m.weight.dtype == cr.float32 and m.weight._data.sum() == 6
 
 
 def test_load_state_dict_failure_changes_nothing_and_lists_everything():
@@ -278,10 +278,10 @@ def test_load_state_dict_failure_changes_nothing_and_lists_everything():
 
 def test_load_state_dict_shape_error_raises_even_when_not_strict():
     m = nn.Linear(2, 3)
-    w = m.weight.data.copy()
+    w = m.weight._data.copy()
     with pytest.raises(RuntimeError, match="size mismatch for bias"):
         m.load_state_dict({"weight": cr.zeros(3, 2), "bias": cr.zeros(4)}, strict=False)
-    np.testing.assert_array_equal(m.weight.data, w)
+    np.testing.assert_array_equal(m.weight._data, w)
     with pytest.raises(RuntimeError, match='expected a cr.Tensor or NumPy array'):
         m.load_state_dict({"weight": [[0.0] * 2] * 3, "bias": cr.zeros(3)})
 
@@ -304,7 +304,7 @@ def test_load_state_dict_bumps_version_and_assign():
     assert m.weight._version == v + 1
     new_w = cr.full((2, 2), 3.0)
     m.load_state_dict({"weight": new_w, "bias": cr.ones(2)}, assign=True)
-    assert isinstance(m.weight, nn.Parameter) and m.weight.data is new_w.data
+    assert isinstance(m.weight, nn.Parameter) and m.weight._data is new_w._data
 
 
 def test_state_dict_survives_save_and_load(tmp_path):
@@ -351,8 +351,8 @@ def test_optimizer_style_update_after_to():
 def test_deepcopy_is_independent():
     m = Net()
     c = copy.deepcopy(m)
-    c.a.fc.weight.data[...] = 0
-    assert m.a.fc.weight.data.any()
+    c.a.fc.weight._data[...] = 0
+    assert m.a.fc.weight._data.any()
     assert [n for n, _ in c.named_parameters()] == [n for n, _ in m.named_parameters()]
 
 
@@ -410,7 +410,7 @@ def test_parameter_basics():
     assert not nn.Parameter(cr.ones(2), requires_grad=False).requires_grad
     t = cr.zeros(3)
     q = nn.Parameter(t)
-    q.data[0] = 1.0
+    q._data[0] = 1.0
     assert t.tolist()[0] == 1.0          # shares memory with the tensor it wraps, as torch
 
 

@@ -54,7 +54,7 @@ def test_cells_match_torch_values_and_gradients(name, bias):
     torch = pytest.importorskip("torch")
     gates, two, _, tname = CELLS[name]
     args = _inputs(gates, bias, two)
-    targs = [None if a is None else torch.tensor(a.data, requires_grad=True) for a in args]
+    targs = [None if a is None else torch.tensor(a._data, requires_grad=True) for a in args]
     ours = _call(name, args)
     if name == "lstm":
         theirs = getattr(torch, tname)(targs[0], (targs[1], targs[2]), *targs[3:])
@@ -113,8 +113,8 @@ def test_gru_keras_order_is_the_permuted_pytorch_order():
     w, b = cr.tensor(_rand(3 * H, H, seed=3)), cr.tensor(_rand(3 * H, seed=4))
     perm = np.r_[H:2 * H, 0:H, 2 * H:3 * H]
     keras = GRUStep.apply(gx, h, w, b, "zrn")[0]
-    torch_order = GRUStep.apply(cr.tensor(gx.data[:, perm]), h, cr.tensor(w.data[perm]),
-                                cr.tensor(b.data[perm]), "rzn")[0]
+    torch_order = GRUStep.apply(cr.tensor(gx._data[:, perm]), h, cr.tensor(w._data[perm]),
+                                cr.tensor(b._data[perm]), "rzn")[0]
     np.testing.assert_allclose(keras.numpy(), torch_order.numpy(), atol=1e-14)
 
 
@@ -123,7 +123,7 @@ def test_transposed_weight_hint_changes_nothing():
                 cr.tensor(_rand(N, H, seed=3)))
     w = cr.tensor(_rand(4 * H, H, seed=4))
     plain = LSTMStep.apply(gx, h, c, w, None)
-    hinted = LSTMStep.apply(gx, h, c, w, None, np.ascontiguousarray(w.data.T))
+    hinted = LSTMStep.apply(gx, h, c, w, None, np.ascontiguousarray(w._data.T))
     for a, b in zip(plain, hinted):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-14)
 
@@ -221,7 +221,7 @@ def test_forward_mode_jvp_matches_central_differences(name):
 
     def at(sign):
         cr.manual_seed(0)
-        return flat(f(*[cr.tensor(a.data + sign * 1e-6 * t.data)
+        return flat(f(*[cr.tensor(a._data + sign * 1e-6 * t._data)
                         for a, t in zip(args, tangents)]))
 
     cr.manual_seed(0)
@@ -417,7 +417,7 @@ def test_sequence_ops_jvp_matches_central_differences(name, reverse):
     tout = tout if isinstance(tout, tuple) else (tout,)
 
     def at(sign):
-        out = f(*[cr.tensor(a.data + sign * 1e-6 * t.data) for a, t in zip(args, tangents)])
+        out = f(*[cr.tensor(a._data + sign * 1e-6 * t._data) for a, t in zip(args, tangents)])
         return out if isinstance(out, tuple) else (out,)
 
     for t, p, m in zip(tout, at(1), at(-1)):

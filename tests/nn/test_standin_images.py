@@ -68,7 +68,7 @@ def _run(fn, device_ns, create_graph=False):
 
 
 def _host(t):
-    d = t.detach().data
+    d = t.detach()._data
     return d.get() if isinstance(d, standin.StandInArray) else d
 
 
@@ -77,7 +77,7 @@ def test_device_equals_cpu(ns, name, fn):
     cpu, dev = _run(fn, None), _run(fn, ns)
     assert len(cpu) == len(dev)
     for a, b in zip(cpu, dev):
-        assert isinstance(b.data, standin.StandInArray), name
+        assert isinstance(b._data, standin.StandInArray), name
         np.testing.assert_allclose(_host(b), a.detach().numpy(), rtol=1e-10, atol=1e-10,
                                    err_msg=name)
 
@@ -109,4 +109,4 @@ def test_conv_training_step_makes_no_transfer(ns):
     y = dropout2d(y, 0.25)
     (y * y).mean().backward()
     assert standin.transfers == {"to_device": 0, "to_host": 0}
-    assert isinstance(w.grad.data, standin.StandInArray)
+    assert isinstance(w.grad._data, standin.StandInArray)

@@ -120,11 +120,11 @@ def _tensors(arrays, device_ns):
 
 def _ones(t):
     """ȳ = 1 on t's own device (the seed of a backward)."""
-    return cr.Tensor(namespace_of(t.data).ones(t.shape, dtype=t.dtype))
+    return cr.Tensor(namespace_of(t._data).ones(t.shape, dtype=t.dtype))
 
 
 def _host(t):
-    d = t.detach().data
+    d = t.detach()._data
     return d if type(d) is np.ndarray else d.get()
 
 
@@ -133,7 +133,7 @@ def _outputs(out):
 
 
 def _check_same(cpu, dev, what):
-    assert type(dev.data) is standin.StandInArray, f"{what} left the device"
+    assert type(dev._data) is standin.StandInArray, f"{what} left the device"
     assert dev.dtype == cpu.dtype and dev.shape == cpu.shape, what
     np.testing.assert_allclose(_host(dev), _host(cpu), rtol=1e-12, atol=1e-15, err_msg=what)
 
@@ -215,7 +215,7 @@ def test_forward_and_backward_make_no_host_copy(ns, name, fn):
     y.backward(_ones(y), retain_graph=True)
     (y * y).backward(_ones(y))
     assert standin.transfers == {"to_device": 0, "to_host": 0}, name
-    assert type(x.grad.data) is standin.StandInArray
+    assert type(x.grad._data) is standin.StandInArray
 
 
 def test_indices_move_to_the_tensors_device_and_gather_refuses_two_devices(ns):
@@ -223,7 +223,7 @@ def test_indices_move_to_the_tensors_device_and_gather_refuses_two_devices(ns):
     x_d = cr.Tensor(ns.asarray(a), requires_grad=True)
     cpu_rows = cr.tensor([2, 0])                  # as torch: a CPU index for a CUDA tensor
     y = x_d[cpu_rows]
-    assert type(y.data) is standin.StandInArray
+    assert type(y._data) is standin.StandInArray
     np.testing.assert_array_equal(_host(y), a[[2, 0]])
     y.backward(_ones(y))
     np.testing.assert_array_equal(_host(x_d.grad), np.isin(np.arange(3), [0, 2])[:, None]

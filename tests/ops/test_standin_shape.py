@@ -140,14 +140,14 @@ def test_forward_and_backward_on_the_standin_equal_the_cpu(ns, name, fn, arrays)
     assert len(out_c) == len(out_d)
     ups = [RNG.standard_normal(o.shape) for o in out_c]
     for k, (c, d) in enumerate(zip(out_c, out_d)):
-        assert type(d.data) is standin.StandInArray, f"{name}: output {k} left the device"
+        assert type(d._data) is standin.StandInArray, f"{name}: output {k} left the device"
         assert d.dtype == c.dtype and d.shape == c.shape
-        np.testing.assert_allclose(_host(d.data), c.data, rtol=1e-12, atol=1e-14,
+        np.testing.assert_allclose(_host(d._data), c._data, rtol=1e-12, atol=1e-14,
                                    err_msg=f"{name} output {k}")
     cr.autograd.backward(list(out_c),
-                         [cr.Tensor(u.astype(o.data.dtype)) for u, o in zip(ups, out_c)])
+                         [cr.Tensor(u.astype(o._data.dtype)) for u, o in zip(ups, out_c)])
     standin.reset_transfers()
-    cr.autograd.backward(list(out_d), [cr.Tensor(ns.asarray(u.astype(o.data.dtype)))
+    cr.autograd.backward(list(out_d), [cr.Tensor(ns.asarray(u.astype(o._data.dtype)))
                                        for u, o in zip(ups, out_d)])
     assert standin.transfers["to_host"] == 0, f"{name}: backward copied to the host"
     for i, (c, d) in enumerate(zip(cpu, dev)):
@@ -156,8 +156,8 @@ def test_forward_and_backward_on_the_standin_equal_the_cpu(ns, name, fn, arrays)
         assert (c.grad is None) == (d.grad is None), f"{name}: gradient of input {i}"
         if c.grad is None:      # copy_ overwrites every value: no gradient reaches x
             continue
-        assert type(d.grad.data) is standin.StandInArray, f"{name}: gradient {i} left the device"
-        np.testing.assert_allclose(_host(d.grad.data), c.grad.data, rtol=1e-12, atol=1e-14,
+        assert type(d.grad._data) is standin.StandInArray, f"{name}: gradient {i} left the device"
+        np.testing.assert_allclose(_host(d.grad._data), c.grad._data, rtol=1e-12, atol=1e-14,
                                    err_msg=f"{name} gradient of input {i}")
 
 
@@ -181,7 +181,7 @@ def test_create_graph_second_derivatives_on_the_standin_equal_the_cpu(ns):
         assert gx.requires_grad and gy.requires_grad and gw.requires_grad
         s = (gx * gx).sum() + (gy ** 2 * y).sum() + (gw @ gw.t()).sum()
         s.backward(cr.Tensor(make(np.ones(()))))
-        results.append([out.data, gx.data, gy.data, gw.data] + [t.grad.data for t in ts])
+        results.append([out._data, gx._data, gy._data, gw._data] + [t.grad._data for t in ts])
     for k, (c, d) in enumerate(zip(*results)):
         assert type(d) is standin.StandInArray
         np.testing.assert_allclose(_host(d), c, rtol=1e-10, atol=1e-12, err_msg=f"result {k}")
@@ -204,4 +204,4 @@ def test_a_hot_path_step_on_the_standin_makes_no_transfer(ns):
     standin.reset_transfers()
     ((x @ w + b) * 0.5 - b).reshape(24).reshape(8, 3).backward(g)
     assert standin.transfers == {"to_device": 0, "to_host": 0}
-    assert type(w.grad.data) is standin.StandInArray and type(b.grad.data) is standin.StandInArray
+    assert type(w.grad._data) is standin.StandInArray and type(b.grad._data) is standin.StandInArray

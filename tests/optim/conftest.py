@@ -52,7 +52,7 @@ def run_ours(name, kwargs, arrays, seq, foreach=None, groups=None):
     for grads in seq:
         set_grads(params, grads)
         opt.step()
-        out.append([p.data.copy() for p in params])
+        out.append([p._data.copy() for p in params])
     return out, opt, params
 
 
@@ -128,8 +128,8 @@ def quadratic_parity():
             tloss.backward()
             topt.step()
             np.testing.assert_allclose(float(loss), float(tloss.detach()), **tol)
-            np.testing.assert_allclose(W.data, tW.detach().numpy(), err_msg=f"step {t}", **tol)
-            np.testing.assert_allclose(b.data, tb.detach().numpy(), err_msg=f"step {t}", **tol)
+            np.testing.assert_allclose(W._data, tW.detach().numpy(), err_msg=f"step {t}", **tol)
+            np.testing.assert_allclose(b._data, tb.detach().numpy(), err_msg=f"step {t}", **tol)
         return float(loss)
 
     return check

@@ -34,8 +34,8 @@ def test_adadelta_first_step_by_hand():
     w.grad = Tensor(np.array([1.0]))
     opt.step()
     delta = np.sqrt(1e-6) / np.sqrt(0.1 + 1e-6)
-    np.testing.assert_allclose(w.data, [1 - delta], rtol=1e-15)
-    np.testing.assert_allclose(opt.state[w]["acc_delta"].data, [0.1 * delta ** 2], rtol=1e-14)
+    np.testing.assert_allclose(w._data, [1 - delta], rtol=1e-15)
+    np.testing.assert_allclose(opt.state[w]["acc_delta"]._data, [0.1 * delta ** 2], rtol=1e-14)
 
 
 @pytest.mark.parametrize("kwargs, message", [(dict(rho=1.5), "Invalid rho value: 1.5"),

@@ -32,7 +32,7 @@ def test_adagrad_state_is_made_at_construction():
     torch = pytest.importorskip("torch")
     w = Tensor(np.zeros(3, np.float32), requires_grad=True)
     opt = co.Adagrad([w], initial_accumulator_value=0.25)
-    np.testing.assert_array_equal(opt.state[w]["sum"].data, 0.25)
+    np.testing.assert_array_equal(opt.state[w]["sum"]._data, 0.25)
     assert float(opt.state[w]["step"]) == 0.0
     tw = torch.zeros(3, requires_grad=True)
     topt = torch.optim.Adagrad([tw], initial_accumulator_value=0.25)
@@ -44,10 +44,10 @@ def test_adagrad_steps_by_hand():
     opt = co.Adagrad([w], lr=0.1, lr_decay=0.5, eps=0.0, initial_accumulator_value=0.0)
     w.grad = Tensor(np.array([2.0]))
     opt.step()                          # s = 4; w -= 0.1 · 2 / 2
-    np.testing.assert_allclose(w.data, [0.9])
+    np.testing.assert_allclose(w._data, [0.9])
     w.grad = Tensor(np.array([1.0]))
     opt.step()                          # clr = 0.1 / 1.5; s = 5
-    np.testing.assert_allclose(w.data, [0.9 - 0.1 / 1.5 / np.sqrt(5.0)], rtol=1e-15)
+    np.testing.assert_allclose(w._data, [0.9 - 0.1 / 1.5 / np.sqrt(5.0)], rtol=1e-15)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -48,10 +48,10 @@ def test_adam_first_step_by_hand():
     opt = co.Adam([w], lr=0.1, eps=0.0)
     w.grad = Tensor(np.array([0.5, -3.0]))
     opt.step()
-    np.testing.assert_allclose(w.data, [0.9, -1.9], rtol=1e-15)
+    np.testing.assert_allclose(w._data, [0.9, -1.9], rtol=1e-15)
     st = opt.state[w]
-    np.testing.assert_allclose(st["exp_avg"].data, [0.05, -0.3])
-    np.testing.assert_allclose(st["exp_avg_sq"].data, [0.00025, 0.009], rtol=1e-12)
+    np.testing.assert_allclose(st["exp_avg"]._data, [0.05, -0.3])
+    np.testing.assert_allclose(st["exp_avg_sq"]._data, [0.00025, 0.009], rtol=1e-12)
     assert float(st["step"]) == 1.0
 
 
@@ -67,7 +67,7 @@ def test_adam_second_step_by_hand():
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         theta -= lr / (1 - b1 ** t) * m / (np.sqrt(v) / np.sqrt(1 - b2 ** t) + eps)
-    np.testing.assert_allclose(w.data, [theta], rtol=1e-12)
+    np.testing.assert_allclose(w._data, [theta], rtol=1e-12)
 
 
 def test_adamw_decays_weights_without_gradient_signal():
@@ -75,7 +75,7 @@ def test_adamw_decays_weights_without_gradient_signal():
     opt = co.AdamW([w], lr=0.1, weight_decay=0.1)
     w.grad = Tensor(np.zeros(3))
     opt.step()
-    np.testing.assert_allclose(w.data, 0.99, rtol=1e-15)
+    np.testing.assert_allclose(w._data, 0.99, rtol=1e-15)
     assert opt.param_groups[0]["decoupled_weight_decay"] is True
 
 
@@ -86,8 +86,8 @@ def test_amsgrad_keeps_the_running_maximum():
         w.grad = Tensor(np.array(g))
         opt.step()
     st = opt.state[w]
-    assert np.all(st["max_exp_avg_sq"].data >= st["exp_avg_sq"].data)
-    assert st["max_exp_avg_sq"].data[0] > st["exp_avg_sq"].data[0]
+    assert np.all(st["max_exp_avg_sq"]._data >= st["exp_avg_sq"]._data)
+    assert st["max_exp_avg_sq"]._data[0] > st["exp_avg_sq"]._data[0]
 
 
 def test_adam_state_layout_matches_torch():

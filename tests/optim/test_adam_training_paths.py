@@ -20,7 +20,7 @@ def _models(seed=0):
                                  torch.nn.Linear(SIZES[1], SIZES[2]))
     for p, q in zip(ours.parameters(), theirs.parameters()):
         a = rng.standard_normal(tuple(p.shape)).astype(np.float32) * 0.2
-        p.data[...] = a
+        p._data[...] = a
         with torch.no_grad():
             q.copy_(torch.from_numpy(a.copy()))
     return ours, theirs
@@ -73,7 +73,7 @@ def _run(scenario, foreach, chunk, steps=8):
         topt.step()
         opt.zero_grad(set_to_none=set_to_none)
         topt.zero_grad(set_to_none=set_to_none)
-    return ([p.data.copy() for p in ours.parameters()],
+    return ([p._data.copy() for p in ours.parameters()],
             [q.detach().numpy().copy() for q in theirs.parameters()], opt)
 
 
@@ -106,10 +106,10 @@ def test_chunk_scratch_is_kept_across_steps_and_dropped_with_the_state():
     opt._chunk = 1024
     w.grad = cr.tensor(np.full(5000, 0.5, np.float32))
     opt.step()
-    work = opt._chunk_work(cr.backend.namespace_of(w.data))
+    work = opt._chunk_work(cr.backend.namespace_of(w._data))
     tmp = work.bufs["tmp"]
     opt.step()
-    assert opt._chunk_work(cr.backend.namespace_of(w.data)).bufs["tmp"] is tmp
+    assert opt._chunk_work(cr.backend.namespace_of(w._data)).bufs["tmp"] is tmp
     opt.load_state_dict(opt.state_dict())
     assert not opt._works
-    np.testing.assert_allclose(w.data, 0.8, rtol=1e-6)      # two steps of lr·sign(g)
+    np.testing.assert_allclose(w._data, 0.8, rtol=1e-6)      # two steps of lr·sign(g)

@@ -15,7 +15,7 @@ OPTIONS = [dict(), dict(lr=0.05, lambd=1e-2, alpha=0.6, t0=10), dict(t0=5, weigh
 @pytest.mark.parametrize("opts", OPTIONS, ids=str)
 def test_asgd_matches_torch_over_50_steps(parity, dtype, opts):
     opt = parity("ASGD", opts, dtype=dtype, steps=50)
-    assert all("ax" in s and s["eta"].data.shape == () for s in opt.state.values())
+    assert all("ax" in s and s["eta"]._data.shape == () for s in opt.state.values())
 
 
 def test_asgd_average_matches_torch():
@@ -30,7 +30,7 @@ def test_asgd_average_matches_torch():
         opt.step(), topt.step()
     st, tst = opt.state[w], topt.state[tw]
     assert list(st) == list(tst) == ["step", "eta", "mu", "ax"]
-    np.testing.assert_allclose(st["ax"].data, tst["ax"].numpy(), rtol=1e-13)
+    np.testing.assert_allclose(st["ax"]._data, tst["ax"].numpy(), rtol=1e-13)
     assert float(st["eta"]) == float(tst["eta"]) and float(st["mu"]) == float(tst["mu"])
 
 
@@ -49,7 +49,7 @@ def test_asgd_large_parameter_is_updated_in_chunks_identically():
         for g in grads:
             w.grad = Tensor(g.copy())
             opt.step()
-        out.append((w.data.copy(), opt.state[w]["ax"].data.copy(), float(opt.state[w]["eta"])))
+        out.append((w._data.copy(), opt.state[w]["ax"]._data.copy(), float(opt.state[w]["eta"])))
     assert all(np.array_equal(a, b) for a, b in zip(out[0][:2], out[1][:2]))
     assert out[0][2] == out[1][2]
 

@@ -19,7 +19,7 @@ def _run(cls, kwargs, chunk):
     for _ in range(4):
         w.grad = cr.tensor(rng.standard_normal(w.shape).astype(np.float32))
         opt.step()
-    return w.data.copy(), {k: v.data.copy() for k, v in opt.state[w].items()}
+    return w._data.copy(), {k: v._data.copy() for k, v in opt.state[w].items()}
 
 
 @pytest.mark.parametrize("cls,kwargs", CASES, ids=lambda c: getattr(c, "__name__", ""))

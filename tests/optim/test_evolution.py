@@ -46,7 +46,7 @@ def test_es_is_reproducible_and_needs_no_graph():
         for _ in range(5):
             es.step(lambda: (w ** 2).sum())
         assert w.grad is None
-        runs.append(w.data.copy())
+        runs.append(w._data.copy())
     np.testing.assert_array_equal(*runs)
 
 
@@ -75,7 +75,7 @@ def test_evolution_minimize_keeps_the_budget_and_the_best():
 def test_minimize_blackbox_falls_back_to_es_without_nevergrad(monkeypatch):
     monkeypatch.setitem(sys.modules, "nevergrad", None)
     w = cr.tensor([1.5, -1.0])
-    r = minimize_blackbox(lambda: float(np.abs(w.data).sum()), [w], budget=600, seed=0)
+    r = minimize_blackbox(lambda: float(np.abs(w._data).sum()), [w], budget=600, seed=0)
     assert r.optimizer == "EvolutionStrategy"
     assert r.loss < 0.5
     with pytest.raises(ImportError, match="pip install nevergrad"):
@@ -121,7 +121,7 @@ def test_nevergrad_options_and_errors():
                            budget=200, bounds=(-1.0, 1.0), sigma=0.3,
                            seed=cr.Generator().manual_seed(1), early_stopping=40)
     assert r.evaluations <= 200
-    assert np.all(np.abs(w.data) <= 1.0) and r.loss < 0.05
+    assert np.all(np.abs(w._data) <= 1.0) and r.loss < 0.05
     with pytest.raises(ValueError, match="no optimizer 'NotAnOptimizer'"):
         nevergrad_minimize(lambda: 0.0, [w], optimizer="NotAnOptimizer")
     with pytest.raises(ValueError, match="budget"):

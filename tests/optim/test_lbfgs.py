@@ -33,7 +33,7 @@ def _np_closures(x, tx):
     import torch
 
     def ours():
-        f, g = rosenbrock_np(x.data.copy())
+        f, g = rosenbrock_np(x._data.copy())
         x.grad = Tensor(g)
         return Tensor(np.asarray(f))
 
@@ -54,7 +54,7 @@ def test_iterates_match_torch_in_float64(line_search_fn, history_size):
     for step in range(4):
         loss, tloss = opt.step(ours), topt.step(theirs)
         assert float(loss) == pytest.approx(float(tloss), rel=1e-9)
-        np.testing.assert_allclose(x.data, tx.detach().numpy(), rtol=1e-8, atol=1e-10,
+        np.testing.assert_allclose(x._data, tx.detach().numpy(), rtol=1e-8, atol=1e-10,
                                    err_msg=f"step {step}")
         assert opt.state[x]["func_evals"] == topt.state[tx]["func_evals"]
         assert opt.state[x]["n_iter"] == topt.state[tx]["n_iter"]
@@ -66,8 +66,8 @@ def test_strong_wolfe_converges_with_torch_in_float64():
     for _ in range(5):
         opt.step(ours)
         topt.step(theirs)
-    np.testing.assert_allclose(x.data, tx.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(x.data, 1.0, atol=1e-5)
+    np.testing.assert_allclose(x._data, tx.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x._data, 1.0, atol=1e-5)
     assert opt.state[x]["func_evals"] == topt.state[tx]["func_evals"]
 
 
@@ -78,8 +78,8 @@ def test_first_iterations_match_torch_in_float32(line_search_fn):
     ours, theirs = _np_closures(x, tx)
     opt.step(ours)
     topt.step(theirs)
-    assert x.data.dtype == np.float32
-    np.testing.assert_allclose(x.data, tx.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert x._data.dtype == np.float32
+    np.testing.assert_allclose(x._data, tx.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
@@ -102,10 +102,10 @@ def test_with_autograd_closure_like_torch(line_search_fn):
         loss, tloss = opt.step(ours), topt.step(theirs)
         assert isinstance(loss, cr.Tensor)
         assert float(loss) == pytest.approx(float(tloss.detach()), rel=1e-9)
-        np.testing.assert_allclose(x.data, tx.detach().numpy(), rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(x._data, tx.detach().numpy(), rtol=1e-7, atol=1e-9)
     for _ in range(30):
         opt.step(ours)
-    np.testing.assert_allclose(x.data, 1.0, atol=1e-4)
+    np.testing.assert_allclose(x._data, 1.0, atol=1e-4)
 
 
 def test_lbfgs_over_several_parameters_solves_least_squares():
@@ -126,7 +126,7 @@ def test_lbfgs_over_several_parameters_solves_least_squares():
         opt.step(closure)
     X = np.hstack([A, np.ones((20, 1))])
     best = np.linalg.lstsq(X, y, rcond=None)[0]
-    np.testing.assert_allclose(np.concatenate([W.data.ravel(), b.data]), best.ravel(), atol=1e-6)
+    np.testing.assert_allclose(np.concatenate([W._data.ravel(), b._data]), best.ravel(), atol=1e-6)
 
 
 def test_stops_at_once_when_the_gradient_is_tiny():
@@ -149,13 +149,13 @@ def test_state_dict_round_trip_continues_identically():
 
     def make_closure(param):
         def closure():
-            f, g = rosenbrock_np(param.data.copy())
+            f, g = rosenbrock_np(param._data.copy())
             param.grad = Tensor(g)
             return Tensor(np.asarray(f))
         return closure
 
     opt.step(make_closure(x))
-    saved, x_saved = opt.state_dict(), x.data.copy()
+    saved, x_saved = opt.state_dict(), x._data.copy()
     opt.step(make_closure(x))
     opt.step(make_closure(x))
 
@@ -166,7 +166,7 @@ def test_state_dict_round_trip_continues_identically():
     assert all(isinstance(r, Tensor) for r in saved["state"][0]["ro"])
     opt2.step(make_closure(y))
     opt2.step(make_closure(y))
-    np.testing.assert_array_equal(y.data, x.data)
+    np.testing.assert_array_equal(y._data, x._data)
 
 
 def test_state_keys_match_torch():

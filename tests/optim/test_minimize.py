@@ -22,7 +22,7 @@ def test_reaches_rosenbrock_minimum(method):
     assert isinstance(result, optimize.OptimizeResult)
     assert result.success, result.message
     np.testing.assert_allclose(result.x, [1.0, 1.0], atol=1e-4)
-    np.testing.assert_array_equal(x.data, result.x)          # written back
+    np.testing.assert_array_equal(x._data, result.x)          # written back
     if method in ("Newton-CG", "trust-ncg"):
         assert result.nhev > 0                              # H·v came from double backprop
 
@@ -49,8 +49,8 @@ def test_same_answer_as_scipy_on_a_convex_logistic_regression():
                           layer.parameters(), method=method,
                           options={"gtol": 1e-10} if method == "L-BFGS-B" else None, tol=1e-12)
         np.testing.assert_allclose(result.fun, ref.fun, rtol=1e-7)
-        np.testing.assert_allclose(layer.weight.data.ravel(), ref.x[:5], atol=1e-5)
-        np.testing.assert_allclose(layer.bias.data, ref.x[5:], atol=1e-5)
+        np.testing.assert_allclose(layer.weight._data.ravel(), ref.x[:5], atol=1e-5)
+        np.testing.assert_allclose(layer.bias._data, ref.x[5:], atol=1e-5)
 
 
 def test_full_batch_network_training_with_lbfgs():
@@ -72,18 +72,18 @@ def test_full_batch_network_training_with_lbfgs():
 def test_bounds_pair_applies_to_every_element_and_derivative_free_methods():
     x = cr.tensor([0.5, 0.5], dtype=cr.float64, requires_grad=True)
     minimize(lambda: ((x - 3) ** 2).sum(), [x], bounds=(0.0, 1.0))
-    np.testing.assert_allclose(x.data, [1.0, 1.0])
-    x.data[:] = [-1.2, 1.0]
+    np.testing.assert_allclose(x._data, [1.0, 1.0])
+    x._data[:] = [-1.2, 1.0]
     r = minimize(lambda: rosen(x), [x], method="Nelder-Mead",
                  options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 2000})
-    np.testing.assert_allclose(x.data, [1.0, 1.0], atol=1e-4)
+    np.testing.assert_allclose(x._data, [1.0, 1.0], atol=1e-4)
     assert r.success
 
 
 def test_hessp_false_lets_scipy_difference_gradients():
     x = cr.tensor([-1.2, 1.0], dtype=cr.float64, requires_grad=True)
     r = minimize(lambda: rosen(x), [x], method="Newton-CG", hessp=False)
-    np.testing.assert_allclose(x.data, [1.0, 1.0], atol=1e-3)
+    np.testing.assert_allclose(x._data, [1.0, 1.0], atol=1e-3)
     assert r.get("nhev", 0) == 0
 
 

@@ -39,7 +39,7 @@ def test_nadam_state_matches_torch_layout():
     tw.grad = torch.ones(3, dtype=torch.float64)
     topt.step()
     assert list(opt.state[w]) == list(topt.state[tw])
-    assert opt.state[w]["mu_product"].data.dtype == np.float32    # PyTorch's scalar dtype
+    assert opt.state[w]["mu_product"]._data.dtype == np.float32    # PyTorch's scalar dtype
     assert float(opt.state[w]["mu_product"]) == float(topt.state[tw]["mu_product"])
     assert sorted(opt.param_groups[0]) == sorted(topt.param_groups[0])
 
@@ -55,7 +55,7 @@ def test_nadam_large_parameter_is_updated_in_chunks_identically():
         for g in grads:
             w.grad = Tensor(g.copy())
             opt.step()
-        out.append((w.data.copy(), float(opt.state[w]["mu_product"])))
+        out.append((w._data.copy(), float(opt.state[w]["mu_product"])))
     assert np.array_equal(out[0][0], out[1][0]) and out[0][1] == out[1][1]
 
 
@@ -81,13 +81,13 @@ def test_nadam_state_dict_round_trip_continues_as_torch():
             opt2.step()
         return w2, opt2
 
-    w, opt = run(co, lambda w=None: Tensor(np.zeros(4) if w is None else w.data.copy(),
+    w, opt = run(co, lambda w=None: Tensor(np.zeros(4) if w is None else w._data.copy(),
                                            requires_grad=True), Tensor)
     tw, _ = run(torch.optim, lambda w=None: (torch.zeros(4, dtype=torch.float64) if w is None
                                              else w.detach().clone()).requires_grad_(),
                 torch.tensor)
-    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-13)
-    assert opt.state[w]["mu_product"].data.dtype == np.float64
+    np.testing.assert_allclose(w._data, tw.detach().numpy(), rtol=1e-13)
+    assert opt.state[w]["mu_product"]._data.dtype == np.float64
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -27,7 +27,7 @@ def ours_params(arrays):
 def _grads(params, seed):
     rng = np.random.default_rng(seed)
     for p in params:
-        p.grad = Tensor(rng.standard_normal(p.shape).astype(p.data.dtype))
+        p.grad = Tensor(rng.standard_normal(p.shape).astype(p._data.dtype))
 
 
 ELEMENTWISE = [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
@@ -65,11 +65,11 @@ def test_groups_take_defaults_and_their_own_values():
     assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[1]["lr"] == 0.5
     assert opt.param_groups[1]["params"] == [b]          # a lone tensor becomes a list
     assert set(opt.param_groups[0]) == set(opt.defaults) | {"params"}
-    a.grad, b.grad = Tensor(np.ones_like(a.data)), Tensor(np.ones_like(b.data))
+    a.grad, b.grad = Tensor(np.ones_like(a._data)), Tensor(np.ones_like(b._data))
     opt.step()
-    np.testing.assert_allclose(opt.param_groups[0]["params"][0].data, _params(2)[0].data - 0.1,
+    np.testing.assert_allclose(opt.param_groups[0]["params"][0]._data, _params(2)[0]._data - 0.1,
                                rtol=1e-6)
-    np.testing.assert_allclose(b.data, _params(2)[1].data - 0.5, rtol=1e-6)
+    np.testing.assert_allclose(b._data, _params(2)[1]._data - 0.5, rtol=1e-6)
 
 
 def test_add_param_group():
@@ -134,19 +134,19 @@ def test_zero_grad_to_zeros_keeps_the_tensor():
     co.SGD(ps, lr=0.1).zero_grad(set_to_none=False)
     for p, g, v in zip(ps, grads, versions):
         assert p.grad is g
-        np.testing.assert_array_equal(g.data, 0)
+        np.testing.assert_array_equal(g._data, 0)
         assert g._version == v + 1 and not g.requires_grad
 
 
 def test_zero_grad_to_zeros_still_steps_with_weight_decay():
     # a zero gradient is still a gradient: weight decay moves the parameter (a None one would not)
     p = _params(1)[0]
-    before = p.data.copy()
+    before = p._data.copy()
     opt = co.SGD([p], lr=0.1, weight_decay=1.0)
-    p.grad = Tensor(np.ones_like(p.data))
+    p.grad = Tensor(np.ones_like(p._data))
     opt.zero_grad(set_to_none=False)
     opt.step()
-    np.testing.assert_allclose(p.data, before * 0.9, rtol=1e-6)
+    np.testing.assert_allclose(p._data, before * 0.9, rtol=1e-6)
 
 
 def test_step_returns_the_closure_loss_evaluated_with_grad_enabled():
@@ -192,7 +192,7 @@ def test_flat_and_per_parameter_paths_are_bit_identical(name, kwargs, dtype):
     assert not opt_each._flat
     for p, q in zip(opt_flat.param_groups[0]["params"], opt_each.param_groups[0]["params"]):
         for k, v in opt_each.state[q].items():
-            np.testing.assert_array_equal(opt_flat.state[p][k].data, v.data)
+            np.testing.assert_array_equal(opt_flat.state[p][k]._data, v._data)
 
 
 def grad_seq(shapes, dtype, steps, seed=1, skip=None):
@@ -214,7 +214,7 @@ def _run(name, kwargs, arrays, seq, foreach):
         for p, g in zip(params, grads):
             p.grad = None if g is None else Tensor(g.copy())
         opt.step()
-        out.append([p.data.copy() for p in params])
+        out.append([p._data.copy() for p in params])
     return out, opt
 
 
@@ -223,9 +223,9 @@ def test_flat_path_packs_params_and_state_into_one_buffer():
     opt = co.Adam(ps)
     _grads(ps, 0)
     opt.step()
-    base = ps[0].data.base
-    assert base is not None and all(p.data.base is base for p in ps)
-    exp_avgs = [opt.state[p]["exp_avg"].data for p in ps]
+    base = ps[0]._data.base
+    assert base is not None and all(p._data.base is base for p in ps)
+    exp_avgs = [opt.state[p]["exp_avg"]._data for p in ps]
     assert all(e.base is exp_avgs[0].base for e in exp_avgs)
     assert [e.shape for e in exp_avgs] == [p.shape for p in ps]
 
@@ -271,8 +271,8 @@ def test_replacing_param_data_between_steps_is_noticed():
                 p.grad = Tensor(g.copy())
             opt.step()
             if t == 2:                   # e.g. weights loaded from a checkpoint
-                params[0].data = np.full(params[0].shape, 0.5)
-        results.append([p.data.copy() for p in params])
+                params[0]._data = np.full(params[0].shape, 0.5)
+        results.append([p._data.copy() for p in params])
     for x, y in zip(*results):
         np.testing.assert_array_equal(x, y)
 
@@ -282,11 +282,11 @@ def test_in_place_writes_to_param_data_are_kept():
     opt = co.SGD(ps, lr=1.0)
     _grads(ps, 0)
     opt.step()
-    ps[1].data[...] = 7.0                # e.g. nn.init on a packed parameter
+    ps[1]._data[...] = 7.0                # e.g. nn.init on a packed parameter
     for p in ps:
-        p.grad = Tensor(np.zeros_like(p.data))
+        p.grad = Tensor(np.zeros_like(p._data))
     opt.step()
-    np.testing.assert_array_equal(ps[1].data, 7.0)
+    np.testing.assert_array_equal(ps[1]._data, 7.0)
 
 
 def test_mixed_dtypes_fall_back_to_the_per_parameter_loop():
@@ -296,9 +296,9 @@ def test_mixed_dtypes_fall_back_to_the_per_parameter_loop():
     a.grad, b.grad = Tensor(np.ones(3, np.float32)), Tensor(np.ones(2, np.float64))
     opt.step()
     assert not opt._flat
-    np.testing.assert_allclose(a.data, 0.9, rtol=1e-6)
-    np.testing.assert_allclose(b.data, 0.9 + 1e-9, rtol=1e-12)
-    assert a.data.dtype == np.float32 and b.data.dtype == np.float64
+    np.testing.assert_allclose(a._data, 0.9, rtol=1e-6)
+    np.testing.assert_allclose(b._data, 0.9 + 1e-9, rtol=1e-12)
+    assert a._data.dtype == np.float32 and b._data.dtype == np.float64
 
 
 # ---- state_dict -------------------------------------------------------------------------------
@@ -312,7 +312,7 @@ def test_state_dict_layout_matches_torch():
     for t in range(3):
         _grads(ps, t)
         for p, q in zip(tps, ps):
-            p.grad = torch.tensor(q.grad.data)
+            p.grad = torch.tensor(q.grad._data)
         opt.step()
         topt.step()
     sd, tsd = opt.state_dict(), topt.state_dict()
@@ -325,7 +325,7 @@ def test_state_dict_layout_matches_torch():
             tv = tsd["state"][i][k]
             assert isinstance(v, Tensor) and v.shape == tuple(tv.shape)
             assert str(v.dtype) == str(tv.dtype).replace("torch.", "")
-            np.testing.assert_allclose(v.data, tv.numpy(), rtol=2e-6, atol=1e-7)
+            np.testing.assert_allclose(v._data, tv.numpy(), rtol=2e-6, atol=1e-7)
 
 
 def test_state_dict_is_a_snapshot():
@@ -334,10 +334,10 @@ def test_state_dict_is_a_snapshot():
     _grads(ps, 0)
     opt.step()
     sd = opt.state_dict()
-    saved = sd["state"][0]["exp_avg"].data.copy()
+    saved = sd["state"][0]["exp_avg"]._data.copy()
     _grads(ps, 1)
     opt.step()
-    np.testing.assert_array_equal(sd["state"][0]["exp_avg"].data, saved)
+    np.testing.assert_array_equal(sd["state"][0]["exp_avg"]._data, saved)
     assert float(sd["state"][0]["step"]) == 1.0
 
 
@@ -353,7 +353,7 @@ def test_round_trip_continues_identically(name, kwargs, foreach):
     for grads in seq[:5]:
         set_grads_(params, grads)
         opt.step()
-    blob = pickle.dumps((opt.state_dict(), [p.data for p in params]))   # through bytes
+    blob = pickle.dumps((opt.state_dict(), [p._data for p in params]))   # through bytes
 
     sd, values = pickle.loads(blob)
     params2 = ours_params(values)
@@ -363,7 +363,7 @@ def test_round_trip_continues_identically(name, kwargs, foreach):
         set_grads_(params2, grads)
         opt2.step()
         for x, y in zip(params2, full[t]):
-            np.testing.assert_array_equal(x.data, y)
+            np.testing.assert_array_equal(x._data, y)
 
 
 def set_grads_(params, grads):
@@ -395,7 +395,7 @@ def test_loading_a_torch_checkpoint_continues_like_torch():
         opt.step()
         topt.step()
         for p, q in zip(ps, tps):
-            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_load_state_dict_copies_and_casts():
@@ -404,13 +404,13 @@ def test_load_state_dict_copies_and_casts():
     _grads(ps, 0)
     opt.step()
     sd = opt.state_dict()
-    sd["state"][0]["exp_avg"] = Tensor(sd["state"][0]["exp_avg"].data.astype(np.float64))
+    sd["state"][0]["exp_avg"] = Tensor(sd["state"][0]["exp_avg"]._data.astype(np.float64))
     opt2 = co.Adam(_params(2, np.float32))
     opt2.load_state_dict(sd)
     p0 = opt2.param_groups[0]["params"][0]
     assert opt2.state[p0]["exp_avg"].dtype == np.float32
     assert opt2.state[p0]["step"].dtype == np.float32
-    assert not np.shares_memory(opt2.state[p0]["exp_avg_sq"].data, sd["state"][0]["exp_avg_sq"].data)
+    assert not np.shares_memory(opt2.state[p0]["exp_avg_sq"]._data, sd["state"][0]["exp_avg_sq"]._data)
 
 
 def test_load_state_dict_restores_hyperparameters_but_keeps_params():
@@ -427,7 +427,7 @@ def test_load_state_dict_restores_hyperparameters_but_keeps_params():
 def _snapshot(opt):
     return (copy.deepcopy([{k: v for k, v in g.items() if k != "params"}
                            for g in opt.param_groups]),
-            {id(p): {k: v.data.copy() for k, v in s.items()} for p, s in opt.state.items()},
+            {id(p): {k: v._data.copy() for k, v in s.items()} for p, s in opt.state.items()},
             [list(map(id, g["params"])) for g in opt.param_groups])
 
 
@@ -461,14 +461,14 @@ def test_mismatched_state_dict_raises_and_changes_nothing(mutate, message):
         opt.load_state_dict(sd)
     _same(_snapshot(opt), before)
     # and the optimiser carries on as if nothing had happened
-    reference = co.Adam(ours_params([p.data for p in ps]), lr=0.01)
+    reference = co.Adam(ours_params([p._data for p in ps]), lr=0.01)
     reference.load_state_dict(opt.state_dict())
     _grads(ps, 2)
     _grads(reference.param_groups[0]["params"], 2)
     opt.step()
     reference.step()
     for p, q in zip(ps, reference.param_groups[0]["params"]):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p._data, q._data)
 
 
 def test_load_state_dict_rejects_non_dicts():
@@ -486,11 +486,11 @@ def test_deepcopy_and_pickle_of_an_optimizer():
     twin_params = twin.param_groups[0]["params"]
     _grads(ps, 1)
     for p, q in zip(twin_params, ps):
-        p.grad = Tensor(q.grad.data.copy())
+        p.grad = Tensor(q.grad._data.copy())
     opt.step()
     twin.step()
     for p, q in zip(ps, twin_params):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p._data, q._data)
     again = pickle.loads(pickle.dumps(opt))
     assert float(list(again.state.values())[0]["step"]) == 2.0
 
@@ -506,7 +506,7 @@ def test_optimizer_trains_nn_module_like_torch():
     tmodel = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
     with torch.no_grad():
         for p, tp in zip(model.parameters(), tmodel.parameters()):
-            tp.copy_(torch.tensor(p.data))
+            tp.copy_(torch.tensor(p._data))
     opt = co.AdamW(model.parameters(), lr=0.01)
     topt = torch.optim.AdamW(tmodel.parameters(), lr=0.01, foreach=False)
     for _ in range(15):
@@ -519,7 +519,7 @@ def test_optimizer_trains_nn_module_like_torch():
         tloss.backward()
         topt.step()
     for p, tp in zip(model.parameters(), tmodel.parameters()):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(p._data, tp.detach().numpy(), rtol=1e-4, atol=1e-5)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model(cr.tensor(X))              # the packed parameters still work in the forward pass
@@ -541,10 +541,10 @@ def test_groups_of_large_parameters_are_not_packed():
     big = _elementwise.FLAT_MEAN_SIZE
     ps = [Tensor(np.zeros(2 * big, np.float32), requires_grad=True),
           Tensor(np.zeros(3, np.float32), requires_grad=True)]
-    arrays = [p.data for p in ps]
+    arrays = [p._data for p in ps]
     opt = co.SGD(ps, lr=0.1)
     for p in ps:
-        p.grad = Tensor(np.ones_like(p.data))
+        p.grad = Tensor(np.ones_like(p._data))
     opt.step()
-    assert not opt._flat and all(p.data is a for p, a in zip(ps, arrays))
+    assert not opt._flat and all(p._data is a for p, a in zip(ps, arrays))
     np.testing.assert_allclose(arrays[0], -0.1, rtol=1e-6)

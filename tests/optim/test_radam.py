@@ -35,7 +35,7 @@ def test_radam_first_steps_are_plain_momentum_sgd():
     opt = co.RAdam([w], lr=0.1)
     w.grad = Tensor(np.array([2.0]))
     opt.step()                               # ρ₁ < 5: θ ← θ − γ m̂ = 1 − 0.1·2
-    np.testing.assert_allclose(w.data, [0.8], rtol=1e-15)
+    np.testing.assert_allclose(w._data, [0.8], rtol=1e-15)
 
 
 def test_radam_rejects_bad_hyperparameters():

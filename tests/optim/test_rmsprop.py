@@ -34,7 +34,7 @@ def test_rmsprop_first_step_by_hand():
     opt = co.RMSprop([w], lr=0.01, alpha=0.99, eps=0.0)
     w.grad = Tensor(np.array([1.0, -4.0]))
     opt.step()                          # v = 0.01 g^2, so g / sqrt(v) = 10 sign(g)
-    np.testing.assert_allclose(w.data, [0.9, 1.1], rtol=1e-14)
+    np.testing.assert_allclose(w._data, [0.9, 1.1], rtol=1e-14)
     assert sorted(opt.state[w]) == ["square_avg", "step"]
 
 
@@ -43,9 +43,9 @@ def test_centered_rmsprop_first_step_by_hand():
     opt = co.RMSprop([w], lr=0.1, alpha=0.5, eps=0.0, centered=True, momentum=0.5)
     w.grad = Tensor(np.array([2.0]))
     opt.step()                          # v = 2, ḡ = 1, a = sqrt(2 - 1) = 1; b = 2
-    np.testing.assert_allclose(w.data, [-0.2])
-    np.testing.assert_allclose(opt.state[w]["momentum_buffer"].data, [2.0])
-    np.testing.assert_allclose(opt.state[w]["grad_avg"].data, [1.0])
+    np.testing.assert_allclose(w._data, [-0.2])
+    np.testing.assert_allclose(opt.state[w]["momentum_buffer"]._data, [2.0])
+    np.testing.assert_allclose(opt.state[w]["grad_avg"]._data, [1.0])
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -29,8 +29,8 @@ def test_rprop_sign_changes_by_hand():
         opt.step()
     # element 0: same sign twice: steps 0.1, 0.2, 0.4; element 1: flip → step halved and
     # skipped, then a fresh start (prev = 0): 0.05; element 2: zero gradient, then same size
-    np.testing.assert_allclose(opt.state[w]["step_size"].data, [0.4, 0.05, 0.1], rtol=1e-15)
-    np.testing.assert_allclose(w.data, [-0.7, -0.05, -0.2], rtol=1e-15)
+    np.testing.assert_allclose(opt.state[w]["step_size"]._data, [0.4, 0.05, 0.1], rtol=1e-15)
+    np.testing.assert_allclose(w._data, [-0.7, -0.05, -0.2], rtol=1e-15)
 
 
 @pytest.mark.parametrize("kwargs, message", [(dict(etas=(1.5, 1.2)), "Invalid eta values"),

@@ -27,7 +27,7 @@ def test_hvp_by_double_backprop_matches_the_hessian():
         np.testing.assert_allclose(hessian_vector_product(lambda: rosen(x), [x], v), H @ v,
                                    rtol=1e-12)
     _, hv = cr.autograd.functional.hvp(rosen, x, cr.tensor([0.5, -2.0], dtype=cr.float64))
-    np.testing.assert_allclose(hv.data, H @ [0.5, -2.0], rtol=1e-12)
+    np.testing.assert_allclose(hv._data, H @ [0.5, -2.0], rtol=1e-12)
 
 
 def test_hvp_over_several_parameters():
@@ -36,7 +36,7 @@ def test_hvp_over_several_parameters():
     f = lambda: (w ** 2).sum() * b.sum() + b.sum() ** 3     # noqa: E731
     v = np.array([1.0, 0.0, 0.0, 0.0, 1.0])
     # ∂²f/∂w∂w = 2b I, ∂²f/∂w∂b = 2w, ∂²f/∂b² = 6b
-    expect = np.concatenate([2 * 0.5 * np.array([1.0, 0, 0, 0]) + 2 * w.data.ravel(),
+    expect = np.concatenate([2 * 0.5 * np.array([1.0, 0, 0, 0]) + 2 * w._data.ravel(),
                              [2 * 1.0 + 6 * 0.5]])
     np.testing.assert_allclose(hessian_vector_product(f, [w, b], v), expect)
 
@@ -58,9 +58,9 @@ def test_newton_cg_reaches_rosenbrock_minimum():
     opt = NewtonCG([x])
     for _ in range(40):
         opt.step(lambda: rosen(x))
-    np.testing.assert_allclose(x.data, [1.0, 1.0], atol=1e-8)
+    np.testing.assert_allclose(x._data, [1.0, 1.0], atol=1e-8)
     assert opt.state[x]["n_iter"] == 40
-    np.testing.assert_allclose(x.grad.data, [0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(x.grad._data, [0.0, 0.0], atol=1e-6)
 
 
 @pytest.mark.parametrize("beta, steps", [("PR", 40), ("HS", 40), ("FR", 100)])
@@ -69,7 +69,7 @@ def test_nonlinear_cg_reaches_rosenbrock_minimum(beta, steps):
     opt = NonlinearCG([x], beta=beta)
     for _ in range(steps):
         opt.step(lambda: rosen(x))
-    np.testing.assert_allclose(x.data, [1.0, 1.0], atol=1e-5)
+    np.testing.assert_allclose(x._data, [1.0, 1.0], atol=1e-5)
 
 
 def test_nonlinear_cg_armijo_on_a_quadratic_and_lbfgs_style_closure():
@@ -85,7 +85,7 @@ def test_nonlinear_cg_armijo_on_a_quadratic_and_lbfgs_style_closure():
         return loss
     for _ in range(200):
         opt.step(closure)
-    np.testing.assert_allclose(x.data, 0.0, atol=1e-3)
+    np.testing.assert_allclose(x._data, 0.0, atol=1e-3)
 
 
 def _logistic_data(seed=0, n=120, d=4):
@@ -128,8 +128,8 @@ def test_reaches_convex_logistic_regression_optimum(cls, steps):
     for _ in range(steps):
         opt.step(loss)
     w = _irls(X, y, lam)
-    np.testing.assert_allclose(layer.weight.data.ravel(), w[:-1], atol=1e-6)
-    np.testing.assert_allclose(layer.bias.data, w[-1:], atol=1e-6)
+    np.testing.assert_allclose(layer.weight._data.ravel(), w[:-1], atol=1e-6)
+    np.testing.assert_allclose(layer.bias._data, w[-1:], atol=1e-6)
 
 
 def test_newton_cg_damping_and_no_line_search():
@@ -137,7 +137,7 @@ def test_newton_cg_damping_and_no_line_search():
     opt = NewtonCG([x], damping=1.0, line_search=None)
     for _ in range(60):
         opt.step(lambda: (x ** 2).sum() + x[0] * x[1])
-    np.testing.assert_allclose(x.data, 0.0, atol=1e-8)
+    np.testing.assert_allclose(x._data, 0.0, atol=1e-8)
 
 
 def test_newton_cg_rejects_a_closure_that_calls_backward():
@@ -175,9 +175,9 @@ def test_state_dict_round_trip_continues_the_iteration():
     for _ in range(5):
         opt.step(lambda: rosen(x))
     sd = opt.state_dict()
-    y = cr.tensor(x.data.copy(), requires_grad=True)
+    y = cr.tensor(x._data.copy(), requires_grad=True)
     opt2 = NonlinearCG([y])
     opt2.load_state_dict(sd)
     for _ in range(60):
         opt2.step(lambda: rosen(y))
-    np.testing.assert_allclose(y.data, [1.0, 1.0], atol=1e-5)
+    np.testing.assert_allclose(y._data, [1.0, 1.0], atol=1e-5)

@@ -45,13 +45,13 @@ def test_sgd_steps_by_hand():
     opt = co.SGD([w], lr=0.1, momentum=0.9, dampening=0.5, weight_decay=0.1)
     w.grad = Tensor(np.array([2.0]))
     opt.step()                          # g = 2 + 0.1 = 2.1; buffer starts as g (no dampening)
-    np.testing.assert_allclose(w.data, [1.0 - 0.1 * 2.1])
-    np.testing.assert_allclose(opt.state[w]["momentum_buffer"].data, [2.1])
+    np.testing.assert_allclose(w._data, [1.0 - 0.1 * 2.1])
+    np.testing.assert_allclose(opt.state[w]["momentum_buffer"]._data, [2.1])
     w.grad = Tensor(np.array([1.0]))
     opt.step()                          # g = 1 + 0.1 * 0.79; b = 0.9 * 2.1 + 0.5 g
     g = 1.0 + 0.1 * 0.79
     b = 0.9 * 2.1 + 0.5 * g
-    np.testing.assert_allclose(w.data, [0.79 - 0.1 * b], rtol=1e-15)
+    np.testing.assert_allclose(w._data, [0.79 - 0.1 * b], rtol=1e-15)
 
 
 def test_sgd_nesterov_by_hand():
@@ -59,7 +59,7 @@ def test_sgd_nesterov_by_hand():
     opt = co.SGD([w], lr=1.0, momentum=0.5, nesterov=True)
     w.grad = Tensor(np.array([1.0]))
     opt.step()                          # b = 1; step with g + 0.5 b = 1.5
-    np.testing.assert_allclose(w.data, [-1.5])
+    np.testing.assert_allclose(w._data, [-1.5])
 
 
 def test_plain_sgd_keeps_no_state():
@@ -70,7 +70,7 @@ def test_plain_sgd_keeps_no_state():
     opt.step()
     assert len(opt.state) == 0
     assert opt.state_dict()["state"] == {}
-    np.testing.assert_allclose(w.data, -0.1)
+    np.testing.assert_allclose(w._data, -0.1)
 
 
 def test_sgd_skips_params_without_grad():
@@ -79,7 +79,7 @@ def test_sgd_skips_params_without_grad():
     opt = co.SGD([w, v], lr=0.1, momentum=0.9, weight_decay=0.5)
     w.grad = Tensor(np.ones(2))
     opt.step()
-    np.testing.assert_allclose(v.data, 1.0)
+    np.testing.assert_allclose(v._data, 1.0)
     assert v not in opt.state
 
 

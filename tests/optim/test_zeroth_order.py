@@ -20,7 +20,7 @@ def _problem(dtype=cr.float64):
 
 
 def _backprop(params, f):
-    return [g.data.astype(np.float64) for g in cr.autograd.grad(f(), params)]
+    return [g._data.astype(np.float64) for g in cr.autograd.grad(f(), params)]
 
 
 def test_central_differences_match_backprop_float64():
@@ -28,7 +28,7 @@ def test_central_differences_match_backprop_float64():
     est = estimate_grad(f, params, set_grad=False)
     for e, g in zip(est, _backprop(params, f)):
         assert e.dtype == cr.float64
-        np.testing.assert_allclose(e.data, g, rtol=1e-7, atol=1e-8)
+        np.testing.assert_allclose(e._data, g, rtol=1e-7, atol=1e-8)
 
 
 def test_central_differences_float32_default_eps():
@@ -36,7 +36,7 @@ def test_central_differences_float32_default_eps():
     est = estimate_grad(f, params, set_grad=False)
     for e, g in zip(est, _backprop(params, f)):
         assert e.dtype == cr.float32
-        np.testing.assert_allclose(e.data, g, rtol=2e-2, atol=2e-2)
+        np.testing.assert_allclose(e._data, g, rtol=2e-2, atol=2e-2)
     assert default_eps(np.float32, "central") == pytest.approx(np.cbrt(np.finfo(np.float32).eps))
 
 
@@ -47,7 +47,7 @@ def test_random_estimates_unbiased_within_standard_errors(method):
     exact = np.concatenate([g.ravel() for g in _backprop(params, f)])
     gen = cr.Generator().manual_seed(1)
     n = 1500
-    samples = np.array([np.concatenate([e.data.ravel() for e in
+    samples = np.array([np.concatenate([e._data.ravel() for e in
                                         estimate_grad(f, params, method=method, eps=1e-4,
                                                       generator=gen, set_grad=False)])
                         for _ in range(n)])
@@ -57,18 +57,18 @@ def test_random_estimates_unbiased_within_standard_errors(method):
     # and averaging num_samples directions at once shrinks the spread accordingly
     avg = estimate_grad(f, params, method=method, eps=1e-4, num_samples=400, generator=gen,
                         set_grad=False)
-    flat = np.concatenate([a.data.ravel() for a in avg])
+    flat = np.concatenate([a._data.ravel() for a in avg])
     assert np.all(np.abs(flat - exact) < 6 * samples.std(0) / np.sqrt(400))
 
 
 def test_parameters_restored_bit_for_bit_and_versions_bumped():
     params, f = _problem(cr.float32)
-    before = [p.data.copy() for p in params]
+    before = [p._data.copy() for p in params]
     versions = [p._version for p in params]
     for method in ("central", "spsa", "gaussian"):
         estimate_grad(f, params, method=method, num_samples=3)
     for p, b, v in zip(params, before, versions):
-        np.testing.assert_array_equal(p.data, b)
+        np.testing.assert_array_equal(p._data, b)
         assert p._version > v
 
 
@@ -76,10 +76,10 @@ def test_writes_grad_accumulates_and_optimizer_steps():
     params, f = _problem()
     est = estimate_grad(f, params)
     for p, e in zip(params, est):
-        np.testing.assert_array_equal(p.grad.data, e.data)
+        np.testing.assert_array_equal(p.grad._data, e._data)
     estimate_grad(f, params, accumulate=True)
     for p, e in zip(params, est):
-        np.testing.assert_allclose(p.grad.data, 2 * e.data)
+        np.testing.assert_allclose(p.grad._data, 2 * e._data)
     p = cr.tensor([1.0, -2.0, 0.5], requires_grad=True)
     opt = SGD([p], lr=0.1)
     gen = cr.Generator().manual_seed(0)
@@ -88,7 +88,7 @@ def test_writes_grad_accumulates_and_optimizer_steps():
         estimate_grad(lambda: ((p - 3) ** 2).sum(), [p], method="spsa", num_samples=2,
                       generator=gen)
         opt.step()
-    np.testing.assert_allclose(p.data, 3.0, atol=1e-2)
+    np.testing.assert_allclose(p._data, 3.0, atol=1e-2)
 
 
 def test_zeroth_order_closure_returns_loss():
@@ -108,9 +108,9 @@ def test_fun_may_return_a_float_and_runs_without_a_graph():
 
     def f():
         seen.append(cr.is_grad_enabled())
-        return float((p.data ** 2).sum())
+        return float((p._data ** 2).sum())
     est = estimate_grad(f, [p], set_grad=False)
-    np.testing.assert_allclose(est[0].data, [2.0, 4.0], rtol=1e-8)
+    np.testing.assert_allclose(est[0]._data, [2.0, 4.0], rtol=1e-8)
     assert not any(seen)
 
 
@@ -149,12 +149,12 @@ def test_blackbox_scalar_cost_matches_backprop_through_a_layer():
         return float(((y - target) ** 2).sum() + np.sin(y).sum())
 
     blackbox(cost)(layer(x)).backward()
-    got = [p.grad.data.copy() for p in layer.parameters()]
+    got = [p.grad._data.copy() for p in layer.parameters()]
     layer.zero_grad()
     y = layer(x)
     (((y - cr.tensor(target)) ** 2).sum() + y.sin().sum()).backward()
     for g, p in zip(got, layer.parameters()):
-        np.testing.assert_allclose(g, p.grad.data, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(g, p.grad._data, rtol=1e-6, atol=1e-7)
 
 
 def test_blackbox_per_row_costs_perturb_columns_together():
@@ -166,11 +166,11 @@ def test_blackbox_per_row_costs_perturb_columns_together():
 
     y = cr.tensor(np.arange(12.0).reshape(6, 2), dtype=cr.float64, requires_grad=True)
     loss = blackbox(cost)(y)
-    assert loss.item() == pytest.approx(cost(y.data).mean())
+    assert loss.item() == pytest.approx(cost(y._data).mean())
     calls.clear()
     loss.backward()
     assert len(calls) == 4                       # 2 columns × (+ε, −ε), not 2 × 12 elements
-    np.testing.assert_allclose(y.grad.data, (2 * y.data + [3.0, 0.0]) / 6, rtol=1e-7)
+    np.testing.assert_allclose(y.grad._data, (2 * y._data + [3.0, 0.0]) / 6, rtol=1e-7)
     y.grad = None
     blackbox(cost, reduction="sum", method="spsa", num_samples=2,
              generator=cr.Generator().manual_seed(0))(y).backward()

@@ -24,19 +24,19 @@ def test_directions_are_filter_normalised():
     params = list(model.parameters())
     d = filter_normalized_direction(params, cr.Generator().manual_seed(0))
     for p, a in zip(params, d):
-        assert a.shape == p.data.shape
-        if p.data.ndim == 1:
+        assert a.shape == p._data.shape
+        if p._data.ndim == 1:
             assert not a.any()                      # biases get no component
         else:
             np.testing.assert_allclose(np.linalg.norm(a, axis=1),
-                                       np.linalg.norm(p.data, axis=1), rtol=1e-6)
+                                       np.linalg.norm(p._data, axis=1), rtol=1e-6)
     d = filter_normalized_direction(params, cr.Generator().manual_seed(0), ignore_bias=False)
-    np.testing.assert_allclose(np.linalg.norm(d[1]), np.linalg.norm(params[1].data), rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(d[1]), np.linalg.norm(params[1]._data), rtol=1e-6)
 
 
 def test_grid_centre_is_the_trained_loss_and_weights_are_restored():
     model, loss = _model_and_loss()
-    before = [p.data.copy() for p in model.parameters()]
+    before = [p._data.copy() for p in model.parameters()]
     centre = loss().item()
     model.train()
     a, b, L = landscape_grid(model, loss, steps=5, span=0.5,
@@ -45,14 +45,14 @@ def test_grid_centre_is_the_trained_loss_and_weights_are_restored():
     assert L[2, 2] == pytest.approx(centre, rel=1e-6)
     assert np.all(np.isfinite(L)) and L.max() > centre
     for p, s in zip(model.parameters(), before):
-        np.testing.assert_array_equal(p.data, s)
+        np.testing.assert_array_equal(p._data, s)
     assert model.training
 
 
 def test_given_directions_and_bad_arguments():
     model, loss = _model_and_loss()
     params = list(model.parameters())
-    zero = [np.zeros(p.data.shape) for p in params]
+    zero = [np.zeros(p._data.shape) for p in params]
     _, _, L = landscape_grid(model, loss, steps=3, directions=(zero, zero))
     np.testing.assert_allclose(L, L[0, 0])
     with pytest.raises(ValueError, match="one array per parameter"):

@@ -78,10 +78,10 @@ def test_partial_fit_continues_training(clf_data):
     clf = NeuralNetClassifier(max_epochs=2, lr=0.01, random_state=0)
     clf.partial_fit(X[:100], y[:100], classes=[0, 1, 2])
     first = clf.module_
-    weights = [p.data.copy() for p in first.parameters()]
+    weights = [p._data.copy() for p in first.parameters()]
     clf.partial_fit(X[100:], y[100:])
     assert clf.module_ is first and len(clf.history_) == 4
-    assert any(not np.array_equal(w, p.data) for w, p in zip(weights, first.parameters()))
+    assert any(not np.array_equal(w, p._data) for w, p in zip(weights, first.parameters()))
     with pytest.raises(cr.DataError, match="labels not among"):
         clf.partial_fit(X[:5], np.array([0, 1, 2, 3, 0]))
     with pytest.raises(cr.ConfigError, match="not the same as classes_"):
@@ -174,10 +174,10 @@ def test_early_stopping_keeps_the_best_epoch():
 def test_custom_modules_are_copied_and_checked(clf_data):
     X, y = clf_data
     net = cr.nn.Sequential(cr.nn.Linear(8, 16), cr.nn.Tanh(), cr.nn.Linear(16, 3))
-    before = [p.data.copy() for p in net.parameters()]
+    before = [p._data.copy() for p in net.parameters()]
     clf = NeuralNetClassifier(module=net, max_epochs=3, lr=0.01).fit(X, y)
     assert clf.module_ is not net
-    assert all(np.array_equal(b, p.data) for b, p in zip(before, net.parameters()))
+    assert all(np.array_equal(b, p._data) for b, p in zip(before, net.parameters()))
     assert clf._dtype == np.float32  # a given module keeps its own dtype
     inputs = cr.layers.Input((8,))
     keras_net = cr.Model(inputs, cr.layers.Dense(3)(cr.layers.Dense(8, activation="relu")(inputs)))
@@ -225,7 +225,7 @@ def test_regressor_matches_pytorch_full_batch_sgd(reg_data):
     X, y = reg_data
     net = cr.nn.Sequential(cr.nn.Linear(5, 7), cr.nn.Tanh(), cr.nn.Linear(7, 1)).double()
     tnet = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 1)).double()
-    tnet.load_state_dict({k: torch.tensor(v.data) for k, v in net.state_dict().items()})
+    tnet.load_state_dict({k: torch.tensor(v._data) for k, v in net.state_dict().items()})
     reg = NeuralNetRegressor(module=net, optimizer=cr.optim.SGD, lr=0.1, batch_size=-1,
                              max_epochs=20, optimizer_kwargs={"momentum": 0.9}).fit(X, y)
     opt = torch.optim.SGD(tnet.parameters(), lr=0.1, momentum=0.9)

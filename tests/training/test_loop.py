@@ -10,7 +10,7 @@ from chainrule.training import evaluate_loss, predict, train_epoch, train_step
 def _problem():
     cr.manual_seed(0)
     x = cr.randn(64, 3)
-    y = (x.data @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32) > 0).astype(np.float32)
+    y = (x._data @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32) > 0).astype(np.float32)
     return x, cr.tensor(y)
 
 
@@ -23,7 +23,7 @@ def test_train_step_is_forward_backward_step():
     loss = train_step(model, nn.BCEWithLogitsLoss(), opt, x, y)
     assert isinstance(loss, float)
     assert loss == pytest.approx(expected, rel=1e-6)       # the loss before the step
-    assert not np.allclose(model.weight.data, w0.data)     # the step moved the weights
+    assert not np.allclose(model.weight._data, w0._data)     # the step moved the weights
 
 
 def test_train_epoch_lowers_the_loss_and_visits_every_batch():
@@ -59,7 +59,7 @@ def test_predict_builds_no_graph_and_batches():
     model = nn.Linear(3, 2)
     out = predict(model, x, batch_size=10)
     assert out.shape == (64, 2) and out.grad_fn is None
-    np.testing.assert_allclose(out.data, predict(model, x).data, rtol=1e-6)
+    np.testing.assert_allclose(out._data, predict(model, x)._data, rtol=1e-6)
 
 
 def test_empty_loader_is_a_clear_error():

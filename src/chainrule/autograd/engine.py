@@ -35,7 +35,7 @@ def unbroadcast(grad, shape):
     so each copy's gradient adds up: sum over the new dimensions, and over the stretched ones
     with keepdim.  This is the only place in chainrule where broadcasting is undone.
     """
-    if grad.data.shape == shape:
+    if grad._data.shape == shape:
         return grad
     return sum_to(grad, shape)  # a differentiable op: its own backward is a broadcast
 
@@ -138,7 +138,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
             slots = pending[t.grad_fn] = [None] * t.grad_fn._n_outputs
             root_nodes.append(t.grad_fn)
         slots[t._output_nr] = _add(slots[t._output_nr], g)
-        handed.add(id(g.data if g.data.base is None else g.data.base))
+        handed.add(id(g._data if g._data.base is None else g._data.base))
 
     needed = keep = None
     if inputs is not None:   # autograd.grad: run only the part of the graph leading to inputs
@@ -189,7 +189,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
                     d = g
                     g = wrap(d)
                 elif isinstance(g, Tensor):
-                    d = g.data
+                    d = g._data
                 else:                       # a device array, or a NumPy scalar
                     if isinstance(g, _np.generic):   # NumPy gives 0-d results as scalars
                         g = _np.asarray(g)
@@ -197,10 +197,10 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
                     g = wrap(d)
                 if d.shape != shapes[i]:
                     g = _unbroadcast_input(node, i, g, shapes[i])
-                    d = g.data
+                    d = g._data
                 if d.dtype != dtypes[i]:
                     g = g.to(dtypes[i])       # each input's gradient has its dtype
-                    d = g.data
+                    d = g._data
             if isinstance(nxt, Tensor):       # a leaf: the gradient lands in .grad
                 if g is not None:
                     if _leaf_hooks and id(nxt) in _leaf_hooks:
@@ -272,7 +272,7 @@ def _call_hooks(hooks, g, leaf):
         if not isinstance(new, Tensor):
             raise AutogradError(f"a tensor hook must return a tensor or None, got "
                                 f"{type(new).__name__}")
-        if new.data.shape != g.data.shape or new.data.dtype != g.data.dtype:
+        if new._data.shape != g._data.shape or new._data.dtype != g._data.dtype:
             raise AutogradError(f"a tensor hook changed the gradient's shape or dtype (from "
                                 f"{g.shape} {g.dtype} to {new.shape} {new.dtype}); it must return "
                                 f"a gradient of the same shape and dtype")
@@ -290,8 +290,8 @@ def _call_backward(node, grads_out, n_inputs, anomaly, create_graph):
     if not node.on_arrays:
         in_grads = node.backward(node, *grads_out)
     elif not create_graph:
-        in_grads = node.backward(node, grads_out[0].data) if len(grads_out) == 1 else \
-            node.backward(node, *[None if g is None else g.data for g in grads_out])
+        in_grads = node.backward(node, grads_out[0]._data) if len(grads_out) == 1 else \
+            node.backward(node, *[None if g is None else g._data for g in grads_out])
     else:
         array_xp, node.xp = node.xp, tensor_namespace
         try:
@@ -326,11 +326,11 @@ def _unbroadcast_input(node, i, g, shape):
 def _own(g, handed, create_graph=False):
     """Return a gradient whose memory nobody else holds (so in-place edits of .grad are safe);
     with *create_graph* the copy is a ``clone`` that keeps the gradient's own graph."""
-    arr = g.data
+    arr = g._data
     base = arr if arr.base is None else arr.base
     if not getattr(arr.flags, "writeable", True) or id(base) in handed:
         g = g.clone() if create_graph else Tensor(arr.copy())
-        base = g.data
+        base = g._data
     handed.add(id(base))
     return g
 
@@ -347,10 +347,10 @@ def _deliver_to_leaf(leaf, g, create_graph, accumulate, leaf_grads, handed, borr
         key = id(leaf)
         leaf_grads[key] = g if key not in leaf_grads else leaf_grads[key] + g
         return
-    if g.data.dtype != leaf.data.dtype:
-        g = g.to(leaf.data.dtype)
+    if g._data.dtype != leaf._data.dtype:
+        g = g.to(leaf._data.dtype)
     if user:
-        handed.add(id(g.data if g.data.base is None else g.data.base))
+        handed.add(id(g._data if g._data.base is None else g._data.base))
     if create_graph:
         leaf._grad = _own(g, handed, True) if leaf.grad is None else leaf.grad + g
         return
@@ -359,11 +359,11 @@ def _deliver_to_leaf(leaf, g, create_graph, accumulate, leaf_grads, handed, borr
         leaf._grad = cur = _own(g, handed)
         if cur is g:
             borrowed.add(id(leaf))
-    elif (id(leaf) not in borrowed and cur.data.shape == g.data.shape
-          and getattr(cur.data.flags, "writeable", True)):
-        cur.data += g.data
+    elif (id(leaf) not in borrowed and cur._data.shape == g._data.shape
+          and getattr(cur._data.flags, "writeable", True)):
+        cur._data += g._data
     else:
-        leaf._grad = Tensor(cur.data + g.data)
+        leaf._grad = Tensor(cur._data + g._data)
         borrowed.discard(id(leaf))
 
 
@@ -371,7 +371,7 @@ def _check_finite(node, grads):
     for i, g in enumerate(grads):
         if g is None:
             continue
-        arr = g.data if isinstance(g, Tensor) else g
+        arr = g._data if isinstance(g, Tensor) else g
         if arr.dtype.kind == "f" and not namespace_of(arr).isfinite(arr).all():
             where = getattr(node, "_trace", None)
             msg = (f"anomaly detected: function {node.name()} returned a NaN or inf gradient for its "

@@ -60,8 +60,8 @@ class _Level:
         if e is not None and e[0]() is t:
             return e[1]
         if t.grad_fn is not None and self.by_array:
-            e = self.by_array.get(id(t.data))
-            if e is not None and e[0]() is t.data:
+            e = self.by_array.get(id(t._data))
+            if e is not None and e[0]() is t._data:
                 return e[1]
         return None
 
@@ -69,9 +69,9 @@ class _Level:
         key, table = id(t), self.by_tensor
         table[key] = (weakref.ref(t, _forget(table, key)), tangent)
         if output:
-            key, table = id(t.data), self.by_array
+            key, table = id(t._data), self.by_array
             try:
-                table[key] = (weakref.ref(t.data, _forget(table, key)), tangent)
+                table[key] = (weakref.ref(t._data, _forget(table, key)), tangent)
             except TypeError:       # an array type without weak references
                 pass
 
@@ -99,7 +99,7 @@ class _Level:
                 raise UsageError(f"forward-mode AD inside {prev!r} is not supported (op "
                                  f"{cls.__name__}): use the dual tensors outside it")
             outs = out if type(out) is tuple else (out,)
-            if ctx is not None and any(o.data.dtype.kind == "f" for o in outs):
+            if ctx is not None and any(o._data.dtype.kind == "f" for o in outs):
                 self._tangents(cls, ctx, args, kwargs, outs)
         finally:
             _state.dispatch = self
@@ -117,9 +117,9 @@ class _Level:
             if ctx.on_arrays:
                 ctx.xp = tensor_namespace
         else:
-            ctx.primals = tuple(a.data if isinstance(a, Tensor) else a for a in args)
-            ctx.outputs = tuple(o.data for o in outs)
-            tangents = [None if t is None else t.data for t in tangents]
+            ctx.primals = tuple(a._data if isinstance(a, Tensor) else a for a in args)
+            ctx.outputs = tuple(o._data for o in outs)
+            tangents = [None if t is None else t._data for t in tangents]
         enabled = _state.enabled
         if not on_tensors:
             _state.enabled = False      # a jvp on arrays records nothing (as a first-order VJP)
@@ -131,9 +131,9 @@ class _Level:
             del ctx.primals, ctx.outputs
         res = res if type(res) is tuple else (res,)
         for o, r in zip(outs, res):
-            if r is None or o.data.dtype.kind != "f":
+            if r is None or o._data.dtype.kind != "f":
                 continue
-            r = r if isinstance(r, Tensor) else wrap(namespace_of(o.data).asarray(r))
+            r = r if isinstance(r, Tensor) else wrap(namespace_of(o._data).asarray(r))
             if r.shape != o.shape:
                 r = r.expand(o.shape)
             if r.dtype != o.dtype:
@@ -164,7 +164,7 @@ def _run_op(cls, args, kwargs):
     ctx = cls()
     ctx.needs_input_grad = tuple(False for _ in args)
     first = next((a for a in args if isinstance(a, Tensor)), None)
-    ctx.xp = namespace_of(first.data) if first is not None else namespace_of(None)
+    ctx.xp = namespace_of(first._data) if first is not None else namespace_of(None)
     enabled, _state.enabled = _state.enabled, False
     try:
         return _plain(cls.forward(ctx, *args, **kwargs)), ctx

@@ -38,7 +38,7 @@ def _tuple(x):
 
 
 def _fill(grads, like):
-    return tuple(Tensor(namespace_of(x.data).zeros_like(x.data)) if g is None else g for g, x in zip(grads, like))
+    return tuple(Tensor(namespace_of(x._data).zeros_like(x._data)) if g is None else g for g, x in zip(grads, like))
 
 
 def _unwrap(single, xs):
@@ -75,11 +75,11 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     if vs is None:
         if len(xs) != 1 or xs[0].numel() != 1:
             raise AutogradError("jvp: v can be omitted only when the input is a single scalar")
-        vs = (Tensor(namespace_of(xs[0].data).ones_like(xs[0].data)),)
+        vs = (Tensor(namespace_of(xs[0]._data).ones_like(xs[0]._data)),)
     with enable_grad():
         out = func(*xs)
         outs = _tuple(out)
-        us = [Tensor(namespace_of(o.data).zeros_like(o.data), requires_grad=True) for o in outs]
+        us = [Tensor(namespace_of(o._data).zeros_like(o._data), requires_grad=True) for o in outs]
         gx = _grad(outs, xs, grad_outputs=us, create_graph=True, allow_unused=True)
         pairs = [(g, w) for g, w in zip(gx, vs) if g is not None and g.requires_grad]
         if pairs:
@@ -104,11 +104,11 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False):
         single_out = not isinstance(raw, (tuple, list))
         rows = []
         for o in outs:
-            xp = namespace_of(o.data)
-            per_input = [xp.zeros(o.shape + x.shape, dtype=o.data.dtype) for x in xs]
+            xp = namespace_of(o._data)
+            per_input = [xp.zeros(o.shape + x.shape, dtype=o._data.dtype) for x in xs]
             per_input_t = [[] for _ in xs]
             for r in range(o.numel()):
-                e = xp.zeros(o.data.size, dtype=o.data.dtype)
+                e = xp.zeros(o._data.size, dtype=o._data.dtype)
                 e[r] = 1
                 gs = _grad(o, xs, grad_outputs=Tensor(e.reshape(o.shape)), retain_graph=True,
                            create_graph=create_graph, allow_unused=True) \
@@ -116,9 +116,9 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False):
                 for i, g in enumerate(gs):
                     if create_graph:
                         per_input_t[i].append(g if g is not None else
-                                              Tensor(xp.zeros(xs[i].shape, dtype=o.data.dtype)))
+                                              Tensor(xp.zeros(xs[i].shape, dtype=o._data.dtype)))
                     elif g is not None:
-                        per_input[i].reshape((o.numel(),) + xs[i].shape)[r] = g.data
+                        per_input[i].reshape((o.numel(),) + xs[i].shape)[r] = g._data
             if create_graph:
                 from_rows = [_stack_rows(per_input_t[i], o.shape + xs[i].shape, xs[i].shape)
                              for i in range(len(xs))]

@@ -24,19 +24,19 @@ def _root_grads(outputs, grad_outputs):
                 f"computed under no_grad). Set requires_grad=True on the inputs you differentiate")
         g = grad_outputs[i] if grad_outputs is not None and i < len(grad_outputs) else None
         if g is None:
-            if out.data.size != 1:
+            if out._data.size != 1:
                 raise AutogradError(
                     f"grad can be implicitly created only for scalar outputs: output {i} has shape "
                     f"{out.shape}. Pass gradient=cr.ones_like(y) (or the vector v of the "
                     f"vector-Jacobian product vᵀJ you want) to backward(), or reduce y first "
                     f"(y.sum().backward())")
-            g = Tensor(namespace_of(out.data).ones(out.data.shape, dtype=out.data.dtype))
+            g = Tensor(namespace_of(out._data).ones(out._data.shape, dtype=out._data.dtype))
         else:
             if not isinstance(g, Tensor):
-                g = Tensor(namespace_of(out.data).asarray(g, dtype=out.data.dtype))
-            elif g.data.dtype != out.data.dtype:
-                g = Tensor(g.data.astype(out.data.dtype))
-            if g.data.shape != out.data.shape:
+                g = Tensor(namespace_of(out._data).asarray(g, dtype=out._data.dtype))
+            elif g._data.dtype != out._data.dtype:
+                g = Tensor(g._data.astype(out._data.dtype))
+            if g._data.shape != out._data.shape:
                 raise AutogradError(f"backward: gradient has shape {g.shape} but output {i} has "
                                     f"shape {out.shape}; they must match")
         grads.append(g)
@@ -60,7 +60,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs = _as_tuple(inputs)
         got = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
                            allow_unused=True, accumulate=False)
-        handed = {id(g.data if g.data.base is None else g.data.base) for g in grads}
+        handed = {id(g._data if g._data.base is None else g._data.base) for g in grads}
         for t, g in zip(inputs, got):
             if g is not None:    # never alias the caller's gradient or another .grad
                 t.grad = _own(g, handed, create_graph) if t.grad is None else t.grad + g
@@ -122,7 +122,7 @@ def zero_grads(tensors, set_to_none=True):
             g.detach_()
         else:
             g.requires_grad_(False)
-        g.data.fill(0)
+        g._data.fill(0)
         g._vc[0] += 1
 
 

@@ -25,17 +25,17 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
         for i, x in enumerate(inputs):
             if not (isinstance(x, Tensor) and x.requires_grad):
                 continue
-            if not x.data.flags.c_contiguous:   # perturb through a flat view of x's own memory
-                x.data = xp.ascontiguousarray(x.data)
-            flat = x.data.reshape(-1)  # a view: perturbations write into x
-            cols = [xp.zeros((o.data.size, flat.size), dtype=xp.float64) for o in outs]
+            if not x._data.flags.c_contiguous:   # perturb through a flat view of x's own memory
+                x._data = xp.ascontiguousarray(x._data)
+            flat = x._data.reshape(-1)  # a view: perturbations write into x
+            cols = [xp.zeros((o._data.size, flat.size), dtype=xp.float64) for o in outs]
             for j in range(flat.size):
                 orig = flat[j].item()
                 flat[j] = orig + eps
-                plus = [o.data.astype(xp.float64).reshape(-1).copy()
+                plus = [o._data.astype(xp.float64).reshape(-1).copy()
                         for o in _outputs(fn, inputs) if isinstance(o, Tensor)]
                 flat[j] = orig - eps
-                minus = [o.data.astype(xp.float64).reshape(-1).copy()
+                minus = [o._data.astype(xp.float64).reshape(-1).copy()
                          for o in _outputs(fn, inputs) if isinstance(o, Tensor)]
                 flat[j] = orig
                 for k in range(len(outs)):
@@ -52,17 +52,17 @@ def analytical_jacobian(fn, inputs):
     jac = [[None] * len(inputs) for _ in outs]
     for k, out in enumerate(outs):
         for i in diff:
-            jac[k][i] = xp.zeros((out.data.size, inputs[i].data.size), dtype=xp.float64)
+            jac[k][i] = xp.zeros((out._data.size, inputs[i]._data.size), dtype=xp.float64)
         if not out.requires_grad:
             continue
-        for r in range(out.data.size):
-            v = xp.zeros(out.data.size, dtype=out.data.dtype)
+        for r in range(out._data.size):
+            v = xp.zeros(out._data.size, dtype=out._data.dtype)
             v[r] = 1
             gs = _grad(out, [inputs[i] for i in diff], grad_outputs=Tensor(v.reshape(out.shape)),
                        retain_graph=True, allow_unused=True)
             for i, g in zip(diff, gs):
                 if g is not None:
-                    jac[k][i][r] = g.data.reshape(-1)
+                    jac[k][i][r] = g._data.reshape(-1)
     return jac
 
 
@@ -119,8 +119,8 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     with no_grad():
         outs = _outputs(fn, inputs)
     g = xp.random.default_rng(0)
-    vs = [Tensor(g.standard_normal(o.shape).astype(o.data.dtype))
-          if isinstance(o, Tensor) and o.data.dtype.kind == "f" else None for o in outs]
+    vs = [Tensor(g.standard_normal(o.shape).astype(o._data.dtype))
+          if isinstance(o, Tensor) and o._data.dtype.kind == "f" else None for o in outs]
     diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
 
     def vjp(*xs):
@@ -129,7 +129,7 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
                      if v is not None and o.requires_grad]
             ins = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
             if not pairs:
-                return tuple(Tensor(xp.zeros_like(x.data)) for x in ins)
+                return tuple(Tensor(xp.zeros_like(x._data)) for x in ins)
             gs = _grad([o for o, _ in pairs], ins, grad_outputs=[v for _, v in pairs],
                        create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)

@@ -44,7 +44,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         nested = False    # inside an outer transform (or graph): keep the graph for it
         for a in nums:
             x = args[a]
-            arr = x.data if isinstance(x, Tensor) else to_array(x)
+            arr = x._data if isinstance(x, Tensor) else to_array(x)
             if arr.dtype.kind != "f":
                 raise DTypeError(f"grad: argument {a} must be a float tensor or number, got dtype "
                                  f"{arr.dtype}")
@@ -66,7 +66,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                                 f"{'' if not isinstance(out, Tensor) else ' of shape ' + str(out.shape)}")
             grads = _grad(out, leaves, allow_unused=True, create_graph=nested) \
                 if out.requires_grad else (None,) * len(leaves)
-        grads = tuple(Tensor(namespace_of(l.data).zeros_like(l.data)) if g is None else g
+        grads = tuple(Tensor(namespace_of(l._data).zeros_like(l._data)) if g is None else g
                       for g, l in zip(grads, leaves))
         g = grads[0] if isinstance(argnums, int) else grads
         value = out if nested else out.detach()

@@ -1,6 +1,6 @@
 """The array backend: where a tensor's memory lives and which array module computes on it.
 
-A tensor's values are one array (``Tensor.data``): a NumPy array on the CPU, a CuPy array on an
+A tensor's values are one array (``Tensor._data``): a NumPy array on the CPU, a CuPy array on an
 NVIDIA GPU.  Ops never name either library: ``namespace_of(array)`` gives the module that owns an
 array (see ``namespace.py``), so one rule runs on every device.  ``Device`` names a place the way
 ``torch.device`` does: ``"cpu"``, ``"cuda"``, ``"cuda:1"``.

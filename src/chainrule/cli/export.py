@@ -99,7 +99,7 @@ def _check(path, model, rng):
     got = session.run(None, {i.name: x for i, x in zip(session.get_inputs(), xs)})
     want = model(xs if len(xs) > 1 else xs[0], training=False)
     want = want if isinstance(want, list) else [want]
-    return max(float(np.max(np.abs(g - w.data))) for g, w in zip(got, want))
+    return max(float(np.max(np.abs(g - w._data))) for g, w in zip(got, want))
 
 
 def _dims(value_info):

@@ -185,7 +185,7 @@ def run(args):
 def _check_finite(model, prob):
     """A trained network with a non-finite weight or test probability is never reported or saved."""
     for name, p in model.named_parameters():
-        if not np.isfinite(p.data).all():
+        if not np.isfinite(p._data).all():
             raise ConfigError(f"training diverged: the weights {name!r} hold NaN or infinite "
                               f"values; nothing was saved; try a smaller --lr")
     if not np.isfinite(prob).all():
@@ -234,6 +234,6 @@ def _check_network(path, model, n_inputs):
                               f"probability per patient, shape (n, 1), but gives {got} (check "
                               f"'single_output' in its config)")
     for name, p in model.named_parameters():
-        if not np.isfinite(p.data).all():
+        if not np.isfinite(p._data).all():
             raise CheckpointError(f"{path}: the network's weights {name!r} hold NaN or infinite "
                                   f"values (saved by a diverged training run?); retrain it")

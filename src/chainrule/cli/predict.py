@@ -202,7 +202,7 @@ def run(args):
     model, pre, names = load_model(args.model)
     rows, lines = read_patients(args.patients, names)
     X = encode(pre, rows, args.patients, lines)
-    prob = run_model(model, cr.tensor(X, dtype=cr.float32)).data.reshape(-1)
+    prob = run_model(model, cr.tensor(X, dtype=cr.float32))._data.reshape(-1)
     _check_probabilities(prob, X, rows, pre, args.patients, lines)
     pred = (prob > args.threshold).astype(np.int64)
     text = io.StringIO(newline="")

@@ -184,16 +184,16 @@ def _schedule(aspec, rec, node_of, slot_node):
 def _root_meta(rec, j):
     for t in rec.keep:
         if rec.slot_of.get(id(t)) == ("slot", j):
-            if t.data.size != 1:
+            if t._data.size != 1:
                 raise NotArrayPlannable("backward() starts from a tensor that is not a scalar")
-            return t.data.shape, t.data.dtype
+            return t._data.shape, t._data.dtype
     raise NotArrayPlannable("backward() starts from a tensor no recorded op made")
 
 
 def _show_leaf(spec):
     if spec[0] == "in":
         return f"in{spec[1]}"
-    return f"param{list(spec[1].data.shape)}"
+    return f"param{list(spec[1]._data.shape)}"
 
 
 def _line(k, ospec, name, aspec, kspec, tail):

@@ -224,7 +224,7 @@ def _backward(src, prog):
 def as_array(out):
     """An op's output as the array the eager ``apply`` would wrap."""
     if isinstance(out, Tensor):
-        return out.data
+        return out._data
     if type(out) is _ndarray or not isinstance(out, (np.generic, int, float, bool, complex)):
         return out
     return to_array(out)           # NumPy gives 0-d results as scalars: the eager wrap makes arrays
@@ -234,13 +234,13 @@ def fix(g, shape, dtype):
     """A gradient as the engine passes it on: an array, summed back from a broadcast
     (``unbroadcast``), in its input's dtype."""
     if isinstance(g, Tensor):
-        g = g.data
+        g = g._data
     elif isinstance(g, np.generic):
         g = np.asarray(g)
     if g.shape != shape:
-        g = sum_to(wrap(g), shape).data
+        g = sum_to(wrap(g), shape)._data
     if g.dtype != dtype:
-        g = wrap(g).to(dtype).data
+        g = wrap(g).to(dtype)._data
     return g
 
 
@@ -256,8 +256,8 @@ def multi(ctx, backward, grads, meta):
 def deliver(leaf, g, handed, borrowed):
     """``engine._deliver_to_leaf`` for ``backward()`` on arrays: the first gradient is stored
     without a copy unless someone else holds its memory; later ones are added in place."""
-    if g.dtype != leaf.data.dtype:
-        g = wrap(g).to(leaf.data.dtype).data
+    if g.dtype != leaf._data.dtype:
+        g = wrap(g).to(leaf._data.dtype)._data
     cur = leaf._grad
     if cur is None:
         base = g.base
@@ -270,9 +270,9 @@ def deliver(leaf, g, handed, borrowed):
             handed.add(id(base))
             borrowed.add(id(leaf))
         leaf._grad = wrap(g)
-    elif id(leaf) not in borrowed and cur.data.shape == g.shape \
-            and getattr(cur.data.flags, "writeable", True):
-        cur.data += g
+    elif id(leaf) not in borrowed and cur._data.shape == g.shape \
+            and getattr(cur._data.flags, "writeable", True):
+        cur._data += g
     else:
-        leaf._grad = Tensor(cur.data + g)
+        leaf._grad = Tensor(cur._data + g)
         borrowed.discard(id(leaf))

@@ -41,7 +41,7 @@ def outside_array(a):
 def grad_array(p):
     """A parameter's gradient array (the optimiser's gather reads each one): written as
     ``p._grad.data`` in the generated code."""
-    return p._grad.data
+    return p._grad._data
 
 
 _UFUNC_OF = {getattr(operator, n): u for n, u in (

@@ -61,8 +61,8 @@ class FlatPlan:
         beta): the array plan replays, and the compiled function traces it again."""
         """The optimiser steps traced into the plan (:class:`.optim_trace.OptimTrace`), whose
         packed layout and settings must hold for a replay."""
-        self._layout = [t.data.strides for t in (*inputs, *exts)]
-        self._last = [t.data for t in exts]
+        self._layout = [t._data.strides for t in (*inputs, *exts)]
+        self._last = [t._data for t in exts]
         self._ext_ids = set(map(id, self._last))
         self._watch = [t for t, _ in self.ops.externals]
         self._watch_data = list(map(_data, self._watch))
@@ -91,7 +91,7 @@ class FlatPlan:
         traced optimiser step wants the very arrays it was traced on: views of the packed
         buffer)."""
         if not self._same:
-            datas = [t.data for t in self.exts]
+            datas = [t._data for t in self.exts]
             if not all(map(operator.is_, datas, self._last)):
                 if self.optims:
                     self.stale = True       # the optimiser repacked: trace again
@@ -108,7 +108,7 @@ class FlatPlan:
             self._watch_grad = list(map(_requires_grad, self._watch))
         ids = []
         for t, strides in zip(inputs, self._layout):
-            d = t.data
+            d = t._data
             if type(d) is not _ndarray or d.strides != strides:
                 return False
             ids.append(id(d))
@@ -148,7 +148,7 @@ def trace(array, inputs):
     if _grad_state.anomaly or _function.dispatch_levels or (_leaf_hooks and any(
             id(t) in _leaf_hooks for t in (*array.leaves, *inputs))):
         return array.ops.replay(inputs), None, None
-    if any(type(t.data) is not _ndarray for t in inputs) or any(
+    if any(type(t._data) is not _ndarray for t in inputs) or any(
             ins[0] == FORWARD and ins[3] is not numpy_namespace for ins in array.program):
         return array.replay(inputs), None, "the step's arrays are not NumPy arrays"
     run = _Run(inputs)
@@ -206,7 +206,7 @@ class _Run:
     def _outside(self, spec, t):
         """The array of a tensor from outside the step (an input, a parameter, a buffer): two
         such tensors sharing one array poison the trace (a replay may get them apart)."""
-        real = t.data
+        real = t._data
         owner = self.owner.get(id(real))
         if owner is None and id(real) in self.tr.by_id:
             self.tr.poison("an array of the step is also the array of an input or parameter")
@@ -274,9 +274,9 @@ class _Run:
         finally:
             tr.unpatch()
         for t, w, p in exts:            # what the op did to a parameter or buffer tensor
-            if w.data is not p:
+            if w._data is not p:
                 tr.poison(f"{cls.__name__}.forward gives a tensor new memory")
-                setattr(t, DATA, _real(w.data))
+                setattr(t, DATA, _real(w._data))
             if w._vc[0]:
                 tr.calls.append(("bump", t, w._vc[0]))
                 t._vc[0] += w._vc[0]
@@ -306,7 +306,7 @@ class _Run:
 
     def _as_array(self, o, cls):
         if isinstance(o, Tensor):
-            o = o.data
+            o = o._data
         if type(o) is Proxy:
             if isinstance(o._a, np.generic):
                 return self.tr.call(to_array, (o,), {})
@@ -383,12 +383,12 @@ class _Run:
         for j, k, t in bound:
             self.arr[j] = self._load(k, t)
         for i, p in list(self.in_data.items()):     # or an input's tensor
-            if self.inputs[i].data is not p._a:
+            if self.inputs[i]._data is not p._a:
                 del self.in_data[i]
         for s in aspec:                 # a method may have given a slot's tensor new memory
             if s[0] == "slot":
                 k, t = self.ten[s[1]]
-                if t.data is not self.arr[s[1]]._a:
+                if t._data is not self.arr[s[1]]._a:
                     self.arr[s[1]] = self._load(k, t)
 
     def _bind(self, j, t, bound):
@@ -458,7 +458,7 @@ class _Run:
         tr = self.tr
         if type(x) is not Proxy:
             tr.poison(f"{name}.backward returns a {type(x).__name__} the trace did not make")
-            x = tr.new(np.asarray(x.data if isinstance(x, Tensor) else x))
+            x = tr.new(np.asarray(x._data if isinstance(x, Tensor) else x))
             self.escaped.add(x._s)
             return x
         if isinstance(x._a, np.generic):
@@ -469,7 +469,7 @@ class _Run:
             x = SumTo.forward(ctx, wrap(x), shape)
         if x.dtype != dtype:
             tr.poison(f"a gradient of {name} changes dtype")
-            x = tr.new(wrap(x._a).to(dtype).data)
+            x = tr.new(wrap(x._a).to(dtype)._data)
             self.escaped.add(x._s)
         return x
 
@@ -654,8 +654,8 @@ def _unproxy(ctx):
 
 
 def _real_deep(v):
-    if isinstance(v, Tensor) and type(v.data) is Proxy:
-        return wrap(v.data._a)
+    if isinstance(v, Tensor) and type(v._data) is Proxy:
+        return wrap(v._data._a)
     if type(v) is tuple or type(v) is list:
         return type(v)(_real_deep(x) for x in v)
     return _real(v)

@@ -15,7 +15,7 @@ def flatten(value, tensors):
     """A hashable description of *value*, the tensors in it appended to *tensors*."""
     if isinstance(value, Tensor):
         tensors.append(value)
-        d = value.data
+        d = value._data
         where = "cpu" if type(d) is np.ndarray else str(device_of(d))
         return ("T", d.shape, d.dtype, where, value._requires_grad)
     if type(value) is tuple or type(value) is list:

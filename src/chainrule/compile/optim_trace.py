@@ -120,7 +120,7 @@ def _traceable(opt):
         if group.get("foreach") is False:
             return False
         for p, q, view in zip(group["params"], fg.params, fg.views):
-            if p is not q or p.data is not view or p._grad is None:
+            if p is not q or p._data is not view or p._grad is None:
                 return False
         if isinstance(group["lr"], Tensor):
             return False
@@ -160,7 +160,7 @@ class OptimTrace:
             keys, values = statics(g)
             self.groups.append((g, opt._flat[id(g)], keys, values, len(g), len(g["params"])))
         ids = {id(t) for t in read}
-        self.loose = [(p, p.data) for g in opt.param_groups for p in g["params"]
+        self.loose = [(p, p._data) for g in opt.param_groups for p in g["params"]
                       if id(p) not in ids]
 
     def holds(self):
@@ -177,7 +177,7 @@ class OptimTrace:
             if list(map(group.__getitem__, keys)) != values:
                 return False
         for p, d in self.loose:
-            if p.data is not d:
+            if p._data is not d:
                 return False
         return True
 

@@ -34,7 +34,7 @@ class Plan:
     def guards_hold(self):
         """True while every outside tensor still has the shape, dtype and requires_grad it had."""
         for t, meta in self.externals:
-            if (t._requires_grad, t.data.shape, t.data.dtype) != meta:
+            if (t._requires_grad, t._data.shape, t._data.dtype) != meta:
                 return False
         return True
 
@@ -88,7 +88,7 @@ def _get(s, inputs, slots):
     if kind == "seq":
         return s[1]([_get(x, inputs, slots) for x in s[2]])
     if kind == "data":
-        return _get(s[1], inputs, slots).data
+        return _get(s[1], inputs, slots)._data
     raise AssertionError(kind)
 
 
@@ -120,7 +120,7 @@ def _externals(entries):
         if s[0] == "ext" and id(s[1]) not in seen:
             seen.add(id(s[1]))
             t = s[1]
-            out.append((t, (t._requires_grad, t.data.shape, t.data.dtype)))
+            out.append((t, (t._requires_grad, t._data.shape, t._data.dtype)))
         elif s[0] == "seq":
             for x in s[2]:
                 walk(x)
@@ -230,7 +230,7 @@ def _show(s):
         return f"in{s[1]}"
     if kind == "ext":
         t = s[1]
-        return f"{'param' if t._requires_grad else 'const'}{list(t.data.shape)}"
+        return f"{'param' if t._requires_grad else 'const'}{list(t._data.shape)}"
     if kind == "data":
         return _show(s[1]) + ".data"
     if kind == "seq":

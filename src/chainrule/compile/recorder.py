@@ -5,7 +5,7 @@ specs, keyword specs, output spec, grad mode)``.
 A tensor argument is named by where it came from: ``("in", i)`` the step's i-th tensor argument,
 ``("slot", j)`` the j-th tensor a recorded call returned, ``("ext", t)`` a tensor from outside the
 recorded calls (a parameter, a buffer, a constant), kept by identity; ``("data", spec)`` an
-array that is the ``.data`` of such a tensor.  Anything else is a ``("const", value)``.  Reading a tensor's value in Python (``.item()``, ``bool(t)``...) marks the
+array that is the ``._data`` of such a tensor.  Anything else is a ``("const", value)``.  Reading a tensor's value in Python (``.item()``, ``bool(t)``...) marks the
 recording as unusable, with the cause.
 """
 import functools
@@ -64,7 +64,7 @@ class Recorder:
     def __init__(self, inputs, watched=(), instances=()):
         self.instances = list(instances)
         self.watched = list(watched)
-        self.expected = [(t.data, t._vc[0]) for t in self.watched]
+        self.expected = [(t._data, t._vc[0]) for t in self.watched]
         self.entries = []
         self.ops = {}                   # entry index -> (op class, its node or None, needs, xp)
         self.slot_of = {}
@@ -73,11 +73,11 @@ class Recorder:
         self.n_slots = 0
         self.busy = False
         self.reason = None
-        self.data_of = {}               # id(t.data) -> spec of t: an op given an array
+        self.data_of = {}               # id(t._data) -> spec of t: an op given an array
         self.made = {}                  # id(array) -> (factory, args, kwargs, array)
         for i, v in enumerate(inputs):
             self.slot_of[id(v)] = ("in", i)
-            self.data_of[id(v.data)] = ("data", ("in", i))
+            self.data_of[id(v._data)] = ("data", ("in", i))
 
     # ---- the hooks call this ------------------------------------------------------------
     def call(self, fn, args, kwargs):
@@ -90,7 +90,7 @@ class Recorder:
             out = fn(*args, **kwargs)
         finally:
             self.busy = False
-            self.expected = [(t.data, t._vc[0]) for t in self.watched]
+            self.expected = [(t._data, t._vc[0]) for t in self.watched]
         self.entries.append((fn, aspec, kspec, self.bind(out), _grad_state.enabled))
         return out
 
@@ -103,8 +103,8 @@ class Recorder:
                               f"from its inputs)")
         needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
         first = next((a for a in args if isinstance(a, Tensor)), None)
-        xp = numpy_namespace if first is None or type(first.data) is np.ndarray else \
-            namespace_of(first.data)
+        xp = numpy_namespace if first is None or type(first._data) is np.ndarray else \
+            namespace_of(first._data)
         out = self.call(cls.apply, args, kwargs)
         node = None
         for o in (out if type(out) is tuple else (out,)):
@@ -133,7 +133,7 @@ class Recorder:
             j = self.n_slots
             self.n_slots += 1
             self.slot_of[id(out)] = ("slot", j)
-            self.data_of[id(out.data)] = ("data", ("slot", j))
+            self.data_of[id(out._data)] = ("data", ("slot", j))
             self.keep.append(out)
             return j
         if type(out) is tuple:
@@ -144,12 +144,12 @@ class Recorder:
         """Flag a parameter or buffer changed since the last recorded call: by Python code the
         plan cannot see (``t.data += 1``, ``t.data = ...``)."""
         for t, (d, v) in zip(self.watched, self.expected):
-            if t.data is not d or t._vc[0] != v:
+            if t._data is not d or t._vc[0] != v:
                 self.unrecordable(
-                    f"a parameter or buffer of shape {tuple(t.data.shape)} is changed outside the "
+                    f"a parameter or buffer of shape {tuple(t._data.shape)} is changed outside the "
                     f"recorded calls (by assigning or updating .data); use tensor methods such "
                     f"as t.add_(1) or t.copy_(v)")
-                self.expected = [(t.data, t._vc[0]) for t in self.watched]
+                self.expected = [(t._data, t._vc[0]) for t in self.watched]
                 return
 
     def unrecordable(self, cause):
@@ -246,7 +246,7 @@ def _made_tensor(rec, orig):
     def init(self, data, requires_grad=False, dtype=None):
         orig(self, data, requires_grad, dtype)
         m = rec.made.pop(id(data), None) if rec.made else None
-        if m is not None and m[3] is data and self.data is data and dtype is None \
+        if m is not None and m[3] is data and self._data is data and dtype is None \
                 and not rec.busy and _function.recorder is rec and type(self) is Tensor:
             rec.entries.append((make_tensor, (("const", m[0]), ("const", m[1]), ("const", m[2]),
                                               ("const", bool(requires_grad))), {},

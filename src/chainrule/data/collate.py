@@ -44,7 +44,7 @@ def default_collate(batch):
     """
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return _stack([t.data for t in batch])
+        return _stack([t._data for t in batch])
     if isinstance(elem, np.ndarray):
         if _is_text_array(elem):
             raise DTypeError(_ERR.format(f"a numpy array of dtype {elem.dtype}"))

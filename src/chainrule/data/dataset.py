@@ -81,7 +81,7 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index):
         try:
-            return tuple(Tensor(t.data[index]) for t in self.tensors)
+            return tuple(Tensor(t._data[index]) for t in self.tensors)
         except IndexError as e:
             raise IndexOutOfRangeError(f"TensorDataset: index {index!r} is out of range for a "
                                        f"dataset of {len(self)} samples ({e})") from None

@@ -49,7 +49,7 @@ class MapFetcher:
             idx = np.asarray(index, dtype=np.intp)
             if index_map is not None:
                 idx = index_map[idx]
-            return [Tensor(t.data[idx]) for t in tensors]
+            return [Tensor(t._data[idx]) for t in tensors]
         idx = index.tolist() if isinstance(index, np.ndarray) else index
         return self.collate_fn([self.dataset[i] for i in idx])
 

@@ -15,7 +15,7 @@ def signature(pairs):
     """``[(name, shape, dtype name), ...]`` for ``(name, tensor or array)`` pairs."""
     out = []
     for name, t in pairs:
-        arr = t.data if isinstance(t, Tensor) else t
+        arr = t._data if isinstance(t, Tensor) else t
         out.append((str(name), tuple(int(s) for s in arr.shape), str(arr.dtype)))
     return out
 

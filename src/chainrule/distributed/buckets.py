@@ -46,13 +46,13 @@ class Bucket:
     def add(self, param):
         self.params.append(param)
         self.offsets.append(self.numel)
-        self.numel += param.data.size
+        self.numel += param._data.size
 
     def pack(self, weight):
         """Write weight × each gradient (zeros for none), the flags and the weight; return it."""
         k = len(self.params)
         if self.buffer is None:
-            self.buffer = array_module(self.params[0].data).empty(self.numel + k + 1, self.dtype)
+            self.buffer = array_module(self.params[0]._data).empty(self.numel + k + 1, self.dtype)
         buf = self.buffer
         grads, flags = buf[:self.numel], buf[self.numel:self.numel + k]
         if weight == 0:
@@ -60,11 +60,11 @@ class Bucket:
             return buf
         present = [p.grad is not None for p in self.params]
         if all(present) and array_module(buf) is np:       # one call for the whole bucket
-            np.concatenate([p.grad.data.reshape(-1) for p in self.params], out=grads,
+            np.concatenate([p.grad._data.reshape(-1) for p in self.params], out=grads,
                            casting="same_kind")
         else:
             for p, start, has in zip(self.params, self.offsets, present):
-                grads[start:start + p.data.size] = p.grad.data.reshape(-1) if has else 0
+                grads[start:start + p._data.size] = p.grad._data.reshape(-1) if has else 0
         flags[...] = present
         if weight != 1:
             grads *= self.dtype.type(weight)
@@ -85,8 +85,8 @@ class Bucket:
             if flag == 0 or total == 0:
                 p.grad = None
                 continue
-            g = fresh[start:start + p.data.size].reshape(p.data.shape)
-            p.grad = Tensor(g if g.dtype == p.data.dtype else g.astype(p.data.dtype))
+            g = fresh[start:start + p._data.size].reshape(p._data.shape)
+            p.grad = Tensor(g if g.dtype == p._data.dtype else g.astype(p._data.dtype))
 
 
 class GradientBuckets:
@@ -103,9 +103,9 @@ class GradientBuckets:
         self.buckets = []
         open_by_dtype = {}
         for p in reversed(self.params):           # backward finishes the last layers first
-            dtype = reduce_dtype(p.data.dtype)
+            dtype = reduce_dtype(p._data.dtype)
             bucket = open_by_dtype.get(dtype)
-            size = p.data.size * dtype.itemsize
+            size = p._data.size * dtype.itemsize
             if bucket is None or (bucket.params and bucket.nbytes + size > cap_bytes):
                 bucket = open_by_dtype[dtype] = Bucket(dtype)
                 self.buckets.append(bucket)

@@ -77,7 +77,7 @@ def _working(arr):
 
 def _write_back(tensor, buf, copied):
     if copied:
-        tensor.data[...] = buf.astype(tensor.data.dtype, copy=False)
+        tensor._data[...] = buf.astype(tensor._data.dtype, copy=False)
     tensor._vc[0] += 1
 
 
@@ -94,7 +94,7 @@ def all_reduce(tensor, op="sum"):
     comm = world.comm()
     MPI = world.mpi()
     key, mpi_op = _mpi_op(MPI, op)
-    arr = tensor.data
+    arr = tensor._data
     if arr.dtype == np.bool_ and key in ("sum", "avg"):
         raise DTypeError(f"all_reduce: op={key!r} is not defined for dtype bool; use "
                          f"'max' (any) or 'min' (all), or convert it to int first")
@@ -126,7 +126,7 @@ def broadcast(tensor, src=0):
     _check_tensor("broadcast", tensor)
     comm = world.comm()
     src = _check_root("broadcast", src, "src")
-    buf, copied = _working(tensor.data)
+    buf, copied = _working(tensor._data)
     device_ready(buf)
     comm.Bcast(buf, root=src)
     _write_back(tensor, buf, copied)
@@ -158,11 +158,11 @@ def all_gather(tensor_list, tensor):
             raise ShapeError(f"all_gather: tensor_list[{i}] has shape {tuple(t.shape)} and dtype "
                              f"{t.dtype}, but tensor has shape {tuple(tensor.shape)} and dtype "
                              f"{tensor.dtype}; they must match")
-    send, _ = _working(tensor.data)
+    send, _ = _working(tensor._data)
     send = array_module(send).ascontiguousarray(send)
     recv = array_module(send).empty((n,) + send.shape, dtype=send.dtype)
     device_ready(send)
     comm.Allgather(send, recv)
     for t, part in zip(tensor_list, recv):
-        t.data[...] = part.astype(t.data.dtype, copy=False)
+        t._data[...] = part.astype(t._data.dtype, copy=False)
         t._vc[0] += 1

@@ -37,7 +37,7 @@ def named_tensors(params, fn="broadcast_parameters"):
 
 
 def _array(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 def _chunks(arrays):
@@ -202,5 +202,5 @@ def _collect_slots(value, out):
 def _first_param_array(optimizer):
     for group in optimizer.param_groups:
         for p in group["params"]:
-            return p.data
+            return p._data
     return np.empty(0)

@@ -1,7 +1,7 @@
 """Batched tensors: what a function sees inside ``cr.func.vmap``.
 
 vmap runs the function once on the whole batch.  Each argument becomes a *batched tensor*: a
-Tensor whose ``.data`` is a :class:`LogicalArray` — an array of one sample's shape and dtype with
+Tensor whose ``._data`` is a :class:`LogicalArray` — an array of one sample's shape and dtype with
 no values of its own (one zero, broadcast) — which points to the *physical* tensor holding every
 sample, batch dimension first.  Code that reads shapes (``x.shape``, ``x.ndim``, ``dim=-1``)
 sees one sample's; every op reaches ``Function.apply``, where the vmap level takes it
@@ -35,7 +35,7 @@ def _refuse(what):
 
 
 class LogicalArray:
-    """The ``.data`` of a batched tensor: an array-like of one sample's shape and dtype that holds
+    """The ``._data`` of a batched tensor: an array-like of one sample's shape and dtype that holds
     no values but points to ``_phys``, the physical tensor (batch dimension first), and
     ``_level``, the vmap level that owns it.
 
@@ -59,7 +59,7 @@ class LogicalArray:
     @property
     def device(self):
         """The physical array's device (what ``device_of`` reads)."""
-        return "cpu" if self._phys is None else getattr(self._phys.data, "device", "cpu")
+        return "cpu" if self._phys is None else getattr(self._phys._data, "device", "cpu")
 
     @property
     def size(self):
@@ -94,7 +94,7 @@ class LogicalArray:
         if not self._level.open:
             raise VmapError("vmap: a batched tensor escaped its vmap (stored outside and used "
                             "after vmap returned); return it from the function instead")
-        return self._phys.data
+        return self._phys._data
 
     def _make(self, arr):
         return _result(arr, self._level)
@@ -309,8 +309,8 @@ register(LogicalArray, vmap_namespace)
 
 def is_batched(t, level=None):
     """True for a batched tensor (of *level* when given)."""
-    return isinstance(t, Tensor) and type(t.data) is LogicalArray and \
-        (level is None or t.data._level is level)
+    return isinstance(t, Tensor) and type(t._data) is LogicalArray and \
+        (level is None or t._data._level is level)
 
 
 class VmapLevel:
@@ -337,7 +337,7 @@ class VmapLevel:
 
     def phys(self, t):
         """The physical tensor of batched tensor *t* of this level (detached if *t* is)."""
-        p = t.data._phys
+        p = t._data._phys
         if not t._requires_grad and p.requires_grad:     # t is a detach()ed batched tensor
             p = p.detach()
         return p
@@ -353,13 +353,13 @@ class VmapLevel:
     def __call__(self, cls, args, kwargs):
         mine = False
         for a in args:
-            if isinstance(a, Tensor) and type(a.data) is LogicalArray:
-                lv = a.data._level
-                if a.data._phys is None or not lv.open:
+            if isinstance(a, Tensor) and type(a._data) is LogicalArray:
+                lv = a._data._level
+                if a._data._phys is None or not lv.open:
                     raise VmapError(
                         f"vmap: {cls.__name__} got "
                         + ("a tensor made from a batched array's shape only (a slice of "
-                           "x.data)" if a.data._phys is None else
+                           "x.data)" if a._data._phys is None else
                            "a batched tensor that escaped its vmap (stored outside and used "
                            "after vmap returned)"))
                 if lv is self:

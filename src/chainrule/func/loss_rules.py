@@ -59,7 +59,7 @@ def _per_example(out, reduction, denom):
         return total
     if isinstance(denom, int):
         return total / denom
-    return total / Tensor(namespace_of(out.data).asarray(denom, dtype=out.data.dtype))
+    return total / Tensor(namespace_of(out._data).asarray(denom, dtype=out._data.dtype))
 
 
 # ---- the elementwise losses: (x, t, constants..., reduction, ...) ------------------------------
@@ -129,7 +129,7 @@ def cross_entropy(level, cls, args, kwargs):
     else:
         y, valid, _ = _class_arrays(level, places, y, valid, bad)
         out = cls.apply(px, None, y, valid, None, w, "none", eps)
-        denom = _class_denominator(level, px.data.dtype, w, y, valid, reduction, places)
+        denom = _class_denominator(level, px._data.dtype, w, y, valid, reduction, places)
     out = out.reshape((level.size,) + places)
     return level.wrap(_per_example(out, reduction, denom))
 
@@ -141,7 +141,7 @@ def nll_loss(level, cls, args, kwargs):
     px = _merge(level, x, shape)
     y, valid, _ = _class_arrays(level, places, y, valid, bad)
     out = cls.apply(px, y, valid, None, w, "none").reshape((level.size,) + places)
-    denom = _class_denominator(level, px.data.dtype, w, y, valid, reduction, places)
+    denom = _class_denominator(level, px._data.dtype, w, y, valid, reduction, places)
     return level.wrap(_per_example(out, reduction, denom))
 
 

@@ -85,7 +85,7 @@ def _different(level, name, attr, args, kwargs):
         kwargs["size"] = (b, *size)
         arr = attr(*args, **kwargs)
     if isinstance(arr, Tensor):
-        arr = arr.data
+        arr = arr._data
     out = _result(arr, level)
     out.drawn = True
     return out
@@ -112,7 +112,7 @@ def dropout(level, cls, args, kwargs):
     px = level.phys(x)
     if level.randomness == "different":
         return level.wrap(cls.apply(px, p, generator))
-    ones = Tensor(px.data[0] * 0 + 1)           # one example's mask, shared
+    ones = Tensor(px._data[0] * 0 + 1)           # one example's mask, shared
     return level.wrap(px * cls.apply(ones, p, generator))
 
 

@@ -144,7 +144,7 @@ def getitem(level, cls, args, kwargs):
         if isinstance(i, (Tensor, LogicalArray)):
             raise VmapError("vmap: indexing with a batched index tensor is not supported; "
                             "use cr.gather with an index of the sample's shape")
-    expected = x.data[idx].shape if not _has_bool(items) else None
+    expected = x._data[idx].shape if not _has_bool(items) else None
     out = cls.apply(level.phys(x), (slice(None),) + items)
     if expected is not None and tuple(out.shape) != (level.size,) + expected:
         j = _advanced_ndim(items)      # separated advanced indices put their dims first

@@ -133,7 +133,7 @@ class _Frame:
                                   grad_outputs=[c for _, c in pairs], retain_graph=True,
                                   create_graph=self.create_graph, allow_unused=True)
         gs = _below(self.level, run)
-        gs = [Tensor(namespace_of(l.data).zeros_like(l.data)) if g is None else g
+        gs = [Tensor(namespace_of(l._data).zeros_like(l._data)) if g is None else g
               for g, l in zip(gs, self.leaves)]
         return [self.level.wrap(g) for g in gs] if self.level is not None else gs
 
@@ -255,7 +255,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                                         f"{type(o).__name__}, not a tensor")
             p, t = fwAD.unpack_dual(o)
             po.append(p)
-            to.append(Tensor(namespace_of(o.data).zeros_like(o.data)) if t is None else t)
+            to.append(Tensor(namespace_of(o._data).zeros_like(o._data)) if t is None else t)
     keep = _keeps_graph(ps)
     res = (build_out([_detach_unless(p, keep) for p in po]),
            build_out([_detach_unless(t, keep) for t in to]))
@@ -275,7 +275,7 @@ def _detach_unless(t, keep):
 
 def _ns(t):
     """The array module of tensor *t*'s device (a batched tensor's too)."""
-    return namespace_for(device_of(t.data))
+    return namespace_for(device_of(t._data))
 
 
 def _basis(like, r):
@@ -347,7 +347,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                         ts = []
                         for out in outs:
                             t = fwAD.unpack_dual(out).tangent
-                            ts.append(Tensor(namespace_of(out.data).zeros_like(out.data))
+                            ts.append(Tensor(namespace_of(out._data).zeros_like(out._data))
                                       if t is None else t)
                         if first is None:
                             first, aux = (outs, build_out), a

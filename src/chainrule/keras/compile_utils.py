@@ -40,7 +40,7 @@ class ModuleLoss(losses_module.Loss):
                               f"class_weight")
         target = np.asarray(y_true)
         if target.size == y_pred.numel():       # same values as the output: reshape to match
-            target = Tensor(target.reshape(y_pred.shape).astype(y_pred.data.dtype))
+            target = Tensor(target.reshape(y_pred.shape).astype(y_pred._data.dtype))
         else:                                   # one class index per sample
             target = Tensor(target.reshape(-1).astype(np.int64))
         return self.module(y_pred, target)

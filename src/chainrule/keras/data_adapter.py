@@ -35,7 +35,7 @@ def as_array(value, where, what, dtype=None):
     NaN or infinite values raise a DataError naming the first row and column. Example:
     ``as_array([[1, 2]], "fit", "x")`` is a float array of shape (1, 2).
     """
-    arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+    arr = value._data if isinstance(value, Tensor) else np.asarray(value)
     if dtype == STRING_DTYPE:
         if arr.dtype.kind not in "USO":
             raise DTypeError(f"{where}: {what} must hold strings for a string Input, got an "

@@ -310,7 +310,7 @@ class Trainer(BatchMethods):
                 if step == num:
                     break
                 callbacks.on_predict_batch_begin(step)
-                parts.append([t.data for t in as_list(predict(self, xb))])
+                parts.append([t._data for t in as_list(predict(self, xb))])
                 callbacks.on_predict_batch_end(step, {"outputs": parts[-1]})
         callbacks.on_predict_end()
         result = [np.concatenate(chunks) for chunks in zip(*parts)]
@@ -368,7 +368,7 @@ class Trainer(BatchMethods):
             return
         with keep_mode(self), no_grad():
             self.eval()
-            outputs = [t.data for t in as_list(self(data.batch(slice(0, 1))[0]))]
+            outputs = [t._data for t in as_list(self(data.batch(slice(0, 1))[0]))]
         if data.ys is not None and self.compiled:
             self._compiled_loss.check_targets(data, outputs, batch_size)
             self._compiled_metrics.ensure_built([y[:1] for y in data.ys], outputs)
@@ -414,7 +414,7 @@ class Trainer(BatchMethods):
         return self._record(loss, output, ys, sample_weights)
 
     def _record(self, loss, output, ys, sample_weights):
-        outputs = [t.data for t in as_list(output)]
+        outputs = [t._data for t in as_list(output)]
         self._loss_tracker.update_state(loss, sample_weight=len(outputs[0]))
         if ys is not None:
             self._compiled_metrics.update_state(ys, outputs, sample_weights)

@@ -67,7 +67,7 @@ class BatchMethods:
         self._before_data(x)
         x = self._adapt("predict_on_batch", x).batch(slice(None))[0]
         with keep_mode(self):
-            outputs = [t.data for t in as_list(predict(self, x))]
+            outputs = [t._data for t in as_list(predict(self, x))]
         return outputs[0] if len(outputs) == 1 else outputs
 
 

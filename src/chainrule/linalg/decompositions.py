@@ -34,7 +34,7 @@ class LinAlgError(ChainruleError, RuntimeError):
 
 
 def _array(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 def _mT(xp, a):
@@ -52,14 +52,14 @@ def _run(op, fn, *args, why="the input matrix is singular"):
 def _square(A, op):
     if not isinstance(A, Tensor):
         raise ArgumentTypeError(f"linalg.{op}: expected a tensor, got {type(A).__name__}")
-    if A.data.ndim < 2 or A.data.shape[-1] != A.data.shape[-2]:
+    if A._data.ndim < 2 or A._data.shape[-1] != A._data.shape[-2]:
         raise ShapeError(f"linalg.{op}: A must be batches of square matrices, but they are "
-                         f"{A.shape[-2:] if A.data.ndim >= 2 else A.shape} matrices")
+                         f"{A.shape[-2:] if A._data.ndim >= 2 else A.shape} matrices")
     _float(A, op)
 
 
 def _float(A, op):
-    if A.data.dtype.kind != "f":
+    if A._data.dtype.kind != "f":
         raise DTypeError(f"linalg.{op}: expected a floating point tensor, got {A.dtype}")
 
 
@@ -401,13 +401,13 @@ def solve(A, B, *, left=True):
     _float(B, "solve")
     if not left:
         return transpose(solve(transpose(A, -1, -2), transpose(B, -1, -2)), -1, -2)
-    vector = B.data.ndim == 1 or (B.data.ndim == A.data.ndim - 1 and
-                                  B.data.shape == A.data.shape[:-1])
-    if B.data.shape[-1 if vector else -2] != A.data.shape[-1]:
+    vector = B._data.ndim == 1 or (B._data.ndim == A._data.ndim - 1 and
+                                  B._data.shape == A._data.shape[:-1])
+    if B._data.shape[-1 if vector else -2] != A._data.shape[-1]:
         raise ShapeError(f"linalg.solve: incompatible shapes of A {A.shape} and B {B.shape}")
     if vector:                      # a vector per batch: solve for it as a one-column matrix
-        x = Solve.apply(A, reshape(B, B.data.shape + (1,)))
-        return reshape(x, x.data.shape[:-1])
+        x = Solve.apply(A, reshape(B, B._data.shape + (1,)))
+        return reshape(x, x._data.shape[:-1])
     return Solve.apply(A, B)
 
 
@@ -425,19 +425,19 @@ def qr(A, mode="reduced"):
     if mode not in ("reduced", "complete", "r"):
         raise ConfigError(f"qr received unrecognized mode {mode!r} but expected one of "
                           f"'reduced' (default), 'r', or 'complete'")
-    if A.data.ndim < 2:
+    if A._data.ndim < 2:
         raise ShapeError(f"linalg.qr: the input tensor A must have at least 2 dimensions, got "
                          f"shape {A.shape}")
     _float(A, "qr")
     q, r = QR.apply(A, "complete" if mode == "complete" else "reduced")
     if mode == "r":
-        q = Tensor(namespace_of(A.data).zeros((0,), dtype=A.data.dtype))
+        q = Tensor(namespace_of(A._data).zeros((0,), dtype=A._data.dtype))
     return qr_result(q, r)
 
 
 def svd(A, full_matrices=True):
     """U, S, Vh with A = U diag(S) Vh, singular values descending."""
-    if A.data.ndim < 2:
+    if A._data.ndim < 2:
         raise ShapeError(f"linalg.svd: the input tensor A must have at least 2 dimensions, got "
                          f"shape {A.shape}")
     _float(A, "svd")

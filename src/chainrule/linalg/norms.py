@@ -40,7 +40,7 @@ class SmallPNorm(Op):
         shape, p, axes, keepdim = ctx.meta
         kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
         g, yk = (gy, y) if keepdim else (gy.reshape(kept), y.reshape(kept))
-        xa = x.data if isinstance(x, Tensor) else x
+        xa = x._data if isinstance(x, Tensor) else x
         zero = xa == 0
         ns = namespace_of(xa)
         with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -67,7 +67,7 @@ class ZeroNorm(Op):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        a = x.data
+        a = x._data
         return (a != 0).sum(axis=axes, keepdims=keepdim).astype(a.dtype)
 
     @staticmethod
@@ -81,7 +81,7 @@ class ZeroNorm(Op):
 
 
 def _array_of(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -91,13 +91,13 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         x = Tensor(x)
     if dtype is not None:
         x = to(x, dtype)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise DTypeError(f"linalg.vector_norm: expected a floating point input, got {x.dtype}")
     if not isinstance(ord, numbers.Real):
         raise ConfigError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
-    axes = normalize_dims(dim, x.data.ndim, "vector_norm")
-    if axes is None and x.data.ndim:
-        axes = tuple(range(x.data.ndim))
+    axes = normalize_dims(dim, x._data.ndim, "vector_norm")
+    if axes is None and x._data.ndim:
+        axes = tuple(range(x._data.ndim))
     if ord == 0:
         return ZeroNorm.apply(x, axes, bool(keepdim))
     if abs(ord) == INF:
@@ -108,12 +108,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 
 def _two_dims(A, dim, op):
-    if A.data.ndim < 2:
+    if A._data.ndim < 2:
         raise ShapeError(f"linalg.{op}: the input tensor A must have at least 2 dimensions, got "
                          f"shape {A.shape}")
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
         raise ShapeError(f"linalg.{op}: dim must be a 2-tuple, got {dim!r}")
-    d0, d1 = (normalize_dim(d, A.data.ndim, op) for d in dim)
+    d0, d1 = (normalize_dim(d, A._data.ndim, op) for d in dim)
     if d0 == d1:
         raise ShapeError(f"linalg.{op}: dims must be different, got ({d0}, {d1})")
     return d0, d1
@@ -125,7 +125,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     smallest singular value)."""
     if dtype is not None:
         A = to(A, dtype)
-    if A.data.dtype.kind != "f":
+    if A._data.dtype.kind != "f":
         raise DTypeError(f"linalg.matrix_norm: expected a floating point input, got {A.dtype}")
     d0, d1 = _two_dims(A, dim, "matrix_norm")
     if ord == "fro":
@@ -135,13 +135,13 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         out = _sum(sv, -1) if ord == "nuc" else amax(sv, -1) if ord == 2 else amin(sv, -1)
         if keepdim:
             for d in sorted((d0, d1)):
-                out = reshape(out, out.data.shape[:d] + (1,) + out.data.shape[d:])
+                out = reshape(out, out._data.shape[:d] + (1,) + out._data.shape[d:])
         return out
     if ord in (1, -1, INF, -INF):
         summed, across = (d0, d1) if ord in (1, -1) else (d1, d0)
         s = _sum(A.abs(), dim=summed, keepdim=True)
         out = (amax if ord > 0 else amin)(s, dim=across, keepdim=True)
-        return out if keepdim else reshape(out, tuple(n for i, n in enumerate(out.data.shape)
+        return out if keepdim else reshape(out, tuple(n for i, n in enumerate(out._data.shape)
                                                       if i not in (d0, d1)))
     raise ConfigError(f"linalg.matrix_norm: Order {ord!r} not supported (use 'fro', 'nuc', "
                       f"1, -1, 2, -2, inf or -inf)")
@@ -160,10 +160,10 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
                          f"{list(dims)}")
     if ord is None:
         return vector_norm(A, 2, None, keepdim, dtype=dtype)
-    if A.data.ndim == 1:
+    if A._data.ndim == 1:
         return vector_norm(A, ord, None, keepdim, dtype=dtype)
-    if A.data.ndim == 2:
+    if A._data.ndim == 2:
         return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
     raise ShapeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or "
-                     f"2D. Got {A.data.ndim}D.")
+                     f"2D. Got {A._data.ndim}D.")
 

@@ -20,13 +20,13 @@ def _shape(tensor, op):
     """The shape of *tensor*, which must be a chainrule tensor."""
     if not isinstance(tensor, Tensor):
         raise ArgumentTypeError(f"{op}: expected a cr.Tensor, got {type(tensor).__name__}")
-    return tensor.data.shape
+    return tensor._data.shape
 
 
 def _fill(tensor, values, op):
     """Write *values* into *tensor* in place and bump its version; return the tensor."""
     _shape(tensor, op)
-    arr = tensor.data
+    arr = tensor._data
     if type(arr) is np.ndarray:
         np.copyto(arr, values, casting="unsafe")
     else:   # a device array: the host's draws (the same numbers on every device), copied over
@@ -36,7 +36,7 @@ def _fill(tensor, values, op):
 
 
 def _empty(tensor):
-    if tensor.data.size == 0:
+    if tensor._data.size == 0:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return True
     return False
@@ -201,10 +201,10 @@ def orthogonal_(tensor, gain=1, generator=None):
     if tensor.ndim < 2:
         raise ShapeError(f"Only tensors with 2 or more dimensions are supported (got shape "
                          f"{tuple(tensor.shape)})")
-    if tensor.data.size == 0:
+    if tensor._data.size == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor._data.size // rows
     flat = rng(generator).normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T

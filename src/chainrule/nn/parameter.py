@@ -13,7 +13,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = Tensor([])
-        super().__init__(data.data if isinstance(data, Tensor) else data)
+        super().__init__(data._data if isinstance(data, Tensor) else data)
         if isinstance(data, Tensor):
             self._vc = data._vc
         self.requires_grad = requires_grad

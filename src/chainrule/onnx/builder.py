@@ -35,7 +35,7 @@ class Value:
     @property
     def dtype(self):
         """The NumPy dtype of the value."""
-        return np.dtype(self.example.data.dtype)
+        return np.dtype(self.example._data.dtype)
 
     def __repr__(self):
         return f"Value({self.name!r}, shape={self.shape}, dtype={self.dtype})"
@@ -119,7 +119,7 @@ class GraphBuilder:
         """The initializer for a layer's weight *tensor* (optionally ``transform(array)``, such as
         a transpose); one initializer per weight and transform, however often the layer runs."""
         tag = None if transform is None else getattr(transform, "__name__", repr(transform))
-        arr = tensor.data if transform is None else transform(tensor.data)
+        arr = tensor._data if transform is None else transform(tensor._data)
         return self.const(arr, name, key=(id(tensor), tag))
 
     def ints(self, values, name):
@@ -162,7 +162,7 @@ class GraphBuilder:
     def value_info(self, name, example, dynamic):
         """A graph input/output description; axes in *dynamic* ({axis: dim name}) are symbolic."""
         shape = [dynamic.get(i, d) for i, d in enumerate(example.shape)]
-        elem = helper.np_dtype_to_tensor_dtype(np.dtype(example.data.dtype))
+        elem = helper.np_dtype_to_tensor_dtype(np.dtype(example._data.dtype))
         return helper.make_tensor_value_info(name, elem, shape)
 
     def model(self, graph_name, inputs, outputs, producer_version):

@@ -129,7 +129,7 @@ def layer_normalization(ctx, layer, out, x):
 
 @register_converter(layers.Normalization)
 def normalization(ctx, layer, out, x):
-    dtype = out.data.dtype
+    dtype = out._data.dtype
     mean, var = layer._stats()
     mean = mean.reshape(layer._bshape)
     scale = np.maximum(np.sqrt(var.astype(np.float64)), 1e-7).reshape(layer._bshape)
@@ -165,4 +165,4 @@ register_converter(layers.Minimum)(_fold("Min"))
 @register_converter(layers.Average)
 def average(ctx, layer, out, xs):
     total = _fold("Add")(ctx, layer, out, xs)
-    return ctx.op("Div", [total, ctx.const(float(len(xs)), "count", dtype=out.data.dtype)])
+    return ctx.op("Div", [total, ctx.const(float(len(xs)), "count", dtype=out._data.dtype)])

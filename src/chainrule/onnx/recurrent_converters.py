@@ -32,11 +32,11 @@ def _stacked(m, layer, kind, order):
     out = []
     for suffix in dirs:
         if kind == "B":
-            ih = getattr(m, f"bias_ih_l{layer}{suffix}").data
-            hh = getattr(m, f"bias_hh_l{layer}{suffix}").data
+            ih = getattr(m, f"bias_ih_l{layer}{suffix}")._data
+            hh = getattr(m, f"bias_hh_l{layer}{suffix}")._data
             out.append(np.concatenate([_gates(ih, order), _gates(hh, order)]))
         else:
-            out.append(_gates(getattr(m, f"weight_{kind}_l{layer}{suffix}").data, order))
+            out.append(_gates(getattr(m, f"weight_{kind}_l{layer}{suffix}")._data, order))
     return np.stack(out)
 
 

@@ -32,7 +32,7 @@ def normalize_dims(dim, ndim, op):
 
 def data_of(x):
     """The array behind a Tensor, or the plain value itself."""
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def pick_dim(dim, axis):
@@ -50,9 +50,9 @@ def promote(y, a, b):
     dt = y.dtype
     if dt.kind != "f":
         return y
-    if type(a) is Tensor and a.data.dtype == dt and (type(b) is not Tensor or b.data.dtype == dt):
+    if type(a) is Tensor and a._data.dtype == dt and (type(b) is not Tensor or b._data.dtype == dt):
         return y            # the common case: every tensor operand already has y's dtype
-    fl = [t.data for t in (a, b) if isinstance(t, Tensor) and t.data.dtype.kind == "f"]
+    fl = [t._data for t in (a, b) if isinstance(t, Tensor) and t._data.dtype.kind == "f"]
     if len(fl) == 2 and (fl[0].ndim == 0) != (fl[1].ndim == 0):
         fl = [f for f in fl if f.ndim]
     if not fl:

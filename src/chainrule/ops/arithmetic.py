@@ -16,7 +16,7 @@ def _operand(x, other):
     an int tensor combined with a Python float gives the default float dtype)."""
     if isinstance(other, Tensor):
         return other
-    if isinstance(other, float) and x.data.dtype.kind in "biu":
+    if isinstance(other, float) and x._data.dtype.kind in "biu":
         return other  # the op promotes below
     if isinstance(other, (int, float, bool)):
         return other
@@ -25,7 +25,7 @@ def _operand(x, other):
 
 def _arr(v):
     """The array behind a tensor (masks built from a saved operand's array are constants)."""
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 def _shape_error(op, a, b):
@@ -155,7 +155,7 @@ class Neg(Op):
 
     @staticmethod
     def forward(ctx, x):
-        return ctx.xp.negative(x.data)
+        return ctx.xp.negative(x._data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -297,18 +297,18 @@ class MatMul(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        if a.data.ndim == 0 or b.data.ndim == 0:
+        if a._data.ndim == 0 or b._data.ndim == 0:
             raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                              f"{a.shape} and {b.shape}")
-        ka = a.data.shape[-1]
-        kb = b.data.shape[-2] if b.data.ndim > 1 else b.data.shape[0]
+        ka = a._data.shape[-1]
+        kb = b._data.shape[-2] if b._data.ndim > 1 else b._data.shape[0]
         if ka != kb:
             raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
                              f"({ka} != {kb}: the last dimension of the first must equal the "
-                             f"{'first' if b.data.ndim == 1 else 'second-to-last'} of the second)")
+                             f"{'first' if b._data.ndim == 1 else 'second-to-last'} of the second)")
         ctx.save_for_backward(a, b)
         try:
-            return ctx.xp.matmul(a.data, b.data)
+            return ctx.xp.matmul(a._data, b._data)
         except ValueError:
             raise ShapeError(f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} do "
                              f"not broadcast") from None

@@ -12,7 +12,7 @@ class Clone(Op):
 
     @staticmethod
     def forward(ctx, x):
-        return x.data.copy()
+        return x._data.copy()
 
     @staticmethod
     def backward(ctx, gy):
@@ -28,7 +28,7 @@ class ToDtype(Op):
 
     @staticmethod
     def forward(ctx, x, dtype):
-        a = x.data if isinstance(x, Tensor) else x    # from ctx.call: maybe a NumPy scalar
+        a = x._data if isinstance(x, Tensor) else x    # from ctx.call: maybe a NumPy scalar
         ctx.src = a.dtype
         return a.astype(dtype)
 
@@ -51,13 +51,13 @@ def contiguous(input, memory_format=None):
     """*input* itself when its memory is laid out row-major without gaps, else a copy that is
     (still connected to the graph, as ``clone``)."""
     _contiguous_format(memory_format, "contiguous")
-    return input if input.data.flags.c_contiguous else Clone.apply(input)
+    return input if input._data.flags.c_contiguous else Clone.apply(input)
 
 
 def is_contiguous(input, memory_format=None):
     """True when *input*'s memory is row-major without gaps (a transpose or a step slice is not)."""
     _contiguous_format(memory_format, "is_contiguous")
-    return bool(input.data.flags.c_contiguous)
+    return bool(input._data.flags.c_contiguous)
 
 
 def _contiguous_format(memory_format, op):
@@ -85,7 +85,7 @@ def to(input, *args, dtype=None, device=None, copy=False):
         out = to_device_op(out, _device(device))   # raises DeviceError for missing devices
     if dtype is not None:
         dtype = dtypes.to_dtype(dtype)
-        if dtype != out.data.dtype:
+        if dtype != out._data.dtype:
             return ToDtype.apply(out, dtype)
     return clone(out) if copy and out is input else out
 

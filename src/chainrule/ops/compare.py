@@ -7,18 +7,18 @@ from chainrule.tensor import Tensor
 
 
 def _arr(v):
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 def _namespace(name, a, b):
     """The namespace of the tensor operands' arrays (raises DeviceError for two devices)."""
     if isinstance(a, Tensor):
-        if isinstance(b, Tensor) and type(a.data) is not type(b.data):
-            da, db = device_of(a.data), device_of(b.data)
+        if isinstance(b, Tensor) and type(a._data) is not type(b._data):
+            da, db = device_of(a._data), device_of(b._data)
             if da != db:
                 raise DeviceError(f"{name}: expected both tensors on one device, got {da} and {db}"
                                   f"; move one with .to({str(da)!r}) or .to({str(db)!r})")
-        return namespace_of(a.data)
+        return namespace_of(a._data)
     return namespace_of(_arr(b))
 
 
@@ -48,32 +48,32 @@ logical_or = _cmp("logical_or", "logical_or")
 
 def logical_not(input):
     """Elementwise logical not; returns a bool tensor."""
-    return Tensor(namespace_of(input.data).logical_not(input.data))
+    return Tensor(namespace_of(input._data).logical_not(input._data))
 
 
 def equal(input, other):
     """True if both tensors have the same shape and elements (a Python bool)."""
     _namespace("equal", input, other)
-    return input.data.shape == other.data.shape and bool((input.data == other.data).all())
+    return input._data.shape == other._data.shape and bool((input._data == other._data).all())
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True if all elements are close (as ``torch.allclose``)."""
     ns = _namespace("allclose", input, other)
-    return bool(ns.allclose(input.data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(ns.allclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Elementwise closeness as a bool tensor."""
     ns = _namespace("isclose", input, other)
-    return Tensor(ns.asarray(ns.isclose(input.data, _arr(other), rtol=rtol, atol=atol,
+    return Tensor(ns.asarray(ns.isclose(input._data, _arr(other), rtol=rtol, atol=atol,
                                         equal_nan=equal_nan)))
 
 
 def _truth(input, dim, keepdim, fn):
     """any/all over *dim*: None (everything), an int, or a tuple of ints (() reduces nothing,
     as PyTorch); uint8 inputs give uint8, everything else bool."""
-    a = input.data
+    a = input._data
     ns = namespace_of(a)
     if isinstance(dim, (tuple, list)) and len(dim) == 0:
         out = a != 0

@@ -14,8 +14,8 @@ class ToDevice(Op):
 
     @staticmethod
     def forward(ctx, x, device):
-        ctx.src = device_of(x.data)
-        return to_device(x.data, device)
+        ctx.src = device_of(x._data)
+        return to_device(x._data, device)
 
     @staticmethod
     def backward(ctx, gy):
@@ -32,7 +32,7 @@ class ToDevice(Op):
 def to_device_op(input, device):
     """*input* on *device*: the tensor itself when it is there already, else a differentiable copy."""
     dev = _device(device)
-    if device_of(input.data) == dev:
+    if device_of(input._data) == dev:
         return input
     return ToDevice.apply(input, dev)
 

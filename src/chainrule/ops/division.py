@@ -21,7 +21,7 @@ class IntegerDivisionByZeroError(ChainruleError, ZeroDivisionError, RuntimeError
 
 
 def _arr(v):
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 def _check_int_zero(op, a, b):

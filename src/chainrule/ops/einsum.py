@@ -18,7 +18,7 @@ _LETTERS = string.ascii_uppercase + string.ascii_lowercase
 
 
 def _array(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 class Einsum(Op):
@@ -147,10 +147,10 @@ def _diagonal_term(x, term):
     """Operand *x* with repeated letters of *term* reduced to their diagonal, and its letters."""
     if len(set(term)) == len(term):
         return x, term
-    xp = namespace_of(x.data)
+    xp = namespace_of(x._data)
     uniq = "".join(dict.fromkeys(term))
     sizes = {}
-    for c, n in zip(term, x.data.shape):
+    for c, n in zip(term, x._data.shape):
         if sizes.setdefault(c, n) != n:
             raise ShapeError(f"einsum(): subscript {c} is repeated for operand of shape {x.shape} "
                              f"but the sizes don't match, {sizes[c]} != {n}")
@@ -169,11 +169,11 @@ def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     xs = [x if isinstance(x, Tensor) else Tensor(x) for x in operands]
-    terms, out = _parse(equation, [x.data for x in xs])
+    terms, out = _parse(equation, [x._data for x in xs])
     pairs = [_diagonal_term(x, t) for x, t in zip(xs, terms)]
     sizes = {}
     for x, t in pairs:
-        for c, n in zip(t, x.data.shape):
+        for c, n in zip(t, x._data.shape):
             if n != 1 and sizes.setdefault(c, n) != n:
                 raise ShapeError(f"einsum(): operands do not broadcast with remapped shapes: "
                                  f"subscript {c} has sizes {sizes[c]} and {n}")
@@ -186,26 +186,26 @@ def tensordot(a, b, dims=2):
     if isinstance(dims, Tensor):
         dims = dims.tolist()
     if isinstance(dims, int):
-        if dims < 0 or dims > min(a.data.ndim, b.data.ndim):
+        if dims < 0 or dims > min(a._data.ndim, b._data.ndim):
             raise ShapeError(f"tensordot: dims ({dims}) must be between 0 and the smaller rank "
                              f"of shapes {a.shape} and {b.shape}")
-        da = list(range(a.data.ndim - dims, a.data.ndim))
+        da = list(range(a._data.ndim - dims, a._data.ndim))
         db = list(range(dims))
     else:
         da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
     if len(da) != len(db):
         raise ShapeError(f"tensordot: both dimension lists should have same length, got {da} "
                          f"and {db}")
-    da = [d % max(a.data.ndim, 1) for d in da]
-    db = [d % max(b.data.ndim, 1) for d in db]
+    da = [d % max(a._data.ndim, 1) for d in da]
+    db = [d % max(b._data.ndim, 1) for d in db]
     for i, j in zip(da, db):
-        if a.data.shape[i] != b.data.shape[j]:
+        if a._data.shape[i] != b._data.shape[j]:
             raise ShapeError(f"tensordot: contracted dimensions need to match, but first has "
-                             f"size {a.data.shape[i]} in dim {i} and second has size "
-                             f"{b.data.shape[j]} in dim {j}")
+                             f"size {a._data.shape[i]} in dim {i} and second has size "
+                             f"{b._data.shape[j]} in dim {j}")
     letters = iter(_LETTERS)
-    ta = [next(letters) for _ in range(a.data.ndim)]
-    tb = [next(letters) for _ in range(b.data.ndim)]
+    ta = [next(letters) for _ in range(a._data.ndim)]
+    tb = [next(letters) for _ in range(b._data.ndim)]
     for i, j in zip(da, db):
         tb[j] = ta[i]
     out = [c for k, c in enumerate(ta) if k not in da] + [c for k, c in enumerate(tb)

@@ -17,8 +17,8 @@ def _float(x, op):
     """*x* as a tensor of a float dtype (an integer tensor is converted to the default float)."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    if x.data.dtype.kind != "f":
-        x = Tensor(x.data.astype(dtypes.get_default_dtype()))
+    if x._data.dtype.kind != "f":
+        x = Tensor(x._data.astype(dtypes.get_default_dtype()))
     return x
 
 
@@ -28,7 +28,7 @@ class Exp(Op):
     @staticmethod
     def forward(ctx, x):
         with ctx.xp.errstate(over="ignore"):
-            y = ctx.xp.exp(x.data)
+            y = ctx.xp.exp(x._data)
         ctx.save_for_backward(y)
         return y
 
@@ -49,7 +49,7 @@ class Log(Op):
     def forward(ctx, x):
         ctx.save_for_backward(x)
         with ctx.xp.errstate(divide="ignore", invalid="ignore"):
-            return ctx.xp.log(x.data)
+            return ctx.xp.log(x._data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -69,7 +69,7 @@ class Log1p(Op):
     def forward(ctx, x):
         ctx.save_for_backward(x)
         with ctx.xp.errstate(divide="ignore", invalid="ignore"):
-            return ctx.xp.log1p(x.data)
+            return ctx.xp.log1p(x._data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -88,7 +88,7 @@ class Sqrt(Op):
     @staticmethod
     def forward(ctx, x):
         with ctx.xp.errstate(invalid="ignore"):
-            y = ctx.xp.sqrt(x.data)
+            y = ctx.xp.sqrt(x._data)
         ctx.save_for_backward(y)
         return y
 
@@ -110,7 +110,7 @@ class Sin(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return ctx.xp.sin(x.data)
+        return ctx.xp.sin(x._data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -128,7 +128,7 @@ class Cos(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return ctx.xp.cos(x.data)
+        return ctx.xp.cos(x._data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -145,7 +145,7 @@ class Tanh(Op):
 
     @staticmethod
     def forward(ctx, x):
-        y = ctx.xp.tanh(x.data)
+        y = ctx.xp.tanh(x._data)
         ctx.save_for_backward(y)
         return y
 
@@ -173,7 +173,7 @@ class Sigmoid(Op):
 
     @staticmethod
     def forward(ctx, x):
-        y = sigmoid_array(x.data).astype(x.data.dtype, copy=False)
+        y = sigmoid_array(x._data).astype(x._data.dtype, copy=False)
         ctx.save_for_backward(y)
         return y
 
@@ -194,7 +194,7 @@ class Relu(Op):
 
     @staticmethod
     def forward(ctx, x):
-        xp, a = ctx.xp, x.data
+        xp, a = ctx.xp, x._data
         # NumPy's max against a row of zeros runs twice as fast as against the number 0
         y = xp.maximum(a, xp.zeros(a.shape[-1:], a.dtype) if a.size >= 4096 else 0)
         ctx.save_for_backward(y)
@@ -242,7 +242,7 @@ class Abs(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return ctx.xp.abs(x.data)
+        return ctx.xp.abs(x._data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -265,10 +265,10 @@ class Clamp(Op):
     @staticmethod
     def forward(ctx, x, lo, hi):
         ctx.save_for_backward(x)
-        lo_a = lo.data if isinstance(lo, Tensor) else lo
-        hi_a = hi.data if isinstance(hi, Tensor) else hi
+        lo_a = lo._data if isinstance(lo, Tensor) else lo
+        hi_a = hi._data if isinstance(hi, Tensor) else hi
         ctx.bounds = (lo_a, hi_a)
-        y, xp = x.data, ctx.xp
+        y, xp = x._data, ctx.xp
         try:
             if lo is not None:
                 y = xp.maximum(y, lo_a)
@@ -277,9 +277,9 @@ class Clamp(Op):
         except ValueError:
             raise ShapeError(f"clamp: the bounds' shapes do not broadcast with the input's "
                              f"shape {x.shape}") from None
-        if y.dtype != x.data.dtype and not (isinstance(lo, Tensor) or isinstance(hi, Tensor)):
+        if y.dtype != x._data.dtype and not (isinstance(lo, Tensor) or isinstance(hi, Tensor)):
             # Python bounds keep a float tensor's dtype; a float bound makes ints the default float
-            y = y.astype(x.data.dtype if x.data.dtype.kind == "f" else dtypes.get_default_dtype())
+            y = y.astype(x._data.dtype if x._data.dtype.kind == "f" else dtypes.get_default_dtype())
         return y
 
     @staticmethod
@@ -329,7 +329,7 @@ class Maximum(Op):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         try:
-            return promote(ctx.xp.maximum(a.data, b.data), a, b)
+            return promote(ctx.xp.maximum(a._data, b._data), a, b)
         except ValueError:
             raise ShapeError(f"maximum: shapes {a.shape} and {b.shape} do not broadcast") from None
 
@@ -352,7 +352,7 @@ class Minimum(Op):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         try:
-            return promote(ctx.xp.minimum(a.data, b.data), a, b)
+            return promote(ctx.xp.minimum(a._data, b._data), a, b)
         except ValueError:
             raise ShapeError(f"minimum: shapes {a.shape} and {b.shape} do not broadcast") from None
 
@@ -370,7 +370,7 @@ class Minimum(Op):
 
 def _array(t):
     """The array behind a saved value (masks and shares are constants, never differentiated)."""
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 def _tie_split(xp, gy, a, b, a_loses, b_loses):
@@ -397,10 +397,10 @@ class Where(Op):
 
     @staticmethod
     def forward(ctx, cond, a, b):
-        ctx.cond = cond.data
+        ctx.cond = cond._data
         try:
-            return ctx.xp.where(cond.data, a.data if isinstance(a, Tensor) else a,
-                            b.data if isinstance(b, Tensor) else b)
+            return ctx.xp.where(cond._data, a._data if isinstance(a, Tensor) else a,
+                            b._data if isinstance(b, Tensor) else b)
         except ValueError:
             sa = a.shape if isinstance(a, Tensor) else "a scalar"
             sb = b.shape if isinstance(b, Tensor) else "a scalar"
@@ -428,7 +428,7 @@ class _Constant(Op):
 
     @staticmethod
     def forward(ctx, x, fn, *args):
-        return getattr(ctx.xp, fn)(x.data, *args)
+        return getattr(ctx.xp, fn)(x._data, *args)
 
     @staticmethod
     def backward(ctx, gy):
@@ -513,7 +513,7 @@ def minimum(input, other):
 def _on_device_of(t, value):
     """A plain value (a number, a list, a host array) as a tensor on tensor *t*'s device; a Python
     number is made there directly (no host copy) and a float keeps a float *t*'s dtype."""
-    d = t.data
+    d = t._data
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if isinstance(value, float):
             dtype = d.dtype if d.dtype.kind == "f" else dtypes.get_default_dtype()
@@ -521,8 +521,8 @@ def _on_device_of(t, value):
             dtype = d.dtype if d.dtype.kind in "iuf" else dtypes.int64
         return Tensor(namespace_of(d).full((), value, dtype=dtype))
     v = Tensor(value)
-    if type(d) is not type(v.data):
-        v = Tensor(namespace_of(d).asarray(v.data))
+    if type(d) is not type(v._data):
+        v = Tensor(namespace_of(d).asarray(v._data))
     return v
 
 
@@ -530,10 +530,10 @@ def where(condition, input, other):
     """Pick from *input* where *condition* is true, else from *other* (either may be a number)."""
     if not isinstance(condition, Tensor):
         condition = Tensor(condition)
-    if condition.data.dtype != dtypes.bool:
+    if condition._data.dtype != dtypes.bool:
         raise DTypeError(f"where: condition must be a bool tensor, got dtype {condition.dtype}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        input = Tensor(namespace_of(condition.data).asarray(input,
+        input = Tensor(namespace_of(condition._data).asarray(input,
                                                             dtype=dtypes.get_default_dtype()))
     return Where.apply(condition, input, other)
 
@@ -560,14 +560,14 @@ def round(input, decimals=0):  # noqa: A001 - PyTorch's name
 
 def isnan(input):
     """Bool tensor: which elements are NaN."""
-    return Tensor(namespace_of(input.data).isnan(input.data))
+    return Tensor(namespace_of(input._data).isnan(input._data))
 
 
 def isinf(input):
     """Bool tensor: which elements are ±inf."""
-    return Tensor(namespace_of(input.data).isinf(input.data))
+    return Tensor(namespace_of(input._data).isinf(input._data))
 
 
 def isfinite(input):
     """Bool tensor: which elements are finite."""
-    return Tensor(namespace_of(input.data).isfinite(input.data))
+    return Tensor(namespace_of(input._data).isfinite(input._data))

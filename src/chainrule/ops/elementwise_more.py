@@ -38,7 +38,7 @@ class _Unary(Op):
     def forward(ctx, x):
         cls = type(ctx)
         with ctx.xp.errstate(**_ignored(cls.ignore)):
-            y = cls.f(ctx.xp, x.data)
+            y = cls.f(ctx.xp, x._data)
         ctx.save_for_backward(y if cls.from_output else x)
         return y
 
@@ -193,7 +193,7 @@ class _LogBase(Op):
         ctx.save_for_backward(x)
         ctx.ln_base = ln_base
         with ctx.xp.errstate(divide="ignore", invalid="ignore"):
-            return getattr(ctx.xp, fn)(x.data)
+            return getattr(ctx.xp, fn)(x._data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -215,7 +215,7 @@ class Atan2(Op):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         try:
-            return promote(ctx.xp.asarray(ctx.xp.arctan2(a.data, b.data)), a, b)
+            return promote(ctx.xp.asarray(ctx.xp.arctan2(a._data, b._data)), a, b)
         except ValueError:
             raise _broadcast_error("atan2", a, b) from None
 
@@ -247,8 +247,8 @@ class NanToNum(Op):
 
     @staticmethod
     def forward(ctx, x, nan, posinf, neginf):
-        ctx.finite = ctx.xp.isfinite(x.data)
-        return ctx.xp.nan_to_num(x.data, nan=nan, posinf=posinf, neginf=neginf)
+        ctx.finite = ctx.xp.isfinite(x._data)
+        return ctx.xp.nan_to_num(x._data, nan=nan, posinf=posinf, neginf=neginf)
 
     @staticmethod
     def backward(ctx, gy):
@@ -260,7 +260,7 @@ class NanToNum(Op):
 
 
 def _array(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 def _broadcast_error(op, a, b):
@@ -337,7 +337,7 @@ arcsin, arccos, arctan = asin, acos, atan
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """Replace NaN by *nan* and ±inf by *posinf*/*neginf* (by default the dtype's largest and
     smallest finite values); the gradient is 0 where the input was not finite."""
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         return input.clone()
     return NanToNum.apply(input, nan, posinf, neginf)
 
@@ -354,7 +354,7 @@ def reciprocal(input):
 
 def trunc(input):
     """Round toward zero elementwise; its gradient is zero."""
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         return input.clone()
     return _Constant.apply(input, "trunc")
 
@@ -378,15 +378,15 @@ def lerp(input, end, weight):
     ``cr.lerp(a, b, 0.25)``; *weight* is a number or a tensor (broadcasting).
     """
     if not isinstance(end, Tensor):
-        end = Tensor(namespace_of(input.data).asarray(end, dtype=input.data.dtype))
-    if input.data.dtype.kind != "f" or end.data.dtype != input.data.dtype:
+        end = Tensor(namespace_of(input._data).asarray(end, dtype=input._data.dtype))
+    if input._data.dtype.kind != "f" or end._data.dtype != input._data.dtype:
         raise DTypeError(f"lerp: expected input and end of one float dtype, got {input.dtype} "
                          f"and {end.dtype}")
     gap = sub(end, input)
     if not isinstance(weight, Tensor):
         w = float(weight)
         return add(input, mul(gap, w)) if abs(w) < 0.5 else sub(end, mul(gap, 1.0 - w))
-    small = Tensor(namespace_of(weight.data).abs(weight.data) < 0.5)
+    small = Tensor(namespace_of(weight._data).abs(weight._data) < 0.5)
     return where(small, add(input, mul(weight, gap)), sub(end, mul(gap, rsub(weight, 1.0))))
 
 
@@ -395,7 +395,7 @@ logical_xor = _cmp("logical_xor", "logical_xor")
 
 def count_nonzero(input, dim=None):
     """The number of nonzero elements (along *dim*, an int or a tuple), an int64 tensor."""
-    a = input.data
+    a = input._data
     xp = namespace_of(a)
     axes = normalize_dims(dim, a.ndim, "count_nonzero")
     return Tensor(xp.asarray(xp.count_nonzero(a, axis=axes)).astype(dtypes.int64, copy=False))

@@ -21,7 +21,7 @@ from chainrule.tensor import Tensor
 def _combine(op, input, prod, beta, alpha):
     """β·input + α·prod, with input broadcast to prod's shape (it may not widen it)."""
     if not isinstance(input, Tensor):
-        input = Tensor(namespace_of(prod.data).asarray(input, dtype=prod.data.dtype))
+        input = Tensor(namespace_of(prod._data).asarray(input, dtype=prod._data.dtype))
     try:
         input = expand(input, prod.shape)
     except ShapeError:
@@ -31,7 +31,7 @@ def _combine(op, input, prod, beta, alpha):
     if beta == 0:       # input ignored, as PyTorch (0 · nan would be nan); its gradient is 0
         if not input.requires_grad:
             return scaled
-        ignored = Tensor(namespace_of(prod.data).ones(prod.data.shape, dtype=bool))
+        ignored = Tensor(namespace_of(prod._data).ones(prod._data.shape, dtype=bool))
         return add(scaled, where(ignored, 0.0, input))
     return add(input if beta == 1 else mul(input, beta), scaled)
 
@@ -75,7 +75,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 
 def _check_float(op, *ts):
-    if all(isinstance(t, Tensor) and t.data.dtype.kind in "iub" for t in ts):
+    if all(isinstance(t, Tensor) and t._data.dtype.kind in "iub" for t in ts):
         raise DTypeError(f"{op}: integer division with {op} is not supported; compute "
                          f"(input + value * tensor1 / tensor2) or convert to a float dtype first")
 

@@ -32,7 +32,7 @@ def normalize_index(idx, like=None):
 
 def _normalize(idx, ns):
     if isinstance(idx, Tensor):
-        idx = idx.data
+        idx = idx._data
     if isinstance(idx, tuple):
         return tuple(_normalize(i, ns) for i in idx)
     if isinstance(idx, list):
@@ -43,7 +43,7 @@ def _normalize(idx, ns):
 
 
 def _array(i):
-    return i.data if isinstance(i, Tensor) else i
+    return i._data if isinstance(i, Tensor) else i
 
 
 class GetItem(Op):
@@ -105,7 +105,7 @@ class IndexAssign(Op):
 
     @staticmethod
     def forward(ctx, v, idx, shape):
-        v = v.data if isinstance(v, Tensor) else v
+        v = v._data if isinstance(v, Tensor) else v
         ctx.idx, ctx.shape = idx, shape
         out = ctx.xp.zeros(shape, dtype=v.dtype)
         out[idx] = v
@@ -137,7 +137,7 @@ def _show1(i):
 
 def getitem(x, idx):
     """``x[idx]`` with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
-    idx = normalize_index(idx, x.data)
+    idx = normalize_index(idx, x._data)
     out = GetItem.apply(x, idx)
     if _is_basic(idx):   # a view: in-place changes through it are changes to x
         out._vc, out._view_of = x._vc, (x, "index", idx)
@@ -146,9 +146,9 @@ def getitem(x, idx):
 
 def index_select(input, dim, index):
     """Pick entries along *dim* at the integer *index* (``torch.index_select``)."""
-    ns = namespace_of(input.data)
-    index = index.data if isinstance(index, Tensor) else index
-    idx = [slice(None)] * input.data.ndim
+    ns = namespace_of(input._data)
+    index = index._data if isinstance(index, Tensor) else index
+    idx = [slice(None)] * input._data.ndim
     idx[dim] = _normalize(index, ns) if is_array(index) else ns.asarray(index)
     return GetItem.apply(input, tuple(idx))
 

@@ -1,4 +1,4 @@
-"""In-place ops (``x.add_(y)``, ``x += y``, ``x[i] = v``): they change ``x.data`` itself.
+"""In-place ops (``x.add_(y)``, ``x += y``, ``x[i] = v``): they change ``x._data`` itself.
 
 Outside the graph they write straight into the array.  When a gradient must flow, the op is
 computed out of place from a copy of x (so saved tensors stay valid), written into x's memory, and
@@ -40,13 +40,13 @@ def _inplace(x, fn, *args):
             res = fn(x, *args)
         finally:
             _grad_state.enabled = prev
-    if res.data.shape != x.data.shape:
+    if res._data.shape != x._data.shape:
         raise ShapeError(f"in-place op: the result's shape {res.shape} does not match the "
                          f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)")
-    if not np.can_cast(res.data.dtype, x.data.dtype, "same_kind"):    # dtypes only
+    if not np.can_cast(res._data.dtype, x._data.dtype, "same_kind"):    # dtypes only
         raise DTypeError(f"in-place op: the result type {res.dtype} can't be cast to the "
                          f"tensor's dtype {x.dtype}; convert first (x = x.to(cr.float32))")
-    namespace_of(x.data).copyto(x.data, res.data, casting="unsafe")
+    namespace_of(x._data).copyto(x._data, res._data, casting="unsafe")
     x._vc[0] += 1
     if graph:
         x.grad_fn, x._output_nr, x._requires_grad = res.grad_fn, res._output_nr, res._requires_grad
@@ -117,28 +117,28 @@ def _copied(x, src):
 def copy_(x, src):
     """Copy *src*'s values (broadcast to x's shape) into x in place; the gradient flows to src."""
     if not isinstance(src, Tensor):
-        src = Tensor(namespace_of(x.data).asarray(src, dtype=x.data.dtype))
+        src = Tensor(namespace_of(x._data).asarray(src, dtype=x._data.dtype))
     return _inplace(x, _copied, src)
 
 
 def _put(x, idx, value):
-    xp = namespace_of(x.data)
-    mask = xp.zeros(x.data.shape, dtype=bool)
+    xp = namespace_of(x._data)
+    mask = xp.zeros(x._data.shape, dtype=bool)
     mask[idx] = True
     if isinstance(value, Tensor):
-        full = Tensor(xp.zeros(x.data.shape, dtype=x.data.dtype))
+        full = Tensor(xp.zeros(x._data.shape, dtype=x._data.dtype))
         placed = _place(full, idx, value)
         return where(Tensor(mask), placed, x)
-    data = x.data.copy()
+    data = x._data.copy()
     data[idx] = value
     return where(Tensor(mask), Tensor(data), x)
 
 
 def _place(full, idx, value):
     v = value.to(full.dtype)
-    target_shape = full.data[idx].shape
+    target_shape = full._data[idx].shape
     v = v.expand(target_shape) if v.shape != target_shape else v
-    return IndexAssign.apply(v, idx, full.data.shape)   # a repeated index: the last write wins
+    return IndexAssign.apply(v, idx, full._data.shape)   # a repeated index: the last write wins
 
 
 def setitem(x, idx, value):
@@ -149,7 +149,7 @@ def setitem(x, idx, value):
     if not (_grad_state.enabled and (x._requires_grad or
                                      (isinstance(value, Tensor) and value._requires_grad))):
         try:
-            x.data[idx] = value.data if isinstance(value, Tensor) else value
+            x._data[idx] = value._data if isinstance(value, Tensor) else value
         except (IndexError, ValueError) as e:
             raise type(e)(f"setitem: cannot assign to index of tensor with shape {x.shape}: {e}") \
                 from None

@@ -19,12 +19,12 @@ from chainrule.tensor import Tensor
 def _need(t, nd, op, name):
     if not isinstance(t, Tensor):
         raise ArgumentTypeError(f"{op}: expected a tensor for {name}, got {type(t).__name__}")
-    if t.data.ndim != nd:
+    if t._data.ndim != nd:
         raise ShapeError(f"{op}: {name} must be a {nd}-D tensor, got shape {t.shape}")
 
 
 def _same_dtype(a, b, op):
-    if a.data.dtype != b.data.dtype:
+    if a._data.dtype != b._data.dtype:
         raise DTypeError(f"{op}: expected both operands of one dtype, got {a.dtype} and {b.dtype}")
 
 
@@ -41,7 +41,7 @@ def bmm(input, mat2):
     _need(input, 3, "bmm", "input")
     _need(mat2, 3, "bmm", "mat2")
     _same_dtype(input, mat2, "bmm")
-    if input.data.shape[0] != mat2.data.shape[0]:
+    if input._data.shape[0] != mat2._data.shape[0]:
         raise ShapeError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
     return matmul(input, mat2)
 
@@ -59,7 +59,7 @@ def dot(input, tensor):
     _need(input, 1, "dot", "input")
     _need(tensor, 1, "dot", "tensor")
     _same_dtype(input, tensor, "dot")
-    if input.data.shape != tensor.data.shape:
+    if input._data.shape != tensor._data.shape:
         raise ShapeError(f"dot: inconsistent tensor size, expected tensor {input.shape} and src "
                          f"{tensor.shape} to have the same number of elements")
     return matmul(input, tensor)
@@ -84,14 +84,14 @@ def _diag_positions(xp, n, m, offset):
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
     """The diagonal *offset* of the matrices in dims (dim1, dim2), as the last dimension."""
-    nd = input.data.ndim
+    nd = input._data.ndim
     d1, d2 = normalize_dim(dim1, nd, "diagonal"), normalize_dim(dim2, nd, "diagonal")
     if d1 == d2:
         raise ShapeError(f"diagonal: dimensions cannot be identical {dim1}, {dim2}")
     rest = tuple(d for d in range(nd) if d not in (d1, d2))
     x = permute(input, rest + (d1, d2)) if rest + (d1, d2) != tuple(range(nd)) else input
-    xp = namespace_of(input.data)
-    rows, cols = _diag_positions(xp, input.data.shape[d1], input.data.shape[d2], int(offset))
+    xp = namespace_of(input._data)
+    rows, cols = _diag_positions(xp, input._data.shape[d1], input._data.shape[d2], int(offset))
     return GetItem.apply(x, (Ellipsis, rows, cols))
 
 
@@ -101,13 +101,13 @@ _diagonal = diagonal
 def diag(input, diagonal=0):
     """A 1-D tensor's values on diagonal *diagonal* of a square matrix, or a 2-D tensor's
     diagonal *diagonal* as a 1-D tensor (``torch.diag``)."""
-    nd = input.data.ndim
+    nd = input._data.ndim
     if nd == 2:
         return _diagonal(input, diagonal)
     if nd != 1:
         raise ShapeError(f"diag: expected a 1-D or 2-D tensor, got shape {input.shape}")
-    n = input.data.shape[0] + abs(int(diagonal))
-    xp = namespace_of(input.data)
+    n = input._data.shape[0] + abs(int(diagonal))
+    xp = namespace_of(input._data)
     rows, cols = _diag_positions(xp, n, n, int(diagonal))
     return IndexAdd.apply(input, (rows, cols), (n, n))
 
@@ -119,15 +119,15 @@ def trace(input):
 
 
 def _triangle(input, diagonal, lower, op):
-    if input.data.ndim < 2:
+    if input._data.ndim < 2:
         raise ShapeError(f"{op}: input tensor must have at least 2 dimensions, got shape "
                          f"{input.shape}")
-    xp = namespace_of(input.data)
-    n, m = input.data.shape[-2:]
+    xp = namespace_of(input._data)
+    n, m = input._data.shape[-2:]
     keep = xp.tri(n, m, int(diagonal), dtype=bool)
     if not lower:
         keep = ~xp.tri(n, m, int(diagonal) - 1, dtype=bool)
-    zero = xp.zeros((), dtype=input.data.dtype)
+    zero = xp.zeros((), dtype=input._data.dtype)
     return Where.apply(Tensor(keep), input, zero)
 
 

@@ -167,12 +167,12 @@ class TensorNamespace:
 
     @staticmethod
     def zeros_like(x, dtype=None):
-        d = x.data if isinstance(x, Tensor) else x
+        d = x._data if isinstance(x, Tensor) else x
         return Tensor(_array_ns(d).zeros_like(d, dtype=dtype))
 
     @staticmethod
     def ones_like(x, dtype=None):
-        d = x.data if isinstance(x, Tensor) else x
+        d = x._data if isinstance(x, Tensor) else x
         return Tensor(_array_ns(d).ones_like(d, dtype=dtype))
 
     @staticmethod

@@ -5,7 +5,7 @@ from chainrule.factories import _size
 
 
 def _where(self, dtype, device):
-    return (self.data.dtype if dtype is None else dtype), (self.device if device is None
+    return (self._data.dtype if dtype is None else dtype), (self.device if device is None
                                                            else device)
 
 

@@ -24,14 +24,14 @@ from chainrule.tensor import Tensor, _check_inplace
 
 def _host(x):
     """*x*'s values as a NumPy array (a tensor, an array or a number)."""
-    a = x.data if isinstance(x, Tensor) else x
+    a = x._data if isinstance(x, Tensor) else x
     return a if type(a) is ndarray else np.asarray(a if not hasattr(a, "get") else a.get())
 
 
 def _write(x, values, op):
     """Write host *values* into tensor *x* (cast to its dtype, on its device); bump its version."""
     _check_inplace(x)
-    arr = x.data
+    arr = x._data
     if type(arr) is ndarray:
         np.copyto(arr, values, casting="unsafe")
     else:   # a device array: the host's draws, copied over
@@ -44,7 +44,7 @@ def _float_target(x, op):
     """Refuse anything but a floating-point tensor."""
     if not isinstance(x, Tensor):
         raise ArgumentTypeError(f"{op}: expected a cr.Tensor, got {type(x).__name__}")
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise DTypeError(f"{op}: expects a floating point tensor, got dtype {x.dtype}")
 
 
@@ -66,7 +66,7 @@ def uniform_(x, from_=0.0, to=1.0, *, generator=None, **kwargs):
     if a > b:
         raise ConfigError(f"uniform_ expects to return a [from, to) range, but found from={a} > "
                           f"to={b}")
-    return _write(x, rng(generator).uniform(a, b, x.data.shape), "uniform_")
+    return _write(x, rng(generator).uniform(a, b, x._data.shape), "uniform_")
 
 
 def normal_(x, mean=0.0, std=1.0, *, generator=None):
@@ -75,7 +75,7 @@ def normal_(x, mean=0.0, std=1.0, *, generator=None):
     mean, std = _number(mean, "mean", "normal_"), _number(std, "std", "normal_")
     if std < 0:
         raise ConfigError(f"normal expects std >= 0.0, but found std {std}")
-    return _write(x, rng(generator).normal(mean, std, x.data.shape), "normal_")
+    return _write(x, rng(generator).normal(mean, std, x._data.shape), "normal_")
 
 
 def log_normal_(x, mean=1.0, std=2.0, *, generator=None):
@@ -84,7 +84,7 @@ def log_normal_(x, mean=1.0, std=2.0, *, generator=None):
     mean, std = _number(mean, "mean", "log_normal_"), _number(std, "std", "log_normal_")
     if std <= 0:
         raise ConfigError(f"log_normal_ expects std > 0.0, but found std={std}")
-    return _write(x, rng(generator).lognormal(mean, std, x.data.shape), "log_normal_")
+    return _write(x, rng(generator).lognormal(mean, std, x._data.shape), "log_normal_")
 
 
 def exponential_(x, lambd=1.0, *, generator=None):
@@ -93,7 +93,7 @@ def exponential_(x, lambd=1.0, *, generator=None):
     lambd = _number(lambd, "lambd", "exponential_")
     if lambd <= 0:
         raise ConfigError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
-    return _write(x, rng(generator).exponential(1.0 / lambd, x.data.shape), "exponential_")
+    return _write(x, rng(generator).exponential(1.0 / lambd, x._data.shape), "exponential_")
 
 
 def cauchy_(x, median=0.0, sigma=1.0, *, generator=None):
@@ -102,7 +102,7 @@ def cauchy_(x, median=0.0, sigma=1.0, *, generator=None):
     median, sigma = _number(median, "median", "cauchy_"), _number(sigma, "sigma", "cauchy_")
     if sigma <= 0:
         raise ConfigError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
-    return _write(x, median + sigma * rng(generator).standard_cauchy(x.data.shape), "cauchy_")
+    return _write(x, median + sigma * rng(generator).standard_cauchy(x._data.shape), "cauchy_")
 
 
 def geometric_(x, p, *, generator=None):
@@ -111,14 +111,14 @@ def geometric_(x, p, *, generator=None):
     p = _number(p, "p", "geometric_")
     if not 0 < p < 1:
         raise ConfigError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    return _write(x, rng(generator).geometric(p, x.data.shape), "geometric_")
+    return _write(x, rng(generator).geometric(p, x._data.shape), "geometric_")
 
 
 def bernoulli_(x, p=0.5, *, generator=None):
     """Fill with 1 with probability p, else 0 (*p* a number or a tensor broadcast to x)."""
     _tensor(x, "bernoulli_")
     probs = _probabilities(p, "bernoulli_")
-    shape = x.data.shape
+    shape = x._data.shape
     try:
         probs = np.broadcast_to(probs, shape)
     except ValueError:
@@ -136,7 +136,7 @@ def random_(x, from_=0, to=None, *, generator=None, **kwargs):
     _tensor(x, "random_")
     if to is None and not by_keyword and from_ != 0:
         from_, to = 0, from_   # random_(to)
-    kind = x.data.dtype
+    kind = x._data.dtype
     if to is None:
         to = 2 if kind == np.bool_ else (2 ** (np.finfo(kind).nmant + 1) + 1 if kind.kind == "f"
                                          else int(np.iinfo(kind).max) + 1)
@@ -146,14 +146,14 @@ def random_(x, from_=0, to=None, *, generator=None, **kwargs):
     if from_ >= to:
         raise ConfigError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= "
                           f"to={to}")
-    return _write(x, rng(generator).integers(from_, to, x.data.shape), "random_")
+    return _write(x, rng(generator).integers(from_, to, x._data.shape), "random_")
 
 
 def bernoulli(input, p=None, *, generator=None):  # noqa: A002 - PyTorch's name
     """A tensor of 0/1 draws, 1 with probability ``input`` (or *p*) element by element."""
     _float_target(input, "bernoulli")
     probs = _probabilities(input if p is None else p, "bernoulli")
-    draws = rng(generator).random(input.data.shape) < np.broadcast_to(probs, input.data.shape)
+    draws = rng(generator).random(input._data.shape) < np.broadcast_to(probs, input._data.shape)
     return _like(input, draws)
 
 
@@ -225,7 +225,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):  # no
                             f"{num_samples})")
         out[r] = g.choice(row.shape[0], size=num_samples, replace=replacement, p=row / total)
     out = out.reshape(w.shape[:-1] + (num_samples,))
-    arr = out if type(input.data) is ndarray else to_device(out, device_of(input.data))
+    arr = out if type(input._data) is ndarray else to_device(out, device_of(input._data))
     return Tensor(arr)
 
 
@@ -242,8 +242,8 @@ def _probabilities(p, op):
 
 def _like(t, values):
     """A new tensor of *values* with tensor *t*'s dtype, on its device."""
-    arr = np.asarray(values).astype(t.data.dtype)
-    return Tensor(arr if type(t.data) is ndarray else to_device(arr, device_of(t.data)))
+    arr = np.asarray(values).astype(t._data.dtype)
+    return Tensor(arr if type(t._data) is ndarray else to_device(arr, device_of(t._data)))
 
 
 def _tensor(x, op):

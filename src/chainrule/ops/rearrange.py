@@ -29,13 +29,13 @@ def repeat(input, *sizes):
     """Tile the tensor *sizes* times along each dimension (``Tensor.repeat``): a (2, 3) tensor
     repeated (2, 1, 2) is (2, 2, 6).  Leading sizes add dimensions."""
     sizes = _ints(sizes, "repeat")
-    nd = input.data.ndim
+    nd = input._data.ndim
     if len(sizes) < nd:
         raise ShapeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller than "
                          f"the number of dimensions of the tensor ({nd})")
     if any(s < 0 for s in sizes):
         raise ShapeError(f"repeat: repeats must be non-negative, got {sizes}")
-    shape = (1,) * (len(sizes) - nd) + tuple(input.data.shape)
+    shape = (1,) * (len(sizes) - nd) + tuple(input._data.shape)
     x = reshape(input, sum(((1, n) for n in shape), ()))              # (1, s0, 1, s1, ...)
     x = expand(x, sum(((r, n) for r, n in zip(sizes, shape)), ()))    # (r0, s0, r1, s1, ...)
     return reshape(x, tuple(r * n for r, n in zip(sizes, shape)))
@@ -45,7 +45,7 @@ def tile(input, dims):
     """Repeat along each dimension (``torch.tile``): *dims* shorter than the tensor's rank is
     padded with leading ones."""
     dims = _ints((dims,) if isinstance(dims, numbers.Integral) else (tuple(dims),), "tile")
-    dims = (1,) * (input.data.ndim - len(dims)) + dims
+    dims = (1,) * (input._data.ndim - len(dims)) + dims
     return repeat(input, dims)
 
 
@@ -64,8 +64,8 @@ class Flip(Op):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.index = tuple(slice(None, None, -1) if d in dims else slice(None)
-                          for d in range(x.data.ndim))
-        return x.data[ctx.index].copy()
+                          for d in range(x._data.ndim))
+        return x._data[ctx.index].copy()
 
     @staticmethod
     def backward(ctx, gy):
@@ -79,7 +79,7 @@ class Flip(Op):
 
 def flip(input, dims):
     """Reverse the order of elements along *dims* (an int or a tuple), copying."""
-    nd = input.data.ndim
+    nd = input._data.ndim
     dims = _dims(dims, nd, "flip") if nd else ()
     return Flip.apply(input, dims)
 
@@ -100,7 +100,7 @@ class Roll(Op):
     @staticmethod
     def forward(ctx, x, shifts, dims):
         ctx.meta = (shifts, dims)
-        a = x.data if isinstance(x, Tensor) else x
+        a = x._data if isinstance(x, Tensor) else x
         return ctx.xp.roll(a, shifts, axis=dims)
 
     @staticmethod
@@ -120,21 +120,21 @@ def roll(input, shifts, dims=None):
     if dims is None:
         if len(shifts) != 1:
             raise ShapeError(f"roll: with dims=None give one shift, got {shifts}")
-        return reshape(Roll.apply(reshape(input, (-1,)), shifts, (0,)), input.data.shape)
+        return reshape(Roll.apply(reshape(input, (-1,)), shifts, (0,)), input._data.shape)
     dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
     if len(shifts) != len(dims):
         raise ShapeError(f"roll: shifts and dims must align. shifts: {len(shifts)}, dims: "
                          f"{len(dims)}")
-    nd = max(input.data.ndim, 1)
+    nd = max(input._data.ndim, 1)
     dims = tuple(normalize_dim(d, nd, "roll") for d in dims)
-    if input.data.ndim == 0:
+    if input._data.ndim == 0:
         return input.clone()
     return Roll.apply(input, shifts, dims)
 
 
 def movedim(input, source, destination):
     """Move dimension(s) *source* to position(s) *destination*, keeping the others in order."""
-    nd = input.data.ndim
+    nd = input._data.ndim
     src = _dims(source, nd, "movedim")
     dst = _dims(destination, nd, "movedim")
     if len(src) != len(dst):
@@ -160,8 +160,8 @@ swapdims = swapaxes
 
 def narrow(input, dim, start, length):
     """The slice start : start + length along *dim* (a view)."""
-    d = normalize_dim(dim, input.data.ndim, "narrow")
-    n = input.data.shape[d]
+    d = normalize_dim(dim, input._data.ndim, "narrow")
+    n = input._data.shape[d]
     start = int(start)
     if start < 0:
         start += n
@@ -173,11 +173,11 @@ def narrow(input, dim, start, length):
 
 def unflatten(input, dim, sizes):
     """Split dimension *dim* into *sizes* (one may be -1)."""
-    d = normalize_dim(dim, input.data.ndim, "unflatten")
+    d = normalize_dim(dim, input._data.ndim, "unflatten")
     sizes = tuple(int(s) for s in sizes)
     if not sizes:
         raise ShapeError("unflatten: sizes must be non-empty")
-    n = input.data.shape[d]
+    n = input._data.shape[d]
     known = 1
     for s in sizes:
         known *= s if s != -1 else 1
@@ -185,21 +185,21 @@ def unflatten(input, dim, sizes):
                                                                     (known == 0 or n % known)):
         raise ShapeError(f"unflatten: provided sizes {list(sizes)} don't multiply up to the size "
                          f"of dim {d} ({n}) in the input tensor of shape {input.shape}")
-    shape = input.data.shape
+    shape = input._data.shape
     return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
 
 def tensor_split(input, indices_or_sections, dim=0):
     """Split into views along *dim*: into *n* nearly equal parts (the first n % size one longer)
     or at the given indices (``torch.tensor_split``)."""
-    d = normalize_dim(dim, input.data.ndim, "tensor_split")
-    n = input.data.shape[d]
+    d = normalize_dim(dim, input._data.ndim, "tensor_split")
+    n = input._data.shape[d]
     ios = indices_or_sections
     if isinstance(ios, Tensor):
-        if ios.data.dtype.kind not in "iu" or ios.data.ndim > 1:
+        if ios._data.dtype.kind not in "iu" or ios._data.ndim > 1:
             raise DTypeError("tensor_split: indices_or_sections must be a 0-d or 1-d integer "
                              f"tensor, got shape {ios.shape} and dtype {ios.dtype}")
-        ios = ios.item() if ios.data.ndim == 0 else [int(v) for v in ios.tolist()]
+        ios = ios.item() if ios._data.ndim == 0 else [int(v) for v in ios.tolist()]
     if isinstance(ios, numbers.Integral):
         if ios <= 0:
             raise ConfigError(f"tensor_split: number of sections must be larger than 0, got {ios}")
@@ -223,11 +223,11 @@ def tensor_split(input, indices_or_sections, dim=0):
 def _at_least(t, nd):
     if not isinstance(t, Tensor):
         t = Tensor(t)
-    if t.data.ndim >= nd:
+    if t._data.ndim >= nd:
         return t
     if nd == 1:
         return reshape(t, (1,))
-    return reshape(t, (1,) * (2 - t.data.ndim) + tuple(t.data.shape))
+    return reshape(t, (1,) * (2 - t._data.ndim) + tuple(t._data.shape))
 
 
 def atleast_1d(input):
@@ -243,7 +243,7 @@ def atleast_2d(input):
 def hstack(tensors):
     """Join horizontally: along dimension 1, or 0 for 1-D tensors (``torch.hstack``)."""
     ts = [atleast_1d(t) for t in tensors]
-    return cat(ts, 0 if ts and ts[0].data.ndim == 1 else 1)
+    return cat(ts, 0 if ts and ts[0]._data.ndim == 1 else 1)
 
 
 def vstack(tensors):
@@ -259,13 +259,13 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     None); *repeats* is an int or a tensor with one count per element.  Called with only a
     tensor of counts, returns the indices repeated by those counts."""
     if repeats is None:                    # repeat_interleave(counts): 0, 0, 1, 2, 2, ...
-        return Tensor(_repeated_positions(input.data))
+        return Tensor(_repeated_positions(input._data))
     x = reshape(input, (-1,)) if dim is None else input
-    d = 0 if dim is None else normalize_dim(dim, input.data.ndim, "repeat_interleave")
-    xp = namespace_of(x.data)
-    n = x.data.shape[d] if x.data.ndim else 1
+    d = 0 if dim is None else normalize_dim(dim, input._data.ndim, "repeat_interleave")
+    xp = namespace_of(x._data)
+    n = x._data.shape[d] if x._data.ndim else 1
     if isinstance(repeats, Tensor):
-        r = repeats.data
+        r = repeats._data
         if r.dtype.kind not in "iu":
             raise DTypeError(f"repeat_interleave: repeats must be an integer tensor, got "
                              f"{repeats.dtype}")
@@ -283,7 +283,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if output_size is not None and idx.shape[0] != output_size:
         raise ShapeError(f"repeat_interleave: output_size {output_size} does not match the "
                          f"repeats' total {idx.shape[0]}")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         x = reshape(x, (1,))
     return GetItem.apply(x, (slice(None),) * d + (idx,))
 

@@ -22,7 +22,7 @@ values_indices = namedtuple("values_indices", ["values", "indices"])
 
 def _array(t):
     """The array behind a saved value (masks and weights are constants, never differentiated)."""
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 def _keep(g, in_shape, axes, keepdim):
@@ -43,8 +43,8 @@ class Sum(Op):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        ctx.meta = (x.data.shape, axes, keepdim)
-        return x.data.sum(axis=axes, keepdims=keepdim)
+        ctx.meta = (x._data.shape, axes, keepdim)
+        return x._data.sum(axis=axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, gy):
@@ -63,8 +63,8 @@ class Mean(Op):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        ctx.meta = (x.data.shape, axes, keepdim)
-        return x.data.mean(axis=axes, keepdims=keepdim)
+        ctx.meta = (x._data.shape, axes, keepdim)
+        return x._data.mean(axis=axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, gy):
@@ -80,14 +80,14 @@ class Mean(Op):
 
 
 def _reduce_args(x, dim, axis, op):
-    return normalize_dims(pick_dim(dim, axis), x.data.ndim, op)
+    return normalize_dims(pick_dim(dim, axis), x._data.ndim, op)
 
 
 def _sum_dtype(x, dtype):
     """*x* converted (differentiably) to *dtype*; without one, ints and bools sum as int64."""
     if dtype is not None:
         return to(x, dtype)
-    if x.data.dtype.kind in "biu":
+    if x._data.dtype.kind in "biu":
         return to(x, dtypes.int64)
     return x
 
@@ -100,7 +100,7 @@ def sum(input, dim=None, keepdim=False, dtype=None, *, axis=None):  # noqa: A001
 
 def mean(input, dim=None, keepdim=False, dtype=None, *, axis=None):
     """The arithmetic mean over *dim* (all dimensions by default); needs a float tensor."""
-    if input.data.dtype.kind != "f" and dtype is None:
+    if input._data.dtype.kind != "f" and dtype is None:
         raise DTypeError(f"mean: could not infer output dtype; input dtype is {input.dtype}: "
                          f"convert to a float dtype first (x.float()) or pass dtype=")
     x = _sum_dtype(input, dtype) if dtype is not None else input
@@ -112,7 +112,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     axes = _reduce_args(input, dim, axis, "var")
-    n = _count(input.data.shape, axes)
+    n = _count(input._data.shape, axes)
     centered = input - Mean.apply(input, axes, True)
     ss = Sum.apply(centered * centered, axes, bool(keepdim))
     return ss / builtins.max(n - correction, 0)
@@ -126,7 +126,7 @@ class Std(Op):
 
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
-        xp, a = ctx.xp, x.data
+        xp, a = ctx.xp, x._data
         dof = builtins.max(_count(a.shape, axes) - correction, 0)
         with xp.errstate(divide="ignore", invalid="ignore"):
             d = a - a.mean(axis=axes, keepdims=True)
@@ -179,8 +179,8 @@ class Prod(Op):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        ctx.meta = (x.data.shape, axes, keepdim)
-        y = x.data.prod(axis=axes, keepdims=keepdim)
+        ctx.meta = (x._data.shape, axes, keepdim)
+        y = x._data.prod(axis=axes, keepdims=keepdim)
         ctx.save_for_backward(x, y)
         return y
 
@@ -241,7 +241,7 @@ class AMax(Op):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim, largest):
-        xp, a = ctx.xp, x.data
+        xp, a = ctx.xp, x._data
         ctx.meta = (a.shape, axes, keepdim)
         y = a.max(axis=axes, keepdims=True) if largest else a.min(axis=axes, keepdims=True)
         if ctx.needs_input_grad[0]:      # the shares are constants of the backward
@@ -272,7 +272,7 @@ def _reduced_shape(shape, axes):
 
 
 def _check_nonempty(x, axes, op):
-    if x.data.size == 0:
+    if x._data.size == 0:
         raise ShapeError(f"{op}: expected a non-empty tensor, got shape {x.shape}")
 
 
@@ -298,8 +298,8 @@ class MaxDim(Op):
 
     @staticmethod
     def forward(ctx, x, dim, keepdim, idx):
-        vals = ctx.xp.take_along_axis(x.data, idx, axis=dim)
-        ctx.meta = (x.data.shape, dim, keepdim, idx)
+        vals = ctx.xp.take_along_axis(x._data, idx, axis=dim)
+        ctx.meta = (x._data.shape, dim, keepdim, idx)
         return vals if keepdim else vals.reshape(_reduced_shape(vals.shape, (dim,)))
 
     @staticmethod
@@ -393,24 +393,24 @@ class ScatterAddDim(Op):
 
 def gather(input, dim, index):
     """Pick values along *dim* at *index* (``torch.gather``)."""
-    d = normalize_dim(dim, input.data.ndim, "gather")
+    d = normalize_dim(dim, input._data.ndim, "gather")
     if isinstance(index, Tensor):
-        if device_of(index.data) != device_of(input.data):
-            raise DeviceError(f"gather: index is on {device_of(index.data)} but input is on "
-                              f"{device_of(input.data)}; move one with .to()")
-        idx = index.data
+        if device_of(index._data) != device_of(input._data):
+            raise DeviceError(f"gather: index is on {device_of(index._data)} but input is on "
+                              f"{device_of(input._data)}; move one with .to()")
+        idx = index._data
     else:
-        idx = namespace_of(input.data).asarray(index)
+        idx = namespace_of(input._data).asarray(index)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
-    if idx.ndim != input.data.ndim or builtins.any(
-            i != d and n > input.data.shape[i] for i, n in enumerate(idx.shape)):
+    if idx.ndim != input._data.ndim or builtins.any(
+            i != d and n > input._data.shape[i] for i, n in enumerate(idx.shape)):
         raise ShapeError(f"gather: index of shape {idx.shape} does not fit input of shape "
                          f"{input.shape} along dim {d}: it needs as many dimensions, and sizes no "
                          f"larger than the input's in the other dimensions")
-    if idx.size and not ((idx >= 0) & (idx < input.data.shape[d])).all():   # one device read
+    if idx.size and not ((idx >= 0) & (idx < input._data.shape[d])).all():   # one device read
         raise IndexOutOfRangeError(f"gather: index out of range for dimension {d} of size "
-                                   f"{input.data.shape[d]} (values from {idx.min()} to "
+                                   f"{input._data.shape[d]} (values from {idx.min()} to "
                                    f"{idx.max()})")
     return GatherDim.apply(input, d, idx)
 
@@ -423,9 +423,9 @@ def _max_min(input, dim, keepdim, axis, largest, op):
     if isinstance(dim, Tensor):
         raise ArgumentTypeError(f"{op}: use cr.maximum/cr.minimum for the elementwise {op} of two "
                                 "tensors")
-    d = normalize_dim(dim, input.data.ndim, op)
+    d = normalize_dim(dim, input._data.ndim, op)
     _check_nonempty(input, d, op)
-    a = input.data
+    a = input._data
     if a.ndim == 0:   # the 0-d tensor is its own maximum, at index 0
         return values_indices(reshape(input, (1,)).sum(0),
                               Tensor(namespace_of(a).zeros((), dtype=dtypes.int64)))
@@ -449,7 +449,7 @@ def min(input, dim=None, keepdim=False, *, axis=None):  # noqa: A001
 def _arg(input, dim, keepdim, axis, largest, op):
     dim = pick_dim(dim, axis)
     _check_nonempty(input, dim, op)
-    a = input.data
+    a = input._data
     find = a.argmax if largest else a.argmin
     if dim is None:
         return Tensor(namespace_of(a).asarray(find(), dtype=dtypes.int64))
@@ -475,7 +475,7 @@ class LogSumExp(Op):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        xp, a = ctx.xp, x.data
+        xp, a = ctx.xp, x._data
         m = a.max(axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
         # x - m may overflow to -inf (e^-inf = 0 is right), and log 0 = -inf is the right value
@@ -510,8 +510,8 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None):
     """log Σ exp(x) over *dim*, stable for large inputs."""
     dim = pick_dim(dim, axis)
     if dim is None:
-        dim = tuple(range(input.data.ndim))
-    return LogSumExp.apply(input, normalize_dims(dim, input.data.ndim, "logsumexp"), bool(keepdim))
+        dim = tuple(range(input._data.ndim))
+    return LogSumExp.apply(input, normalize_dims(dim, input._data.ndim, "logsumexp"), bool(keepdim))
 
 
 class Norm(Op):
@@ -523,7 +523,7 @@ class Norm(Op):
 
     @staticmethod
     def forward(ctx, x, p, axes, keepdim):
-        xp, a = ctx.xp, x.data
+        xp, a = ctx.xp, x._data
         if p == 2:
             y = xp.sqrt((a * a).sum(axis=axes, keepdims=True))
         elif p == 1:

@@ -15,7 +15,7 @@ from chainrule.tensor import Tensor
 
 
 def _array(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 def _reversed(g, dim):
@@ -139,17 +139,17 @@ def _scan_input(input, dtype, op):
         input = Tensor(input)
     if dtype is not None:
         return to(input, dtype)
-    if input.data.dtype.kind in "biu":
+    if input._data.dtype.kind in "biu":
         return to(input, dtypes.int64)
     return input
 
 
 def _scan(op, input, dim, dtype, name):
     x = _scan_input(input, dtype, name)
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         normalize_dim(dim, 0, name)
         return reshape(op.apply(reshape(x, (1,)), 0), ())
-    return op.apply(x, normalize_dim(dim, x.data.ndim, name))
+    return op.apply(x, normalize_dim(dim, x._data.ndim, name))
 
 
 def cumsum(input, dim, *, dtype=None):
@@ -168,16 +168,16 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     and *append* (as ``torch.diff``); bool tensors give x[i+1] xor x[i]."""
     if not isinstance(n, int) or n < 0:
         raise ConfigError(f"diff: order n must be a non-negative int, got {n!r}")
-    if input.data.ndim == 0:
+    if input._data.ndim == 0:
         raise ConfigError("diff: expected a tensor of at least one dimension, got a 0-d tensor")
-    d = normalize_dim(dim, input.data.ndim, "diff")
+    d = normalize_dim(dim, input._data.ndim, "diff")
     parts = [p for p in (prepend, input, append) if p is not None]
     x = cat([_along(p, input, d) for p in parts], d) if len(parts) > 1 else input
     for _ in range(n):
-        m = x.data.shape[d]
+        m = x._data.shape[d]
         hi = x[(slice(None),) * d + (slice(1, m),)]
         lo = x[(slice(None),) * d + (slice(0, max(m - 1, 0)),)]
-        if x.data.dtype == dtypes.bool:
+        if x._data.dtype == dtypes.bool:
             x = hi != lo
         else:
             x = hi - lo
@@ -188,6 +188,6 @@ def _along(p, input, d):
     """*p* as a tensor that joins *input* along *d* (a number becomes a size-1 slice)."""
     if isinstance(p, Tensor):
         return p
-    xp = namespace_of(input.data)
-    shape = tuple(1 if i == d else n for i, n in enumerate(input.data.shape))
-    return Tensor(xp.full(shape, p, dtype=input.data.dtype))
+    xp = namespace_of(input._data)
+    shape = tuple(1 if i == d else n for i, n in enumerate(input._data.shape))
+    return Tensor(xp.full(shape, p, dtype=input._data.dtype))

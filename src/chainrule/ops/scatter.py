@@ -54,13 +54,13 @@ class Scatter(Op):
     @staticmethod
     def forward(ctx, x, src, dim, idx):
         xp = ctx.xp
-        idx = idx.data if isinstance(idx, Tensor) else idx      # ctx.call wraps arrays
+        idx = idx._data if isinstance(idx, Tensor) else idx      # ctx.call wraps arrays
         full = _full_index(xp, idx, dim)
-        out = x.data.copy()
-        out[full] = src.data[_part(idx.shape)] if isinstance(src, Tensor) else src
+        out = x._data.copy()
+        out[full] = src._data[_part(idx.shape)] if isinstance(src, Tensor) else src
         mask = xp.zeros(out.shape, dtype=bool)
         mask[full] = True
-        ctx.meta = (dim, idx, mask, src.data.shape if isinstance(src, Tensor) else None)
+        ctx.meta = (dim, idx, mask, src._data.shape if isinstance(src, Tensor) else None)
         return out
 
     @staticmethod
@@ -85,27 +85,27 @@ class Scatter(Op):
 
 def _index(input, dim, index, op, src=None):
     """Check *index* against *input* (and *src*) as PyTorch's scatter/gather do; the array."""
-    d = normalize_dim(dim, input.data.ndim, op)
+    d = normalize_dim(dim, input._data.ndim, op)
     if isinstance(index, Tensor):
-        if device_of(index.data) != device_of(input.data):
-            raise DeviceError(f"{op}: index is on {device_of(index.data)} but input is on "
-                              f"{device_of(input.data)}; move one with .to()")
-        idx = index.data
+        if device_of(index._data) != device_of(input._data):
+            raise DeviceError(f"{op}: index is on {device_of(index._data)} but input is on "
+                              f"{device_of(input._data)}; move one with .to()")
+        idx = index._data
     else:
-        idx = namespace_of(input.data).asarray(index)
+        idx = namespace_of(input._data).asarray(index)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: index must be an int64 tensor, got dtype {idx.dtype}")
-    nd = max(input.data.ndim, 1)
+    nd = max(input._data.ndim, 1)
     if idx.ndim != nd and idx.size:
         raise ShapeError(f"{op}: index of shape {idx.shape} must have as many dimensions as the "
                          f"input of shape {input.shape}")
     for i, n in enumerate(idx.shape):
-        if i != d and n > (input.data.shape[i] if input.data.ndim else 1) or \
-                src is not None and src.data.ndim and n > src.data.shape[i]:
+        if i != d and n > (input._data.shape[i] if input._data.ndim else 1) or \
+                src is not None and src._data.ndim and n > src._data.shape[i]:
             raise ShapeError(f"{op}: index of shape {idx.shape} must be no larger than the input "
                              f"{input.shape} (except along dim {d})"
                              + ("" if src is None else f" and than src {src.shape}"))
-    size = input.data.shape[d] if input.data.ndim else 1
+    size = input._data.shape[d] if input._data.ndim else 1
     if idx.size and not bool(((idx >= 0) & (idx < size)).all()):
         raise IndexOutOfRangeError(f"{op}: index out of range for dimension {d} of size {size} "
                                    f"(values from {idx.min()} to {idx.max()})")
@@ -125,24 +125,24 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     d, idx = _index(input, dim, index, "scatter", src if isinstance(src, Tensor) else None)
     if reduce == "add":
         if not isinstance(src, Tensor):
-            src = Tensor(namespace_of(input.data).full(idx.shape, src, dtype=input.data.dtype))
+            src = Tensor(namespace_of(input._data).full(idx.shape, src, dtype=input._data.dtype))
         return scatter_add(input, dim, index, src)
     if reduce == "multiply":
         if is_grad_enabled() and (input.requires_grad or isinstance(src, Tensor) and
                                   src.requires_grad):
             raise AutogradError("scatter: reduce='multiply' is not differentiable; compute it "
                                 "under cr.no_grad() or on detached tensors")
-        xp = namespace_of(input.data)
-        out = input.data.copy()
+        xp = namespace_of(input._data)
+        out = input._data.copy()
         xp.multiply.at(out, _full_index(xp, idx, d),
-                       src.data[_part(idx.shape)] if isinstance(src, Tensor) else src)
+                       src._data[_part(idx.shape)] if isinstance(src, Tensor) else src)
         return Tensor(out)
     if reduce is not None:
         raise ConfigError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
-    if isinstance(src, Tensor) and src.data.dtype != input.data.dtype:
+    if isinstance(src, Tensor) and src._data.dtype != input._data.dtype:
         raise DTypeError(f"scatter: expected src of the input's dtype {input.dtype}, got "
                          f"{src.dtype}")
-    if input.data.ndim == 0:
+    if input._data.ndim == 0:
         return reshape(scatter(reshape(input, (1,)), 0, reshape(Tensor(idx), (-1,)),
                                reshape(src, (-1,)) if isinstance(src, Tensor) else src), ())
     return Scatter.apply(input, src, d, idx)
@@ -152,59 +152,59 @@ def scatter_add(input, dim, index, src):
     """*input* plus *src* added at *index* along *dim* (repeated indices accumulate):
     out[i][index[i][j]] += src[i][j] for dim=1."""
     d, idx = _index(input, dim, index, "scatter_add", src)
-    if src.data.dtype != input.data.dtype:
+    if src._data.dtype != input._data.dtype:
         raise DTypeError(f"scatter_add: expected src of the input's dtype {input.dtype}, got "
                          f"{src.dtype}")
-    if input.data.ndim == 0:
+    if input._data.ndim == 0:
         return add(input, reshape(src, (-1,))[0:idx.size].sum()) if idx.size else input.clone()
-    part = src if tuple(src.data.shape) == tuple(idx.shape) else src[_part(idx.shape)]
-    return add(input, ScatterAddDim.apply(part, d, idx, input.data.shape))
+    part = src if tuple(src._data.shape) == tuple(idx.shape) else src[_part(idx.shape)]
+    return add(input, ScatterAddDim.apply(part, d, idx, input._data.shape))
 
 
 def index_add(input, dim, index, source, *, alpha=1):
     """*input* with alpha · *source* added at the positions *index* along *dim* (repeated
     indices accumulate): out[index[i]] += alpha · source[i] for dim=0."""
-    d = normalize_dim(dim, input.data.ndim, "index_add")
-    xp = namespace_of(input.data)
-    idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    d = normalize_dim(dim, input._data.ndim, "index_add")
+    xp = namespace_of(input._data)
+    idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
         raise DTypeError(f"index_add: index must be a 1-D integer tensor, got shape {idx.shape} "
                          f"and dtype {idx.dtype}")
-    want = input.data.shape[:d] + (idx.size,) + input.data.shape[d + 1:]
-    if tuple(source.data.shape) != want and not (input.data.ndim == 0 and source.data.size == 1):
+    want = input._data.shape[:d] + (idx.size,) + input._data.shape[d + 1:]
+    if tuple(source._data.shape) != want and not (input._data.ndim == 0 and source._data.size == 1):
         raise ShapeError(f"index_add: source of shape {source.shape} does not fit input "
                          f"{input.shape} with {idx.size} indices along dim {d} (expected {want})")
-    size = input.data.shape[d] if input.data.ndim else 1
+    size = input._data.shape[d] if input._data.ndim else 1
     if idx.size and not bool(((idx >= 0) & (idx < size)).all()):
         raise IndexOutOfRangeError(f"index_add: index out of range for dimension {d} of size "
                                    f"{size}")
     if alpha != 1:
         source = mul(source, alpha)
-    if input.data.ndim == 0:
+    if input._data.ndim == 0:
         return add(input, reshape(source, ()))
-    full = (slice(None),) * d + (normalize_index(idx, input.data),)
-    return add(input, IndexAdd.apply(source, full, input.data.shape))
+    full = (slice(None),) * d + (normalize_index(idx, input._data),)
+    return add(input, IndexAdd.apply(source, full, input._data.shape))
 
 
 def masked_select(input, mask):
     """The elements of *input* where the bool *mask* (broadcasting) is true, as a 1-D tensor."""
-    m = mask.data if isinstance(mask, Tensor) else namespace_of(input.data).asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else namespace_of(input._data).asarray(mask)
     if m.dtype != dtypes.bool:
         raise DTypeError(f"masked_select: mask must be a bool tensor, got dtype {m.dtype}")
-    xp = namespace_of(input.data)
+    xp = namespace_of(input._data)
     try:
-        shape = np.broadcast_shapes(input.data.shape, m.shape)     # shapes only
+        shape = np.broadcast_shapes(input._data.shape, m.shape)     # shapes only
     except ValueError:
         raise ShapeError(f"masked_select: mask of shape {m.shape} does not broadcast with input "
                          f"of shape {input.shape}") from None
-    x = broadcast_to(input, shape) if shape != input.data.shape else input
+    x = broadcast_to(input, shape) if shape != input._data.shape else input
     return GetItem.apply(x, xp.broadcast_to(m, shape))
 
 
 def nonzero(input, *, as_tuple=False):
     """The indices of the nonzero elements: an (n, ndim) int64 tensor, or with
     ``as_tuple=True`` one 1-D tensor per dimension (as ``torch.nonzero``)."""
-    a = input.data
+    a = input._data
     xp = namespace_of(a)
     if a.ndim == 0:
         hit = xp.asarray(a != 0).reshape(1)
@@ -226,27 +226,27 @@ def argwhere(input):
 def take_along_dim(input, indices, dim=None):
     """Values of *input* at *indices* along *dim* (broadcasting the other dimensions), or of the
     flattened input when dim is None (``torch.take_along_dim``)."""
-    xp = namespace_of(input.data)
-    idx = indices.data if isinstance(indices, Tensor) else xp.asarray(indices)
+    xp = namespace_of(input._data)
+    idx = indices._data if isinstance(indices, Tensor) else xp.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"take_along_dim: indices must be an int64 tensor, got {idx.dtype}")
     if dim is None:
         flat = reshape(input, (-1,))
-        return GatherDim.apply(flat, 0, _checked(idx.reshape(-1), flat.data.shape[0], False))
-    d = normalize_dim(dim, input.data.ndim, "take_along_dim")
-    if idx.ndim != input.data.ndim:
+        return GatherDim.apply(flat, 0, _checked(idx.reshape(-1), flat._data.shape[0], False))
+    d = normalize_dim(dim, input._data.ndim, "take_along_dim")
+    if idx.ndim != input._data.ndim:
         raise ShapeError(f"take_along_dim: input {input.shape} and indices {idx.shape} should "
                          f"have the same number of dimensions")
     try:
-        sx = list(np.broadcast_shapes(_with(input.data.shape, d, 1), _with(idx.shape, d, 1)))
+        sx = list(np.broadcast_shapes(_with(input._data.shape, d, 1), _with(idx.shape, d, 1)))
     except ValueError:
         raise ShapeError(f"take_along_dim: input {input.shape} and indices {idx.shape} do not "
                          f"broadcast outside dim {d}") from None
-    x_shape = tuple(_with(sx, d, input.data.shape[d]))
+    x_shape = tuple(_with(sx, d, input._data.shape[d]))
     i_shape = tuple(_with(sx, d, idx.shape[d]))
-    x = broadcast_to(input, x_shape) if x_shape != input.data.shape else input
+    x = broadcast_to(input, x_shape) if x_shape != input._data.shape else input
     idx = xp.broadcast_to(idx, i_shape)
-    return GatherDim.apply(x, d, _checked(idx, input.data.shape[d]))
+    return GatherDim.apply(x, d, _checked(idx, input._data.shape[d]))
 
 
 def _with(shape, d, n):

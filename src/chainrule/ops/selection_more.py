@@ -47,7 +47,7 @@ def _running_extreme(xp, a, smaller):
 
 
 def _scan_extreme(input, dim, smaller, result):
-    a = input.data
+    a = input._data
     xp = namespace_of(a)
     if a.ndim == 0:
         return result(input.clone(), Tensor(xp.zeros((), dtype=dtypes.int64)))
@@ -82,7 +82,7 @@ def mode(input, dim=-1, keepdim=False):
     >>> cr.mode(cr.tensor([1., 3., 3., 1., 2.]))
     mode(values=tensor(1.), indices=tensor(3))
     """
-    a = input.data
+    a = input._data
     xp = namespace_of(a)
     if a.ndim == 0:
         return mode_result(input.clone(), Tensor(xp.zeros((), dtype=dtypes.int64)))
@@ -114,7 +114,7 @@ def bincount(input, weights=None, minlength=0):
     >>> cr.bincount(cr.tensor([0, 2, 2]))
     tensor([1, 0, 2])
     """
-    a = input.data
+    a = input._data
     xp = namespace_of(a)
     if a.ndim != 1 or a.dtype.kind not in "iu":
         raise ShapeError(f"bincount only supports 1-d non-negative integral inputs (got shape "
@@ -126,7 +126,7 @@ def bincount(input, weights=None, minlength=0):
                           "negative value)")
     if weights is None:
         return Tensor(xp.bincount(a, minlength=minlength).astype(dtypes.int64))
-    w = weights.data if isinstance(weights, Tensor) else xp.asarray(weights)
+    w = weights._data if isinstance(weights, Tensor) else xp.asarray(weights)
     if w.shape != a.shape:
         raise ShapeError(f"bincount: weights should be 1-d and have the same length as input "
                          f"(got weights {tuple(w.shape)} and input {input.shape})")
@@ -141,7 +141,7 @@ def histc(input, bins=100, min=0, max=0):
     >>> cr.histc(cr.tensor([1., 2., 1.]), bins=4, min=0, max=3)
     tensor([0., 2., 1., 0.])
     """
-    a = input.data
+    a = input._data
     xp = namespace_of(a)
     if a.dtype.kind != "f":
         raise DTypeError(f"histc: not implemented for {input.dtype}; convert to a float dtype")

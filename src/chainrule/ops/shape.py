@@ -32,9 +32,9 @@ class SumTo(Op):
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.shape = x.data.shape
-        axes, lead = _reduced_axes(x.data.shape, shape)
-        y = x.data.sum(axis=axes, keepdims=True) if axes else x.data
+        ctx.shape = x._data.shape
+        axes, lead = _reduced_axes(x._data.shape, shape)
+        y = x._data.sum(axis=axes, keepdims=True) if axes else x._data
         return y.reshape(shape)
 
     @staticmethod
@@ -52,7 +52,7 @@ class Expand(Op):
 
     @staticmethod
     def forward(ctx, x, shape):
-        return ctx.xp.broadcast_to(x.data, shape)
+        return ctx.xp.broadcast_to(x._data, shape)
 
     @staticmethod
     def backward(ctx, gy):
@@ -68,7 +68,7 @@ def _view(out, x, how=None, arg=None):
     version counter (an in-place change through either is seen by the saved-tensor checks of
     both), and ``out._view_of = (x, how, arg)`` tells an in-place op on out how to rebase x's
     history: ``("reshape", x.shape)``, ``("permute", inverse dims)``, or None (cannot)."""
-    if out is not x and namespace_of(x.data).may_share_memory(out.data, x.data):
+    if out is not x and namespace_of(x._data).may_share_memory(out._data, x._data):
         out._vc, out._view_of = x._vc, (x, how, arg)
     return out
 
@@ -83,7 +83,7 @@ def _inverse(dims):
 def sum_to(x, shape):
     """Sum *x* down to *shape* (the adjoint of broadcasting)."""
     shape = tuple(shape)
-    if x.data.shape == shape:
+    if x._data.shape == shape:
         return x
     return SumTo.apply(x, shape)
 
@@ -92,20 +92,20 @@ def expand(x, *sizes):
     """Broadcast *x* to a larger shape without copying; -1 keeps a dimension (as ``Tensor.expand``)."""
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
-    lead = len(sizes) - x.data.ndim
+    lead = len(sizes) - x._data.ndim
     if lead < 0:
         raise ShapeError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
-                         f"tensor's number of dimensions ({x.data.ndim}); got shape {x.shape}")
+                         f"tensor's number of dimensions ({x._data.ndim}); got shape {x.shape}")
     if any(s == -1 for s in sizes[:lead]):
         raise ShapeError(f"expand: -1 is not allowed for a new leading dimension; got sizes "
                          f"{tuple(sizes)} for shape {x.shape}")
-    shape = tuple(x.data.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    for i, n in enumerate(x.data.shape):
+    shape = tuple(x._data.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    for i, n in enumerate(x._data.shape):
         if n != 1 and n != shape[lead + i]:
             raise ShapeError(f"expand: the expanded size ({shape[lead + i]}) must match the "
                              f"existing size ({n}) at non-singleton dimension {lead + i}; "
                              f"shape {x.shape} -> {shape}")
-    if shape == x.data.shape:
+    if shape == x._data.shape:
         return x
     return _view(Expand.apply(x, shape), x)
 
@@ -120,8 +120,8 @@ class Reshape(Op):
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.shape = x.data.shape
-        return x.data.reshape(shape)
+        ctx.shape = x._data.shape
+        return x._data.reshape(shape)
 
     @staticmethod
     def backward(ctx, gy):
@@ -142,7 +142,7 @@ def _shape_arg(shape, op):
 
 
 def _resolve_shape(x, shape, op):
-    n = x.data.size
+    n = x._data.size
     if shape.count(-1) > 1:
         raise ShapeError(f"{op}: only one dimension can be inferred (-1), got {shape}")
     known = 1
@@ -162,49 +162,49 @@ def _resolve_shape(x, shape, op):
 def reshape(x, *shape):
     """The same values in a new shape; one dimension may be -1 (inferred)."""
     shape = _resolve_shape(x, _shape_arg(shape, "reshape"), "reshape")
-    if shape == x.data.shape:
+    if shape == x._data.shape:
         return x
-    return _view(Reshape.apply(x, shape), x, "reshape", x.data.shape)
+    return _view(Reshape.apply(x, shape), x, "reshape", x._data.shape)
 
 
 def view(x, *shape):
     """Like :func:`reshape` but never copies: raises if the memory layout does not allow it."""
     shape = _resolve_shape(x, _shape_arg(shape, "view"), "view")
-    d = x.data
+    d = x._data
     if d.size and not namespace_of(d).may_share_memory(d.reshape(shape), d):   # it had to copy
         raise UsageError(f"view: shape {shape} is not compatible with the input's memory "
-                         f"layout (shape {x.shape}, strides {x.data.strides}); use "
+                         f"layout (shape {x.shape}, strides {x._data.strides}); use "
                          f".reshape(...) instead")
     return reshape(x, shape)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dimensions *start_dim* through *end_dim* into one."""
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return reshape(x, (1,))
-    s = normalize_dim(start_dim, x.data.ndim, "flatten")
-    e = normalize_dim(end_dim, x.data.ndim, "flatten")
+    s = normalize_dim(start_dim, x._data.ndim, "flatten")
+    e = normalize_dim(end_dim, x._data.ndim, "flatten")
     if s > e:
         raise ShapeError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim})")
-    shp = x.data.shape
+    shp = x._data.shape
     return reshape(x, shp[:s] + (-1 if 0 not in shp[s:e + 1] else 0,) + shp[e + 1:])
 
 
 def unsqueeze(x, dim):
     """Insert a dimension of size 1 at *dim*."""
-    d = normalize_dim(dim, x.data.ndim + 1, "unsqueeze")
-    return reshape(x, x.data.shape[:d] + (1,) + x.data.shape[d:])
+    d = normalize_dim(dim, x._data.ndim + 1, "unsqueeze")
+    return reshape(x, x._data.shape[:d] + (1,) + x._data.shape[d:])
 
 
 def squeeze(x, dim=None):
     """Remove dimensions of size 1 (all of them, or only those in *dim*)."""
-    shp = x.data.shape
+    shp = x._data.shape
     if dim is None:
         dims = [i for i, n in enumerate(shp) if n == 1]
     else:
         dims = dim if isinstance(dim, (tuple, list)) else [dim]
-        dims = [normalize_dim(d, x.data.ndim, "squeeze") for d in dims]
-        dims = [d for d in dims if x.data.ndim and shp[d] == 1]
+        dims = [normalize_dim(d, x._data.ndim, "squeeze") for d in dims]
+        dims = [d for d in dims if x._data.ndim and shp[d] == 1]
     return reshape(x, tuple(n for i, n in enumerate(shp) if i not in dims))
 
 
@@ -214,7 +214,7 @@ class Permute(Op):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return x.data.transpose(dims)
+        return x._data.transpose(dims)
 
     @staticmethod
     def backward(ctx, gy):
@@ -228,17 +228,17 @@ class Permute(Op):
 def permute(x, *dims):
     """Reorder the dimensions: ``x.permute(2, 0, 1)``."""
     dims = _shape_arg(dims, "permute")
-    if len(dims) != x.data.ndim:
-        raise ShapeError(f"permute: expected {x.data.ndim} dims for shape {x.shape}, got {dims}")
-    dims = tuple(normalize_dim(d, x.data.ndim, "permute") for d in dims)
-    if sorted(dims) != list(range(x.data.ndim)):
+    if len(dims) != x._data.ndim:
+        raise ShapeError(f"permute: expected {x._data.ndim} dims for shape {x.shape}, got {dims}")
+    dims = tuple(normalize_dim(d, x._data.ndim, "permute") for d in dims)
+    if sorted(dims) != list(range(x._data.ndim)):
         raise ShapeError(f"permute: dims {dims} repeat a dimension")
     return _view(Permute.apply(x, dims), x, "permute", _inverse(dims))
 
 
 def transpose(x, dim0, dim1):
     """Swap dimensions *dim0* and *dim1*."""
-    n = x.data.ndim
+    n = x._data.ndim
     if n < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         return x
     d0, d1 = normalize_dim(dim0, n, "transpose"), normalize_dim(dim1, n, "transpose")
@@ -249,15 +249,15 @@ def transpose(x, dim0, dim1):
 
 def t(x):
     """Transpose a matrix (a 0-d or 1-d tensor is returned as is)."""
-    if x.data.ndim > 2:
+    if x._data.ndim > 2:
         raise ShapeError(f"t: expects a tensor with <= 2 dimensions, got shape {x.shape}")
-    return transpose(x, 0, 1) if x.data.ndim == 2 else x
+    return transpose(x, 0, 1) if x._data.ndim == 2 else x
 
 
 def T(x):
     """All dimensions reversed (``x.T``)."""
-    rev = tuple(range(x.data.ndim - 1, -1, -1))
-    return _view(Permute.apply(x, rev), x, "permute", rev) if x.data.ndim > 1 else x
+    rev = tuple(range(x._data.ndim - 1, -1, -1))
+    return _view(Permute.apply(x, rev), x, "permute", rev) if x._data.ndim > 1 else x
 
 
 def mT(x):
@@ -273,10 +273,10 @@ class Cat(Op):
         ctx.dim = dim
         bounds, end = [], 0
         for x in xs[:-1]:
-            end += x.data.shape[dim]
+            end += x._data.shape[dim]
             bounds.append(end)
         ctx.bounds = bounds
-        return ctx.xp.concatenate([x.data for x in xs], axis=dim)
+        return ctx.xp.concatenate([x._data for x in xs], axis=dim)
 
     @staticmethod
     def backward(ctx, gy):
@@ -303,13 +303,13 @@ def cat(tensors, dim=0):
     """Join tensors along an existing dimension *dim* (``torch.cat``)."""
     xs = _tensors(tensors, "cat")
     for i, x in enumerate(xs):
-        if x.data.ndim == 0:
+        if x._data.ndim == 0:
             raise ShapeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
                              f"concatenated; use cr.stack to join scalars")
-    d = normalize_dim(dim, xs[0].data.ndim, "cat")
-    ref = xs[0].data.shape
+    d = normalize_dim(dim, xs[0]._data.ndim, "cat")
+    ref = xs[0]._data.shape
     for i, x in enumerate(xs):
-        s = x.data.shape
+        s = x._data.shape
         if len(s) != len(ref) or any(a != b for j, (a, b) in enumerate(zip(s, ref)) if j != d):
             raise ShapeError(f"cat: sizes of tensors must match except in dimension {d}: tensor 0 "
                              f"has shape {ref}, tensor {i} has shape {s}")
@@ -323,17 +323,17 @@ def stack(tensors, dim=0):
     """Join same-shaped tensors along a new dimension *dim* (``torch.stack``)."""
     xs = _tensors(tensors, "stack")
     for i, x in enumerate(xs):
-        if x.data.shape != xs[0].data.shape:
+        if x._data.shape != xs[0]._data.shape:
             raise ShapeError(f"stack: expects each tensor to be equal size, but got "
                              f"{xs[0].shape} at entry 0 and {x.shape} at entry {i}")
-    d = normalize_dim(dim, xs[0].data.ndim + 1, "stack")
+    d = normalize_dim(dim, xs[0]._data.ndim + 1, "stack")
     return cat([unsqueeze(x, d) for x in xs], d)
 
 
 def split(x, split_size_or_sections, dim=0):
     """Split into pieces of *split_size_or_sections* (an int, or a list of sizes) along *dim*."""
-    d = normalize_dim(dim, x.data.ndim, "split")
-    n = x.data.shape[d]
+    d = normalize_dim(dim, x._data.ndim, "split")
+    n = x._data.shape[d]
     if isinstance(split_size_or_sections, int):
         if split_size_or_sections <= 0:
             raise ConfigError("split: split_size must be a positive int, got "
@@ -348,7 +348,7 @@ def split(x, split_size_or_sections, dim=0):
                              f"shape {x.shape} has {n}")
     out, start = [], 0
     for s in sizes:
-        idx = [slice(None)] * x.data.ndim
+        idx = [slice(None)] * x._data.ndim
         idx[d] = slice(start, start + s)
         out.append(x[tuple(idx)])
         start += s
@@ -359,12 +359,12 @@ def chunk(x, chunks, dim=0):
     """Split into *chunks* nearly equal pieces along *dim* (the last may be smaller)."""
     if not isinstance(chunks, int) or chunks <= 0:
         raise ConfigError(f"chunk: chunks must be a positive int, got {chunks!r}")
-    n = x.data.shape[normalize_dim(dim, x.data.ndim, "chunk")]
+    n = x._data.shape[normalize_dim(dim, x._data.ndim, "chunk")]
     size = -(-n // chunks) if n else 1
     return split(x, max(size, 1), dim)
 
 
 def unbind(x, dim=0):
     """The slices along *dim*, as a tuple of tensors with that dimension removed."""
-    d = normalize_dim(dim, x.data.ndim, "unbind")
+    d = normalize_dim(dim, x._data.ndim, "unbind")
     return tuple(squeeze(s, d) for s in split(x, 1, d))

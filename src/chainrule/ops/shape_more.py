@@ -31,9 +31,9 @@ def split_with_sizes(input, split_sizes, dim=0):
     >>> [p.shape for p in cr.ones(5).split_with_sizes([2, 3])]
     [(2,), (3,)]
     """
-    d = normalize_dim(dim, input.data.ndim, "split_with_sizes")
+    d = normalize_dim(dim, input._data.ndim, "split_with_sizes")
     sizes = [int(s) for s in split_sizes]
-    n = input.data.shape[d] if input.data.ndim else 1
+    n = input._data.shape[d] if input._data.ndim else 1
     if sum(sizes) != n or any(s < 0 for s in sizes):
         raise ShapeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
                          f"tensor's size at dimension {d}), but got split_sizes={sizes}")
@@ -41,12 +41,12 @@ def split_with_sizes(input, split_sizes, dim=0):
 
 
 def _nsplit(input, indices_or_sections, dim, need, op):
-    nd = input.data.ndim
+    nd = input._data.ndim
     if nd < need:
         raise ShapeError(f"torch.{op} requires a tensor with at least {need} dimension"
                          f"{'s' if need > 1 else ''}, but got a tensor with {nd} dimensions!")
     if isinstance(indices_or_sections, numbers.Integral):
-        n = input.data.shape[dim]
+        n = input._data.shape[dim]
         if indices_or_sections <= 0 or n % indices_or_sections:
             raise ShapeError(f"torch.{op} attempted to split along dimension {dim}, but the size "
                              f"of the dimension {n} is not divisible by the split_size "
@@ -56,7 +56,7 @@ def _nsplit(input, indices_or_sections, dim, need, op):
 
 def hsplit(input, indices_or_sections):
     """Split column-wise: along dim 1 (dim 0 for a 1-D tensor), into equal parts or at indices."""
-    return _nsplit(input, indices_or_sections, 1 if input.data.ndim > 1 else 0, 1, "hsplit")
+    return _nsplit(input, indices_or_sections, 1 if input._data.ndim > 1 else 0, 1, "hsplit")
 
 
 def vsplit(input, indices_or_sections):
@@ -78,7 +78,7 @@ def sum_to_size(input, *size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     size = tuple(int(s) for s in size)
-    shape = tuple(input.data.shape)
+    shape = tuple(input._data.shape)
     lead = len(shape) - len(size)
     if lead < 0 or any(s != 1 and s != shape[lead + i] for i, s in enumerate(size)):
         raise ShapeError(f"sum_to_size: size {list(size)} is not expandable to size "
@@ -97,7 +97,7 @@ def _view_inplace(x, fn, *args):
     res = fn(x, *args)
     if res is x:
         return x
-    x.data = res.data
+    x._data = res._data
     if graph:
         x.grad_fn, x._output_nr = res.grad_fn, res._output_nr
     if x._view_of is not None:       # its base's history can no longer be rebased through it

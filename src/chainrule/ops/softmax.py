@@ -21,7 +21,7 @@ class Softmax(Op):
 
     @staticmethod
     def forward(ctx, x, dim):
-        xp, a = ctx.xp, x.data
+        xp, a = ctx.xp, x._data
         with xp.errstate(over="ignore"):
             e = xp.exp(a - a.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
@@ -46,7 +46,7 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(ctx, x, dim):
-        y = log_softmax_array(x.data, dim)
+        y = log_softmax_array(x._data, dim)
         ctx.dim = dim
         ctx.save_for_backward(y)
         return y
@@ -67,11 +67,11 @@ class LogSoftmax(Op):
 def _dim(x, dim, axis, op):
     dim = pick_dim(dim, axis)
     if dim is None:
-        if x.data.ndim in (0, 1, 3):
+        if x._data.ndim in (0, 1, 3):
             dim = 0
         else:
             dim = 1
-    return normalize_dim(dim, x.data.ndim, op)
+    return normalize_dim(dim, x._data.ndim, op)
 
 
 def softmax(input, dim=None, dtype=None, *, axis=None):

@@ -44,14 +44,14 @@ def stable_argsort(a, dim, descending=False):
 def _prepare(input, dim, op):
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"{op}: expected a tensor, got {type(input).__name__}")
-    return normalize_dim(dim, input.data.ndim, op)
+    return normalize_dim(dim, input._data.ndim, op)
 
 
 def sort(input, dim=-1, descending=False, *, stable=False):
     """Sorted values and the indices they came from, along *dim*: ``values, indices =
     cr.sort(x, descending=True)``.  Ties keep their order (the sort is always stable)."""
     d = _prepare(input, dim, "sort")
-    a = input.data
+    a = input._data
     if a.ndim == 0:
         return sort_result(input.clone(), Tensor(namespace_of(a).zeros((), dtype=dtypes.int64)))
     idx = stable_argsort(a, d, bool(descending))
@@ -72,7 +72,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     """The *k* largest (or smallest) values along *dim* with their indices, largest first; equal
     values come in order of position."""
     d = _prepare(input, dim, "topk")
-    a = input.data
+    a = input._data
     n = a.shape[d] if a.ndim else 1
     if not isinstance(k, int) or not 0 <= k <= n:
         raise IndexOutOfRangeError(f"topk: k ({k}) out of range for dimension {d} of size {n}")
@@ -85,8 +85,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 
 def _select(input, d, idx, keepdim, result):
     """(values, indices) of the positions *idx* (kept as size 1 along *d*)."""
-    if input.data.ndim == 0:
-        return result(input.clone(), Tensor(namespace_of(input.data).zeros((), dtype=dtypes.int64)))
+    if input._data.ndim == 0:
+        return result(input.clone(), Tensor(namespace_of(input._data).zeros((), dtype=dtypes.int64)))
     vals = MaxDim.apply(input, d, bool(keepdim), idx)
     if not keepdim:
         idx = idx.reshape(tuple(n for i, n in enumerate(idx.shape) if i != d))
@@ -96,7 +96,7 @@ def _select(input, d, idx, keepdim, result):
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The *k*-th smallest value along *dim* (k from 1) and its index."""
     d = _prepare(input, dim, "kthvalue")
-    a = input.data
+    a = input._data
     n = a.shape[d] if a.ndim else 1
     if not isinstance(k, int) or not 1 <= k <= n:
         raise IndexOutOfRangeError(f"kthvalue: k ({k}) out of range for dimension {d} of size "
@@ -113,7 +113,7 @@ class EvenShare(Op):
 
     @staticmethod
     def forward(ctx, x, value):
-        xp, a = ctx.xp, x.data
+        xp, a = ctx.xp, x._data
         mask = (a == value) | (xp.isnan(a) & xp.isnan(value))
         ctx.weight = (mask / mask.sum()).astype(a.dtype)
         return value
@@ -144,7 +144,7 @@ def _median_index(a, d):
 def median(input, dim=None, keepdim=False):
     """The lower median (the smaller of the two middle values): of all elements, or (values,
     indices) along *dim*; NaN if a NaN is among them."""
-    a = input.data
+    a = input._data
     if a.size == 0:
         raise ShapeError(f"median: expected a non-empty tensor, got shape {input.shape}")
     if dim is None:
@@ -167,26 +167,26 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     if interpolation not in _INTERPOLATIONS:
         raise ConfigError(f"quantile: interpolation must be one of {_INTERPOLATIONS}, got "
                           f"{interpolation!r}")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"quantile: input tensor must be a float tensor, got {input.dtype}")
-    xp = namespace_of(input.data)
+    xp = namespace_of(input._data)
     scalar_q = not isinstance(q, Tensor)
-    if not scalar_q and q.data.ndim > 1:
+    if not scalar_q and q._data.ndim > 1:
         raise ShapeError(f"quantile: q must be a scalar or 1-D tensor, got shape {q.shape}")
-    qa = xp.asarray([float(q)], dtype=input.data.dtype) if scalar_q else \
-        q.data.astype(input.data.dtype).reshape(-1)
+    qa = xp.asarray([float(q)], dtype=input._data.dtype) if scalar_q else \
+        q._data.astype(input._data.dtype).reshape(-1)
     if qa.size and not bool(((qa >= 0) & (qa <= 1)).all()):
         raise ConfigError("quantile: q values must be in the range [0, 1]")
-    if input.data.size == 0:
+    if input._data.size == 0:
         raise ShapeError(f"quantile: input tensor must be non-empty, got shape {input.shape}")
-    shape = input.data.shape
+    shape = input._data.shape
     if dim is None:
         x, d = reshape(input, (-1,)), 0
     else:
-        d = normalize_dim(dim, input.data.ndim, "quantile")
-        x = input if input.data.ndim else reshape(input, (1,))
+        d = normalize_dim(dim, input._data.ndim, "quantile")
+        x = input if input._data.ndim else reshape(input, (1,))
     srt = sort(x, d).values                       # NaN last
-    a = srt.data
+    a = srt._data
     n = a.shape[d]
     qshape = tuple(1 if i == d else s for i, s in enumerate(a.shape))
     ranks = xp.broadcast_to(qa.reshape((-1,) + (1,) * len(qshape)) * (n - 1),
@@ -218,14 +218,14 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 
 def _take(srt, d, idx):
     """srt gathered at positions *idx* (shape (nq, ... 1 at d ...)) along d, for each q."""
-    return GatherDim.apply(srt.expand((idx.shape[0],) + srt.data.shape), d + 1, idx)
+    return GatherDim.apply(srt.expand((idx.shape[0],) + srt._data.shape), d + 1, idx)
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False,
            dim=None):
     """The distinct values (sorted), and optionally the inverse indices that rebuild the input
     and the count of each: ``values, inverse = cr.unique(x, return_inverse=True)``."""
-    a = input.data
+    a = input._data
     xp = namespace_of(a)
     if dim is None:
         vals, inv, counts = xp.unique(a.reshape(-1), return_inverse=True, return_counts=True)
@@ -253,12 +253,12 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         if right and side == "left":
             raise ConfigError("searchsorted: side='left' and right=True contradict each other")
         right = side == "right"
-    seq = sorted_sequence.data
+    seq = sorted_sequence._data
     xp = namespace_of(seq)
     scalar = not isinstance(input, Tensor)
-    v = xp.asarray(input, dtype=seq.dtype) if scalar else input.data
+    v = xp.asarray(input, dtype=seq.dtype) if scalar else input._data
     if sorter is not None:
-        s = sorter.data if isinstance(sorter, Tensor) else xp.asarray(sorter)
+        s = sorter._data if isinstance(sorter, Tensor) else xp.asarray(sorter)
         seq = xp.take_along_axis(seq, s, axis=-1)
     how = "right" if right else "left"
     if seq.ndim == 1:

@@ -26,7 +26,7 @@ from chainrule.tensor import Tensor
 
 
 def _array(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 def _pair(input, other, op, floats=True):
@@ -35,7 +35,7 @@ def _pair(input, other, op, floats=True):
         input = _on_device_of(other, input)
     if not isinstance(other, Tensor):
         other = _on_device_of(input, other)
-    if floats and input.data.dtype.kind != "f" and other.data.dtype.kind != "f":
+    if floats and input._data.dtype.kind != "f" and other._data.dtype.kind != "f":
         raise DTypeError(f"{op}: not implemented for integer tensors (got {input.dtype} and "
                          f"{other.dtype}); convert to a float dtype first")
     return input, other
@@ -43,13 +43,13 @@ def _pair(input, other, op, floats=True):
 
 def _binary(ctx, fn, a, b, op):
     try:
-        return promote(fn(a.data, b.data), a, b)
+        return promote(fn(a._data, b._data), a, b)
     except ValueError:
         raise ShapeError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast") from None
 
 
 def _float(x):
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         return to(x, dtypes.get_default_dtype())
     return x
 
@@ -105,7 +105,7 @@ class Sinc(Op):
 
     @staticmethod
     def forward(ctx, x):
-        y = ctx.xp.sinc(x.data)
+        y = ctx.xp.sinc(x._data)
         ctx.save_for_backward(x, y)
         return y
 
@@ -135,7 +135,7 @@ class CopySign(Op):
         xp = ctx.xp
         y = _binary(ctx, xp.copysign, a, b, "copysign")
         with xp.errstate(divide="ignore", invalid="ignore"):
-            ctx.ratio = xp.where(a.data == 0, 0.0, y / a.data).astype(y.dtype)
+            ctx.ratio = xp.where(a._data == 0, 0.0, y / a._data).astype(y.dtype)
         return y
 
     @staticmethod
@@ -156,8 +156,8 @@ class FMax(Op):
     def forward(ctx, a, b, smaller):
         xp = ctx.xp
         y = _binary(ctx, xp.fmin if smaller else xp.fmax, a, b, "fmin" if smaller else "fmax")
-        wins = (a.data <= b.data) if smaller else (a.data >= b.data)
-        ctx.a_wins = wins | xp.isnan(b.data)
+        wins = (a._data <= b._data) if smaller else (a._data >= b._data)
+        ctx.a_wins = wins | xp.isnan(b._data)
         return y
 
     @staticmethod
@@ -206,7 +206,7 @@ def copysign(input, other):
     tensor([-1., -2.])
     """
     a, b = _pair(input, other, "copysign", floats=False)
-    if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":
+    if a._data.dtype.kind != "f" and b._data.dtype.kind != "f":
         a = _float(a)
     return CopySign.apply(a, b)
 
@@ -238,8 +238,8 @@ def xlogy(input, other):
     """
     x, y = _pair(input, other, "xlogy", floats=False)
     x, y = _float(x), _float(y)
-    xp = namespace_of(x.data)
-    zero = (x.data == 0) & ((y.data <= 0) | (y.data == xp.inf))
+    xp = namespace_of(x._data)
+    zero = (x._data == 0) & ((y._data <= 0) | (y._data == xp.inf))
     safe_y = where(Tensor(zero), 1.0, y)
     return where(Tensor(zero), 0.0, mul(x, log(safe_y)))
 
@@ -250,7 +250,7 @@ def frac(input):
     >>> cr.frac(cr.tensor([1.5, -2.25]))
     tensor([ 0.5000, -0.2500])
     """
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"frac: not implemented for integer tensors (got {input.dtype})")
     return sub(input, trunc(input))
 
@@ -266,7 +266,7 @@ def signbit(input):
     >>> cr.signbit(cr.tensor([-0., 1.]))
     tensor([ True, False])
     """
-    return Tensor(namespace_of(input.data).signbit(input.data))
+    return Tensor(namespace_of(input._data).signbit(input._data))
 
 
 def heaviside(input, values):
@@ -277,11 +277,11 @@ def heaviside(input, values):
     tensor([0.0000, 0.5000, 1.0000])
     """
     x, v = _pair(input, values, "heaviside", floats=False)
-    if x.data.dtype != v.data.dtype:
+    if x._data.dtype != v._data.dtype:
         raise DTypeError(f"heaviside is not yet implemented for tensors with different dtypes "
                          f"(got {x.dtype} and {v.dtype})")
     try:
-        return Tensor(namespace_of(x.data).heaviside(x.data, v.data).astype(x.data.dtype))
+        return Tensor(namespace_of(x._data).heaviside(x._data, v._data).astype(x._data.dtype))
     except ValueError:
         raise ShapeError(f"heaviside: shapes {x.shape} and {v.shape} do not broadcast") from None
 
@@ -295,7 +295,7 @@ def float_power(input, exponent):
     if isinstance(input, Tensor):
         base = to(input, dtypes.float64)
     else:
-        base = Tensor(namespace_of(exponent.data).asarray(input, dtype=dtypes.float64))
+        base = Tensor(namespace_of(exponent._data).asarray(input, dtype=dtypes.float64))
     e = to(exponent, dtypes.float64) if isinstance(exponent, Tensor) else float(exponent)
     return pow(base, e)
 
@@ -310,7 +310,7 @@ def logit(input, eps=None):
     z = _float(input)
     if eps is not None:
         z = clamp(z, eps, 1 - eps)
-    xp = namespace_of(z.data)
+    xp = namespace_of(z._data)
     with xp.errstate(divide="ignore", invalid="ignore"):
         return log(div(z, rsub(z, 1)))
 
@@ -321,8 +321,8 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     >>> cr.nansum(cr.tensor([1., float('nan'), 2.]))
     tensor(3.)
     """
-    if input.data.dtype.kind == "f":
-        input = where(Tensor(namespace_of(input.data).isnan(input.data)), 0.0, input)
+    if input._data.dtype.kind == "f":
+        input = where(Tensor(namespace_of(input._data).isnan(input._data)), 0.0, input)
     return _sum(input, dim, keepdim, dtype)
 
 
@@ -332,13 +332,13 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     >>> cr.nanmean(cr.tensor([1., float('nan'), 3.]))
     tensor(2.)
     """
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"nanmean(): expected input to have floating point dtype but got "
                          f"{input.dtype}")
     if dtype is not None:
         input = to(input, dtype)
-    xp = namespace_of(input.data)
-    valid = Tensor((~xp.isnan(input.data)).astype(input.data.dtype))
+    xp = namespace_of(input._data)
+    valid = Tensor((~xp.isnan(input._data)).astype(input._data.dtype))
     with xp.errstate(divide="ignore", invalid="ignore"):
         return div(nansum(input, dim, keepdim), _sum(valid, dim, keepdim))
 
@@ -349,24 +349,24 @@ _BLOCK = 8
 
 def _logcumsumexp_block(x):
     """logcumsumexp along the last dimension as one logsumexp over a lower-triangular mask."""
-    n = x.data.shape[-1]
-    xp = namespace_of(x.data)
-    mask = xp.where(xp.tril(xp.ones((n, n), dtype=bool)), 0.0, -xp.inf).astype(x.data.dtype)
+    n = x._data.shape[-1]
+    xp = namespace_of(x._data)
+    mask = xp.where(xp.tril(xp.ones((n, n), dtype=bool)), 0.0, -xp.inf).astype(x._data.dtype)
     return logsumexp(unsqueeze(x, -2) + Tensor(mask), -1)      # (..., n, n) -> (..., n)
 
 
 def _neg_inf(x, shape):
-    xp = namespace_of(x.data)
-    return Tensor(xp.full(shape, -xp.inf, dtype=x.data.dtype))
+    xp = namespace_of(x._data)
+    return Tensor(xp.full(shape, -xp.inf, dtype=x._data.dtype))
 
 
 def _logcumsumexp_last(x):
     """logcumsumexp along the last dimension: within blocks of ``_BLOCK``, then each block
     shifted by the logcumsumexp of the blocks before it (computed the same way, recursively)."""
-    n = x.data.shape[-1]
+    n = x._data.shape[-1]
     if n <= _BLOCK:
         return _logcumsumexp_block(x)
-    lead = x.data.shape[:-1]
+    lead = x._data.shape[:-1]
     nb = -(-n // _BLOCK)
     pad = nb * _BLOCK - n
     if pad:                                   # −inf after the end changes no earlier output
@@ -390,8 +390,8 @@ def logcumsumexp(input, dim):
     tensor([0.0000, 0.6931])
     """
     x = _float(input)
-    nd = x.data.ndim
+    nd = x._data.ndim
     d = normalize_dim(dim, nd, "logcumsumexp")
-    if nd == 0 or x.data.shape[d] == 0:
+    if nd == 0 or x._data.shape[d] == 0:
         return x.clone()
     return movedim(_logcumsumexp_last(movedim(x, d, -1)), -1, d)

@@ -24,7 +24,7 @@ def type_as(input, other):
 
 def is_signed(input):
     """True for a signed dtype (not uint8 or bool)."""
-    return input.data.dtype.kind in "if"
+    return input._data.dtype.kind in "if"
 
 
 def is_complex(input):
@@ -34,7 +34,7 @@ def is_complex(input):
 
 def nelement(input):
     """The number of elements (``numel``)."""
-    return int(input.data.size)
+    return int(input._data.size)
 
 
 def stride(input, dim=None):
@@ -43,7 +43,7 @@ def stride(input, dim=None):
     >>> cr.ones(2, 3).stride()
     (3, 1)
     """
-    a = input.data
+    a = input._data
     st = tuple(int(s) // a.itemsize for s in a.strides)
     if dim is None:
         return st
@@ -54,7 +54,7 @@ def _ptr(a):
     if type(a) is np.ndarray:
         return a.__array_interface__["data"][0]
     try:
-        return int(a.data.ptr)                        # CuPy
+        return int(a._data.ptr)                        # CuPy
     except AttributeError:
         pass
     try:
@@ -72,7 +72,7 @@ def _root(a):
 
 def data_ptr(input):
     """The address of the tensor's first element."""
-    return _ptr(input.data)
+    return _ptr(input._data)
 
 
 def storage_offset(input):
@@ -81,7 +81,7 @@ def storage_offset(input):
     >>> cr.arange(5.)[2:].storage_offset()
     2
     """
-    a = input.data
+    a = input._data
     return (_ptr(a) - _ptr(_root(a))) // a.itemsize
 
 
@@ -115,7 +115,7 @@ def apply_(input, callable):
     tensor([10., 20.])
     """
     _host_inplace(input, "apply_")
-    a = input.data
+    a = input._data
     vals = [callable(v) for v in a.reshape(-1).tolist()]
     a[...] = np.asarray(vals, dtype=a.dtype).reshape(a.shape)
     input._vc[0] += 1
@@ -126,8 +126,8 @@ def map_(input, tensor, callable):
     """Replace each element v by ``callable(v, w)``, w the matching element of *tensor*
     (broadcast to input's shape), in place (a Python loop: slow, CPU only)."""
     _host_inplace(input, "map_")
-    a = input.data
-    other = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    a = input._data
+    other = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if type(other) is not np.ndarray:
         raise DeviceError(f"map_ is only implemented on CPU tensors (got {tensor.device})")
     try:

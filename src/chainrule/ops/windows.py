@@ -14,7 +14,7 @@ from chainrule.tensor import Tensor
 
 
 def _array(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 class Unfold(Op):
@@ -77,9 +77,9 @@ def unfold(input, dimension, size, step):
     >>> tuple(cr.arange(5.).unfold(0, 3, 1).shape)
     (3, 3)
     """
-    nd = input.data.ndim
+    nd = input._data.ndim
     d = normalize_dim(dimension, nd, "unfold")
-    n = input.data.shape[d] if nd else 1
+    n = input._data.shape[d] if nd else 1
     if step <= 0:
         raise ConfigError(f"unfold: step is {step} but must be > 0")
     if size < 0:

@@ -6,9 +6,9 @@ A subclass writes the update once, on arrays (``_update``), and says which buffe
 state holds (``_new_state``); this class runs it one of two ways:
 
 * **per parameter** (PyTorch's single-tensor loop): for each parameter with a gradient, the update
-  runs on ``p.data`` with that parameter's state arrays;
+  runs on ``p._data`` with that parameter's state arrays;
 * **flat** (the fast path): the group's parameters are copied once into one contiguous buffer and
-  each ``p.data`` becomes a view of it; the state buffers are flat too, with the per-parameter
+  each ``p._data`` becomes a view of it; the state buffers are flat too, with the per-parameter
   state tensors viewing them. A step then gathers the gradients into one flat array and runs the
   update once, a handful of NumPy calls whatever the number of parameters.
 
@@ -17,8 +17,8 @@ is taken when the group's ``foreach`` is not False, every parameter has a gradie
 floating dtype, none overlap in memory, their states are in step, and they are small on average
 (``FLAT_MEAN_SIZE``; for large parameters the per-call overhead saved is less than the cost of
 gathering the gradients); otherwise (and always when ``foreach=False``) the per-parameter loop
-runs. If something replaces a ``p.data`` array, the next step notices and repacks. Once packed,
-``p.data`` is a view of the group's buffer, so an array taken from ``p.data`` *before* the first
+runs. If something replaces a ``p._data`` array, the next step notices and repacks. Once packed,
+``p._data`` is a view of the group's buffer, so an array taken from ``p._data`` *before* the first
 step no longer follows the parameter.
 """
 import numpy as np
@@ -49,7 +49,7 @@ class _FlatGroup:
     def __init__(self, group, params, dtype, has_step, scalar_dtype):
         self.group = group
         self.params = list(params)
-        n = sum(p.data.size for p in params)
+        n = sum(p._data.size for p in params)
         self.param = np.empty(n, dtype)
         self.grad = np.empty(n, dtype)
         self.views = []
@@ -58,10 +58,10 @@ class _FlatGroup:
         self.work = Work(n)
         start = 0
         for p in params:
-            stop = start + p.data.size
-            view = self.param[start:stop].reshape(p.data.shape)
-            view[...] = p.data
-            p.data = view
+            stop = start + p._data.size
+            view = self.param[start:stop].reshape(p._data.shape)
+            view[...] = p._data
+            p._data = view
             self.views.append(view)
             start = stop
 
@@ -154,7 +154,7 @@ class ElementwiseOptimizer(Optimizer):
     def _init_state(self, group, p, state):
         if self._has_step:
             state["step"] = _new_step()
-        for k, arr in self._new_state(group, p.data).items():
+        for k, arr in self._new_state(group, p._data).items():
             state[k] = Tensor(arr)
 
     def _step_each(self, group):
@@ -171,17 +171,17 @@ class ElementwiseOptimizer(Optimizer):
                     states[p] = state
             step = None
             if self._has_step:
-                s = state["step"].data
+                s = state["step"]._data
                 s += 1
                 step = float(s)
-            bufs = {k: v.data for k, v in state.items() if k != "step"}
+            bufs = {k: v._data for k, v in state.items() if k != "step"}
             n = len(bufs)
-            if n and p.data.size > self._chunk and type(p.data) is np.ndarray \
-                    and _all_contiguous(p.data, g.data, *bufs.values()):
-                self._update_in_chunks(group, p.data, g.data, bufs, step)
+            if n and p._data.size > self._chunk and type(p._data) is np.ndarray \
+                    and _all_contiguous(p._data, g._data, *bufs.values()):
+                self._update_in_chunks(group, p._data, g._data, bufs, step)
             else:
-                self._update(group, p.data, g.data, bufs, step, False,
-                             Work(p.data.shape, namespace_of(p.data)))
+                self._update(group, p._data, g._data, bufs, step, False,
+                             Work(p._data.shape, namespace_of(p._data)))
             if len(bufs) != n:
                 for k, arr in bufs.items():
                     if k not in state:
@@ -210,9 +210,9 @@ class ElementwiseOptimizer(Optimizer):
         grads = []
         for p, q, view in zip(params, fg.params, fg.views):
             g = p._grad
-            if g is None or p is not q or p.data is not view:
+            if g is None or p is not q or p._data is not view:
                 return False
-            grads.append(g.data)
+            grads.append(g._data)
         np.concatenate(grads, axis=None, out=fg.grad, casting="same_kind")   # flattened, in order
         step = None
         if fg.steps is not None:
@@ -234,14 +234,14 @@ class ElementwiseOptimizer(Optimizer):
     def _pack(self, group):
         """Lay the group out flat if it qualifies (see the module docstring); else None."""
         params = group["params"]
-        if len(params) < 2 or sum(p.data.size for p in params) > FLAT_MEAN_SIZE * len(params):
+        if len(params) < 2 or sum(p._data.size for p in params) > FLAT_MEAN_SIZE * len(params):
             return None
-        dtype = params[0].data.dtype
+        dtype = params[0]._data.dtype
         if dtype.kind != "f" or group.get("differentiable"):
             return None
         for p in params:
-            if p.grad is None or p.data.dtype != dtype or p.grad.data.shape != p.data.shape \
-                    or type(p.data) is not np.ndarray:    # the flat layout is for host memory
+            if p.grad is None or p._data.dtype != dtype or p.grad._data.shape != p._data.shape \
+                    or type(p._data) is not np.ndarray:    # the flat layout is for host memory
                 return None
         if len(set(map(id, params))) != len(params) or _overlapping(params):
             return None
@@ -249,13 +249,13 @@ class ElementwiseOptimizer(Optimizer):
         if len({frozenset(s) for s in states}) != 1:
             return None
         fresh = not states[0]
-        scalar_dtype = _new_step().data.dtype
+        scalar_dtype = _new_step()._data.dtype
         if self._has_step and not fresh:
-            if len({float(s["step"].data) for s in states}) != 1:
+            if len({float(s["step"]._data) for s in states}) != 1:
                 return None
-            scalar_dtype = states[0]["step"].data.dtype
+            scalar_dtype = states[0]["step"]._data.dtype
         for k in states[0]:
-            if k != "step" and any(not isinstance(s[k], Tensor) or s[k].data.shape != p.data.shape
+            if k != "step" and any(not isinstance(s[k], Tensor) or s[k]._data.shape != p._data.shape
                                    for s, p in zip(states, params)):
                 return None
         fg = _FlatGroup(group, params, dtype, self._has_step, scalar_dtype)
@@ -264,9 +264,9 @@ class ElementwiseOptimizer(Optimizer):
         else:
             for k in states[0]:
                 if k == "step":
-                    fg.steps[:] = float(states[0]["step"].data)
+                    fg.steps[:] = float(states[0]["step"]._data)
                 else:
-                    fg.bufs[k] = np.concatenate([s[k].data.reshape(-1) for s in states]).astype(
+                    fg.bufs[k] = np.concatenate([s[k]._data.reshape(-1) for s in states]).astype(
                         dtype, copy=False)
         # point every state tensor at its slice of the flat buffers
         for i, p in enumerate(params):
@@ -274,14 +274,14 @@ class ElementwiseOptimizer(Optimizer):
                 st = self.state[p]
                 view = fg.steps[i:i + 1].reshape(())
                 if "step" in st:
-                    st["step"].data = view
+                    st["step"]._data = view
                 else:
                     st["step"] = Tensor(view)
         for k, flat in fg.bufs.items():
             for p, view in zip(params, fg.split(flat)):
                 st = self.state[p]
                 if k in st:
-                    st[k].data = view
+                    st[k]._data = view
                 else:
                     st[k] = Tensor(view)
         self._flat[id(group)] = fg
@@ -292,7 +292,7 @@ def _overlapping(params):
     """True if any two parameters' arrays share memory (then they cannot be packed apart)."""
     spans = []
     for p in params:
-        a = p.data
+        a = p._data
         if a.size == 0:
             continue
         spans.append(_byte_bounds(a))

@@ -22,7 +22,7 @@ EPOCH_DEPRECATION_WARNING = (
 
 
 def _copy(value):
-    return Tensor(value.data.copy()) if isinstance(value, Tensor) else value
+    return Tensor(value._data.copy()) if isinstance(value, Tensor) else value
 
 
 def _format_param(name, optimizer, param):
@@ -46,7 +46,7 @@ def _param_groups_val_list(optimizer, key):
 def _update_param_group_val(param_group, key, val):
     """Set a group's value, filling a tensor in place where the group holds one."""
     if isinstance(param_group[key], Tensor):
-        param_group[key].data.fill(_to_scalar(val))
+        param_group[key]._data.fill(_to_scalar(val))
     else:
         param_group[key] = val
 

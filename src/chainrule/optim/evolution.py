@@ -142,7 +142,7 @@ class EvolutionStrategy(Optimizer):
 
 
 def _array(value):
-    return np.asarray(value.data if isinstance(value, Tensor) else value, np.float64)
+    return np.asarray(value._data if isinstance(value, Tensor) else value, np.float64)
 
 
 class BlackBoxResult:
@@ -235,7 +235,7 @@ def nevergrad_minimize(fun, params, optimizer="NGOpt", budget=100, num_workers=1
     if flat:
         parametrization = array(flatten_params(params))
     else:
-        parametrization = ng.p.Tuple(*[array(p.data.astype(np.float64)) for p in params])
+        parametrization = ng.p.Tuple(*[array(p._data.astype(np.float64)) for p in params])
     s = _seed_of(seed)
     if s is not None:
         parametrization.random_state = np.random.RandomState(s)
@@ -245,7 +245,7 @@ def nevergrad_minimize(fun, params, optimizer="NGOpt", budget=100, num_workers=1
             assign_flat(params, np.asarray(value, np.float64))
         else:
             for p, v in zip(params, value):
-                np.copyto(p.data, np.asarray(v).reshape(p.data.shape), casting="unsafe")
+                np.copyto(p._data, np.asarray(v).reshape(p._data.shape), casting="unsafe")
                 p._vc[0] += 1
 
     losses = []

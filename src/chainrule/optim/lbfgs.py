@@ -212,9 +212,9 @@ class LBFGS(Optimizer):
         parts = []
         for p in self._params:
             if p.grad is None:
-                parts.append(np.zeros(p.data.size, p.data.dtype))
+                parts.append(np.zeros(p._data.size, p._data.dtype))
             else:
-                parts.append(p.grad.data.reshape(-1))
+                parts.append(p.grad._data.reshape(-1))
         return np.concatenate(parts)
 
     def _add_grad(self, step_size, update):
@@ -222,18 +222,18 @@ class LBFGS(Optimizer):
         step_size = float(step_size)
         offset = 0
         for p in self._params:
-            n = p.data.size
-            piece = update[offset:offset + n].reshape(p.data.shape)
-            fma(p.data, piece, step_size, p.data, Work(p.data.shape))
+            n = p._data.size
+            piece = update[offset:offset + n].reshape(p._data.shape)
+            fma(p._data, piece, step_size, p._data, Work(p._data.shape))
             p._vc[0] += 1
             offset += n
 
     def _clone_param(self):
-        return [p.data.copy() for p in self._params]
+        return [p._data.copy() for p in self._params]
 
     def _set_param(self, params_data):
         for p, data in zip(self._params, params_data):
-            np.copyto(p.data, data)
+            np.copyto(p._data, data)
             p._vc[0] += 1
 
     def _directional_evaluate(self, closure, x, t, d):
@@ -392,7 +392,7 @@ def _wrap(value):
 def _unwrap(value):
     """The arrays and NumPy scalars behind state kept by ``_wrap`` (or loaded from a checkpoint)."""
     if isinstance(value, Tensor):
-        return value.data[()] if value.data.ndim == 0 else value.data
+        return value._data[()] if value._data.ndim == 0 else value._data
     if isinstance(value, list):
         return [_unwrap(v) for v in value]
     return value

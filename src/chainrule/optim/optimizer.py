@@ -316,7 +316,7 @@ class Optimizer:
 def _snapshot(value):
     """A deep copy of a state value: tensors copied, containers rebuilt, numbers kept."""
     if isinstance(value, Tensor):
-        return Tensor(value.data.copy())
+        return Tensor(value._data.copy())
     if isinstance(value, np.ndarray) or is_array(value):
         return Tensor(value.copy())
     if isinstance(value, dict):
@@ -330,14 +330,14 @@ def _cast(param, value, key=None):
     """Copy *value* for *param*'s state: floating tensors take the parameter's dtype except
     ``step``, which keeps its own (as PyTorch does)."""
     if isinstance(value, (Tensor, np.ndarray)) or is_array(value):
-        arr = value.data if isinstance(value, Tensor) else value
+        arr = value._data if isinstance(value, Tensor) else value
         if key == "step":                       # the step count stays in host memory
             return Tensor(to_device(arr, "cpu").copy())
-        if param.data.dtype.kind == "f" and arr.dtype.kind in "fiub":
-            arr = arr.astype(param.data.dtype, copy=True)
+        if param._data.dtype.kind == "f" and arr.dtype.kind in "fiub":
+            arr = arr.astype(param._data.dtype, copy=True)
         else:
             arr = arr.copy()
-        return Tensor(to_device(arr, device_of(param.data)))   # state lives on its parameter's device
+        return Tensor(to_device(arr, device_of(param._data)))   # state lives on its parameter's device
     if isinstance(value, dict):
         return {k: _cast(param, v, k) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -25,7 +25,7 @@ def _param_list(params, who):
         if not isinstance(p, Tensor):
             raise ArgumentTypeError(f"{who}: params[{i}] must be a floating-point tensor, got "
                                     f"{type(p).__name__}")
-        if p.data.dtype.kind != "f":
+        if p._data.dtype.kind != "f":
             raise DTypeError(f"{who}: params[{i}] must be a floating-point tensor, got dtype "
                              f"{p.dtype}")
     return params
@@ -33,29 +33,29 @@ def _param_list(params, who):
 
 def flatten_params(params):
     """The parameters' values as one contiguous float64 vector θ."""
-    return np.concatenate([p.data.reshape(-1).astype(np.float64) for p in params])
+    return np.concatenate([p._data.reshape(-1).astype(np.float64) for p in params])
 
 
 def assign_flat(params, vec):
     """Write the flat vector *vec* back into the parameters (cast to each one's dtype), in place."""
     start = 0
     for p in params:
-        n = p.data.size
-        np.copyto(p.data, vec[start:start + n].reshape(p.data.shape), casting="unsafe")
+        n = p._data.size
+        np.copyto(p._data, vec[start:start + n].reshape(p._data.shape), casting="unsafe")
         p._vc[0] += 1
         start += n
 
 
 def _flat(grads, params):
-    return np.concatenate([np.zeros(p.data.size) if g is None else
-                           g.data.reshape(-1).astype(np.float64) for g, p in zip(grads, params)])
+    return np.concatenate([np.zeros(p._data.size) if g is None else
+                           g._data.reshape(-1).astype(np.float64) for g, p in zip(grads, params)])
 
 
 def _split(vec, params):
     out, start = [], 0
     for p in params:
-        n = p.data.size
-        out.append(Tensor(vec[start:start + n].reshape(p.data.shape).astype(p.data.dtype)))
+        n = p._data.size
+        out.append(Tensor(vec[start:start + n].reshape(p._data.shape).astype(p._data.dtype)))
         start += n
     return out
 
@@ -63,7 +63,7 @@ def _split(vec, params):
 def _loss(fun, who):
     with enable_grad():
         loss = fun()
-    if not isinstance(loss, Tensor) or loss.data.size != 1:
+    if not isinstance(loss, Tensor) or loss._data.size != 1:
         raise ArgumentTypeError(f"{who}: the objective must return a scalar tensor, got "
                         + (f"shape {loss.shape}" if isinstance(loss, Tensor)
                            else type(loss).__name__))
@@ -74,7 +74,7 @@ def value_and_grad_flat(fun, params, who="value_and_grad_flat"):
     """f and ∇f (flat float64) at the parameters' current values, by one backward."""
     loss = _loss(fun, who)
     if not loss.requires_grad:
-        return float(loss.item()), np.zeros(sum(p.data.size for p in params))
+        return float(loss.item()), np.zeros(sum(p._data.size for p in params))
     grads = autograd_grad(loss, params, allow_unused=True)
     return float(loss.item()), _flat(grads, params)
 
@@ -336,7 +336,7 @@ class NonlinearCG(_FlatOptimizer):
         if any(p.grad is not None for p in self._params):
             return float(loss.item()), _flat([p.grad for p in self._params], self._params)
         if not loss.requires_grad:
-            return float(loss.item()), np.zeros(sum(p.data.size for p in self._params))
+            return float(loss.item()), np.zeros(sum(p._data.size for p in self._params))
         return float(loss.item()), _flat(autograd_grad(loss, self._params, allow_unused=True),
                                          self._params)
 
@@ -395,7 +395,7 @@ class NonlinearCG(_FlatOptimizer):
 def _array(value):
     if value is None:
         return None
-    return np.asarray(value.data if isinstance(value, Tensor) else value, np.float64)
+    return np.asarray(value._data if isinstance(value, Tensor) else value, np.float64)
 
 
 # ---- scipy.optimize.minimize -----------------------------------------------------------------

@@ -54,7 +54,7 @@ def loss_value(value, who):
     2.5
     """
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     arr = np.asarray(value)
     if arr.size != 1:
         raise ShapeError(f"{who}: expected a scalar loss, got an array of shape {arr.shape}")
@@ -158,7 +158,7 @@ def estimate_grad(fun, params, method="central", eps=None, num_samples=1, genera
         if not isinstance(p, Tensor):
             raise ArgumentTypeError(f"estimate_grad: params[{i}] must be a floating-point tensor, "
                                     f"got {type(p).__name__}")
-        if p.data.dtype.kind != "f":
+        if p._data.dtype.kind != "f":
             raise DTypeError(f"estimate_grad: params[{i}] must be a floating-point tensor, got "
                              f"Tensor of dtype {p.dtype}")
 
@@ -170,22 +170,22 @@ def estimate_grad(fun, params, method="central", eps=None, num_samples=1, genera
         for p in params:
             p._vc[0] += 1
 
-    est = perturbation_estimate([p.data for p in params], evaluate, method, eps, num_samples,
+    est = perturbation_estimate([p._data for p in params], evaluate, method, eps, num_samples,
                                 generator, touched)
-    grads = [Tensor(g.astype(p.data.dtype)) for g, p in zip(est, params)]
+    grads = [Tensor(g.astype(p._data.dtype)) for g, p in zip(est, params)]
     if set_grad:
         for p, g in zip(params, grads):
             if accumulate and p.grad is not None:
-                p.grad = Tensor(p.grad.data + g.data)
+                p.grad = Tensor(p.grad._data + g._data)
             else:
-                p.grad = Tensor(g.data.copy())
+                p.grad = Tensor(g._data.copy())
     return grads
 
 
 class ZerothOrderFunction(Function):
     r"""A black-box cost c(y) of a tensor y: c on the forward, its perturbation estimate backward.
 
-    Forward: ``cost(y.data)``, a NumPy function returning either a scalar or one value per row of
+    Forward: ``cost(y._data)``, a NumPy function returning either a scalar or one value per row of
     y (reduced by ``reduction``).  Backward: ȳ = ḡ · ĝ, where ĝ estimates ∂c/∂y by
     :func:`perturbation_estimate`.  With per-row costs, rows are independent, so all rows are
     perturbed at once: central differences cost 2·(columns) evaluations, not 2·(elements).
@@ -193,23 +193,23 @@ class ZerothOrderFunction(Function):
 
     @staticmethod
     def forward(ctx, y, cost, method, eps, num_samples, generator, reduction):
-        values = np.asarray(cost(y.data.copy()), np.float64)
-        per_row = values.ndim == 1 and values.size > 1 and y.data.ndim >= 1 \
-            and values.shape[0] == y.data.shape[0]
+        values = np.asarray(cost(y._data.copy()), np.float64)
+        per_row = values.ndim == 1 and values.size > 1 and y._data.ndim >= 1 \
+            and values.shape[0] == y._data.shape[0]
         if values.size != 1 and not per_row:
-            rows = y.data.shape[0] if y.data.ndim else 1
+            rows = y._data.shape[0] if y._data.ndim else 1
             raise ShapeError(f"blackbox: the cost must return a scalar or one value per row of its "
                              f"input (shape ({rows},)), got shape {values.shape}")
         scale = 1.0 / values.size if (per_row and reduction == "mean") else 1.0
         ctx.cost, ctx.method, ctx.eps, ctx.num_samples = cost, method, eps, num_samples
         ctx.generator, ctx.per_row, ctx.scale = generator, per_row, scale
         ctx.save_for_backward(y)
-        return np.asarray(values.sum() * scale, y.data.dtype)
+        return np.asarray(values.sum() * scale, y._data.dtype)
 
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        work = y.data.copy()
+        work = y._data.copy()
         if ctx.per_row and ctx.method == "central":
             est = _central_by_columns(work, ctx.cost, ctx.eps)
         else:
@@ -218,7 +218,7 @@ class ZerothOrderFunction(Function):
                 return value if ctx.per_row else loss_value(value, "blackbox: cost")
             est = perturbation_estimate([work], evaluate, ctx.method, ctx.eps, ctx.num_samples,
                                         ctx.generator)[0]
-        g = Tensor((est * ctx.scale).astype(y.data.dtype))
+        g = Tensor((est * ctx.scale).astype(y._data.dtype))
         return gy * g, None, None, None, None, None, None
 
 

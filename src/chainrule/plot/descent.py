@@ -55,20 +55,20 @@ def descend(f, start, optimizer_cls, steps, limit=1e6, **kwargs):
     p = tensor(np.asarray(start, np.float64).reshape(-1), dtype=dtypes.float64,
                requires_grad=True)
     opt = optimizer_cls([p], **kwargs)
-    path = [p.data.copy()]
+    path = [p._data.copy()]
     for _ in range(steps):
         opt.zero_grad()
         f(p).backward()
         opt.step()
-        path.append(p.data.copy())
-        if not np.all(np.isfinite(p.data)) or np.abs(p.data).max() > limit:
+        path.append(p._data.copy())
+        if not np.all(np.isfinite(p._data)) or np.abs(p._data).max() > limit:
             break
     return np.array(path)
 
 
 def _values(f, xs):
     """f at each point of the 1-D array *xs*, evaluated on one float64 tensor."""
-    return np.asarray(f(tensor(np.asarray(xs, np.float64), dtype=dtypes.float64)).data,
+    return np.asarray(f(tensor(np.asarray(xs, np.float64), dtype=dtypes.float64))._data,
                       np.float64).reshape(-1)
 
 

@@ -34,7 +34,7 @@ def filter_normalized_direction(params, generator=None, ignore_bias=True):
     rng = (generator or default_generator).rng
     out = []
     for p in params:
-        theta = np.asarray(p.data, np.float64)
+        theta = np.asarray(p._data, np.float64)
         z = rng.standard_normal(theta.shape)
         if theta.ndim <= 1:
             if ignore_bias:
@@ -79,13 +79,13 @@ def landscape_grid(model, loss_fn, steps=21, span=1.0, directions=None, generato
                       filter_normalized_direction(params, generator, ignore_bias))
     d1, d2 = ([np.asarray(a, np.float64) for a in d] for d in directions)
     for d in (d1, d2):
-        if len(d) != len(params) or any(a.shape != p.data.shape for a, p in zip(d, params)):
+        if len(d) != len(params) or any(a.shape != p._data.shape for a, p in zip(d, params)):
             raise ShapeError("landscape_grid: each direction must hold one array per parameter, "
                              "of the parameter's shape")
     alphas = np.linspace(-span, span, steps)
     betas = np.linspace(-span, span, steps)
     losses = np.empty((steps, steps))
-    saved = [p.data.copy() for p in params]
+    saved = [p._data.copy() for p in params]
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
@@ -94,13 +94,13 @@ def landscape_grid(model, loss_fn, steps=21, span=1.0, directions=None, generato
             for j, b in enumerate(betas):
                 for i, a in enumerate(alphas):
                     for p, s, u, v in zip(params, saved, d1, d2):
-                        np.copyto(p.data, s + a * u + b * v, casting="unsafe")
+                        np.copyto(p._data, s + a * u + b * v, casting="unsafe")
                         p._vc[0] += 1
                     value = loss_fn()
                     losses[j, i] = float(value.item() if isinstance(value, Tensor) else value)
     finally:
         for p, s in zip(params, saved):
-            np.copyto(p.data, s)
+            np.copyto(p._data, s)
             p._vc[0] += 1
         if was_training and hasattr(model, "train"):
             model.train()

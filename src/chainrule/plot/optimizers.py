@@ -67,7 +67,7 @@ def compare_optimizers(optimizers=OPTIMIZERS, epochs=30, batch_size=32, hidden=1
         raise ConfigError("compare_optimizers: expected at least one (label, class, kwargs)")
     problem = problem or HeartProblem(seed)
     manual_seed(seed)
-    init = {k: v.data.copy() for k, v in problem.network(hidden).state_dict().items()}
+    init = {k: v._data.copy() for k, v in problem.network(hidden).state_dict().items()}
     loss_fn = BCEWithLogitsLoss()
     curves = {}
     for label, cls, kwargs in optimizers:

@@ -25,7 +25,7 @@ def _length(a, i):
 def _take(a, idx):
     """Rows *idx* of *a*, keeping its type (array, tensor or list)."""
     if isinstance(a, Tensor):
-        return Tensor(a.data[idx])
+        return Tensor(a._data[idx])
     if isinstance(a, np.ndarray):
         return a[idx]
     return [a[i] for i in idx.tolist()]
@@ -104,7 +104,7 @@ def train_test_split(*arrays, test_size=0.25, stratify=None, shuffle=True, gener
 
 
 def _stratified(stratify, n, n_test, rng):
-    labels = np.asarray(stratify.data if isinstance(stratify, Tensor) else stratify)
+    labels = np.asarray(stratify._data if isinstance(stratify, Tensor) else stratify)
     if labels.shape[:1] != (n,):
         raise DataError(f"train_test_split: stratify must have one label per row ({n}), got "
                         f"shape {labels.shape}")

@@ -288,7 +288,7 @@ class NeuralNet(BaseEstimator):
                     continue
                 if record["valid_loss"] < best - self.tol:
                     best, stale = record["valid_loss"], 0
-                    best_state = {k: v.data.copy() for k, v in module.state_dict().items()}
+                    best_state = {k: v._data.copy() for k, v in module.state_dict().items()}
                 else:
                     stale += 1
                     if stale >= self.n_iter_no_change:
@@ -343,7 +343,7 @@ class NeuralNet(BaseEstimator):
         with no_grad():
             for i in range(0, X.shape[0], _PREDICT_CHUNK):
                 out = module(Tensor(np.ascontiguousarray(X[i:i + _PREDICT_CHUNK])))
-                parts.append(np.asarray(out.data))
+                parts.append(np.asarray(out._data))
         return np.concatenate(parts) if parts else np.empty((0, self.n_outputs_), self._dtype)
 
     def __sklearn_tags__(self):
@@ -355,6 +355,6 @@ class NeuralNet(BaseEstimator):
 
 def _module_dtype(module):
     for p in module.parameters():
-        if p.data.dtype.kind == "f":
-            return np.dtype(p.data.dtype)
+        if p._data.dtype.kind == "f":
+            return np.dtype(p._data.dtype)
     return np.dtype(np.float32)

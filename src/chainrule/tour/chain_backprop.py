@@ -68,7 +68,7 @@ def finite_differences(layers, hs, x=X, eps=EPS):
         return forward(layers, tensor([[value]], dtype=dtypes.float64), start=i + 1)[1].item()
 
     def loss_at_weight(i, delta):
-        w = layers[i].weight.data
+        w = layers[i].weight._data
         keep = w[0, 0]
         w[0, 0] = keep + delta
         value = forward(layers, tensor([[x]], dtype=dtypes.float64))[1].item()

@@ -40,8 +40,8 @@ def _lstm(forget_bias):
     m = LSTM(FEATURES, HIDDEN)
     if forget_bias is not None:
         with no_grad():
-            m.bias_ih_l0.data[HIDDEN:2 * HIDDEN] = forget_bias
-            m.bias_hh_l0.data[HIDDEN:2 * HIDDEN] = 0.0
+            m.bias_ih_l0._data[HIDDEN:2 * HIDDEN] = forget_bias
+            m.bias_hh_l0._data[HIDDEN:2 * HIDDEN] = 0.0
     return m
 
 

@@ -92,7 +92,7 @@ class AdditionLSTM(Module):
     def generate(self, src, steps):
         """Greedy decoding: the most likely symbol at each step, fed back as the next input."""
         memory, keys, state, keep = self.encode(src)
-        token = Tensor(namespace_of(src.data).full((src.shape[0], 1), START, dtype=np.int64))
+        token = Tensor(namespace_of(src._data).full((src.shape[0], 1), START, dtype=np.int64))
         out = []
         for _ in range(steps):
             logits, state = self.decode(token, memory, keys, state, keep)
@@ -123,7 +123,7 @@ class AdditionTransformer(Module):
         self.out = Linear(d_model, VOCAB_SIZE)
 
     def _embed(self, ids):
-        pos = Tensor(namespace_of(ids.data).arange(ids.shape[1], dtype=np.int64))
+        pos = Tensor(namespace_of(ids._data).arange(ids.shape[1], dtype=np.int64))
         return self.embedding(ids) * math.sqrt(self.d_model) + self.position(pos)
 
     def encode(self, src):
@@ -147,7 +147,7 @@ class AdditionTransformer(Module):
     def generate(self, src, steps):
         """Greedy decoding: rerun the decoder on the answer so far, keep the last step's choice."""
         memory, pad = self.encode(src)
-        tokens = Tensor(namespace_of(src.data).full((src.shape[0], 1), START, dtype=np.int64))
+        tokens = Tensor(namespace_of(src._data).full((src.shape[0], 1), START, dtype=np.int64))
         for _ in range(steps):
             nxt = self.decode(tokens, memory, pad)[:, -1:].argmax(-1)
             tokens = cat([tokens, nxt], 1)
@@ -180,7 +180,7 @@ def answer(model, questions, batch_size=1000):
     model.eval()
     out = []
     for i in range(0, len(x), batch_size):
-        ids = model.generate(Tensor(x[i:i + batch_size]), answer_length(digits)).data
+        ids = model.generate(Tensor(x[i:i + batch_size]), answer_length(digits))._data
         out.extend(decode(row, model.config.get("reverse_answers", False)) for row in ids)
     return out
 

@@ -74,7 +74,7 @@ def predict(model, x, batch_size=None):
     model.eval()
     if batch_size is None or len(x) <= batch_size:
         return model(x)
-    parts = [model(x[i:i + batch_size]).data for i in range(0, len(x), batch_size)]
+    parts = [model(x[i:i + batch_size])._data for i in range(0, len(x), batch_size)]
     return Tensor(np.concatenate(parts))
 
 

@@ -13,7 +13,7 @@ dist = cr.distributed
 
 def flat_params(model):
     """Every parameter and buffer of *model*, flattened into one float64 array."""
-    return np.concatenate([np.asarray(t.data, np.float64).reshape(-1)
+    return np.concatenate([np.asarray(t._data, np.float64).reshape(-1)
                            for t in model.state_dict().values()])
 
 
@@ -23,9 +23,9 @@ def assert_same_on_every_rank(values, what):
     parts = [cr.zeros_like(mine) for _ in range(dist.size())]
     dist.all_gather(parts, mine)
     for r, p in enumerate(parts):
-        if not np.array_equal(p.data, parts[0].data):
+        if not np.array_equal(p._data, parts[0]._data):
             raise AssertionError(f"{what}: rank {r} differs from rank 0 by up to "
-                                 f"{np.abs(p.data - parts[0].data).max():.3g}")
+                                 f"{np.abs(p._data - parts[0]._data).max():.3g}")
 
 
 def say(*args):

@@ -37,7 +37,7 @@ if R == N - 1:
 cr.manual_seed(20 + R)
 other = net()
 dist.broadcast_parameters(other.named_parameters())          # parameters only
-assert_same_on_every_rank(np.concatenate([p.data.ravel() for p in other.parameters()]),
+assert_same_on_every_rank(np.concatenate([p._data.ravel() for p in other.parameters()]),
                           "broadcast_parameters(named_parameters())")
 say("ok broadcast_parameters")
 
@@ -55,7 +55,7 @@ dist.broadcast_optimizer_state(opt, root_rank=0)
 sd = opt.state_dict()
 assert sd["param_groups"][0]["lr"] == 0.01
 assert float(sd["state"][0]["step"]) == 3.0
-moments = [sd["state"][i][k].data.ravel() for i in sorted(sd["state"])
+moments = [sd["state"][i][k]._data.ravel() for i in sorted(sd["state"])
            for k in ("exp_avg", "exp_avg_sq")]
 assert_same_on_every_rank(np.concatenate(moments), "broadcast_optimizer_state")
 say("ok broadcast_optimizer_state")
@@ -86,7 +86,7 @@ def fresh(seed):
 model, opt = fresh(3)
 train(model, opt, range(STEPS))
 uninterrupted = flat_params(model)
-assert_same_on_every_rank(np.concatenate([p.data.ravel() for p in model.parameters()]),
+assert_same_on_every_rank(np.concatenate([p._data.ravel() for p in model.parameters()]),
                           "uninterrupted run")
 
 model, opt = fresh(3)
@@ -106,7 +106,7 @@ resumed = flat_params(model)
 # the weights resume bit for bit on every rank; BatchNorm's running statistics are per rank, and
 # the checkpoint holds rank 0's, so they resume exactly on rank 0 only
 n_weights = sum(p.numel() for p in model.parameters())
-weights = np.concatenate([p.data.ravel() for p in model.parameters()])
+weights = np.concatenate([p._data.ravel() for p in model.parameters()])
 assert n_weights < len(resumed)
 if R == 0:
     assert np.array_equal(resumed, uninterrupted), \

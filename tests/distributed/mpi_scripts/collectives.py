@@ -22,7 +22,7 @@ for dtype in (cr.float64, cr.float32, cr.float16):
         version = t._version
         assert dist.all_reduce(t, op=op) is None
         assert t.dtype == dtype and t._version > version
-        np.testing.assert_array_equal(t.data, np.full((2, 3), want, dtype=t.data.dtype), err_msg=op)
+        np.testing.assert_array_equal(t._data, np.full((2, 3), want, dtype=t._data.dtype), err_msg=op)
 
 t = cr.tensor([R + 1, 10 * (R + 1)])
 dist.all_reduce(t, "max")
@@ -34,7 +34,7 @@ assert b.tolist() == [N == 1, True]
 base = cr.arange(12, dtype=cr.float64).reshape(3, 4) * (R + 1)
 col = base.t()                                 # a non-contiguous view
 dist.all_reduce(col, "sum")
-np.testing.assert_array_equal(col.data, np.arange(12.).reshape(3, 4).T * ranks.sum())
+np.testing.assert_array_equal(col._data, np.arange(12.).reshape(3, 4).T * ranks.sum())
 
 x = cr.full((4,), float(R))
 dist.broadcast(x, src=N - 1)
@@ -43,7 +43,7 @@ w = cr.randn(3, 2, dtype=cr.float32) if R == 0 else cr.zeros(3, 2, dtype=cr.floa
 dist.broadcast(w, src=0)
 ws = [cr.zeros(3, 2, dtype=cr.float32) for _ in range(N)]
 dist.all_gather(ws, w)
-assert all(np.array_equal(v.data, ws[0].data) for v in ws)
+assert all(np.array_equal(v._data, ws[0]._data) for v in ws)
 
 parts = [cr.zeros(2, dtype=cr.int64) for _ in range(N)]
 dist.all_gather(parts, cr.tensor([R, -R]))

@@ -86,8 +86,8 @@ def distributed(make_model, make_opt, steps, **kw):
 
 def compare(name, ref, got):
     for (k, a), b in zip(ref.state_dict().items(), got.state_dict().values()):
-        np.testing.assert_allclose(b.data, a.data, rtol=RTOL, atol=1e-12, err_msg=f"{name}: {k}")
-    assert_same_on_every_rank(np.concatenate([p.data.reshape(-1) for p in got.parameters()]),
+        np.testing.assert_allclose(b._data, a._data, rtol=RTOL, atol=1e-12, err_msg=f"{name}: {k}")
+    assert_same_on_every_rank(np.concatenate([p._data.reshape(-1) for p in got.parameters()]),
                               name)
     say(f"ok {name}")
 
@@ -131,17 +131,17 @@ def bn_reference(steps):
         grads = None
         for r, rep in enumerate(replicas):
             for p, q in zip(master.parameters(), rep.parameters()):
-                q.data[...] = p.data
+                q._data[...] = p._data
             rep.zero_grad()
             a, b = dist.shard_range(len(rows), r, SIZE)
             loss_of(rep, rows[a:b]).backward()
-            g = [p.grad.data.copy() for p in rep.parameters()]
+            g = [p.grad._data.copy() for p in rep.parameters()]
             grads = g if grads is None else [x + y for x, y in zip(grads, g)]
         for p, g in zip(master.parameters(), grads):
             p.grad = cr.tensor(g / SIZE)
         opt.step()
     for p, q in zip(master.parameters(), replicas[RANK].parameters()):
-        q.data[...] = p.data
+        q._data[...] = p._data
     return replicas[RANK]                 # the weights, with this rank's statistics
 
 
@@ -149,5 +149,5 @@ bn_model = distributed(bn_net, adam, even)
 compare("batchnorm_per_rank_statistics", bn_reference(even), bn_model)
 stats = [cr.zeros(8) for _ in range(SIZE)]
 dist.all_gather(stats, bn_model[1].running_mean)
-assert not np.array_equal(stats[0].data, stats[1].data), "running statistics should be per rank"
+assert not np.array_equal(stats[0]._data, stats[1]._data), "running statistics should be per rank"
 say("done equivalence")

@@ -26,10 +26,10 @@ model.compile(optimizer=cr.keras.optimizers.Adam(learning_rate=0.05), loss="bina
 history = model.fit(x, y, batch_size=7, epochs=4, shuffle=True, validation_data=(xv, yv),
                     verbose=2)
 if cr.distributed.is_main_process():
-    weights = np.concatenate([p.data.ravel() for p in model.parameters()])
+    weights = np.concatenate([p._data.ravel() for p in model.parameters()])
     np.savez(sys.argv[1], weights=weights, val_loss=np.array(history.history["val_loss"]))
 if cr.distributed.is_distributed():
-    mine = cr.tensor(np.concatenate([p.data.ravel() for p in model.parameters()]))
+    mine = cr.tensor(np.concatenate([p._data.ravel() for p in model.parameters()]))
     parts = [cr.zeros_like(mine) for _ in range(cr.distributed.size())]
     cr.distributed.all_gather(parts, mine)
-    assert all(np.array_equal(p.data, parts[0].data) for p in parts), "ranks differ after fit"
+    assert all(np.array_equal(p._data, parts[0]._data) for p in parts), "ranks differ after fit"

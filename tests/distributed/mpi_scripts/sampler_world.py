@@ -15,9 +15,9 @@ for epoch in range(2):
     mine = cr.tensor(list(sampler))
     everyone = [cr.zeros_like(mine) for _ in range(N)]
     dist.all_gather(everyone, mine)
-    joined = np.concatenate([t.data for t in everyone])
+    joined = np.concatenate([t._data for t in everyone])
     assert sorted(joined.tolist()) == list(range(20)), joined
     loader = cr.data.DataLoader(data, batch_size=4, sampler=sampler)
-    rows = np.concatenate([x.data[:, 0] for (x,) in loader]).astype(np.int64)
+    rows = np.concatenate([x._data[:, 0] for (x,) in loader]).astype(np.int64)
     assert rows.tolist() == mine.tolist()
 say("ok sampler_world")

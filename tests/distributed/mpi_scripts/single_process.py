@@ -27,7 +27,7 @@ for wrap in (False, True):
         opt.zero_grad()
         model(cr.ones(4, 3)).pow(2).mean().backward()
         opt.step()
-    results.append(np.concatenate([p.data.ravel() for p in model.parameters()]))
+    results.append(np.concatenate([p._data.ravel() for p in model.parameters()]))
 assert np.array_equal(results[0], results[1])
 
 # the wrapped optimiser is still an Adam: schedulers and checkpoints take it as one

@@ -178,9 +178,9 @@ class Softmax(_Elementwise):
     def forward(self, inputs, mask=None):
         keep = None
         if mask is not None:
-            keep = Tensor(np.asarray(mask.data if isinstance(mask, Tensor) else mask)
-                          .astype(inputs.data.dtype))
-            large = -3e4 if inputs.data.dtype == np.float16 else -1e9
+            keep = Tensor(np.asarray(mask._data if isinstance(mask, Tensor) else mask)
+                          .astype(inputs._data.dtype))
+            large = -3e4 if inputs._data.dtype == np.float16 else -1e9
             inputs = inputs + (1.0 - keep) * large
         axes = normalize_axes(self.axis, inputs.ndim, f"Softmax '{self.name}'")
         if len(axes) == 1:

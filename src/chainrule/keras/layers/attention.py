@@ -41,7 +41,7 @@ def _bool_mask(mask, shape, name, where, ns):
     """A bool array (of namespace *ns*) of *shape* from a Tensor/array mask, or a clear error."""
     if mask is None:
         return None
-    data = mask.data if isinstance(mask, Tensor) else ns.asarray(np.asarray(mask))
+    data = mask._data if isinstance(mask, Tensor) else ns.asarray(np.asarray(mask))
     if data.dtype.kind not in "biu":
         raise DTypeError(f"{where}: {name} must be a bool (or 0/1 integer) tensor, received "
                          f"dtype {data.dtype}")
@@ -119,7 +119,7 @@ class Attention(MaskedLayer):
             raise ShapeError(f"{where}: key and value must have the same batch and steps, "
                              f"received {tuple(k.shape)} and {tuple(v.shape)}")
         q_mask = v_mask = None
-        ns = namespace_of(q.data)
+        ns = namespace_of(q._data)
         if mask is not None:
             if not isinstance(mask, (list, tuple)) or len(mask) not in (2, 3):
                 raise ArgumentTypeError(f"{where}: mask must be a list [query_mask, value_mask]. "
@@ -140,15 +140,15 @@ class Attention(MaskedLayer):
             causal = _causal(q.shape[1], v.shape[1], ns)[None]
             keep = causal if keep is None else keep & causal
         if keep is not None:
-            scores = scores - Tensor((~keep).astype(scores.data.dtype)
-                                     * _large(scores.data.dtype))
+            scores = scores - Tensor((~keep).astype(scores._data.dtype)
+                                     * _large(scores._data.dtype))
         weights = softmax(scores, -1)
         training = self.training if training is None else bool(training)
         dropped = _dropout(weights, self.dropout, True, generator=self._gen) \
             if training and self.dropout > 0 else weights
         result = dropped @ v
         if q_mask is not None:
-            result = result * Tensor(q_mask[..., None].astype(result.data.dtype))
+            result = result * Tensor(q_mask[..., None].astype(result._data.dtype))
         return [result, weights] if return_attention_scores else result
 
     def compute_output_shape(self, input_shape):
@@ -282,7 +282,7 @@ class MultiHeadAttention(Layer):
     def _attention_mask(self, q, v, query_mask, value_mask, key_mask, attention_mask,
                         use_causal_mask):
         where = self._where()
-        ns = namespace_of(q.data)
+        ns = namespace_of(q._data)
         b, t, s = q.shape[0], q.shape[1], v.shape[1]
         masks = [_bool_mask(query_mask, (b, t), "query_mask", where, ns),
                  _bool_mask(value_mask, (b, s), "value_mask", where, ns),
@@ -297,7 +297,7 @@ class MultiHeadAttention(Layer):
             causal = _causal(t, s, ns)[None]
             auto = causal if auto is None else auto & causal
         if attention_mask is not None:
-            data = attention_mask.data if isinstance(attention_mask, Tensor) \
+            data = attention_mask._data if isinstance(attention_mask, Tensor) \
                 else ns.asarray(np.asarray(attention_mask))
             if data.dtype.kind not in "biu":
                 raise DTypeError(f"{where}: attention_mask must be a bool (or 0/1 integer) "
@@ -339,7 +339,7 @@ class MultiHeadAttention(Layer):
         else:   # -1e9 where masked; Keras's masked Softmax (used when the weights are returned
             # or dropped out) also zeroes rows masked entirely, its fused path leaves them uniform
             keep = Tensor(namespace_of(mask).ascontiguousarray(mask[:, None]))
-            weights = softmax(select(keep, scores, -_large(scores.data.dtype)), -1)
+            weights = softmax(select(keep, scores, -_large(scores._data.dtype)), -1)
             if return_attention_scores or (training and self.dropout > 0):
                 weights = select(keep, weights, 0.0)
         dropped = _dropout(weights, self.dropout, True, generator=self._gen) \

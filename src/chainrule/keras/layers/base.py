@@ -148,7 +148,7 @@ class Layer(Module):
         dtype = dtypes.to_dtype(dtype) if dtype is not None else self._dtype
         init = initializers.get(initializer)
         value = init(shape, dtype=dtype)
-        value = np.asarray(value.data if isinstance(value, Tensor) else value).astype(dtype)
+        value = np.asarray(value._data if isinstance(value, Tensor) else value).astype(dtype)
         if value.shape != shape:
             raise ShapeError(f"{where}: initializer {init!r} returned shape {value.shape} for "
                              f"weight '{name}' of shape {shape}")
@@ -208,7 +208,7 @@ class Layer(Module):
             raise ConfigError(f"You tried to call count_params on layer '{self.name}', but the "
                               f"layer isn't built. You can build it manually via: "
                               f"`layer.build(input_shape)`.")
-        return int(sum(w.data.size for w in self.weights))
+        return int(sum(w._data.size for w in self.weights))
 
     @property
     def losses(self):
@@ -234,7 +234,7 @@ class Layer(Module):
 
         Example: ``kernel, bias = dense.get_weights()`` with shapes ``(in, units)`` and ``(units,)``.
         """
-        return [np.array(w.data, copy=True) for w in self.weights]
+        return [np.array(w._data, copy=True) for w in self.weights]
 
     def set_weights(self, weights):
         """Overwrite the weights from a list of arrays in ``get_weights`` order and shapes.
@@ -256,7 +256,7 @@ class Layer(Module):
         arrays = []
         for i, ((layer, n), value) in enumerate(zip(entries, weights)):
             target = getattr(layer, n)
-            arr = value.data if isinstance(value, Tensor) else value
+            arr = value._data if isinstance(value, Tensor) else value
             try:
                 arr = np.asarray(arr)
             except Exception as e:  # noqa: BLE001 - anything numpy refuses is a bad weight
@@ -272,7 +272,7 @@ class Layer(Module):
             arrays.append((target, arr))
         with no_grad():
             for target, arr in arrays:
-                np.copyto(target.data, arr, casting="unsafe")
+                np.copyto(target._data, arr, casting="unsafe")
                 target._vc[0] += 1
 
     # ---- building and calling ------------------------------------------------------------------
@@ -300,8 +300,8 @@ class Layer(Module):
         """The dtype inputs are cast to: that of the first float weight, or None."""
         for n in self._weight_names:
             w = getattr(self, n)
-            if w.data.dtype.kind == "f":
-                return w.data.dtype
+            if w._data.dtype.kind == "f":
+                return w._data.dtype
         return None
 
     def _autocast_inputs(self, inputs):

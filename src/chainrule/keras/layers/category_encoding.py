@@ -23,7 +23,7 @@ MODES = ("one_hot", "multi_hot", "count")
 
 def integer_codes(x, where):
     """The integer array behind tensor *x*; float inputs must hold whole numbers."""
-    a = x.data if isinstance(x, Tensor) else np.asarray(x)
+    a = x._data if isinstance(x, Tensor) else np.asarray(x)
     if a.dtype.kind in "iub":
         return a.astype(np.int64)
     if a.dtype.kind == "f":

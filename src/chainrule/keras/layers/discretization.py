@@ -127,7 +127,7 @@ class Discretization(Layer):
             raise ConfigError("You need to either pass the `bin_boundaries` argument at "
                               "construction time or call `adapt(dataset)` before you can start "
                               "using the `Discretization` layer.")
-        values = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        values = inputs._data if isinstance(inputs, Tensor) else np.asarray(inputs)
         if values.dtype.kind not in "biuf":
             raise DTypeError(f"Discretization '{self.name}': expected numbers, received dtype "
                              f"{values.dtype}")

@@ -63,9 +63,9 @@ class Embedding(MaskedLayer):
     def forward(self, inputs):
         if not isinstance(inputs, Tensor):
             inputs = Tensor(inputs)
-        kind = inputs.data.dtype.kind
+        kind = inputs._data.dtype.kind
         if kind == "f":
-            if (inputs.data != inputs.data.round()).any():
+            if (inputs._data != inputs._data.round()).any():
                 raise DTypeError(f"Embedding '{self.name}': expected integer ids, received "
                                  f"non-integer values of dtype {inputs.dtype}")
             inputs = inputs.long()
@@ -81,7 +81,7 @@ class Embedding(MaskedLayer):
         """``inputs != 0`` with mask_zero, else None."""
         if not self.mask_zero:
             return None
-        data = inputs.data if isinstance(inputs, Tensor) else inputs
+        data = inputs._data if isinstance(inputs, Tensor) else inputs
         return Tensor(data != 0)
 
     def compute_output_shape(self, input_shape):

@@ -214,7 +214,7 @@ def _rotl(v, shift):
 def as_text(values, where):
     """*values* (strings, bytes, integers or floats) as a NumPy array of ``str``, as TensorFlow's
     ``as_string`` writes numbers (floats truncated to integers first)."""
-    a = values.data if isinstance(values, Tensor) else np.asarray(values)
+    a = values._data if isinstance(values, Tensor) else np.asarray(values)
     if a.dtype.kind in "US":
         return a.astype(str)
     if a.dtype.kind == "O":

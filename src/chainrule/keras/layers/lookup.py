@@ -92,7 +92,7 @@ class IndexLookup(Layer):
         where = f"{type(self).__name__} '{self.name}'"
         if idf_weights is not None:
             raise ConfigError(f"{where}: idf_weights (tf_idf) is not supported")
-        raw = vocabulary.data if isinstance(vocabulary, Tensor) else vocabulary
+        raw = vocabulary._data if isinstance(vocabulary, Tensor) else vocabulary
         if isinstance(raw, np.ndarray):
             raw = raw.tolist()
         if not isinstance(raw, (list, tuple)) or any(isinstance(t, (list, tuple)) for t in raw):
@@ -290,7 +290,7 @@ class StringLookup(IndexLookup):
                           f"{name}={value!r}")
 
     def _tokens(self, inputs, where):
-        a = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        a = inputs._data if isinstance(inputs, Tensor) else np.asarray(inputs)
         if a.dtype.kind == "S":
             return np.char.decode(a, self.encoding)
         if a.dtype.kind not in "UO":

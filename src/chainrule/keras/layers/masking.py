@@ -58,14 +58,14 @@ def check_sequence_mask(mask, batch, steps, where):
         return None
     if not isinstance(mask, Tensor):
         mask = Tensor(np.asarray(mask))       # an op mixing it with device data says so
-    kind = mask.data.dtype.kind
+    kind = mask._data.dtype.kind
     if kind not in "biu":
         raise DTypeError(f"{where}: mask must be a bool (or 0/1 integer) tensor of shape "
                          f"(batch, timesteps), received dtype {mask.dtype}")
     if tuple(mask.shape) != (batch, steps):
         raise ShapeError(f"{where}: mask must have shape (batch, timesteps) = ({batch}, {steps}) "
                          f"to match the inputs, received a mask of shape {tuple(mask.shape)}")
-    return mask if kind == "b" else Tensor(mask.data != 0)
+    return mask if kind == "b" else Tensor(mask._data != 0)
 
 
 def _masks_of(inputs):

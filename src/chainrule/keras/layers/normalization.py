@@ -131,7 +131,7 @@ class BatchNormalization(Layer):
                              training=False, eps=self.epsilon)
         else:
             reduce = tuple(i for i in range(x.ndim) if i != 1)
-            n = x.data.size // max(x.shape[1], 1)
+            n = x._data.size // max(x.shape[1], 1)
             if n > 1:
                 y = F.batch_norm(x, None, None, gamma, beta, training=True, eps=self.epsilon)
             else:  # one value per feature: σ² = 0 (F.batch_norm refuses, Keras does not)
@@ -142,7 +142,7 @@ class BatchNormalization(Layer):
                     y = y * gamma.reshape(pshape)
                 if beta is not None:
                     y = y + beta.reshape(pshape)
-            self._update_moving(x.data, reduce)
+            self._update_moving(x._data, reduce)
         return y if axis == 1 else y.transpose(1, axis)
 
     def _update_moving(self, a, reduce):
@@ -152,7 +152,7 @@ class BatchNormalization(Layer):
         m = self.momentum
         with no_grad():
             for buf, stat in ((self.moving_mean, mean), (self.moving_variance, var)):
-                buf.data[...] = (m * buf.data + (1 - m) * stat).astype(buf.data.dtype)
+                buf._data[...] = (m * buf._data + (1 - m) * stat).astype(buf._data.dtype)
                 buf._vc[0] += 1
 
     def compute_output_shape(self, input_shape):

@@ -34,7 +34,7 @@ EPSILON = 1e-7  # keras.backend.epsilon()
 def batches(data, where):
     """Yield NumPy arrays from *data*: an array-like (one batch) or an iterable of batches."""
     if isinstance(data, Tensor):
-        yield data.detach().data
+        yield data.detach()._data
         return
     if isinstance(data, (list, tuple)) and data and \
             all(isinstance(b, (np.ndarray, Tensor)) for b in data):
@@ -51,7 +51,7 @@ def batches(data, where):
         if isinstance(batch, (tuple, list)) and len(batch) == 2 \
                 and all(isinstance(b, (np.ndarray, Tensor)) for b in batch):
             batch = batch[0]  # (features, labels) pairs from a DataLoader: adapt to the features
-        yield np.asarray(batch.detach().data if isinstance(batch, Tensor) else batch)
+        yield np.asarray(batch.detach()._data if isinstance(batch, Tensor) else batch)
 
 
 @serializable()
@@ -134,7 +134,7 @@ class Normalization(Layer):
     def _stats(self):
         if self.input_mean is not None:
             return self._const_mean, self._const_var
-        return self.mean.data, self.variance.data
+        return self.mean._data, self.variance._data
 
     def adapt(self, data, batch_size=None, steps=None):
         """Measure the mean and (population) variance of *data* per kept feature, replacing any
@@ -189,9 +189,9 @@ class Normalization(Layer):
         if count == 0:
             raise DataError(f"Normalization '{self.name}'.adapt: the data is empty")
         with no_grad():
-            self.mean.data[...] = mean
-            self.variance.data[...] = m2 / count
-            self.count.data[...] = count
+            self.mean._data[...] = mean
+            self.variance._data[...] = m2 / count
+            self.count._data[...] = count
             for w in (self.mean, self.variance, self.count):
                 w._vc[0] += 1
 

@@ -145,7 +145,7 @@ class RNNLayer(MaskedLayer):
             if self.stateful and self._states is not None and \
                     self._states[0].shape[0] == batch:
                 return list(self._states)
-            zero = Tensor(namespace_of(ref.data).zeros((batch, self.units), dtype=ref.data.dtype))
+            zero = Tensor(namespace_of(ref._data).zeros((batch, self.units), dtype=ref._data.dtype))
             return [zero] * self._n_states
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
             else [initial_state]
@@ -156,7 +156,7 @@ class RNNLayer(MaskedLayer):
         out = []
         for i, s in enumerate(states):
             if not isinstance(s, Tensor):
-                s = Tensor(namespace_of(ref.data).asarray(np.asarray(s)))
+                s = Tensor(namespace_of(ref._data).asarray(np.asarray(s)))
             if tuple(s.shape) != (batch, self.units):
                 raise ShapeError(f"{where}: initial_state[{i}] must have shape (batch, units) = "
                                  f"({batch}, {self.units}); received shape {tuple(s.shape)}")
@@ -173,9 +173,9 @@ class RNNLayer(MaskedLayer):
         training = self.training if training is None else bool(training)
         states = self._initial(initial_state, batch, sequences)
         x = sequences.transpose(0, 1)          # (T, B, F): one GEMM for every step's inputs
-        ns = namespace_of(x.data)
+        ns = namespace_of(x._data)
         if training and self.dropout > 0:
-            keep = _dropout(Tensor(ns.ones((batch, features), dtype=x.data.dtype)),
+            keep = _dropout(Tensor(ns.ones((batch, features), dtype=x._data.dtype)),
                             self.dropout, True, generator=self._generator)
             x = x * keep
         xw = x @ self.kernel
@@ -185,10 +185,10 @@ class RNNLayer(MaskedLayer):
         inputs = time_steps(xw)
         rec_mask = None
         if training and self.recurrent_dropout > 0:
-            rec_mask = _dropout(Tensor(ns.ones((batch, self.units), dtype=x.data.dtype)),
+            rec_mask = _dropout(Tensor(ns.ones((batch, self.units), dtype=x._data.dtype)),
                                 self.recurrent_dropout, True, generator=self._generator)
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        keep_steps = None if mask is None else mask.data
+        keep_steps = None if mask is None else mask._data
         outputs = []
         fused = self._fused_weights()
         for t in order:
@@ -214,7 +214,7 @@ class RNNLayer(MaskedLayer):
         if not self._fusable():
             return None
         rk = self.recurrent_kernel
-        return rk.T, namespace_of(rk.data).ascontiguousarray(rk.data)
+        return rk.T, namespace_of(rk._data).ascontiguousarray(rk._data)
 
     def _fusable(self):
         return False

@@ -121,7 +121,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     Example: ``sparse_categorical_crossentropy([1], cr.tensor([[0.5, 0.5]]))`` is ``[0.6931]``.
     """
     y_pred = as_float_tensor(y_pred)
-    labels = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
+    labels = np.asarray(y_true._data if isinstance(y_true, Tensor) else y_true)
     if labels.ndim == y_pred.ndim and labels.ndim and labels.shape[-1] == 1:
         labels = labels.reshape(labels.shape[:-1])
     if labels.shape != tuple(y_pred.shape[:-1]):
@@ -135,7 +135,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
         raise LabelError(f"sparse_categorical_crossentropy: labels must be integers in "
                          f"[0, {n_classes}) for {n_classes} output units; got values from "
                          f"{labels.min():g} to {labels.max():g}")
-    one_hot = np.eye(n_classes, dtype=y_pred.data.dtype)[labels.astype(np.int64)]
+    one_hot = np.eye(n_classes, dtype=y_pred._data.dtype)[labels.astype(np.int64)]
     return -(Tensor(one_hot) * _log_probs(y_pred, from_logits)).sum(dim=-1)
 
 
@@ -194,7 +194,7 @@ def poisson(y_true, y_pred):
 def hinge_labels(y_true):
     """Keras's ``convert_binary_labels_to_hinge``: labels that are all 0 or 1 become −1 or 1;
     others are left as they are. Example: ``hinge_labels(cr.tensor([0., 1.]))`` → ``[-1., 1.]``."""
-    labels = y_true.data
+    labels = y_true._data
     if labels.size and np.isin(labels, (0, 1)).all():
         return Tensor(2.0 * labels - 1.0)
     return y_true

@@ -27,7 +27,7 @@ def as_float_tensor(a):
     Example: ``as_float_tensor([1, 0]).dtype`` is the default float dtype.
     """
     if isinstance(a, Tensor):
-        return a if a.data.dtype.kind == "f" else Tensor(a.data.astype(dtypes.get_default_dtype()))
+        return a if a._data.dtype.kind == "f" else Tensor(a._data.astype(dtypes.get_default_dtype()))
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
         raise DTypeError(f"expected numbers, got an array of dtype {arr.dtype}")
@@ -84,7 +84,7 @@ def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
-        divisor = float(np.sum(w.data))
+        divisor = float(np.sum(w._data))
     else:
         divisor = values.numel()
     return total / divisor if divisor else total * 0.0

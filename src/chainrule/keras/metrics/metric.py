@@ -24,7 +24,7 @@ from chainrule.tensor import Tensor
 
 def as_array(a):
     """*a* (a tensor, array or list) as a float64 NumPy array, without any graph."""
-    return np.asarray(a.data if isinstance(a, Tensor) else a, dtype=np.float64)
+    return np.asarray(a._data if isinstance(a, Tensor) else a, dtype=np.float64)
 
 
 def same_rank(x1, x2):
@@ -180,4 +180,4 @@ class MeanMetricWrapper(Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         values = self._fn(as_array(y_true), as_array(y_pred), **self._fn_kwargs)
-        super().update_state(values.data if isinstance(values, Tensor) else values, sample_weight)
+        super().update_state(values._data if isinstance(values, Tensor) else values, sample_weight)

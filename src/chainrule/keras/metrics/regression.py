@@ -54,7 +54,7 @@ class RootMeanSquaredError(Mean):
         super().__init__(name, dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        super().update_state(losses.mean_squared_error(y_true, y_pred).data, sample_weight)
+        super().update_state(losses.mean_squared_error(y_true, y_pred)._data, sample_weight)
 
     def result(self):
         return float(np.sqrt(super().result()))

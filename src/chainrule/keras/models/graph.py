@@ -171,7 +171,7 @@ class Graph:
         out = []
         for i, (t, value) in enumerate(zip(self.inputs, self.match(data))):
             if t.dtype == STRING_DTYPE:
-                arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+                arr = value._data if isinstance(value, Tensor) else np.asarray(value)
                 if arr.dtype.kind not in "USO":
                     raise DTypeError(f"{self.where}: input '{self.input_names[i]}' takes strings. "
                                      f"Received: an array of dtype {arr.dtype}")

@@ -131,8 +131,8 @@ def summary_lines(model, line_length=None, expand_nested=False, show_trainable=F
         return (" " + "  ".join(parts)).rstrip()
 
     weights = model.weights
-    trainable = sum(w.data.size for w in weights if isinstance(w, Parameter) and w.requires_grad)
-    total = sum(w.data.size for w in weights)
+    trainable = sum(w._data.size for w in weights if isinstance(w, Parameter) and w.requires_grad)
+    total = sum(w._data.size for w in weights)
     lines = [f'Model: "{model.name}"', "_" * total_width, fmt(headers), "=" * total_width]
     lines += [fmt(c) for c in cells]
     lines += ["=" * total_width, f"Total params: {total}", f"Trainable params: {trainable}",

@@ -208,7 +208,7 @@ class Optimizer:
                 shrink = 1.0 - group["lr"] * self.weight_decay
                 for p in group["params"]:
                     if p.grad is not None:
-                        p.data *= p.data.dtype.type(shrink)
+                        p._data *= p._data.dtype.type(shrink)
                         p._vc[0] += 1
         result = self.optimizer.step(closure)
         self._set_iterations(self.iterations + 1)

@@ -92,7 +92,7 @@ _C = 0.044715
 
 def _array(v):
     """The array behind a tensor (values handed to an op are tensors or arrays)."""
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 class Gelu(Op):
@@ -100,9 +100,9 @@ class Gelu(Op):
 
     @staticmethod
     def forward(ctx, x):
-        cdf = 0.5 * (1 + erf_array(x.data * _INV_SQRT2))
+        cdf = 0.5 * (1 + erf_array(x._data * _INV_SQRT2))
         ctx.save_for_backward(x, cdf)
-        return x.data * cdf
+        return x._data * cdf
 
     @staticmethod
     def backward(ctx, gy):
@@ -124,7 +124,7 @@ class GeluGrad(Op):
     @staticmethod
     def forward(ctx, x, cdf):
         ctx.save_for_backward(x)
-        a = x.data
+        a = x._data
         return _array(cdf) + a * (ctx.xp.exp(-0.5 * a * a) * _INV_SQRT_2PI).astype(a.dtype,
                                                                                     copy=False)
 
@@ -144,7 +144,7 @@ class GeluTanh(Op):
 
     @staticmethod
     def forward(ctx, x):
-        a = x.data
+        a = x._data
         t = ctx.xp.tanh(_K * (a + _C * a * a * a))
         ctx.save_for_backward(x, t)
         return 0.5 * a * (1 + t)
@@ -167,7 +167,7 @@ class GeluTanhGrad(Op):
 
     @staticmethod
     def forward(ctx, x, t):
-        a, t = x.data, _array(t)
+        a, t = x._data, _array(t)
         ctx.save_for_backward(x)
         return 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * (_K * (1 + 3 * _C * a * a))
 
@@ -193,7 +193,7 @@ class LeakyRelu(Op):
 
     @staticmethod
     def forward(ctx, x, slope):
-        a = x.data
+        a = x._data
         scale = ctx.xp.where(a > 0, 1, slope).astype(a.dtype, copy=False)
         ctx.save_for_backward(scale)        # a constant of the backward
         return a * scale
@@ -214,7 +214,7 @@ class Elu(Op):
     @staticmethod
     def forward(ctx, x, alpha):
         xp = ctx.xp
-        a = x.data
+        a = x._data
         pos = a > 0
         ctx.save_for_backward(x)
         ctx.pos, ctx.alpha = pos, alpha
@@ -253,7 +253,7 @@ class Softplus(Op):
     @staticmethod
     def forward(ctx, x, beta, threshold):
         xp = ctx.xp
-        a = x.data
+        a = x._data
         z = a * beta
         lin = z > threshold
         soft = stable_softplus(xp, z) / beta
@@ -281,7 +281,7 @@ class Softplus(Op):
 def _check_float(input, op):
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"{op}: expected a cr.Tensor, got {type(input).__name__}")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating-point tensor, got dtype {input.dtype}")
     return input
 
@@ -363,7 +363,7 @@ def one_hot(tensor, num_classes=-1):
     if not isinstance(tensor, Tensor):
         raise ArgumentTypeError("one_hot: expected an integer cr.Tensor, got "
                                 f"{type(tensor).__name__}")
-    idx = tensor.data
+    idx = tensor._data
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"one_hot: expected an integer tensor of class indices, got dtype "
                          f"{tensor.dtype}")

@@ -35,10 +35,10 @@ class _PiecewiseLinear(Op):
 
     @staticmethod
     def forward(ctx, x, *params):
-        y, slope = type(ctx).pieces(ctx.xp, x.data, *params)
-        ctx.slope = slope.astype(x.data.dtype, copy=False)
+        y, slope = type(ctx).pieces(ctx.xp, x._data, *params)
+        ctx.slope = slope.astype(x._data.dtype, copy=False)
         ctx.n_params = len(params)
-        return y.astype(x.data.dtype, copy=False)
+        return y.astype(x._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
@@ -101,7 +101,7 @@ class Hardswish(Op):
 
     @staticmethod
     def forward(ctx, x):
-        xp, a = ctx.xp, x.data
+        xp, a = ctx.xp, x._data
         ctx.save_for_backward(x)
         ctx.masks = ((a > -3) & (a < 3), (a >= 3).astype(a.dtype))
         return (a * xp.minimum(xp.maximum(a + 3, 0), 6) / 6).astype(a.dtype, copy=False)

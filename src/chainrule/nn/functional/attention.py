@@ -38,7 +38,7 @@ def causal_mask(L, S=None, like=None):
            [1, 1, 1]])
     """
     S = L if S is None else S
-    ns = namespace_of(like.data) if like is not None else namespace_of(np.empty(0))
+    ns = namespace_of(like._data) if like is not None else namespace_of(np.empty(0))
     return Tensor(ns.tril(ns.ones((L, S), dtype=bool)))
 
 
@@ -46,21 +46,21 @@ def _as_tensor(mask, like):
     """A mask given as an array or list, as a tensor on the device of *like*."""
     if mask is None or isinstance(mask, Tensor):
         return mask
-    return Tensor(namespace_of(like.data).asarray(np.asarray(mask)))
+    return Tensor(namespace_of(like._data).asarray(np.asarray(mask)))
 
 
 def _additive(mask, dtype, where_, name, true_means_masked):
     """A float mask to add to the scores: a bool mask becomes 0 / -inf, a float one is kept."""
     if mask is None:
         return None
-    kind = mask.data.dtype.kind
+    kind = mask._data.dtype.kind
     if kind == "b":
-        hide = mask.data if true_means_masked else ~mask.data
+        hide = mask._data if true_means_masked else ~mask._data
         return Tensor(namespace_of(hide).where(hide, _NEG_INF, 0.0).astype(dtype))
     if kind != "f":
         raise DTypeError(f"{where_}: only bool and floating types of {name} are supported, got "
                          f"dtype {mask.dtype}")
-    return mask if mask.data.dtype == dtype else mask.to(dtype)
+    return mask if mask._data.dtype == dtype else mask.to(dtype)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
@@ -108,10 +108,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             raise ShapeError(f"{where_}: attn_mask of shape {attn_mask.shape} does not broadcast "
                              f"to the attention scores of shape {scores.shape} (…, L={L}, "
                              f"S={S})") from None
-        if attn_mask.data.dtype.kind == "b":
+        if attn_mask._data.dtype.kind == "b":
             scores = where(attn_mask, scores, _NEG_INF)
         else:
-            scores = scores + _additive(attn_mask, scores.data.dtype, where_, "attn_mask", False)
+            scores = scores + _additive(attn_mask, scores._data.dtype, where_, "attn_mask", False)
     masked = is_causal and L > S or attn_mask is not None
     weights = safe_softmax(scores) if masked else softmax(scores, -1)
     if dropout_p > 0.0:
@@ -123,7 +123,7 @@ def safe_softmax(scores):
     """softmax over the last dim, with rows whose scores are all -inf (every key masked) set to
     zero instead of NaN, as PyTorch's scaled_dot_product_attention; their gradient is zero.
     (No host synchronisation: the rows are found and replaced on the scores' device.)"""
-    full = namespace_of(scores.data).isneginf(scores.data).all(-1, keepdims=True)
+    full = namespace_of(scores._data).isneginf(scores._data).all(-1, keepdims=True)
     full = Tensor(full)
     return where(full, 0.0, softmax(where(full, 0.0, scores), -1))
 
@@ -212,7 +212,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     _check_masks(kpm, attn_mask, bsz, num_heads, tgt_len, src_len, batched, where_)
     if kpm is not None and not batched:
         kpm = kpm.unsqueeze(0)
-    dtype = query.data.dtype
+    dtype = query._data.dtype
 
     # input projections: one GEMM for self-attention, three otherwise
     if not use_separate_proj_weight:
@@ -260,7 +260,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     k = k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
     v = v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
     if add_zero_attn:
-        zeros = Tensor(namespace_of(q.data).zeros((bsz * num_heads, 1, head_dim), dtype=dtype))
+        zeros = Tensor(namespace_of(q._data).zeros((bsz * num_heads, 1, head_dim), dtype=dtype))
         k, v = cat([k, zeros], 1), cat([v, zeros], 1)
         attn_mask = _pad_last(attn_mask)
         kpm = _pad_last(kpm)
@@ -298,7 +298,7 @@ def _pad_last(mask):
     """Append one zero column (an extra key nobody masks) to an additive mask."""
     if mask is None:
         return None
-    pad = Tensor(namespace_of(mask.data).zeros(mask.shape[:-1] + (1,), dtype=mask.data.dtype))
+    pad = Tensor(namespace_of(mask._data).zeros(mask.shape[:-1] + (1,), dtype=mask._data.dtype))
     return cat([mask, pad], -1)
 
 

@@ -15,7 +15,7 @@ def _channel_dropout(input, p, training, generator, d, where):
     p = _check_p(p)
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"{where}: expected a cr.Tensor, got {type(input).__name__}")
-    nd = input.data.ndim
+    nd = input._data.ndim
     if nd not in (d + 1, d + 2):
         raise ShapeError(f"{where}: expected {d + 1}D (unbatched) or {d + 2}D (batched) input, got "
                          f"{nd}D input of shape {input.shape}")
@@ -26,7 +26,7 @@ def _channel_dropout(input, p, training, generator, d, where):
         d, nd = 1, 3
     if not training or p == 0:
         return input
-    a = input.data
+    a = input._data
     if a.dtype.kind != "f":
         raise DTypeError(f"{where}: expected a floating-point tensor, got dtype {input.dtype}")
     xp = namespace_of(a)

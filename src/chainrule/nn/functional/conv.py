@@ -95,7 +95,7 @@ class Conv(Op):
     def forward(ctx, x, w, b, win, groups):
         ctx.save_for_backward(x, w)
         ctx.meta = (win, groups)
-        return _conv_arrays(ctx.xp, x.data, w.data, win, groups, None if b is None else b.data)
+        return _conv_arrays(ctx.xp, x._data, w._data, win, groups, None if b is None else b._data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -130,7 +130,7 @@ class ConvTranspose(Op):
     def forward(ctx, g, w, b, win, groups):
         ctx.save_for_backward(g, w)
         ctx.meta = (win, groups)
-        return _conv_t_arrays(ctx.xp, g.data, w.data, win, groups, None if b is None else b.data)
+        return _conv_t_arrays(ctx.xp, g._data, w._data, win, groups, None if b is None else b._data)
 
     @staticmethod
     def backward(ctx, gz):
@@ -160,7 +160,7 @@ class ConvWeight(Op):
     def forward(ctx, x, g, win, groups, w_shape):
         ctx.save_for_backward(x, g)
         ctx.meta = (win, groups)
-        return _conv_w_arrays(ctx.xp, x.data, g.data, win, groups, w_shape)
+        return _conv_w_arrays(ctx.xp, x._data, g._data, win, groups, w_shape)
 
     @staticmethod
     def backward(ctx, gv):
@@ -186,7 +186,7 @@ class Unfold(Op):
 
     @staticmethod
     def forward(ctx, x, win):
-        a = x.data
+        a = x._data
         ctx.meta = (win, a.shape[1])
         cols = _w.im2col(ctx.xp, a, win)                         # (C, *k, *out, N)
         return _w.from_cf(ctx.xp, cols.reshape((-1, _prod(win.out_size), a.shape[0])))
@@ -208,7 +208,7 @@ class Fold(Op):
 
     @staticmethod
     def forward(ctx, cols, win, c):
-        xp, a = ctx.xp, cols.data
+        xp, a = ctx.xp, cols._data
         ctx.meta = (win,)
         n = a.shape[0]
         ct = _w.to_cf(xp, a).reshape((c,) + win.kernel + win.out_size + (n,))
@@ -239,7 +239,7 @@ def _tensor(v, name, where):
 
 def _batched(input, d, where):
     """Check *input*'s rank: (N, C, *spatial) or unbatched (C, *spatial); True when unbatched."""
-    nd = input.data.ndim
+    nd = input._data.ndim
     if nd not in (d + 1, d + 2):
         raise ShapeError(f"{where}: expected {d + 1}D (unbatched) or {d + 2}D (batched) input, "
                          f"got {nd}D input of shape {input.shape}")
@@ -254,7 +254,7 @@ def _groups(groups, where):
 
 def _check_weight(input, weight, bias, d, groups, where, transposed=False):
     """Shapes and dtypes of a convolution's operands (input already batched)."""
-    x, w = input.data, weight.data
+    x, w = input._data, weight._data
     if w.ndim != d + 2:
         raise ShapeError(f"{where}: expected a {d + 2}D weight (out, in/groups, "
                          f"{', '.join('k' * d)}), got weight of shape {weight.shape}")
@@ -285,7 +285,7 @@ def _check_weight(input, weight, bias, d, groups, where, transposed=False):
         raise DTypeError(f"{where}: expected floating-point input and weight, got {x.dtype}")
     if bias is not None:
         _tensor(bias, "bias", where)
-        if bias.data.shape != (out_c,) or bias.data.dtype != w.dtype:
+        if bias._data.shape != (out_c,) or bias._data.dtype != w.dtype:
             raise ShapeError(f"{where}: bias of shape {bias.shape} and dtype {bias.dtype} does not "
                              f"fit {out_c} output channels of dtype {w.dtype} (weight of shape "
                              f"{weight.shape}); expected shape ({out_c},)")
@@ -327,9 +327,9 @@ def convolution(input, weight, bias, stride, padding, dilation, groups, d, where
     unbatched = _batched(input, d, where)
     x = input.unsqueeze(0) if unbatched else input
     _check_weight(x, weight, bias, d, groups, where)
-    kernel = tuple(weight.data.shape[2:])
+    kernel = tuple(weight._data.shape[2:])
     lo, hi = conv_padding(padding, kernel, dilation, stride, d, where)
-    win = _w.make(kernel, stride, dilation, lo, hi, tuple(x.data.shape[2:]), where,
+    win = _w.make(kernel, stride, dilation, lo, hi, tuple(x._data.shape[2:]), where,
                   input_shape=input.shape)
     y = Conv.apply(x, weight, bias, win, groups)
     return y.squeeze(0) if unbatched else y
@@ -351,8 +351,8 @@ def transposed_convolution(input, weight, bias, stride, padding, output_padding,
     unbatched = _batched(input, d, where)
     x = input.unsqueeze(0) if unbatched else input
     _check_weight(x, weight, bias, d, groups, where, transposed=True)
-    kernel = tuple(weight.data.shape[2:])
-    in_t = tuple(x.data.shape[2:])
+    kernel = tuple(weight._data.shape[2:])
+    in_t = tuple(x._data.shape[2:])
     base = tuple((n - 1) * s - 2 * p + dl * (k - 1) + 1
                  for n, s, p, dl, k in zip(in_t, stride, pad, dilation, kernel))
     if output_size is not None:
@@ -377,8 +377,8 @@ def transposed_convolution(input, weight, bias, stride, padding, output_padding,
 def _transposed(x, weight, bias, stride, dilation, groups, pad_lo, out, input, where):
     """ConvTranspose of batched *x* to spatial size *out*, output cell j being cell j + pad_lo of
     the uncropped transposed convolution (the Keras layers give TensorFlow's crop this way)."""
-    kernel = tuple(weight.data.shape[2:])
-    in_t = tuple(x.data.shape[2:])
+    kernel = tuple(weight._data.shape[2:])
+    in_t = tuple(x._data.shape[2:])
     if any(o <= 0 for o in out):
         raise ShapeError(f"{where}: input of shape {input.shape} with kernel {kernel}, "
                          f"stride {stride}, padding {pad_lo} gives a non-positive output size "
@@ -468,7 +468,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     dilation = _w.as_tuple(dilation, 2, "dilation", where)
     stride = _w.as_tuple(stride, 2, "stride", where)
     pad = _w.as_tuple(padding, 2, "padding", where, minimum=0)
-    win = _w.make(kernel, stride, dilation, pad, pad, tuple(x.data.shape[2:]), where,
+    win = _w.make(kernel, stride, dilation, pad, pad, tuple(x._data.shape[2:]), where,
                   input_shape=input.shape)
     y = Unfold.apply(x, win)
     return y.squeeze(0) if unbatched else y
@@ -485,7 +485,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """
     where = "fold"
     _tensor(input, "input", where)
-    nd = input.data.ndim
+    nd = input._data.ndim
     if nd not in (2, 3):
         raise ShapeError(f"{where}: expected 2D (unbatched) or 3D (batched) input (N, C·kh·kw, L),"
                          f" got {nd}D input of shape {input.shape}")
@@ -496,7 +496,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     stride = _w.as_tuple(stride, 2, "stride", where)
     pad = _w.as_tuple(padding, 2, "padding", where, minimum=0)
     k = kernel[0] * kernel[1]
-    ck, n_blocks = x.data.shape[1], x.data.shape[2]
+    ck, n_blocks = x._data.shape[1], x._data.shape[2]
     if ck % k:
         raise ShapeError(f"{where}: expected size of input's dimension 1 ({ck}, input of shape "
                          f"{input.shape}) to be divisible by the product of kernel_size {kernel} "

@@ -26,7 +26,7 @@ def _broadcast(x1, x2, op):
     for name, t in (("x1", x1), ("x2", x2)):
         if not isinstance(t, Tensor):
             raise ArgumentTypeError(f"{op}: expected {name} to be a cr.Tensor, got {type(t).__name__}")
-        if t.data.dtype.kind != "f":
+        if t._data.dtype.kind != "f":
             raise DTypeError(f"{op}: expected a floating-point {name}, got dtype {t.dtype}")
     try:
         shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))

@@ -14,7 +14,7 @@ class Dropout(Op):
     @staticmethod
     def forward(ctx, x, p, generator):
         xp = ctx.xp
-        a = x.data
+        a = x._data
         if p == 1:
             mask = xp.zeros(a.shape, dtype=a.dtype)
         else:
@@ -71,6 +71,6 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         raise ArgumentTypeError(f"dropout: expected a cr.Tensor, got {type(input).__name__}")
     if not training or p == 0:
         return input
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"dropout: expected a floating-point tensor, got dtype {input.dtype}")
     return Dropout.apply(input, p, generator)

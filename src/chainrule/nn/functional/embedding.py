@@ -13,8 +13,8 @@ class Embedding(Op):
 
     @staticmethod
     def forward(ctx, weight, idx, padding_idx, bad):
-        ctx.meta = (idx, padding_idx, bad, weight.data.shape)
-        y = weight.data[idx]
+        ctx.meta = (idx, padding_idx, bad, weight._data.shape)
+        y = weight._data[idx]
         if bad is not None:
             y = ctx.xp.where(bad[..., None], ctx.xp.nan, y)
         return y
@@ -39,12 +39,12 @@ class Embedding(Op):
 
 def _renorm_(weight, idx, max_norm, norm_type):
     """Rescale in place the rows of *weight* used by *idx* whose norm exceeds *max_norm*."""
-    xp = namespace_of(weight.data)
+    xp = namespace_of(weight._data)
     rows = xp.unique(idx)
-    w = weight.data[rows]
+    w = weight._data[rows]
     norms = xp.linalg.norm(w, ord=norm_type, axis=1) if norm_type != 2 else xp.sqrt((w * w).sum(1))
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
-    weight.data[rows] = w * scale[:, None]
+    weight._data[rows] = w * scale[:, None]
     weight._vc[0] += 1
 
 
@@ -62,14 +62,14 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if not isinstance(input, Tensor):
         raise ArgumentTypeError("embedding: expected an integer tensor of indices, got "
                                 f"{type(input).__name__}")
-    if input.data.dtype.kind not in "iu":
+    if input._data.dtype.kind not in "iu":
         raise DTypeError("embedding: expected an integer tensor of indices, got dtype "
                          f"{input.dtype}")
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not "
                                   "supported; leave them False")
-    n = weight.data.shape[0]
-    idx, bad = input.data, None
+    n = weight._data.shape[0]
+    idx, bad = input._data, None
     xp = namespace_of(idx)
     if xp is not numpy_namespace:
         # checking the range would copy to the host in every step: as PyTorch's CUDA kernel does

@@ -52,11 +52,11 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if running_mean is None:
         y = batch_norm(flat, None, None, None, None, True, momentum, eps)
     else:
-        xp = namespace_of(running_mean.data)
-        rm, rv = Tensor(xp.tile(running_mean.data, n)), Tensor(xp.tile(running_var.data, n))
+        xp = namespace_of(running_mean._data)
+        rm, rv = Tensor(xp.tile(running_mean._data, n)), Tensor(xp.tile(running_var._data, n))
         y = batch_norm(flat, rm, rv, None, None, True, momentum, eps)
         for buf, tiled in ((running_mean, rm), (running_var, rv)):
-            buf.data[...] = tiled.data.reshape(n, c).mean(axis=0)
+            buf._data[...] = tiled._data.reshape(n, c).mean(axis=0)
             buf._vc[0] += 1
     y = y.reshape(shape)
     pshape = (1, c) + (1,) * (len(shape) - 2)

@@ -17,14 +17,14 @@ class Linear(Op):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        xd = x.data
+        xd = x._data
         if xd.ndim > 2:  # one BLAS call on the flattened rows, not one per leading index
-            y = xd.reshape(-1, xd.shape[-1]) @ w.data.T
-            y = y.reshape(xd.shape[:-1] + (w.data.shape[0],))
+            y = xd.reshape(-1, xd.shape[-1]) @ w._data.T
+            y = y.reshape(xd.shape[:-1] + (w._data.shape[0],))
         else:
-            y = xd @ w.data.T
+            y = xd @ w._data.T
         if b is not None:
-            y += b.data
+            y += b._data
         ctx.save_for_backward(x, w)
         return y
 
@@ -60,7 +60,7 @@ def linear(input, weight, bias=None):
         bad, what = ("input", input) if not isinstance(input, Tensor) else ("weight", weight)
         raise ArgumentTypeError(f"linear: expected {bad} to be a cr.Tensor, got "
                                 f"{type(what).__name__}")
-    xd, wd = input.data, weight.data
+    xd, wd = input._data, weight._data
     if xd.ndim == 0 or wd.ndim != 2 or xd.shape[-1] != wd.shape[1]:
         raise ShapeError(f"linear: input of shape {input.shape} does not fit weight of shape "
                          f"{weight.shape} (expected input (*, {wd.shape[-1]}) and weight "
@@ -68,7 +68,7 @@ def linear(input, weight, bias=None):
     if xd.dtype != wd.dtype:
         raise DTypeError(f"linear: input dtype {xd.dtype} does not match weight dtype {wd.dtype}; "
                         f"convert one of them (x.to(cr.{wd.dtype}) or model.to(cr.{xd.dtype}))")
-    if bias is not None and (bias.data.shape != (wd.shape[0],) or bias.data.dtype != wd.dtype):
+    if bias is not None and (bias._data.shape != (wd.shape[0],) or bias._data.dtype != wd.dtype):
         raise ShapeError(f"linear: bias of shape {bias.shape} and dtype {bias.dtype} does not fit "
                          f"weight of shape {weight.shape} and dtype {wd.dtype} (expected shape "
                          f"({wd.shape[0]},) and the weight's dtype)")

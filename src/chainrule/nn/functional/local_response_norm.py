@@ -34,10 +34,10 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     if input.numel() == 0:
         return input * 1.0
     shape, c = tuple(input.shape), input.shape[1]
-    xp = namespace_of(input.data)
+    xp = namespace_of(input._data)
     sq = input * input
     before, after = size // 2, (size - 1) // 2     # zero channels padded on each side
-    parts = [Tensor(xp.zeros((shape[0], m) + shape[2:], dtype=input.data.dtype)) if m else None
+    parts = [Tensor(xp.zeros((shape[0], m) + shape[2:], dtype=input._data.dtype)) if m else None
              for m in (before, after)]
     parts = [p for p in (parts[0], sq, parts[1]) if p is not None]
     padded = _sh.cat(parts, 1) if len(parts) > 1 else sq

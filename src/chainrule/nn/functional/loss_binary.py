@@ -35,7 +35,7 @@ class BinaryCrossEntropy(Op):
     @_quiet
     def forward(ctx, x, t, w, reduction):
         xp = ctx.xp
-        a, y = x.data, t.data
+        a, y = x._data, t._data
         with xp.errstate(divide="ignore"):
             log_x = xp.maximum(xp.log(a), -100)
             log_1mx = xp.maximum(xp.log1p(-a), -100)
@@ -68,14 +68,14 @@ class BinaryCrossEntropy(Op):
 
 
 def _binary_target(name, input, target):
-    if (type(target) is Tensor and type(input) is Tensor and target.data.dtype is input.data.dtype
-            and input.data.dtype.kind == "f" and target.data.shape == input.data.shape):
+    if (type(target) is Tensor and type(input) is Tensor and target._data.dtype is input._data.dtype
+            and input._data.dtype.kind == "f" and target._data.shape == input._data.shape):
         return target    # the common case, valid as it is
     _check_input(name, input)
     target = _as_target(target)
-    if target.data.dtype.kind != "f":
+    if target._data.dtype.kind != "f":
         raise DTypeError(f"{name}: target must be a floating-point tensor of 0./1. labels (or "
-                        f"probabilities), got dtype {target.data.dtype}; pass target.float()")
+                        f"probabilities), got dtype {target._data.dtype}; pass target.float()")
     if target.shape != input.shape:
         raise _shape_error(name, input, target)
     return _cast_like(target, input)
@@ -96,8 +96,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     w = _constant("binary_cross_entropy", "weight", weight, input, input.shape)
     # (on a device the check would copy to the host in every step: there, as in PyTorch's CUDA
     # kernel, an input outside [0, 1] is not raised but gives a NaN loss)
-    if input.data.size and namespace_of(input.data) is numpy_namespace:
-        lo, hi = input.data.min(), input.data.max()
+    if input._data.size and namespace_of(input._data) is numpy_namespace:
+        lo, hi = input._data.min(), input._data.max()
         if not (lo >= 0 and hi <= 1):
             raise DataError(
                 f"binary_cross_entropy: input must hold probabilities in [0, 1], but its values "
@@ -122,7 +122,7 @@ class BinaryCrossEntropyWithLogits(Op):
     @_quiet
     def forward(ctx, x, t, w, pos_weight, reduction):
         xp = ctx.xp
-        a, y = x.data, t.data
+        a, y = x._data, t._data
         if xp.fuses and pos_weight is None:      # one kernel on a GPU, the same numbers
             z, v = xp.fused(_make_bce_logits_forward)(a, y, a.dtype.type(0))
             if w is not None:
@@ -177,7 +177,7 @@ class BinaryCrossEntropyWithLogits(Op):
         """ẏ = reduce(w · ((l·σ(x) - p·t) · ẋ + ((p - 1)·softplus(-x) - x) · ṫ)), from the VJP."""
         if tx is not None and ctx._saved[2] is None:      # e^-|x| was not kept: no VJP was asked
             x = ctx.primals[0]
-            a = x.data if isinstance(x, Tensor) else x
+            a = x._data if isinstance(x, Tensor) else x
             xp = namespace_of(a)
             ctx._saved = ctx._saved[:2] + (xp.exp(-xp.abs(a)),)
             ctx._saved_versions = ctx._saved_versions[:2] + (None,)
@@ -192,7 +192,7 @@ class _SigmoidFromExp(Sigmoid):
     @staticmethod
     def forward(ctx, x, z):
         xp = ctx.xp
-        y = xp.where(x.data >= 0, 1, z)      # the numerator, then one division by 1 + z
+        y = xp.where(x._data >= 0, 1, z)      # the numerator, then one division by 1 + z
         y /= 1 + z
         ctx.save_for_backward(y)
         return y

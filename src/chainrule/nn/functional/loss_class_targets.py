@@ -91,14 +91,14 @@ def _target_kind(name, input, target, allow_probs):
     ishape = tuple(input.shape)
     want = _index_target_shape(ishape)
     tshape = tuple(target.shape)
-    kind = target.data.dtype.kind
+    kind = target._data.dtype.kind
     if kind == "f":
         if allow_probs and tshape == ishape:
             return "probs"
         if tshape == want or (len(tshape) == len(want) + 1 and tshape[:1] + tshape[2:] == want
                               and tshape[1] == 1):
             raise DTypeError(
-                f"{name}: target has dtype {target.data.dtype} and shape {tshape}, which looks "
+                f"{name}: target has dtype {target._data.dtype} and shape {tshape}, which looks "
                 f"like class indices, but class indices must be integers: pass target.long()"
                 + (f" (class probabilities would have the input's shape {ishape})"
                    if allow_probs else ""))
@@ -108,7 +108,7 @@ def _target_kind(name, input, target, allow_probs):
     else:
         raise DTypeError(f"{name}: target must be integer class indices (int64)"
                         + (" or float class probabilities" if allow_probs else "")
-                        + f", got dtype {target.data.dtype}")
+                        + f", got dtype {target._data.dtype}")
     msg = (f"{name}: for input of shape {ishape}, target must hold class indices (integers) of "
            f"shape {want}")
     if allow_probs:
@@ -150,4 +150,4 @@ def _batched(input, target, kind):
         return input, target
     if kind == "probs":
         return input.reshape(1, -1), target.reshape(1, -1)
-    return input.reshape(1, -1), Tensor(target.data.reshape(1))
+    return input.reshape(1, -1), Tensor(target._data.reshape(1))

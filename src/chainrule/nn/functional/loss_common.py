@@ -51,9 +51,9 @@ def _check_input(name, input):
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"{name}: input must be a Tensor (the model's output), got "
                                 f"{type(input).__name__}")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"{name}: input must be a floating-point tensor, got dtype "
-                        f"{input.data.dtype}; convert it with input.float()")
+                        f"{input._data.dtype}; convert it with input.float()")
 
 
 def _as_target(target, dtype=None):
@@ -62,11 +62,11 @@ def _as_target(target, dtype=None):
 
 def _cast_like(t, input):
     """*t* in the input's float dtype (a target that requires grad is cast differentiably)."""
-    if t.data.dtype == input.data.dtype:
+    if t._data.dtype == input._data.dtype:
         return t
     if t._requires_grad:
-        return t.to(input.data.dtype)
-    return Tensor(t.data.astype(input.data.dtype))
+        return t.to(input._data.dtype)
+    return Tensor(t._data.astype(input._data.dtype))
 
 
 def _shape_error(name, input, target):
@@ -91,7 +91,7 @@ def _shape_error(name, input, target):
 
 def _regression_pair(name, input, target):
     _check_input(name, input)
-    target = _as_target(target, input.data.dtype)
+    target = _as_target(target, input._data.dtype)
     if target.shape != input.shape:
         raise _shape_error(name, input, target)
     return _cast_like(target, input)
@@ -106,12 +106,12 @@ def _constant(name, what, w, input, shape=None, exact=False):
         if w._requires_grad and _grad_state.enabled:
             raise AutogradError(f"{name}: {what} requires grad, but the loss is not differentiable "
                                 f"with respect to it (as in PyTorch); pass {what}.detach()")
-        if device_of(w.data) != device_of(input.data):
-            raise DeviceError(f"{name}: {what} is on device {device_of(w.data)} but the input is "
-                              f"on {device_of(input.data)}; move it with "
-                              f"{what}.to({str(device_of(input.data))!r})")
-        w = w.data
-    w = namespace_of(input.data).asarray(w).astype(input.data.dtype, copy=False)
+        if device_of(w._data) != device_of(input._data):
+            raise DeviceError(f"{name}: {what} is on device {device_of(w._data)} but the input is "
+                              f"on {device_of(input._data)}; move it with "
+                              f"{what}.to({str(device_of(input._data))!r})")
+        w = w._data
+    w = namespace_of(input._data).asarray(w).astype(input._data.dtype, copy=False)
     if shape is not None:
         try:
             ok = (w.shape if exact else np.broadcast_shapes(w.shape, shape)) == tuple(shape)
@@ -173,7 +173,7 @@ def jvp_by_vjp(ctx, tangents, class_axis=None):
 
 def _array(v):
     """The array behind a tensor (values handed to an op are tensors or arrays)."""
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 try:        # NumPy >= 2.0 keeps its error state in a context variable (``np.errstate`` sets it)
@@ -218,21 +218,21 @@ def float_input(name, input, what="input"):
     """*input*, checked to be a floating-point tensor."""
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"{name}: {what} must be a Tensor, got {type(input).__name__}")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"{name}: {what} must be a floating-point tensor, got dtype "
-                         f"{input.data.dtype}; convert it with {what}.float()")
+                         f"{input._data.dtype}; convert it with {what}.float()")
     return input
 
 
 def as_target(target, input):
     """*target* as a tensor of *input*'s float dtype (a target that requires grad is cast
     differentiably; a list or array is converted)."""
-    t = target if isinstance(target, Tensor) else Tensor(to_array(target, input.data.dtype))
-    if t.data.dtype == input.data.dtype:
+    t = target if isinstance(target, Tensor) else Tensor(to_array(target, input._data.dtype))
+    if t._data.dtype == input._data.dtype:
         return t
     if t.requires_grad:
-        return t.to(input.data.dtype)
-    return Tensor(t.data.astype(input.data.dtype))
+        return t.to(input._data.dtype)
+    return Tensor(t._data.astype(input._data.dtype))
 
 
 def check_number(value, name, where):

@@ -46,7 +46,7 @@ class CrossEntropy(Op):
     @_quiet
     def forward(ctx, x, target, y, valid, bad, w, reduction, eps):
         xp = ctx.xp
-        a = x.data
+        a = x._data
         c = a.shape[1]
         shifted = a - a.max(axis=1, keepdims=True)
         idx = wy = logp = None
@@ -76,7 +76,7 @@ class CrossEntropy(Op):
             denom = (v.size if wy is None else wy.sum()) if reduction == "mean" else None
             v = v.reshape(y.shape)
         else:
-            t = target.data
+            t = target._data
             if eps:
                 t = t * (1 - eps) + eps / c
             logp = shifted - lse
@@ -291,6 +291,6 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                              f"probability targets (it only applies to class indices)")
         out = CrossEntropy.apply(x, _cast_like(t, input), None, None, None, w, reduction, eps)
     else:
-        y, valid, bad = _class_targets(name, input.shape, t.data, ignore_index)
+        y, valid, bad = _class_targets(name, input.shape, t._data, ignore_index)
         out = CrossEntropy.apply(x, None, y, valid, bad, w, reduction, eps)
     return out.reshape(()) if unbatched and reduction == "none" else out

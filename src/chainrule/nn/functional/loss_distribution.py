@@ -30,7 +30,7 @@ def _xlogy_self(t):
     """t · log t, with 0 where t = 0 (``torch.xlogy(t, t)``; nan for t < 0 or nan)."""
     if t.requires_grad:
         return t * _el.log(_el.where(t == 0, 1.0, t))
-    a = t.data
+    a = t._data
     xp = namespace_of(a)
     with np.errstate(divide="ignore", invalid="ignore"):
         return Tensor(a * xp.log(xp.where(a == 0, 1, a)).astype(a.dtype, copy=False))
@@ -95,7 +95,7 @@ class _FloorValue(Op):
 
     @staticmethod
     def forward(ctx, v, lo):
-        return ctx.xp.maximum(v.data, lo).astype(v.data.dtype, copy=False)
+        return ctx.xp.maximum(v._data, lo).astype(v._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
@@ -112,8 +112,8 @@ def _variance(var, input):
         v = check_number(var, "var", "gaussian_nll_loss")
         if v < 0:
             raise ConfigError("var has negative entry/entries")
-        return Tensor(namespace_of(input.data).full(input.shape, v, input.data.dtype))
-    if bool((var.data < 0).any()):
+        return Tensor(namespace_of(input._data).full(input.shape, v, input._data.dtype))
+    if bool((var._data < 0).any()):
         raise ConfigError("var has negative entry/entries")
     vs, xs = tuple(var.shape), tuple(input.shape)
     if vs != xs:

@@ -58,9 +58,9 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 def _class_indices(target, nframe, dim):
     """*target* as an array of nframe class indices in [0, dim)."""
     if isinstance(target, Tensor):
-        y = target.data
+        y = target._data
     else:
-        y = Tensor(target).data
+        y = Tensor(target)._data
     if y.dtype.kind not in "iu":
         raise DTypeError(f"multi_margin_loss: target must hold integer class indices, got dtype "
                          f"{y.dtype}")
@@ -93,7 +93,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     nframe = input.shape[0] if input.ndim == 2 else 1
     dim = input.shape[-1] if input.ndim >= 1 else 1
     y = _class_indices(target, nframe, dim)
-    xp = namespace_of(input.data)
+    xp = namespace_of(input._data)
     y = xp.asarray(y)
     x = input.reshape(nframe, dim)
     x_y = x.gather(1, Tensor(y.reshape(nframe, 1).astype(xp.int64)))
@@ -106,7 +106,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         if weight.ndim > 1 or weight.numel() != dim:
             raise ShapeError(f"inconsistent weight size, expected {dim} but got "
                              f"{tuple(weight.shape)}")
-        hinge = hinge * Tensor(weight.data.reshape(dim)[y].astype(input.data.dtype)
+        hinge = hinge * Tensor(weight._data.reshape(dim)[y].astype(input._data.dtype)
                                .reshape(nframe, 1))
     others = xp.arange(dim)[None, :] != y[:, None]
     loss = _el.where(Tensor(others), hinge, 0.0).sum(1) / dim

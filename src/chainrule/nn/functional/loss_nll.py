@@ -26,7 +26,7 @@ class NllLoss(Op):
     @_quiet
     def forward(ctx, x, y, valid, bad, w, reduction):
         xp = ctx.xp
-        a = x.data
+        a = x._data
         idx = _flat_index(a.shape, y)
         flat = a.reshape(-1) if a.flags.c_contiguous else xp.ascontiguousarray(a).reshape(-1)
         v = -flat[idx]
@@ -75,6 +75,6 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     w = _class_weight(name, weight, input)
     unbatched = input.ndim == 1
     x, t = _batched(input, target, "index")
-    y, valid, bad = _class_targets(name, input.shape, t.data, ignore_index)
+    y, valid, bad = _class_targets(name, input.shape, t._data, ignore_index)
     out = NllLoss.apply(x, y, valid, bad, w, reduction)
     return out.reshape(()) if unbatched and reduction == "none" else out

@@ -30,7 +30,7 @@ class _Pointwise(Op):
     @staticmethod
     @_quiet
     def forward(ctx, x, t, w, reduction, param):
-        v = type(ctx).value(ctx.xp, x.data - t.data, param)
+        v = type(ctx).value(ctx.xp, x._data - t._data, param)
         denom = None
         if w is not None:
             v = v * w

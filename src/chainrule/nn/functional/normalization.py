@@ -18,7 +18,7 @@ from chainrule.tensor import Tensor
 
 def _array(v):
     """The array behind a tensor (values handed to an op are tensors or arrays)."""
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 def _count(shape, axes):
@@ -108,7 +108,7 @@ class _Normalize(Op):
     @staticmethod
     def forward(ctx, x, weight, bias, axes, pshape, eps, running=None):
         xp = ctx.xp
-        a = x.data
+        a = x._data
         mean = a.mean(axis=axes, keepdims=True)
         xc = a - mean
         var = xp.mean(xc * xc, axis=axes, keepdims=True)
@@ -116,13 +116,13 @@ class _Normalize(Op):
         xhat = xc * rstd
         y = xhat
         if weight is not None:
-            y = y * weight.data.reshape(pshape)
+            y = y * weight._data.reshape(pshape)
         if bias is not None:
-            y = y + bias.data.reshape(pshape)
+            y = y + bias._data.reshape(pshape)
         if running is not None:
             _update_running(running, mean, var, a.size // mean.size)
         ctx.save_for_backward(x, weight, xhat, rstd)
-        ctx.meta = (axes, pshape, (weight if weight is not None else bias).data.shape
+        ctx.meta = (axes, pshape, (weight if weight is not None else bias)._data.shape
                     if weight is not None or bias is not None else None)
         return y if y is not xhat else xhat.copy()
 
@@ -179,8 +179,8 @@ def _update_running(running, mean, var, n):
     unbiased = var * (n / (n - 1))
     for buf, stat in ((rm, mean), (rv, unbiased)):
         if buf is not None:
-            buf.data *= 1 - momentum
-            buf.data += momentum * stat.reshape(buf.data.shape).astype(buf.data.dtype, copy=False)
+            buf._data *= 1 - momentum
+            buf._data += momentum * stat.reshape(buf._data.shape).astype(buf._data.dtype, copy=False)
             buf._vc[0] += 1
 
 
@@ -197,13 +197,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"batch_norm: expected a cr.Tensor, got {type(input).__name__}")
-    a = input.data
+    a = input._data
     if a.ndim < 2:
         raise ShapeError(f"batch_norm: expected input of shape (N, C, ...), got {input.shape}")
     c = a.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
-        if t is not None and t.data.shape != (c,):
+        if t is not None and t._data.shape != (c,):
             raise ShapeError(f"batch_norm: {name} should have shape ({c},) for input with {c} "
                              f"channels (shape {input.shape}), got {t.shape}")
     pshape = (c,) + (1,) * (a.ndim - 2)
@@ -220,8 +220,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if running_mean is None or running_var is None:
         raise ConfigError("batch_norm: running_mean and running_var are needed when training=False")
     xp = namespace_of(a)
-    rstd = Tensor((1.0 / xp.sqrt(running_var.data + eps)).astype(a.dtype).reshape(pshape))
-    y = (input - Tensor(running_mean.data.astype(a.dtype).reshape(pshape))) * rstd
+    rstd = Tensor((1.0 / xp.sqrt(running_var._data + eps)).astype(a.dtype).reshape(pshape))
+    y = (input - Tensor(running_mean._data.astype(a.dtype).reshape(pshape))) * rstd
     if weight is not None:
         y = y * weight.reshape(pshape)
     if bias is not None:
@@ -239,11 +239,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise ArgumentTypeError(f"layer_norm: expected a cr.Tensor, got {type(input).__name__}")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if k == 0 or input.data.shape[input.data.ndim - k:] != shape or input.data.ndim < k:
+    if k == 0 or input._data.shape[input._data.ndim - k:] != shape or input._data.ndim < k:
         raise ShapeError(f"layer_norm: expected input with shape (*, {', '.join(map(str, shape))})"
                          f" for normalized_shape={shape}, got {input.shape}")
     for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and t.data.shape != shape:
+        if t is not None and t._data.shape != shape:
             raise ShapeError(f"layer_norm: {name} should have shape {shape}, got {t.shape}")
-    axes = tuple(range(input.data.ndim - k, input.data.ndim))
+    axes = tuple(range(input._data.ndim - k, input._data.ndim))
     return _Normalize.apply(input, weight, bias, axes, shape, eps)

@@ -29,7 +29,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         raise ConfigError("normalize: out= is not supported; use the returned tensor")
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"normalize: expected a cr.Tensor, got {type(input).__name__}")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"normalize: expected a floating-point tensor, got dtype {input.dtype}")
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not p > 0:
         raise ConfigError(f"normalize: p must be a positive number or inf, got p={p!r}")
@@ -44,5 +44,5 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     else:
         power = (input.abs() ** float(p)).sum(dim, keepdim=True)
     floor = float(eps) ** float(p)
-    floor = Tensor(namespace_of(power.data).asarray(floor, dtype=power.data.dtype))  # on its device
+    floor = Tensor(namespace_of(power._data).asarray(floor, dtype=power._data.dtype))  # on its device
     return input * _el.maximum(power, floor) ** (-1.0 / float(p))

@@ -20,7 +20,7 @@ class ConstantPad(Op):
 
     @staticmethod
     def forward(ctx, x, pads, value):
-        xp, a = ctx.xp, x.data
+        xp, a = ctx.xp, x._data
         ctx.meta = pads
         shape = tuple(n + lo + hi for n, (lo, hi) in zip(a.shape, pads))
         src = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(a.shape, pads))
@@ -68,7 +68,7 @@ def pad(input, pad, mode="constant", value=None):
             isinstance(p, numbers.Integral) and not isinstance(p, bool) for p in pad):
         raise ConfigError(f"pad: pad must be a sequence of ints, got {pad!r}")
     pad = tuple(int(p) for p in pad)
-    nd = input.data.ndim
+    nd = input._data.ndim
     if len(pad) % 2 or len(pad) // 2 > nd:
         raise ShapeError(f"pad: padding length must be even and at most twice the input's "
                          f"dimensions ({nd}, shape {input.shape}), got {len(pad)}: {pad}")
@@ -89,7 +89,7 @@ def pad(input, pad, mode="constant", value=None):
     if nd not in (k + 1, k + 2) or k > 3:
         raise ShapeError(f"pad: {mode} padding of the last {k} dims needs a {k + 1}D or {k + 2}D "
                          f"input, got shape {input.shape}")
-    xp = namespace_of(input.data)
+    xp = namespace_of(input._data)
     out = input
     for axis in range(nd - k, nd):
         lo, hi = pairs[axis]

@@ -21,7 +21,7 @@ _C = (slice(None),)
 
 
 def _array(v):
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 def _from_cf(xp, buf, win):
@@ -39,7 +39,7 @@ class MaxPool(Op):
 
     @staticmethod
     def forward(ctx, x, win, with_indices=False):
-        xp, a = ctx.xp, x.data
+        xp, a = ctx.xp, x._data
         src = _w.pad_spatial(xp, a, win, -math.inf)
         best = tap_of = None
         for t, _, sl in win.taps():
@@ -86,7 +86,7 @@ class TapScatter(Op):
     def forward(ctx, g, tap_of, win, shape):
         xp, tap_of = ctx.xp, _array(tap_of)
         ctx.meta = (tap_of, win)
-        gt = _w.to_cf(xp, g.data)
+        gt = _w.to_cf(xp, g._data)
         buf = xp.zeros((shape[1],) + win.padded + (shape[0],), dtype=gt.dtype)
         disjoint = _disjoint(win)
         for t, _, sl in win.taps():
@@ -112,7 +112,7 @@ class TapGather(Op):
 
     @staticmethod
     def forward(ctx, x, tap_of, win):
-        xp, a, tap_of = ctx.xp, x.data, _array(tap_of)
+        xp, a, tap_of = ctx.xp, x._data, _array(tap_of)
         ctx.meta = (tap_of, win, a.shape)
         src = _w.pad_spatial(xp, a, win, 0.0)
         out = xp.zeros(tap_of.shape, dtype=a.dtype)
@@ -159,7 +159,7 @@ class TapSum(Op):
 
     @staticmethod
     def forward(ctx, x, win, divisor):
-        xp, a, divisor = ctx.xp, x.data, _array(divisor)
+        xp, a, divisor = ctx.xp, x._data, _array(divisor)
         ctx.meta = (win, divisor, a.shape)
         src = _w.pad_spatial(xp, a, win, 0.0)
         acc = None
@@ -190,7 +190,7 @@ class TapSumT(Op):
     def forward(ctx, g, win, divisor, shape):
         xp, divisor = ctx.xp, _array(divisor)
         ctx.meta = (win, divisor)
-        gt = _w.to_cf(xp, g.data) / divisor
+        gt = _w.to_cf(xp, g._data) / divisor
         buf = xp.zeros((shape[1],) + win.padded + (shape[0],), dtype=gt.dtype)
         for _, _, sl in win.taps():
             buf[_C + sl] += gt
@@ -240,11 +240,11 @@ def _divisor(xp, win, count_include_pad, divisor_override, dtype):
 def _prepare(input, d, where):
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"{where}: expected a cr.Tensor, got {type(input).__name__}")
-    nd = input.data.ndim
+    nd = input._data.ndim
     if nd not in (d + 1, d + 2):
         raise ShapeError(f"{where}: expected {d + 1}D (unbatched) or {d + 2}D (batched) input, "
                          f"got {nd}D input of shape {input.shape}")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"{where}: expected a floating-point input, got dtype {input.dtype}")
     unbatched = nd == d + 1
     return (input.unsqueeze(0) if unbatched else input), unbatched
@@ -263,7 +263,7 @@ def _pool_windows(x, input, kernel_size, stride, padding, dilation, ceil_mode, d
             raise ConfigError(f"{where}: pad should be at most half of effective kernel size, but "
                               f"got padding={padding}, kernel_size={kernel_size} and "
                               f"dilation={dilation}")
-    return _w.make(kernel, stride, dilation, pad, pad, tuple(x.data.shape[2:]), where,
+    return _w.make(kernel, stride, dilation, pad, pad, tuple(x._data.shape[2:]), where,
                    ceil_mode=bool(ceil_mode), input_shape=input.shape)
 
 
@@ -279,7 +279,7 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
 
 
 def _ns(x):
-    return namespace_of(x.data)
+    return namespace_of(x._data)
 
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -290,7 +290,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
         raise ConfigError(f"{where}: divisor_override must be a non-zero number, got "
                           f"{divisor_override!r}")
     win = _pool_windows(x, input, kernel_size, stride, padding, 1, ceil_mode, d, where, False)
-    div = _divisor(_ns(x), win, count_include_pad, divisor_override, x.data.dtype)
+    div = _divisor(_ns(x), win, count_include_pad, divisor_override, x._data.dtype)
     y = TapSum.apply(x, win, div)
     return y.squeeze(0) if unbatched else y
 
@@ -301,10 +301,10 @@ def pool_to(input, kind, kernel, stride, pad_lo, pad_hi, where, count_include_pa
     unless *count_include_pad*, is not counted in an average."""
     x, _ = _prepare(input, len(kernel), where)
     win = _w.make(tuple(kernel), tuple(stride), (1,) * len(kernel), tuple(pad_lo), tuple(pad_hi),
-                  tuple(x.data.shape[2:]), where, input_shape=input.shape)
+                  tuple(x._data.shape[2:]), where, input_shape=input.shape)
     if kind == "max":
         return MaxPool.apply(x, win)
-    return TapSum.apply(x, win, _divisor(_ns(x), win, count_include_pad, None, x.data.dtype))
+    return TapSum.apply(x, win, _divisor(_ns(x), win, count_include_pad, None, x._data.dtype))
 
 
 # ---- the public functions ----------------------------------------------------------------------
@@ -380,7 +380,7 @@ def _averaging_matrix(xp, n, o, dtype):
 
 def _adaptive_avg_pool(input, output_size, d, where):
     x, unbatched = _prepare(input, d, where)
-    in_size = tuple(x.data.shape[2:])
+    in_size = tuple(x._data.shape[2:])
     out = _adaptive_size(output_size, in_size, d, where)
     if all(o == 1 for o in out):
         y = x.mean(dim=tuple(range(2, 2 + d)), keepdim=True)
@@ -389,7 +389,7 @@ def _adaptive_avg_pool(input, output_size, d, where):
         win = _w.make(k, k, (1,) * d, (0,) * d, (0,) * d, in_size, where)
         y = TapSum.apply(x, win, float(math.prod(k)))
     else:                         # overlapping windows of two sizes: y = A_h x A_wᵀ
-        xp, dtype = _ns(x), x.data.dtype
+        xp, dtype = _ns(x), x._data.dtype
         y = x
         for dim in range(d):
             a = Tensor(_averaging_matrix(xp, in_size[dim], out[dim], dtype))

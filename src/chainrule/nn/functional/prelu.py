@@ -23,7 +23,7 @@ def prelu(input, weight):
         if not isinstance(t, Tensor):
             raise ArgumentTypeError(f"prelu: expected {name} to be a cr.Tensor, got "
                                     f"{type(t).__name__}")
-        if t.data.dtype.kind != "f":
+        if t._data.dtype.kind != "f":
             raise DTypeError(f"prelu: expected a floating-point {name}, got dtype {t.dtype}")
     n = weight.numel()
     if weight.ndim > 1:

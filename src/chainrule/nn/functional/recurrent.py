@@ -82,11 +82,11 @@ class LSTMStep(Op):
     @staticmethod
     def forward(ctx, gx, h, c, w_hh, b_hh, w_hh_t=None):
         xp = ctx.xp
-        hidden = c.data.shape[-1]
-        z = h.data @ (w_hh.data.T if w_hh_t is None else w_hh_t)
-        z += gx.data
+        hidden = c._data.shape[-1]
+        z = h._data @ (w_hh._data.T if w_hh_t is None else w_hh_t)
+        z += gx._data
         if b_hh is not None:
-            z += b_hh.data
+            z += b_hh._data
         scale, shift, scale2 = _lstm_constants(xp, hidden, z.dtype)
         z *= scale                       # a = s·tanh(s·z) + b, in place: one tanh for 4 gates
         a = xp.tanh(z, out=z)
@@ -94,7 +94,7 @@ class LSTMStep(Op):
         a += shift
         i, f, g, o = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:3 * hidden], \
             a[:, 3 * hidden:]
-        c_new = f * c.data
+        c_new = f * c._data
         c_new += i * g
         h_new = xp.tanh(c_new)
         h_new *= o
@@ -160,11 +160,11 @@ class GRUStep(Op):
     @staticmethod
     def forward(ctx, gx, h, w_hh, b_hh, order="rzn", w_hh_t=None):
         xp = ctx.xp
-        hd, gxd = h.data, gx.data
+        hd, gxd = h._data, gx._data
         n_h = hd.shape[-1]
-        q = hd @ (w_hh.data.T if w_hh_t is None else w_hh_t)
+        q = hd @ (w_hh._data.T if w_hh_t is None else w_hh_t)
         if b_hh is not None:
-            q += b_hh.data
+            q += b_hh._data
         aux = xp.empty((hd.shape[0], 4 * n_h), dtype=q.dtype)
         rz = aux[:, :2 * n_h]
         xp.add(gxd[:, :2 * n_h], q[:, :2 * n_h], out=rz)   # (r, z) or (z, r): same columns
@@ -242,10 +242,10 @@ class RNNStep(Op):
     @staticmethod
     def forward(ctx, gx, h, w_hh, b_hh, nonlinearity="tanh", w_hh_t=None):
         xp = ctx.xp
-        p = h.data @ (w_hh.data.T if w_hh_t is None else w_hh_t)
-        p += gx.data
+        p = h._data @ (w_hh._data.T if w_hh_t is None else w_hh_t)
+        p += gx._data
         if b_hh is not None:
-            p += b_hh.data
+            p += b_hh._data
         y = xp.tanh(p, out=p) if nonlinearity == "tanh" else xp.maximum(p, 0, out=p)
         ctx.nonlinearity = nonlinearity
         ctx.save_for_backward(h, w_hh, y)
@@ -258,7 +258,7 @@ class RNNStep(Op):
         if ctx.nonlinearity == "tanh":
             gp = gy - gy * (y * y)
         else:                            # the kink's mask is a constant of the graph
-            yd = y.data if isinstance(y, Tensor) else y
+            yd = y._data if isinstance(y, Tensor) else y
             gp = gy * (yd > 0).astype(yd.dtype)
         n_gx, n_h, n_w, n_b = ctx.needs_input_grad[:4]
         return (gp if n_gx else None, gp @ w_hh if n_h else None, gp.T @ h if n_w else None,
@@ -273,7 +273,7 @@ class RNNStep(Op):
         tp = _zero_or(_affine_tangent(tgx, th, tw, tb, h, w_hh), y, xp)
         if ctx.nonlinearity == "tanh":
             return tp * (1 - y * y)
-        yd = y.data if isinstance(y, Tensor) else y
+        yd = y._data if isinstance(y, Tensor) else y
         return tp * (yd > 0).astype(yd.dtype)
 
 
@@ -283,7 +283,7 @@ class Unbind(Op):
 
     @staticmethod
     def forward(ctx, x):
-        xd = x.data
+        xd = x._data
         return tuple(xd[t] for t in range(xd.shape[0]))
 
     @staticmethod
@@ -300,7 +300,7 @@ class Stack(Op):
 
     @staticmethod
     def forward(ctx, *xs):
-        return ctx.xp.stack([x.data for x in xs])
+        return ctx.xp.stack([x._data for x in xs])
 
     @staticmethod
     def backward(ctx, gy):
@@ -353,7 +353,7 @@ def _check_cell(name, input, states, w_ih, w_hh, b_ih, b_hh, gates):
         if tuple(s.shape) != (input.shape[0], hidden):
             raise ShapeError(f"{name}: hx[{k}] has shape {tuple(s.shape)}; expected "
                              f"({input.shape[0]}, {hidden}) (batch, hidden_size)")
-    dtypes = {t.data.dtype for t in (input, w_ih, w_hh, *states, b_ih, b_hh) if t is not None}
+    dtypes = {t._data.dtype for t in (input, w_ih, w_hh, *states, b_ih, b_hh) if t is not None}
     if len(dtypes) != 1 or next(iter(dtypes)).kind != "f":
         raise DTypeError(f"{name}: input, states, weights and biases must share one floating "
                          f"dtype, got {sorted(str(d) for d in dtypes)}")

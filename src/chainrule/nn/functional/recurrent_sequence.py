@@ -50,15 +50,15 @@ def _project(xp, x, w_ih, biases, scale=None):
     """x W_ihᵀ + Σ biases for every step, (L, N, G) as one GEMM, times *scale* per column; and
     x's (L·N, F) matrix of rows (a copy when x is not contiguous, e.g. batch_first input: made
     once here and kept for W̄_ih)."""
-    xd = x.data
+    xd = x._data
     L, N, F = xd.shape
     rows = xd.reshape((L * N, F))
-    w_t = w_ih.data.T if scale is None else xp.multiply(w_ih.data.T, scale)
-    out = (rows @ w_t).reshape((L, N, w_ih.data.shape[0]))
+    w_t = w_ih._data.T if scale is None else xp.multiply(w_ih._data.T, scale)
+    out = (rows @ w_t).reshape((L, N, w_ih._data.shape[0]))
     bias = None
     for b in biases:
         if b is not None:
-            bias = b.data if bias is None else bias + b.data
+            bias = b._data if bias is None else bias + b._data
     if bias is not None:
         out += bias if scale is None else bias * scale
     return out, rows
@@ -66,7 +66,7 @@ def _project(xp, x, w_ih, biases, scale=None):
 
 def _recurrent_weight(xp, w_hh, scale=None):
     """W_hhᵀ as a contiguous array (h @ it is a plain GEMM), its columns times *scale*."""
-    w_t = xp.ascontiguousarray(w_hh.data.T)
+    w_t = xp.ascontiguousarray(w_hh._data.T)
     if scale is not None:
         w_t *= scale
     return w_t
@@ -134,15 +134,15 @@ class LSTMSequence(Op):
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
         xp = ctx.xp
-        L, N = x.data.shape[:2]
-        G = w_hh.data.shape[0]
+        L, N = x._data.shape[:2]
+        G = w_hh._data.shape[0]
         H = G // 4
-        scale, shift, scale2 = _lstm_constants(xp, H, x.data.dtype)
+        scale, shift, scale2 = _lstm_constants(xp, H, x._data.dtype)
         a, ctx.rows = _project(xp, x, w_ih, (b_ih, b_hh), scale)   # act(z) = s·tanh(s·z) + b
         w_t = _recurrent_weight(xp, w_hh, scale)
         hs, cs, tc = (xp.empty((L, N, H), dtype=a.dtype) for _ in range(3))
         buf, tmp = xp.empty((N, G), dtype=a.dtype), xp.empty((N, H), dtype=a.dtype)
-        h, c = h0.data, c0.data
+        h, c = h0._data, c0._data
         for t in _order(L, reverse):
             at = a[t]                    # the arithmetic on a contiguous buffer, written once
             xp.matmul(h, w_t, out=buf)
@@ -312,11 +312,11 @@ class GRUSequence(Op):
         hs = xp.empty((L, N, H), dtype=gx.dtype)
         aux = xp.empty((L, N, 4 * H), dtype=gx.dtype)
         q = xp.empty((N, G), dtype=gx.dtype)
-        h = h0.data
+        h = h0._data
         for t in _order(L, reverse):
             xp.matmul(h, w_t, out=q)
             if b_hh is not None:
-                q += b_hh.data
+                q += b_hh._data
             at, gxt = aux[t], gx[t]
             rz = at[:, :2 * H]
             xp.add(gxt[:, :2 * H], q[:, :2 * H], out=rz)
@@ -479,7 +479,7 @@ class RNNSequence(Op):
         hs, ctx.rows = _project(xp, x, w_ih, (b_ih, b_hh))
         w_t = _recurrent_weight(xp, w_hh)
         buf = xp.empty(hs.shape[1:], dtype=hs.dtype)
-        h = h0.data
+        h = h0._data
         for t in _order(hs.shape[0], reverse):
             ht = hs[t]
             xp.matmul(h, w_t, out=buf)
@@ -499,7 +499,7 @@ class RNNSequence(Op):
         x, h0, w_ih, w_hh, hs = ctx.saved_tensors
         L, N, H = hs.shape
         arrays = not isinstance(hs, Tensor)
-        hd = hs.data if not arrays else hs
+        hd = hs._data if not arrays else hs
         if arrays:                       # h' (the mask (relu) or 1 − h²) in a fresh buffer
             gp = xp.empty(hd.shape, dtype=hd.dtype)
             if ctx.nonlinearity == "relu":
@@ -544,7 +544,7 @@ class RNNSequence(Op):
         hs = ctx.outputs[0]
         L = hs.shape[0]
         tgx = _projection_tangent(x, w_ih, tx, tw_ih, (tb_ih, tb_hh))
-        hd = hs.data if isinstance(hs, Tensor) else hs
+        hd = hs._data if isinstance(hs, Tensor) else hs
         out, h, th = [None] * L, h0, th0
         for t in _order(L, ctx.reverse):
             tp = _zero_or(tangent_sum(None if tgx is None else tgx[t],

@@ -95,7 +95,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                           f"{mode!r}")
     if antialias:
         raise ConfigError(f"{where}: antialias=True is not supported")
-    nd = input.data.ndim
+    nd = input._data.ndim
     if nd not in (3, 4):
         raise ShapeError(f"{where}: expected 3D (N, C, L) or 4D (N, C, H, W) input, got "
                          f"{nd}D input of shape {input.shape}")
@@ -107,11 +107,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if need is None and align_corners is not None:
         raise ConfigError(f"{where}: align_corners option can only be set with the "
                           f"interpolating modes: linear | bilinear")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"{where}: expected a floating-point input, got dtype {input.dtype}")
     in_size = tuple(input.shape[2:])
     out, scales = _sizes(in_size, size, scale_factor, recompute_scale_factor, where)
-    xp, dtype = namespace_of(input.data), input.data.dtype
+    xp, dtype = namespace_of(input._data), input._data.dtype
     y = input
     for dim in range(d):
         n, o, axis = in_size[dim], out[dim], 2 + dim

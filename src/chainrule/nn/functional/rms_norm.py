@@ -22,7 +22,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"rms_norm: expected a cr.Tensor, got {type(input).__name__}")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise DTypeError(f"rms_norm: expected a floating-point tensor, got dtype {input.dtype}")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
@@ -32,7 +32,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if weight is not None and tuple(weight.shape) != shape:
         raise ShapeError(f"rms_norm: weight should have shape {shape}, got {tuple(weight.shape)}")
     if eps is None:
-        eps = float(np.finfo(input.data.dtype).eps)
+        eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(input.ndim - k, input.ndim))
     y = input * ((input * input).mean(dims, keepdim=True) + float(eps)) ** -0.5
     return y if weight is None else y * weight

@@ -39,7 +39,7 @@ class PReLU(Module):
 
     def reset_parameters(self):
         """Every slope back to *init*."""
-        self.weight.data[...] = self.init
+        self.weight._data[...] = self.init
 
     def forward(self, input):
         return prelu(input, self.weight)

@@ -32,7 +32,7 @@ def check_mask_dtype(mask, name, where):
     """A key_padding_mask or attn_mask must be a bool or float tensor (or None)."""
     if mask is None:
         return None
-    dtype = mask.data.dtype if isinstance(mask, Tensor) else np.asarray(mask).dtype
+    dtype = mask._data.dtype if isinstance(mask, Tensor) else np.asarray(mask).dtype
     if dtype.kind not in "bf":
         shape = tuple(mask.shape) if isinstance(mask, Tensor) else np.shape(mask)
         raise DTypeError(f"{where}: only bool and floating types of {name} are supported, got "

@@ -112,7 +112,7 @@ class _InputsNode(Function):
         ctx.set_materialize_grads(False)
         ctx.hook = hook
         hook._inputs_recorded = True
-        return tuple(t.data for t in tensors)
+        return tuple(t._data for t in tensors)
 
     @staticmethod
     def backward(ctx, *grads):
@@ -126,7 +126,7 @@ class _OutputsNode(Function):
     def forward(ctx, hook, *tensors):
         ctx.set_materialize_grads(False)
         ctx.hook = hook
-        return tuple(t.data for t in tensors)
+        return tuple(t._data for t in tensors)
 
     @staticmethod
     def backward(ctx, *grads):

@@ -70,7 +70,7 @@ class Linear(Module):
 
     def forward(self, input):
         p = self._parameters
-        if isinstance(input, Tensor) and input.data.shape[-1:] != (self.in_features,):
+        if isinstance(input, Tensor) and input._data.shape[-1:] != (self.in_features,):
             raise ShapeError(f"Linear({self.in_features}, {self.out_features}): expected input "
                              f"with last dimension {self.in_features}, got shape {input.shape}")
         return linear(input, p["weight"], p["bias"])

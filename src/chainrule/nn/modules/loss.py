@@ -18,9 +18,9 @@ def _as_buffer(where, what, value, one_d=False):
     if value is None:
         return None
     t = value if isinstance(value, Tensor) else Tensor(to_array(value))
-    if t.data.dtype.kind not in "fiu":
-        raise DTypeError(f"{where}: {what} must be a tensor of numbers, got dtype {t.data.dtype}")
-    if t.data.dtype.kind != "f":
+    if t._data.dtype.kind not in "fiu":
+        raise DTypeError(f"{where}: {what} must be a tensor of numbers, got dtype {t._data.dtype}")
+    if t._data.dtype.kind != "f":
         t = t.float()
     if one_d and t.ndim != 1:
         raise ShapeError(f"{where}: {what} must be a 1-D tensor with one value per class, got "

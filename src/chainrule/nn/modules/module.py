@@ -454,7 +454,7 @@ class Module:
                 continue
             value = state_dict[key]
             if isinstance(value, Tensor):
-                arr = value.data
+                arr = value._data
             elif isinstance(value, xp.ndarray):
                 arr = value
             elif hasattr(value, "__array__"):  # a torch tensor, a NumPy scalar, an array-like
@@ -469,10 +469,10 @@ class Module:
                               f'NumPy array (or an array-like with __array__, such as a torch '
                               f'tensor) from checkpoint but received {type(value)}')
                 continue
-            if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and t.data.dtype.kind != "f"):
+            if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and t._data.dtype.kind != "f"):
                 errors.append(f'While copying the parameter named "{key}", the checkpoint holds '
                               f'dtype {arr.dtype}, which cannot be loaded into the model\'s '
-                              f'{t.data.dtype} without losing values')
+                              f'{t._data.dtype} without losing values')
                 continue
             if arr.shape != t.shape:
                 errors.append(f"size mismatch for {key}: copying a param with shape {arr.shape} "
@@ -497,9 +497,9 @@ class Module:
                 else:
                     mod._buffers[attr] = new
             else:
-                if type(t.data) is not xp.ndarray:   # a parameter on a GPU: copy the values there
-                    arr = to_device(arr, device_of(t.data))
-                namespace_of(t.data).copyto(t.data, arr, casting="unsafe")
+                if type(t._data) is not xp.ndarray:   # a parameter on a GPU: copy the values there
+                    arr = to_device(arr, device_of(t._data))
+                namespace_of(t._data).copyto(t._data, arr, casting="unsafe")
                 t._vc[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 
@@ -513,13 +513,13 @@ class Module:
                 if t is None or id(t) in seen:
                     continue
                 seen.add(id(t))
-                new = fn(t.data)
-                if new is not t.data:
-                    t.data = new
+                new = fn(t._data)
+                if new is not t._data:
+                    t._data = new
                     t._vc[0] += 1
                 if t.grad is not None:
-                    g = fn(t.grad.data)
-                    if g is not t.grad.data:
+                    g = fn(t.grad._data)
+                    if g is not t.grad._data:
                         t.grad = Tensor(g)
         return self
 

@@ -81,7 +81,7 @@ class BatchNorm1d(Module):
             nbt = self.num_batches_tracked
             nbt.add_(1)                 # an op, so cr.compile records it
             if self.momentum is None:
-                factor = 1.0 / float(nbt.data)
+                factor = 1.0 / float(nbt._data)
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
         return batch_norm(input, self.running_mean if track else None,

@@ -137,7 +137,7 @@ class RNNBase(Module):
             raise ShapeError(f"{where}: input.size(-1) must be equal to input_size. Expected "
                              f"{self.input_size}, got {input.shape[-1]} (input shape "
                              f"{tuple(input.shape)})")
-        if input.data.dtype.kind != "f":
+        if input._data.dtype.kind != "f":
             raise DTypeError(f"{where}: expected a floating-point input, got dtype {input.dtype}")
         time_dim = 1 if self.batch_first and input.ndim == 3 else 0
         if input.shape[time_dim] == 0:
@@ -164,7 +164,7 @@ class RNNBase(Module):
             want = (want[0], want[2])
         if tuple(h.shape) != want:
             raise ShapeError(f"{where}: Expected {label} size {want}, got {_shape(h)}")
-        if h.data.dtype.kind != "f":
+        if h._data.dtype.kind != "f":
             raise DTypeError(f"{where}: expected a floating-point {label}, got dtype {h.dtype}")
 
     def _initial_states(self, hx, batch, batched, ref):
@@ -173,9 +173,9 @@ class RNNBase(Module):
         is_lstm = self.mode == "LSTM"
         n = self.num_layers * (2 if self.bidirectional else 1)
         if hx is None:
-            ns = namespace_of(ref.data)
-            zeros_h = Tensor(ns.zeros((batch, out_size), dtype=ref.data.dtype))
-            zeros_c = Tensor(ns.zeros((batch, self.hidden_size), dtype=ref.data.dtype)) \
+            ns = namespace_of(ref._data)
+            zeros_h = Tensor(ns.zeros((batch, out_size), dtype=ref._data.dtype))
+            zeros_c = Tensor(ns.zeros((batch, self.hidden_size), dtype=ref._data.dtype)) \
                 if is_lstm else None
             return [zeros_h] * n, [zeros_c] * n
         if is_lstm:
@@ -189,7 +189,7 @@ class RNNBase(Module):
             h0, c0 = hx, None
             self._check_state(h0, batch, batched, out_size, "hidden")
         for state in (h0, c0):
-            if state is not None and state.data.dtype != ref.data.dtype:
+            if state is not None and state._data.dtype != ref._data.dtype:
                 raise DTypeError(f"{self._describe()}: Input and hidden tensors are not the same "
                                  f"dtype, found input tensor with {ref.dtype} and hidden tensor "
                                  f"with {state.dtype}")
@@ -255,7 +255,7 @@ class RNNBase(Module):
         # LSTM with a projection: one fused step node per time step, then h W_hrᵀ
         steps = time_steps(linear(x, w_ih, None if b_ih is None else b_ih + b_hh))
         outs = [None] * len(steps)
-        w_t = namespace_of(w_hh.data).ascontiguousarray(w_hh.data.T)   # once: a plain GEMM
+        w_t = namespace_of(w_hh._data).ascontiguousarray(w_hh._data.T)   # once: a plain GEMM
         for t in (range(len(steps) - 1, -1, -1) if reverse else range(len(steps))):
             h, c, _ = LSTMStep.apply(steps[t], h, c, w_hh, None, w_t)
             h = linear(h, w_hr)
@@ -393,8 +393,8 @@ class RNNCellBase(Module):
         for i, h in enumerate(states):
             label = f"hidden{i}" if len(states) > 1 else "hidden"
             if h is None:
-                out.append(Tensor(namespace_of(x.data).zeros((x.shape[0], self.hidden_size),
-                                                             dtype=x.data.dtype)))
+                out.append(Tensor(namespace_of(x._data).zeros((x.shape[0], self.hidden_size),
+                                                             dtype=x._data.dtype)))
                 continue
             if not isinstance(h, Tensor):
                 raise ArgumentTypeError(f"{where}: expected {label} to be a cr.Tensor, got "
@@ -408,7 +408,7 @@ class RNNCellBase(Module):
             if batched and h.shape[0] != input.shape[0]:
                 raise ShapeError(f"{where}: Input batch size {input.shape[0]} doesn't match "
                                  f"{label} batch size {h.shape[0]}")
-            if h.data.dtype != x.data.dtype:
+            if h._data.dtype != x._data.dtype:
                 raise DTypeError(f"{where}: Input and hidden tensors are not the same dtype, found "
                                  f"input tensor with {input.dtype} and {label} tensor with "
                                  f"{h.dtype}")

@@ -54,7 +54,7 @@ class Embedding(Module):
         """Draw W from N(0, 1) and zero the padding row."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._data[self.padding_idx] = 0
             self.weight._vc[0] += 1
 
     @classmethod

@@ -21,7 +21,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     norm_type = float(norm_type)
     if not tensors:
         return Tensor(np.zeros((), dtype=np.float32))
-    arrays = [t.data for t in tensors]
+    arrays = [t._data for t in tensors]
     dtype = np.result_type(*arrays)
     if math.isinf(norm_type):
         agg = np.max if norm_type > 0 else np.min
@@ -54,11 +54,11 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
     if not grads:
         return total
-    t = total.data  # the coefficient is computed in the norm's dtype, as PyTorch does
+    t = total._data  # the coefficient is computed in the norm's dtype, as PyTorch does
     coef = min(t.dtype.type(max_norm) / (t + t.dtype.type(1e-6)), t.dtype.type(1.0))
     with np.errstate(invalid="ignore"):  # a non-finite norm gives NaN gradients, as in PyTorch
         for g in grads:
-            g.data *= g.data.dtype.type(coef)
+            g._data *= g._data.dtype.type(coef)
             g._vc[0] += 1
     return total
 
@@ -67,5 +67,5 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient elementwise to [-clip_value, clip_value] in place."""
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        np.clip(g.data, -clip_value, clip_value, out=g.data)
+        np.clip(g._data, -clip_value, clip_value, out=g._data)
         g._vc[0] += 1

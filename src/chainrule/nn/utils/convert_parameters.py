@@ -18,13 +18,13 @@ def vector_to_parameters(vec, parameters):
     if not isinstance(vec, Tensor):
         raise ArgumentTypeError(f"expected cr.Tensor, but got: {type(vec).__name__}")
     params = list(parameters)
-    need = sum(p.data.size for p in params)
-    if vec.ndim != 1 or vec.data.size != need:
+    need = sum(p._data.size for p in params)
+    if vec.ndim != 1 or vec._data.size != need:
         raise ShapeError(f"vector_to_parameters: expected a 1-D vector of {need} values for the "
                          f"parameters, got shape {vec.shape}")
     start = 0
     for p in params:
-        n = p.data.size
-        p.data[...] = vec.data[start:start + n].reshape(p.data.shape)
+        n = p._data.size
+        p._data[...] = vec._data[start:start + n].reshape(p._data.shape)
         p._vc[0] += 1
         start += n

@@ -191,7 +191,10 @@ def abort(errorcode=1):
     :func:`init`, exit this process with it. Use it where one rank must stop the whole job."""
     if _world.comm is None:
         raise SystemExit(errorcode)
-    _abort_now(int(errorcode))
+    errorcode = int(errorcode)
+    sys.stderr.write(f"chainrule.distributed: rank {rank()} of {size()} called abort({errorcode}); "
+                     f"ending the MPI job (MPI_Abort)\n")
+    _abort_now(errorcode)
 
 
 def _abort_now(errorcode):

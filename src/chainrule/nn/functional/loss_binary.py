@@ -36,6 +36,7 @@ class BinaryCrossEntropy(Op):
     def forward(ctx, x, t, w, reduction):
         xp = ctx.xp
         a, y = x._data, t._data
+        _check_probabilities(xp, a)
         with xp.errstate(divide="ignore"):
             log_x = xp.maximum(xp.log(a), -100)
             log_1mx = xp.maximum(xp.log1p(-a), -100)
@@ -94,17 +95,21 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     reduction = check_reduction(reduction, "binary_cross_entropy", size_average, reduce)
     target = _binary_target("binary_cross_entropy", input, target)
     w = _constant("binary_cross_entropy", "weight", weight, input, input.shape)
-    # (on a device the check would copy to the host in every step: there, as in PyTorch's CUDA
-    # kernel, an input outside [0, 1] is not raised but gives a NaN loss)
-    if input._data.size and namespace_of(input._data) is numpy_namespace:
-        lo, hi = input._data.min(), input._data.max()
+    return BinaryCrossEntropy.apply(input, target, w, reduction)
+
+
+def _check_probabilities(xp, a):
+    """Refuse an input outside [0, 1] (inside the op, so a compiled replay checks it too).  On a
+    device the check would copy to the host in every step: there, as in PyTorch's CUDA kernel, an
+    input outside [0, 1] is not raised but gives a NaN loss."""
+    if a.size and xp is numpy_namespace:
+        lo, hi = a.min(), a.max()
         if not (lo >= 0 and hi <= 1):
             raise DataError(
                 f"binary_cross_entropy: input must hold probabilities in [0, 1], but its values "
                 f"range over [{lo:.6g}, {hi:.6g}]; for raw scores (logits) use "
                 f"binary_cross_entropy_with_logits (nn.BCEWithLogitsLoss), which is also stabler "
                 f"than sigmoid followed by binary_cross_entropy")
-    return BinaryCrossEntropy.apply(input, target, w, reduction)
 
 
 class BinaryCrossEntropyWithLogits(Op):

@@ -32,7 +32,7 @@ from chainrule.compile.flat_codegen import (
     splat,
     store_leaf,
 )
-from chainrule.compile.trace import INPLACE, Proxy, Ref, Tracer
+from chainrule.compile.trace import INPLACE, Proxy, Ref, Tracer, _real
 from chainrule.grad_mode import state as _grad_state
 from chainrule.ops.shape import SumTo
 from chainrule.random import Generator, default_generator
@@ -682,19 +682,6 @@ def _outputs(ospec, out):
             yield o, v
         else:
             yield from _outputs(o, v)
-
-
-def _real(v):
-    t = type(v)
-    if t is Proxy:
-        return v._a
-    if t is Ref:
-        return v.value
-    if t is tuple or t is list:
-        return t(_real(x) for x in v)
-    if t is dict:
-        return {k: _real(x) for k, x in v.items()}
-    return v
 
 
 def _enc(tr, v):

@@ -65,3 +65,11 @@ def test_a_compiled_step_with_a_large_relu_replays_bit_identically():
     fn, compiled, params = run(True)
     assert [p.kind for p in fn.plans()] == ["flat"], [p.why_not_flat for p in fn.plans()]
     assert compiled == eager and all((a == b).all() for a, b in zip(params, eager_params))
+
+
+def test_the_large_path_passes_gradcheck():
+    # 1,024+ elements take the bit-mask backward; values kept away from the kink at 0
+    x = cr.tensor(np.random.default_rng(2).choice([-1.0, 1.0], size=(32, 40))
+                  * np.random.default_rng(3).uniform(0.1, 1.0, size=(32, 40)),
+                  dtype=cr.float64, requires_grad=True)
+    assert cr.autograd.gradcheck(cr.relu, (x,))

@@ -10,8 +10,9 @@ import warnings
 
 import numpy as np
 
-from chainrule.backend import device_of, to_device
 from chainrule.errors import ArgumentTypeError, ConfigError, ShapeError
+from chainrule.grad_mode import no_grad
+from chainrule.ops.random_fill import write_host
 from chainrule.random import rng
 from chainrule.tensor import Tensor
 
@@ -26,13 +27,7 @@ def _shape(tensor, op):
 def _fill(tensor, values, op):
     """Write *values* into *tensor* in place and bump its version; return the tensor."""
     _shape(tensor, op)
-    arr = tensor._data
-    if type(arr) is np.ndarray:
-        np.copyto(arr, values, casting="unsafe")
-    else:   # a device array: the host's draws (the same numbers on every device), copied over
-        arr[...] = to_device(np.asarray(values).astype(arr.dtype), device_of(arr))
-    tensor._vc[0] += 1
-    return tensor
+    return write_host(tensor, values)
 
 
 def _empty(tensor):
@@ -90,13 +85,17 @@ def _calculate_correct_fan(tensor, mode):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    """Fill with draws from U(a, b)."""
-    return _fill(tensor, rng(generator).uniform(a, b, _shape(tensor, "uniform_")), "uniform_")
+    """Fill with draws from U(a, b): ``tensor.uniform_(a, b)`` outside the graph."""
+    _shape(tensor, "uniform_")
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    """Fill with draws from N(mean, std²)."""
-    return _fill(tensor, rng(generator).normal(mean, std, _shape(tensor, "normal_")), "normal_")
+    """Fill with draws from N(mean, std²): ``tensor.normal_(mean, std)`` outside the graph."""
+    _shape(tensor, "normal_")
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):

@@ -28,16 +28,22 @@ def _host(x):
     return a if type(a) is ndarray else np.asarray(a if not hasattr(a, "get") else a.get())
 
 
-def _write(x, values, op):
-    """Write host *values* into tensor *x* (cast to its dtype, on its device); bump its version."""
-    _check_inplace(x)
+def write_host(x, values):
+    """Write host *values* into tensor *x* (cast to its dtype, on its device: the same numbers on
+    every device) and bump its version; return x.  No graph check: ``nn.init`` fills leaves."""
     arr = x._data
     if type(arr) is ndarray:
         np.copyto(arr, values, casting="unsafe")
-    else:   # a device array: the host's draws, copied over
+    else:   # a device array: the host's values, copied over
         arr[...] = to_device(np.asarray(values).astype(arr.dtype), device_of(arr))
     x._vc[0] += 1
     return x
+
+
+def _write(x, values):
+    """:func:`write_host` after the in-place rules of ``fill_``."""
+    _check_inplace(x)
+    return write_host(x, values)
 
 
 def _float_target(x, op):
@@ -66,7 +72,7 @@ def uniform_(x, from_=0.0, to=1.0, *, generator=None, **kwargs):
     if a > b:
         raise ConfigError(f"uniform_ expects to return a [from, to) range, but found from={a} > "
                           f"to={b}")
-    return _write(x, rng(generator).uniform(a, b, x._data.shape), "uniform_")
+    return _write(x, rng(generator).uniform(a, b, x._data.shape))
 
 
 def normal_(x, mean=0.0, std=1.0, *, generator=None):
@@ -75,7 +81,7 @@ def normal_(x, mean=0.0, std=1.0, *, generator=None):
     mean, std = _number(mean, "mean", "normal_"), _number(std, "std", "normal_")
     if std < 0:
         raise ConfigError(f"normal expects std >= 0.0, but found std {std}")
-    return _write(x, rng(generator).normal(mean, std, x._data.shape), "normal_")
+    return _write(x, rng(generator).normal(mean, std, x._data.shape))
 
 
 def log_normal_(x, mean=1.0, std=2.0, *, generator=None):
@@ -84,7 +90,7 @@ def log_normal_(x, mean=1.0, std=2.0, *, generator=None):
     mean, std = _number(mean, "mean", "log_normal_"), _number(std, "std", "log_normal_")
     if std <= 0:
         raise ConfigError(f"log_normal_ expects std > 0.0, but found std={std}")
-    return _write(x, rng(generator).lognormal(mean, std, x._data.shape), "log_normal_")
+    return _write(x, rng(generator).lognormal(mean, std, x._data.shape))
 
 
 def exponential_(x, lambd=1.0, *, generator=None):
@@ -93,7 +99,7 @@ def exponential_(x, lambd=1.0, *, generator=None):
     lambd = _number(lambd, "lambd", "exponential_")
     if lambd <= 0:
         raise ConfigError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
-    return _write(x, rng(generator).exponential(1.0 / lambd, x._data.shape), "exponential_")
+    return _write(x, rng(generator).exponential(1.0 / lambd, x._data.shape))
 
 
 def cauchy_(x, median=0.0, sigma=1.0, *, generator=None):
@@ -102,7 +108,7 @@ def cauchy_(x, median=0.0, sigma=1.0, *, generator=None):
     median, sigma = _number(median, "median", "cauchy_"), _number(sigma, "sigma", "cauchy_")
     if sigma <= 0:
         raise ConfigError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
-    return _write(x, median + sigma * rng(generator).standard_cauchy(x._data.shape), "cauchy_")
+    return _write(x, median + sigma * rng(generator).standard_cauchy(x._data.shape))
 
 
 def geometric_(x, p, *, generator=None):
@@ -111,7 +117,7 @@ def geometric_(x, p, *, generator=None):
     p = _number(p, "p", "geometric_")
     if not 0 < p < 1:
         raise ConfigError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    return _write(x, rng(generator).geometric(p, x._data.shape), "geometric_")
+    return _write(x, rng(generator).geometric(p, x._data.shape))
 
 
 def bernoulli_(x, p=0.5, *, generator=None):
@@ -124,7 +130,7 @@ def bernoulli_(x, p=0.5, *, generator=None):
     except ValueError:
         raise ShapeError(f"bernoulli_: p of shape {tuple(probs.shape)} cannot be broadcast to the "
                          f"tensor's shape {tuple(shape)}") from None
-    return _write(x, rng(generator).random(shape) < probs, "bernoulli_")
+    return _write(x, rng(generator).random(shape) < probs)
 
 
 def random_(x, from_=0, to=None, *, generator=None, **kwargs):
@@ -146,7 +152,7 @@ def random_(x, from_=0, to=None, *, generator=None, **kwargs):
     if from_ >= to:
         raise ConfigError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= "
                           f"to={to}")
-    return _write(x, rng(generator).integers(from_, to, x._data.shape), "random_")
+    return _write(x, rng(generator).integers(from_, to, x._data.shape))
 
 
 def bernoulli(input, p=None, *, generator=None):  # noqa: A002 - PyTorch's name

@@ -47,13 +47,17 @@ def check_reduction(reduction, where, size_average=None, reduce=None):
     return reduction
 
 
-def _check_input(name, input):
+def _check_input(name, input, classes=False):
+    """A floating-point tensor; with *classes*, one with a class dimension (not 0-d)."""
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"{name}: input must be a Tensor (the model's output), got "
                                 f"{type(input).__name__}")
     if input._data.dtype.kind != "f":
         raise DTypeError(f"{name}: input must be a floating-point tensor, got dtype "
                         f"{input._data.dtype}; convert it with input.float()")
+    if classes and input._data.ndim == 0:
+        raise ShapeError(f"{name}: input must have a class dimension: shape (C,), (N, C) or "
+                         f"(N, C, d1, ...), got a 0-d tensor")
 
 
 def _as_target(target, dtype=None):

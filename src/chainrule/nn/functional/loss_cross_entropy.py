@@ -270,10 +270,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """
     name = "cross_entropy"
     reduction = check_reduction(reduction, name, size_average, reduce)
-    _check_input(name, input)
-    if input.ndim == 0:
-        raise ShapeError(f"{name}: input must have a class dimension: shape (C,), (N, C) or "
-                         f"(N, C, d1, ...), got a 0-d tensor")
+    _check_input(name, input, classes=True)
     target = _as_target(target)
     kind = _target_kind(name, input, target, allow_probs=True)
     if not 0.0 <= label_smoothing <= 1.0:

@@ -7,7 +7,6 @@ tensor(0.1000)
 import math
 
 
-from chainrule.errors import ShapeError
 from chainrule.function import Op
 from chainrule.ops.indexing import IndexAdd
 from chainrule.nn.functional.loss_common import (_as_target, _check_input, _quiet, _reduce, _scale,
@@ -66,10 +65,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """
     name = "nll_loss"
     reduction = check_reduction(reduction, name, size_average, reduce)
-    _check_input(name, input)
-    if input.ndim == 0:
-        raise ShapeError(f"{name}: input must have a class dimension: shape (C,), (N, C) or "
-                         f"(N, C, d1, ...), got a 0-d tensor")
+    _check_input(name, input, classes=True)
     target = _as_target(target)
     _target_kind(name, input, target, allow_probs=False)
     w = _class_weight(name, weight, input)

@@ -62,3 +62,20 @@ def test_console_entry_point_runs_as_module(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "test accuracy" in proc.stdout
+
+
+def test_optimizer_names_come_from_the_keras_registry(tmp_path, capsys):
+    """--optimizer takes every name of cr.keras's optimizer registry (nadam, lion, adadelta
+    included), and a typo names the closest of them and lists them all."""
+    from chainrule.keras.registry import optimizer_names
+    with pytest.raises(SystemExit):
+        main(["train", "heart", "--optimizer", "nadm"])
+    err = capsys.readouterr().err
+    assert "Unknown optimizer: 'nadm'. Did you mean 'nadam'?" in err
+    assert "Known optimizers: " + ", ".join(optimizer_names()) in err
+    out = tmp_path / "run"
+    assert main(["train", "heart", "--epochs", "2", "--optimizer", "lion", "--lr", "1e-4",
+                 "--out", str(out)]) == 0
+    assert "lion lr=0.0001" in capsys.readouterr().out
+    model, _, _ = load_model(out / "model.chainrule")
+    assert model.count_params() == 481

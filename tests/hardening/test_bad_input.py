@@ -651,7 +651,7 @@ def test_cli_unknown_optimizer_suggests_the_closest(capsys):
         main(["train", "heart", "--optimizer", "adamm"])
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert "unknown optimizer 'adamm'. Did you mean 'adam'" in err and "adamw" in err
+    assert "Unknown optimizer: 'adamm'. Did you mean 'adam'?" in err and "adamw" in err
 
 
 def _csv(path, header, rows):

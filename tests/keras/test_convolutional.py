@@ -4,6 +4,7 @@ output sizes and crops, pooling that ignores padding), Keras's names, initialize
 gradients by gradcheck, a functional model end to end, saving, and errors."""
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -328,3 +329,30 @@ def test_kernel_larger_than_input_and_bad_arguments():
         layers.ZeroPadding2D((1, 2, 3))
     with pytest.raises(ValueError, match="interpolation"):
         layers.UpSampling2D(interpolation="cubic")
+
+
+@pytest.mark.parametrize("make, x, argument", [
+    (lambda: layers.Conv2D(2, (3, 5), name="c"), cr.ones(1, 4, 4, 3), r"kernel_size=\(3, 5\)"),
+    (lambda: layers.Conv2D(2, 3, dilation_rate=2, name="c"), cr.ones(1, 4, 9, 3),
+     r"kernel_size=\(3, 3\) \(dilated \(5, 5\)\)"),
+    (lambda: layers.Conv1D(2, 3, name="c"), cr.ones(2, 2, 5), r"kernel_size=\(3,\)"),
+    (lambda: layers.MaxPooling2D((1, 3), name="c"), cr.ones(2, 5, 2, 7), r"pool_size=\(1, 3\)"),
+    (lambda: layers.AveragePooling2D(3, name="c", data_format="channels_first"),
+     cr.ones(1, 3, 2, 9), r"pool_size=\(3, 3\)"),
+])
+def test_kernel_larger_than_input_names_the_users_shape_before_any_state_changes(make, x,
+                                                                                 argument):
+    """The error names the layer, the argument and the input's shape as given (channels last
+    stays channels last), and comes before any weight is drawn."""
+    layer = make()
+    state = cr.get_rng_state()
+    shape = re.escape(str(tuple(x.shape)))
+    with pytest.raises(ValueError, match=rf"{type(layer).__name__} 'c'.*larger than the padded "
+                                         rf"input.*{argument}.*{shape}"):
+        layer(x)
+    assert layer.weights == []
+    if type(layer).__name__.startswith("Conv"):
+        assert not layer.built                           # built again, whole, on a good input
+    assert cr.get_rng_state() == state
+    with pytest.raises(ValueError, match=r"larger than the padded input.*\(None, "):
+        layer(layers.Input(tuple(x.shape[1:])))          # symbolic input: at model building

@@ -152,6 +152,22 @@ def test_bidirectional_return_state_lists_forward_then_backward_states():
     np.testing.assert_allclose(_np(out)[:, 4:], _np(h_b), atol=1e-6)
 
 
+def test_bidirectional_with_a_backward_layer_of_other_units():
+    """The symbolic shapes are the computed ones: concat gives 3 + 2 units, the states are each
+    layer's own, and a merge that needs equal shapes says which two it got."""
+    x = layers.Input((4, 5))
+    bi = layers.Bidirectional(layers.GRU(3, return_state=True),
+                              backward_layer=layers.GRU(2, go_backwards=True, return_state=True))
+    out, h_f, h_b = bi(x)
+    assert (out.shape, h_f.shape, h_b.shape) == ((None, 5), (None, 3), (None, 2))
+    model = cr.Model(x, layers.Dense(1)(out))
+    y, s_f, s_b = bi(cr.randn(2, 4, 5))
+    assert y.shape == (2, 5) and model(cr.randn(2, 4, 5)).shape == (2, 1)
+    with pytest.raises(cr.errors.ShapeError, match=r"forward layer gives \(None, 3\)"):
+        layers.Bidirectional(layers.GRU(3), merge_mode="sum",
+                             backward_layer=layers.GRU(2, go_backwards=True))(x)
+
+
 def test_time_distributed_applies_one_layer_to_every_step():
     x = _rand(2, 5, 3)
     td = layers.TimeDistributed(layers.Dense(4))

@@ -204,3 +204,21 @@ def test_bad_input():
         adaptive_avg_pool2d(cr.ones(1, 1, 4, 4), (0, 2))
     with pytest.raises(ConfigError, match="divisor_override"):
         AvgPool2d(2, divisor_override=0)
+
+
+@pytest.mark.parametrize("layer, x, match", [
+    (lambda: MaxPool2d(3), (1, 1, 2, 2), r"MaxPool2d\(kernel_size=3\): the kernel is larger.*"
+                                        r"\(1, 1, 2, 2\).*kernel size \(3, 3\)"),
+    (lambda: cr.nn.MaxPool1d(2), (4, 4, 4, 4), r"MaxPool1d\(kernel_size=2\): expected 2D.*"
+                                              r"\(4, 4, 4, 4\)"),
+    (lambda: cr.nn.AvgPool1d(4), (1, 2, 3), r"AvgPool1d\(kernel_size=\(4,\)\): the kernel is "
+                                           r"larger.*\(1, 2, 3\)"),
+    (lambda: AvgPool2d(2, padding=2), (1, 1, 6, 6), r"AvgPool2d\(kernel_size=2\): pad should"),
+    (lambda: cr.nn.AdaptiveAvgPool2d((0, 1)), (1, 1, 4, 4),
+     r"AdaptiveAvgPool2d\(output_size=\(0, 1\)\): output_size"),
+])
+def test_layers_name_themselves_in_input_errors(layer, x, match):
+    """A pooling layer's forward refuses a bad input naming the layer and its kernel, as the
+    convolution layers do (the functional forms name themselves: max_pool2d ...)."""
+    with pytest.raises((ShapeError, ConfigError), match=match):
+        layer()(cr.ones(*x))

@@ -19,10 +19,10 @@ import numpy as np
 import chainrule as cr
 from chainrule.atomic_write import write_atomic
 from chainrule.datasets import load_heart_disease
-from chainrule.errors import CheckpointError, ConfigError, suggest
-from chainrule.keras import optimizers
+from chainrule.errors import CheckpointError, ConfigError
 from chainrule.keras.applications.heart import build_model, count_parameters
 from chainrule.keras.callbacks import Callback
+from chainrule.keras.registry import OPTIMIZERS as OPTIMIZER_REGISTRY, optimizer_names, unknown_name
 from chainrule.keras.saving import dict_to_model, model_to_dict
 from chainrule.metrics import accuracy_score, confusion_matrix, roc_auc_score
 from chainrule.preprocessing import TabularPreprocessor, train_test_split
@@ -30,9 +30,6 @@ from chainrule.training.model_file import load_model_file
 
 MODEL_FORMAT = "chainrule.heart-model"
 MODEL_VERSION = 2
-OPTIMIZERS = {"adam": optimizers.Adam, "adamw": optimizers.AdamW, "sgd": optimizers.SGD,
-              "rmsprop": optimizers.RMSprop, "adagrad": optimizers.Adagrad,
-              "adamax": optimizers.Adamax}
 
 
 def add_arguments(p):
@@ -41,8 +38,8 @@ def add_arguments(p):
     p.add_argument("--batch-size", type=int, default=32, help="mini-batch size (32)")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate (0.001)")
     p.add_argument("--optimizer", default="adam", type=_optimizer_name,
-                   metavar="{" + ",".join(sorted(OPTIMIZERS)) + "}",
-                   help="optimiser (adam)")
+                   metavar="{" + ",".join(optimizer_names()) + "}",
+                   help="optimiser, a Keras-style name (adam)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the initial weights "
                                                        "and the shuffling (0)")
     p.add_argument("--test-size", type=float, default=0.2, help="held-out test fraction (0.2)")
@@ -55,9 +52,9 @@ def add_arguments(p):
 
 def _optimizer_name(text):
     """argparse type of ``--optimizer``: a known name, or an error with the closest one."""
-    if text not in OPTIMIZERS:
-        raise argparse.ArgumentTypeError(f"unknown optimizer {text!r}.{suggest(text, OPTIMIZERS)} "
-                                         f"Choose from {', '.join(sorted(OPTIMIZERS))}")
+    names = optimizer_names()                 # the Keras registry's names
+    if text not in names:
+        raise argparse.ArgumentTypeError(str(unknown_name("optimizer", text, names)))
     return text
 
 
@@ -140,7 +137,7 @@ def run(args):
 
     cr.manual_seed(args.seed)  # initial weights and the shuffling of every epoch
     model = build_model(pre.n_features_out_, args.hidden)
-    model.compile(optimizer=OPTIMIZERS[args.optimizer](learning_rate=args.lr),
+    model.compile(optimizer=OPTIMIZER_REGISTRY.lookup(args.optimizer)(learning_rate=args.lr),
                   loss="binary_crossentropy", metrics=["accuracy"],
                   jit_compile=True)   # each step recorded once (per batch size), then replayed
     say(f"heart disease: {len(y_train)} train / {len(y_val)} validation / {len(y_test)} test "

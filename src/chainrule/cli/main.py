@@ -11,7 +11,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="chainrule", description="chainrule: backpropagation you can read.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    train = sub.add_parser("train", help="train a model (the built-in job: heart)")
+    train = sub.add_parser("train",
+                           help="train a model (the built-in jobs: heart, addition, digits)")
     train_sub = train.add_subparsers(dest="job", metavar="JOB")
     heart.add_arguments(train_sub.add_parser(
         "heart", help="train the lectures' heart-disease network on the embedded Cleveland data"))
@@ -19,7 +20,8 @@ def build_parser():
         "addition", help="teach an LSTM (or --model transformer) to add numbers from characters"))
     digits.add_arguments(train_sub.add_parser(
         "digits", help="train a small convnet on the embedded 8x8 handwritten digits"))
-    predict.add_arguments(sub.add_parser("predict", help="score new patients with a saved model"))
+    predict.add_arguments(sub.add_parser(
+        "predict", help="score new patients (or digit images) with a saved model"))
     export.add_arguments(sub.add_parser("export", help="write a saved model as an ONNX file"))
     plots.add_arguments(sub)
     tour.add_arguments(sub)

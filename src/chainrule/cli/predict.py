@@ -33,8 +33,10 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def add_arguments(p):
-    p.add_argument("model", help="a model file written by 'chainrule train heart'")
-    p.add_argument("patients", help="a CSV file of patients, with a header row")
+    p.add_argument("model", help="a model file written by 'chainrule train heart' or "
+                                 "'chainrule train digits'")
+    p.add_argument("patients", help="a CSV file of patients, with a header row (heart); or of "
+                                    "images, 64 pixel values 0-16 per row (digits)")
     p.add_argument("--output", "-o", help="write the predictions to this CSV (default: print)")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="probability above which a patient is predicted ill (0.5)")

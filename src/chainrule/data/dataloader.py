@@ -4,8 +4,9 @@ With ``num_workers=0`` the batches are read in the calling process; with ``num_w
 worker processes (:mod:`~chainrule.data.worker`), giving the same batches in the same order.
 Fast path: when the dataset is a :class:`TensorDataset` (or a :class:`Subset` of one, as
 ``random_split`` makes) and the default collate is used, each batch is cut from every tensor with
-one fancy-index (``t.data[idx]``) instead of reading and stacking the samples one by one in Python
-(:mod:`~chainrule.data.fetch`). The batches are the same either way.
+one ``take`` of its rows instead of reading and stacking the samples one by one in Python
+(:mod:`~chainrule.data.fetch`), and with a built-in sampler an epoch's batches are sliced from its
+whole order in one loop. The batches are the same either way.
 """
 import multiprocessing
 import numbers
@@ -204,7 +205,12 @@ class DataLoader:
                 except StopIteration:
                     return
                 yield batch
-        for task in self._tasks():
+        bs = self.batch_sampler
+        if type(bs) is BatchSampler and hasattr(bs.sampler, "_epoch_indices"):
+            tasks = bs._cut(bs.sampler._epoch_indices())   # the epoch's order, cut in one loop
+        else:
+            tasks = self._tasks()
+        for task in tasks:
             yield fetcher.fetch(task)
 
     def __len__(self):

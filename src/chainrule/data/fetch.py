@@ -4,7 +4,8 @@ its worker processes.
 :class:`MapFetcher` reads a map-style dataset at a batch of indices (or one index when batching is
 off) and collates; when the dataset is a :class:`TensorDataset` (or a :class:`Subset` of one, as
 ``random_split`` makes) and the default collate is used, the batch is cut from every tensor with
-one fancy-index instead of reading and stacking samples one by one (the batches are the same).
+one ``take`` of its rows instead of reading and stacking samples one by one (the batches are the
+same).
 :class:`IterableFetcher` reads the next *batch_size* samples of a stream.
 """
 from itertools import islice
@@ -30,6 +31,15 @@ def tensor_source(dataset):
     return dataset.tensors, index_map
 
 
+def rows(a, idx):
+    """``a[idx]`` for a 1-d array of row indices: ``a.take(idx, 0)`` on a NumPy array of 2 or more
+    dimensions (the same values and layout, about 3x faster than fancy indexing for small batches).
+
+    Example: ``rows(np.arange(6).reshape(3, 2), np.array([2, 0]))`` is ``[[4, 5], [0, 1]]``.
+    """
+    return a.take(idx, 0) if type(a) is np.ndarray and a.ndim > 1 else a[idx]
+
+
 class MapFetcher:
     """``fetch(indices)``: the collated samples of a map-style dataset (``fetch(i)``: one sample,
     converted, when *batched* is False)."""
@@ -46,10 +56,11 @@ class MapFetcher:
             return self.collate_fn(self.dataset[index])
         if self.source is not None:
             tensors, index_map = self.source
-            idx = np.asarray(index, dtype=np.intp)
+            idx = index if type(index) is np.ndarray and index.dtype == np.intp \
+                else np.asarray(index, dtype=np.intp)
             if index_map is not None:
                 idx = index_map[idx]
-            return [Tensor(t._data[idx]) for t in tensors]
+            return [Tensor(rows(t._data, idx)) for t in tensors]
         idx = index.tolist() if isinstance(index, np.ndarray) else index
         return self.collate_fn([self.dataset[i] for i in idx])
 

@@ -87,7 +87,7 @@ class RandomSampler(Sampler):
         parts = [rng.permutation(n) for _ in range(k // n)]
         if k % n:
             parts.append(rng.permutation(n)[: k % n])
-        return np.concatenate(parts)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def __iter__(self):
         return iter(self._epoch_indices().tolist())
@@ -120,10 +120,7 @@ class BatchSampler(Sampler):
         """The epoch's batches: integer array slices for the built-in samplers, else lists."""
         bs = self.batch_size
         if hasattr(self.sampler, "_epoch_indices"):
-            order = self.sampler._epoch_indices()
-            stop = len(order) - len(order) % bs if self.drop_last else len(order)
-            for start in range(0, stop, bs):
-                yield order[start:start + bs]
+            yield from self._cut(self.sampler._epoch_indices())
             return
         batch = []
         for i in self.sampler:
@@ -133,6 +130,13 @@ class BatchSampler(Sampler):
                 batch = []
         if batch and not self.drop_last:
             yield batch
+
+    def _cut(self, order):
+        """The batches of one epoch whose whole order is *order*: its slices of ``batch_size``."""
+        bs = self.batch_size
+        stop = len(order) - len(order) % bs if self.drop_last else len(order)
+        for start in range(0, stop, bs):
+            yield order[start:start + bs]
 
     def __iter__(self):
         for idx in self._index_batches():

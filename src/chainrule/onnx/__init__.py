@@ -20,8 +20,8 @@ except ImportError as e:  # pragma: no cover - exercised where onnx is absent
 
 from chainrule.onnx.registry import UnsupportedLayerError, register_converter, supported
 from chainrule.onnx import (  # noqa: F401 - register the converters
-    image_converters, keras_converters, keras_image_converters, nn_converters,
-    recurrent_converters)
+    catalogue_converters, image_converters, keras_converters, keras_image_converters,
+    keras_recurrent_converters, nn_converters, recurrent_converters)
 from chainrule.onnx.builder import GraphBuilder, Value
 from chainrule.onnx.export import export
 

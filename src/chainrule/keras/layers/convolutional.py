@@ -83,6 +83,9 @@ class _Conv(SpatialLayer):
                               f"divisible by the number of groups. Received groups={self.groups},"
                               f" but the input has {channels} channels (full input shape is "
                               f"{shape_repr(tuple(input_shape))})")
+        if not self._transposed:
+            self._check_windows(input_shape, "kernel_size", self.kernel_size, self.strides,
+                                self.dilation_rate, self.padding)
         self.input_channels = channels
         if self._transposed:
             shape = self.kernel_size + (self.filters, channels)
@@ -103,6 +106,9 @@ class _Conv(SpatialLayer):
                              f"input shape to have value {self.input_channels} (the kernel has "
                              f"shape {shape_repr(tuple(self.kernel.shape))}), but received input "
                              f"with shape {shape_repr(tuple(shape))}")
+        if not self._transposed:
+            self._check_windows(shape, "kernel_size", self.kernel_size, self.strides,
+                                self.dilation_rate, self.padding)
 
     def _torch_kernel(self):
         """The kernel in chainrule.nn's layout (out, in/groups, *k) — (in, out, *k) transposed —

@@ -30,8 +30,13 @@ class _Pool(SpatialLayer):
         self.padding = padding
         self.data_format = data_format_arg(data_format, where)
 
+    def _check_input(self, shape):
+        self._check_rank(shape)
+        self._check_windows(shape, "pool_size", self.pool_size, self.strides,
+                            (1,) * self.rank, self.padding)
+
     def forward(self, inputs):
-        self._check_rank(tuple(inputs.shape))
+        self._check_input(tuple(inputs.shape))
         x = self._channels_first(inputs)
         size = tuple(x.shape[2:])
         ones = (1,) * self.rank
@@ -42,7 +47,7 @@ class _Pool(SpatialLayer):
         return self._channels_back(y)
 
     def compute_output_shape(self, input_shape):
-        self._check_rank(tuple(input_shape))
+        self._check_input(tuple(input_shape))
         spatial = tuple(output_length(n, k, s, 1, self.padding) for n, k, s in zip(
             self._spatial(input_shape), self.pool_size, self.strides))
         channels = input_shape[1 if self.data_format == "channels_first" else -1]

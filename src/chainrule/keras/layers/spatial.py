@@ -87,6 +87,22 @@ class SpatialLayer(Layer):
                              f"{self.rank + 2} (batch, {axes}), received input with shape "
                              f"{shape_repr(tuple(shape))}")
 
+    def _check_windows(self, shape, name, kernel, strides, dilation, padding):
+        """ShapeError, in the input's own layout, when a "valid" window of *kernel* (the layer's
+        argument *name*) does not fit the input's known spatial size: checked before any weight
+        is made or any output computed."""
+        if padding != "valid":
+            return
+        spatial = self._spatial(shape)
+        if any(n is not None and output_length(n, k, s, d, padding) <= 0
+               for n, k, s, d in zip(spatial, kernel, strides, dilation)):
+            span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+            span = f" (dilated {span})" if span != tuple(kernel) else ""
+            raise ShapeError(f"{type(self).__name__} '{self.name}': the kernel is larger than the "
+                             f"padded input: {name}={kernel}{span} does not fit input "
+                             f"of shape {shape_repr(tuple(shape))} (spatial size "
+                             f"{shape_repr(spatial)}) with padding='valid'")
+
     def _assemble(self, input_shape, spatial, channels):
         if self.data_format == "channels_first":
             return (input_shape[0], channels) + tuple(spatial)

@@ -125,16 +125,23 @@ class Bidirectional(MaskedLayer):
 
     def compute_output_shape(self, input_shape):
         shape = self.forward_layer.compute_output_shape(input_shape)
+        back = self.backward_layer.compute_output_shape(input_shape)
         states = []
-        if self.return_state:
-            shape, states = shape[0], list(shape[1:])
-        if self.merge_mode == "concat":
-            outs = [tuple(shape[:-1]) + (None if shape[-1] is None else 2 * shape[-1],)]
+        if self.return_state:   # the forward layer's states, then the backward layer's
+            shape, back, states = shape[0], back[0], list(shape[1:]) + list(back[1:])
+        shape, back = tuple(shape), tuple(back)
+        if self.merge_mode == "concat":   # the two layers may differ in units
+            width = None if None in (shape[-1], back[-1]) else shape[-1] + back[-1]
+            outs = [shape[:-1] + (width,)]
         elif self.merge_mode is None:
-            outs = [tuple(shape), tuple(shape)]
+            outs = [shape, back]
+        elif shape != back:
+            raise ShapeError(f"Bidirectional '{self.name}': merge_mode {self.merge_mode!r} needs "
+                             f"outputs of one shape, but the forward layer gives {shape} and the "
+                             f"backward layer {back}; use merge_mode='concat' or None")
         else:
-            outs = [tuple(shape)]
-        outs += states + states
+            outs = [shape]
+        outs += states
         return outs[0] if len(outs) == 1 else outs
 
     def compute_mask(self, inputs, mask=None):

@@ -1,16 +1,20 @@
 """Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``, as PyTorch's.
 
-Hyperparameters are checked when the layer is built; the math is ``nn.functional.pooling``'s.
+Hyperparameters are checked when the layer is built; the math is ``nn.functional.pooling``'s,
+and an input that does not fit is refused naming the layer (``MaxPool2d(kernel_size=3): ...``).
 """
 from chainrule.errors import ConfigError
 from chainrule.nn.functional import _windows as _w
-from chainrule.nn.functional.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d,
-                                             avg_pool2d, max_pool1d, max_pool2d)
+from chainrule.nn.functional.pooling import _adaptive_avg_pool, _avg_pool, _max_pool
 from chainrule.nn.modules.module import Module
 
 
+def _where(layer, kernel_size):
+    return f"{type(layer).__name__}(kernel_size={kernel_size!r})"
+
+
 def _check(layer, kernel_size, stride, padding, dilation, d):
-    where = f"{type(layer).__name__}(kernel_size={kernel_size!r})"
+    where = _where(layer, kernel_size)
     _w.as_tuple(kernel_size, d, "kernel_size", where)
     if stride is not None:
         _w.as_tuple(stride, d, "stride", where)
@@ -45,8 +49,8 @@ class MaxPool1d(_MaxPoolNd):
     _d = 1
 
     def forward(self, input):
-        return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                          self.ceil_mode, self.return_indices)
+        return _max_pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                         self.ceil_mode, self.return_indices, 1, _where(self, self.kernel_size))
 
 
 class MaxPool2d(_MaxPoolNd):
@@ -59,8 +63,8 @@ class MaxPool2d(_MaxPoolNd):
     _d = 2
 
     def forward(self, input):
-        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                          self.ceil_mode, self.return_indices)
+        return _max_pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                         self.ceil_mode, self.return_indices, 2, _where(self, self.kernel_size))
 
 
 class AvgPool1d(Module):
@@ -82,8 +86,8 @@ class AvgPool1d(Module):
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
     def forward(self, input):
-        return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad)
+        return _avg_pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                         self.count_include_pad, None, 1, _where(self, self.kernel_size))
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -110,8 +114,9 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, input):
-        return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad, self.divisor_override)
+        return _avg_pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                         self.count_include_pad, self.divisor_override, 2,
+                         _where(self, self.kernel_size))
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -129,7 +134,8 @@ class AdaptiveAvgPool1d(Module):
         self.output_size = output_size
 
     def forward(self, input):
-        return adaptive_avg_pool1d(input, self.output_size)
+        return _adaptive_avg_pool(input, self.output_size, 1,
+                                  f"AdaptiveAvgPool1d(output_size={self.output_size!r})")
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -147,7 +153,8 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, input):
-        return adaptive_avg_pool2d(input, self.output_size)
+        return _adaptive_avg_pool(input, self.output_size, 2,
+                                  f"AdaptiveAvgPool2d(output_size={self.output_size!r})")
 
     def extra_repr(self):
         return f"output_size={self.output_size}"

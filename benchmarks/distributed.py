@@ -12,8 +12,10 @@ at 8, 64 and 512 ranks, each rank keeping the configuration's batch (weak scalin
 
     T_step(N) = T_compute + Σ_buckets [2(N−1)/N · bucket_bytes / B + 2(N−1) · α]
 
-(no overlap of communication with compute: chainrule's engine has no gradient hook to start a
-bucket during backward). Needs mpi4py and an mpiexec (``pip install chainrule[mpi]``).
+(the projection assumes no overlap of communication with compute). The 2-rank steps alternate,
+in blocks, between buckets started during backward (post-accumulate-grad hooks, the default) and
+buckets started at ``step`` (the averaging after backward), and report both: the measured effect
+of the overlap. Needs mpi4py and an mpiexec (``pip install chainrule[mpi]``).
 """
 import argparse
 import json
@@ -31,6 +33,7 @@ sys.path.insert(0, str(HERE))
 
 SIZES_FULL = [1 << k for k in range(10, 29, 2)]     # 1 KiB, 4 KiB, ..., 256 MiB
 BUCKET_MB = 4.0
+OVERLAP_BLOCK = 1        # steps per block, alternating buckets during backward / at step
 
 
 # ---- the worker: runs under mpiexec ------------------------------------------------------------
@@ -60,10 +63,12 @@ def bench_allreduce(cr, sizes, budget_s):
     return out
 
 
-def bench_step(cr, cfg, steps):
+def bench_step(cr, cfg, steps, bucket_mb=None):
     """Seconds per data-parallel step (each rank its shard of cfg.batch): (compute, averaging,
-    whole step, averaging alone with no compute between the calls); each the median over the
-    steps of the slowest rank's time."""
+    whole step, averaging alone with no compute between the calls, whole step with the buckets
+    started at step, averaging with the buckets started at step); each the median over the steps
+    of the slowest rank's time. Blocks of OVERLAP_BLOCK steps alternate between the buckets
+    started during backward (the first four numbers) and at step (the last two)."""
     import configs
     from chainrule_step import build
     dist = cr.distributed
@@ -71,15 +76,17 @@ def bench_step(cr, cfg, steps):
     model = build(cfg, configs.init_weights(cfg))
     dist.broadcast_parameters(model.state_dict())
     opt = dist.DistributedOptimizer(cr.optim.Adam(model.parameters(), lr=configs.LR),
-                                    bucket_cap_mb=BUCKET_MB)
+                                    bucket_cap_mb=BUCKET_MB if bucket_mb is None else bucket_mb)
     loss_fn = cr.nn.BCEWithLogitsLoss() if cfg.loss == "bce" else cr.nn.CrossEntropyLoss()
     batches = []
     for x, y in configs.make_batches(cfg):
         a, b = dist.shard_range(len(x), rank, size)
         batches.append((cr.tensor(x[a:b]), cr.tensor(y[a:b])))
-    compute, sync, total = [], [], []
-    for i in range(steps + 3):
+    compute, sync, total, total_late, sync_late = [], [], [], [], []
+    for i in range(2 * steps + 3):
         x, y = batches[i % len(batches)]
+        overlap = i < 3 or (i - 3) // OVERLAP_BLOCK % 2 == 0
+        opt._sync.overlap = overlap
         dist.barrier()
         t0 = time.perf_counter()
         opt.zero_grad()
@@ -90,10 +97,14 @@ def bench_step(cr, cfg, steps):
         with opt.skip_synchronize():
             opt.step()
         t3 = time.perf_counter()
-        if i >= 3:
+        if i >= 3 and overlap:
             compute.append((t1 - t0) + (t3 - t2))
             sync.append(t2 - t1)
             total.append(t3 - t0)
+        elif i >= 3:
+            total_late.append(t3 - t0)
+            sync_late.append(t2 - t1)
+    opt._sync.overlap = True
     # the slowest rank sets the pace: take each step's maximum over the ranks
     alone = []                                     # the averaging without compute in between
     for _ in range(max(5, steps // 2)):
@@ -102,7 +113,7 @@ def bench_step(cr, cfg, steps):
         opt.synchronize()
         alone.append(time.perf_counter() - t0)
     stats = []
-    for v in (compute, sync, total, alone):
+    for v in (compute, sync, total, alone, total_late, sync_late):
         t = cr.tensor(np.array(v))
         dist.all_reduce(t, "max")
         stats.append(float(np.median(t.data)))
@@ -121,7 +132,7 @@ def worker(args):
     for name in args.configs.split(","):
         cfg = configs.CONFIGS[name]
         steps = max(3, args.steps // 10) if name == "wide" else args.steps
-        result["steps"][name] = bench_step(cr, cfg, steps)
+        result["steps"][name] = bench_step(cr, cfg, steps, args.bucket_mb)
     if cr.distributed.is_main_process():
         print("RESULT " + json.dumps(result), flush=True)
 
@@ -140,6 +151,8 @@ def launch(n, args):
     cmd = [mpiexec, "-n", str(n), sys.executable, __file__, "--worker",
            "--configs", args.configs, "--steps", str(args.steps),
            "--max-bytes", str(args.max_bytes), "--allreduce-budget", str(args.allreduce_budget)]
+    if args.bucket_mb is not None:
+        cmd += ["--bucket-mb", str(args.bucket_mb)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
     if out.returncode != 0:
         sys.exit(f"mpiexec -n {n} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
@@ -198,6 +211,17 @@ def report(one, two, args):
         alone = (f"{two['steps'][name][3] * 1e6:,.0f}" if len(two["steps"][name]) > 3 else "")
         lines.append(f"| {name} | {n_params:,} | {t1 * 1e6:,.0f} | {c2 * 1e6:,.0f} | "
                      f"{s2 * 1e6:,.0f} | {t2 * 1e6:,.0f} | {t1 / t2:.2f} | {alone} |")
+    lines += ["", "## Overlap (2 ranks): buckets started during backward vs at step, alternating "
+              f"blocks of {OVERLAP_BLOCK} steps", "",
+              "| config | step, buckets at step (µs) | step, during backward (µs) | ratio | "
+              "wait in step: at step (µs) | wait in step: during backward (µs) |",
+              "|---|---|---|---|---|---|"]
+    for name in args.configs.split(","):
+        st = two["steps"][name]
+        if len(st) < 6:
+            continue
+        lines.append(f"| {name} | {st[4] * 1e6:,.0f} | {st[2] * 1e6:,.0f} | {st[2] / st[4]:.2f} | "
+                     f"{st[5] * 1e6:,.0f} | {st[1] * 1e6:,.0f} |")
     lines += ["", "## Projection (each rank keeps the config's batch; ring Allreduce, "
                   f"{BUCKET_MB:g} MiB buckets, no overlap)", "",
               "| config | compute (µs) | N = 8 (µs) | N = 64 (µs) | N = 512 (µs) "
@@ -246,6 +270,9 @@ def main(argv=None):
     p.add_argument("--max-bytes", type=int, default=SIZES_FULL[-1])
     p.add_argument("--allreduce-budget", type=float, default=1.0,
                    help="seconds of repetitions per Allreduce size (at least 3)")
+    p.add_argument("--bucket-mb", type=float, default=None,
+                   help=f"gradient bucket size of the timed steps (default {BUCKET_MB:g} MiB; the "
+                        f"projection keeps {BUCKET_MB:g})")
     p.add_argument("--quick", action="store_true", help="--steps 20, up to 64 MiB, 0.3 s per size")
     p.add_argument("--json", help="write the raw results and the fit here")
     p.add_argument("--from-json", help="print the tables of a run saved with --json, run nothing")

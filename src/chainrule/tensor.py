@@ -188,6 +188,34 @@ class Tensor:
             hooks = node._hooks.setdefault(self._output_nr, {})
         return HookHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` as soon as backward has accumulated this leaf's whole gradient of
+        the pass into ``.grad`` (mid-backward, not at its end); the hook returns None.
+
+        As PyTorch's: leaves only, called in registration order, in no-grad mode unless
+        ``create_graph``; not by ``autograd.grad``.  ``remove()`` on the returned handle
+        unregisters it.
+
+        >>> v = cr.tensor([0., 0.], requires_grad=True)
+        >>> h = v.register_post_accumulate_grad_hook(lambda p: p.data.sub_(0.1 * p.grad))
+        >>> v.backward(cr.tensor([1., 2.]))
+        >>> v
+        tensor([-0.1000, -0.2000], requires_grad=True)
+        """
+        if not callable(hook):
+            raise ArgumentTypeError(f"register_post_accumulate_grad_hook: hook must be callable, "
+                                    f"got {type(hook).__name__}")
+        if not self._requires_grad:
+            raise AutogradError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise AutogradError("post accumulate grad hooks cannot be registered on non-leaf "
+                                "tensors")
+        entry = _post_acc_hooks.get(id(self))
+        if entry is None or entry[0]() is not self:
+            entry = _post_acc_hooks[id(self)] = (
+                _weakref.ref(self, _drop_leaf_hooks(id(self), _post_acc_hooks)), {})
+        return _PostAccHookHandle(entry[1], hook, id(self))
+
     @property
     def data(self):
         """A tensor sharing this one's memory, outside the graph, as ``torch.Tensor.data``: no
@@ -438,11 +466,16 @@ _leaf_hooks = {}
 the engine calls on a leaf's summed gradient before it reaches ``.grad``."""
 
 
-def _drop_leaf_hooks(key):
+_post_acc_hooks = {}
+"""id(leaf) -> (weak reference to the leaf, {handle id: hook}): the post-accumulate-grad hooks,
+which the engine calls with the leaf once its gradient of the pass is complete."""
+
+
+def _drop_leaf_hooks(key, registry=_leaf_hooks):
     def drop(ref):
-        entry = _leaf_hooks.get(key)
+        entry = registry.get(key)
         if entry is not None and entry[0] is ref:
-            del _leaf_hooks[key]
+            del registry[key]
     return drop
 
 
@@ -465,6 +498,22 @@ class HookHandle:
 
     def __exit__(self, *exc):
         self.remove()
+
+
+class _PostAccHookHandle(HookHandle):
+    """A post-accumulate-grad hook's handle: removing a leaf's last hook also drops the leaf from
+    the registry, so that backward without such hooks skips their bookkeeping."""
+
+    def __init__(self, hooks, hook, key):
+        super().__init__(hooks, hook)
+        self.key = key
+
+    def remove(self):
+        """Unregister the hook (a second call does nothing)."""
+        super().remove()
+        entry = _post_acc_hooks.get(self.key)
+        if entry is not None and entry[1] is self.hooks_dict_ref and not entry[1]:
+            del _post_acc_hooks[self.key]
 
 
 def wrap(arr):

@@ -23,6 +23,23 @@ def test_two_ranks_train_the_weights_of_one_process(run_mpi):
         "ok batchnorm_per_rank_statistics", "done equivalence")
 
 
+def test_buckets_start_in_order_in_one_process(run_mpi):
+    _ok(run_mpi("buckets_self.py", launcher=False), "ok bucket_order", "ok bucket_passes")
+
+
+def test_buckets_start_during_backward_and_change_nothing(run_mpi):
+    _ok(run_mpi("overlap.py"), "ok buckets_start_during_backward", "ok bit_identical_even_cap4",
+        "ok bit_identical_uneven_and_empty_cap0.0001", "ok backward_passes_per_step_2",
+        "ok zero_grad_drops_passes", "ok usage_errors", "ok one_bucket_accumulates_freely",
+        "ok hooks_follow_the_optimizer",
+        "ok user_collectives_between_backward_and_step", "done overlap")
+
+
+def test_sync_batchnorm_on_two_ranks_equals_batchnorm_on_the_global_batch(run_mpi):
+    _ok(run_mpi("sync_batchnorm.py"), "ok sync_batchnorm_4d", "ok sync_batchnorm_training",
+        "done sync_batchnorm")
+
+
 def test_broadcast_and_bit_identical_resume(run_mpi, tmp_path):
     _ok(run_mpi("broadcast_resume.py", tmp_path), "ok broadcast_parameters",
         "ok broadcast_optimizer_state", "ok resume_bit_identical")

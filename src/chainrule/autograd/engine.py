@@ -12,6 +12,9 @@
 4. Send each input's gradient along its edge: to the node that made it, or into a leaf's ``.grad``.
    A node's pending gradients are dropped as soon as it has run; its saved tensors are freed
    unless ``retain_graph=True``.
+5. A leaf with post-accumulate-grad hooks also has its incoming edges counted; when the last
+   one has arrived its ``.grad`` is complete and the hooks run then, mid-backward (what lets
+   data-parallel training start a gradient bucket's Allreduce during backward).
 
 With ``create_graph=True`` the backward calls are themselves recorded (grad mode stays on), so the
 gradients have a graph of their own and can be differentiated again.
@@ -25,7 +28,7 @@ from chainrule.errors import AutogradError
 from chainrule.grad_mode import state as _grad_state
 from chainrule.ops.namespace import tensor_namespace
 from chainrule.ops.shape import sum_to
-from chainrule.tensor import Tensor, _leaf_hooks, wrap
+from chainrule.tensor import Tensor, _leaf_hooks, _post_acc_hooks, wrap
 
 
 def unbroadcast(grad, shape):
@@ -146,6 +149,9 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
         keep = needed | targets
         root_nodes = [n for n in root_nodes if n in keep]
     deps = _topological_counts(root_nodes, keep)
+    post = None           # id(leaf) -> [edges still to arrive, got a gradient, leaf]
+    if _post_acc_hooks and accumulate:
+        post = _post_counts(deps, roots)
     ready = [n for n in root_nodes if deps[n] == 0]
     anomaly = _grad_state.anomaly
     while ready:
@@ -208,6 +214,21 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
                     else:
                         _deliver_to_leaf(nxt, g, create_graph, accumulate, leaf_grads, handed,
                                          borrowed)
+                if post is not None:
+                    entry = post.get(id(nxt))
+                    if entry is not None:
+                        entry[0] -= 1
+                        entry[1] = entry[1] or g is not None
+                        if entry[0] == 0:         # the leaf's last gradient of this pass
+                            if hooked and id(nxt) in hooked:
+                                _, hg, user = hooked.pop(id(nxt))
+                                _finish_held(nxt, hg, user, create_graph, handed, borrowed)
+                            if entry[1]:
+                                entry[1] = False
+                                if nxt._grad is g and id(nxt) in borrowed and not _shared(
+                                        g._data, i, in_grads, grads_out):
+                                    borrowed.discard(id(nxt))   # nobody else holds it: no copy
+                                _post_hooks(nxt, borrowed)
                 continue
             if keep is not None and nxt not in keep:
                 continue
@@ -229,6 +250,10 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, ac
                 g = _call_hooks(entry[1], g, leaf)
             _deliver_to_leaf(leaf, g, create_graph, accumulate, leaf_grads, handed, borrowed,
                              user=user)
+    if post is not None:     # leaves whose gradient came only as a root: complete now
+        for entry in post.values():
+            if entry[1]:
+                _post_hooks(entry[2], borrowed)
     if inputs is None:
         return None
     result = []
@@ -254,6 +279,66 @@ def _hold(hooked, leaf, g, user):
         entry[1] = entry[1] + g
         entry[2] = entry[2] or user
     return hooked
+
+
+def _post_counts(deps, roots):
+    """For the leaves with post-accumulate-grad hooks: how many edges of the graph lead into
+    each (a leaf that is a root itself starts with its gradient there)."""
+    post = {}
+    for node in deps:
+        for edge in node.next_functions:
+            if edge is not None and isinstance(edge[0], Tensor) and id(edge[0]) in _post_acc_hooks:
+                entry = post.get(id(edge[0]))
+                if entry is None:
+                    post[id(edge[0])] = [1, False, edge[0]]
+                else:
+                    entry[0] += 1
+    for t in roots:
+        if t.grad_fn is None and id(t) in _post_acc_hooks:
+            post.setdefault(id(t), [0, False, t])[1] = True
+    return post
+
+
+def _shared(arr, i, in_grads, grads_out):
+    """Whether *arr*, the gradient a node's backward gave its input *i*, shares memory with its
+    other inputs' gradients or with its own incoming gradients (passed through, maybe also held
+    by other nodes still to run)."""
+    base = arr if arr.base is None else arr.base
+    for j, x in enumerate(in_grads):
+        if j != i and x is not None:
+            x = x._data if isinstance(x, Tensor) else x
+            if x is base or getattr(x, "base", None) is base:
+                return True
+    for x in grads_out:
+        if x is not None and (x._data is base or x._data.base is base):
+            return True
+    return False
+
+
+def _finish_held(leaf, g, user, create_graph, handed, borrowed):
+    """A leaf with ``register_hook`` hooks whose gradient is complete: its hooks, then ``.grad``."""
+    entry = _leaf_hooks.get(id(leaf))
+    if entry is not None:
+        g = _call_hooks(entry[1], g, leaf)
+    _deliver_to_leaf(leaf, g, create_graph, True, None, handed, borrowed, user=user)
+
+
+def _post_hooks(leaf, borrowed):
+    """Run a leaf's post-accumulate-grad hooks, ``hook(leaf)``, in order.  A ``.grad`` that still
+    shares memory with a gradient waiting for another node is copied first, so a hook may edit it
+    in place."""
+    entry = _post_acc_hooks.get(id(leaf))
+    if entry is None:
+        return
+    if id(leaf) in borrowed and leaf._grad is not None:
+        leaf._grad = Tensor(leaf._grad._data.copy())
+        borrowed.discard(id(leaf))
+    for hook in list(entry[1].values()):
+        out = hook(leaf)        # None; a tensor like the leaf (``p.add_(...)``'s) is ignored
+        if out is not None and (not isinstance(out, Tensor) or out.shape != leaf.shape):
+            raise AutogradError(f"a post-accumulate-grad hook must return None (it may change "
+                                f"the tensor or its .grad in place), got "
+                                f"{type(out).__name__} {getattr(out, 'shape', '')}".rstrip())
 
 
 def _node_hooks(node, slots):

@@ -1,6 +1,6 @@
 """The entry points of backpropagation: ``Tensor.backward`` and ``autograd.grad``."""
 from chainrule import function as _function
-from chainrule.autograd.engine import _own, run_backward
+from chainrule.autograd.engine import _own, _post_hooks, run_backward
 from chainrule.backend import namespace_of
 from chainrule.errors import ArgumentTypeError, AutogradError
 from chainrule.tensor import Tensor
@@ -64,6 +64,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         for t, g in zip(inputs, got):
             if g is not None:    # never alias the caller's gradient or another .grad
                 t.grad = _own(g, handed, create_graph) if t.grad is None else t.grad + g
+                _post_hooks(t, ())   # its post-accumulate-grad hooks, as for backward()
         return
     run_backward(outputs, grads, retain_graph, create_graph)
 

@@ -10,7 +10,9 @@ weights one process would on the whole batch. Horovod's and torch.distributed's 
   writes files), :func:`abort`;
 * collectives on tensors: :func:`all_reduce` (in place; "sum", "avg", "max", "min"),
   :func:`broadcast`, :func:`all_gather`;
-* training: :class:`DistributedOptimizer` (bucketed gradient averaging),
+* training: :class:`DistributedOptimizer` (bucketed gradient averaging, started during
+  backward), ``cr.nn.SyncBatchNorm`` (batch statistics over all ranks; its default
+  :class:`ProcessGroup` is the world of :func:`init`),
   :func:`broadcast_parameters`, :func:`broadcast_optimizer_state`, :func:`shard` (this rank's rows of a batch),
   :func:`shard_for_step` (a trainer's hook, used by ``Model.fit``); and
   ``cr.data.DistributedSampler`` for a DataLoader.
@@ -47,9 +49,13 @@ from chainrule.distributed.optimizer import DistributedOptimizer
 from chainrule.distributed.state_broadcast import broadcast_optimizer_state, broadcast_parameters
 from chainrule.distributed.sharding import shard, shard_range
 from chainrule.distributed.data_parallel import shard_for_step
+from chainrule.distributed.process_group import ProcessGroup, world_group
+from chainrule.nn.modules import sync_batchnorm as _sync_batchnorm
+
+_sync_batchnorm.default_process_group = world_group    # cr.nn.SyncBatchNorm's world (see there)
 
 __all__ = ["init", "is_initialized", "is_distributed", "is_main_process", "launched_size", "rank",
            "size", "local_rank", "local_size", "get_rank", "get_world_size", "barrier", "abort",
            "comm", "mpi", "ReduceOp", "all_reduce", "broadcast", "all_gather",
            "DistributedOptimizer", "broadcast_parameters", "broadcast_optimizer_state", "shard",
-           "shard_range", "shard_for_step"]
+           "shard_range", "shard_for_step", "ProcessGroup"]

@@ -4,8 +4,13 @@ Averaging each parameter's gradient with its own Allreduce costs one network lat
 (a ResNet has hundreds); packing them into buffers of a few MiB pays it once per buffer and moves
 the bytes at full bandwidth (PyTorch DDP's buckets, Horovod's tensor fusion). The parameters go in
 reverse order, the order backward finishes their gradients in, so the first bucket holds the last
-layers. Buckets are non-blocking (``Iallreduce``): bucket *k* is on the wire while bucket *k*+1 is
-being packed, and all are waited for together.
+layers. Buckets are non-blocking (``Iallreduce``) and start *during* backward: a
+post-accumulate-grad hook on each parameter (:meth:`GradientBuckets.grad_ready`) counts the
+gradients of the pass that are complete, and a bucket starts as soon as all of its own are, while
+backward goes on with the earlier layers (PyTorch DDP's reducer). Buckets start strictly in
+bucket order (a bucket that is ready waits for the ones before it), so every rank calls the same
+collectives in the same order whatever its timing; the buckets not started during backward start
+in :meth:`GradientBuckets.reduce`, which waits for all of them.
 
 A bucket's buffer holds, after the gradients, one "has a gradient" flag per parameter and the
 rank's weight, so one Allreduce also tells every rank which parameters received a gradient
@@ -20,6 +25,7 @@ as on one process). A rank whose weight is 0 (an empty shard of the batch) contr
 import numpy as np
 
 from chainrule.distributed.collectives import array_module, device_ready
+from chainrule.errors import UsageError
 from chainrule.tensor import Tensor
 
 
@@ -110,21 +116,76 @@ class GradientBuckets:
                 bucket = open_by_dtype[dtype] = Bucket(dtype)
                 self.buckets.append(bucket)
             bucket.add(p)
+        self.where = {id(p): k for k, b in enumerate(self.buckets) for p in b.params}
+        self.reset()
+
+    def reset(self):
+        """Forget the backward passes counted and the buckets started (once waited for)."""
+        self.passes = {}                       # id(param) -> complete gradients since the step
+        self.missing = [len(b.params) for b in self.buckets]   # gradients each bucket awaits
+        self.requests = []                     # the started buckets' requests, in bucket order
+        self.weight = None                     # the weight the started buckets carry
+
+    def grad_ready(self, param, passes_per_step, start=None):
+        """The hook: *param*'s gradient of one backward pass is complete.
+
+        After *passes_per_step* passes a parameter is done; then every bucket whose parameters
+        are all done starts, in bucket order, when *start* ``(comm, MPI, weight)`` is given
+        (else the buckets wait for :meth:`reduce`). A pass beyond *passes_per_step* raises
+        UsageError: the bucket may already be on the wire without it.
+        """
+        k = self.where.get(id(param))
+        if k is None:
+            return
+        n = self.passes.get(id(param), 0) + 1
+        if n > passes_per_step:
+            raise UsageError(
+                f"DistributedOptimizer: a gradient was computed {n} times since the last step(), "
+                f"but backward_passes_per_step={passes_per_step}, so its average may already be on "
+                f"its way without this pass. To accumulate gradients over N backward passes per "
+                f"step, pass backward_passes_per_step=N; to drop a pass, call opt.zero_grad()")
+        self.passes[id(param)] = n
+        if n == passes_per_step:
+            self.missing[k] -= 1
+        if start is not None:
+            comm, MPI, weight = start
+            while len(self.requests) < len(self.buckets) and self.missing[len(self.requests)] == 0:
+                self._start(comm, MPI, weight)
+            if self.requests:
+                MPI.Request.Testall(self.requests)      # let MPI progress the started ones
+
+    def _start(self, comm, MPI, weight):
+        """Pack the next bucket and start its non-blocking Allreduce."""
+        buf = self.buckets[len(self.requests)].pack(weight)
+        device_ready(buf)
+        self.weight = weight
+        self.requests.append(comm.Iallreduce(MPI.IN_PLACE, buf, op=MPI.SUM))
+
+    def discard(self, MPI):
+        """Wait for the started buckets and drop their sums (the gradients stay this rank's)."""
+        if self.requests:
+            MPI.Request.Waitall(self.requests)
+        self.reset()
 
     def matches(self, params):
         """Whether the plan was made for exactly these parameter tensors, in this order."""
         return len(params) == len(self.params) and all(a is b for a, b in zip(params, self.params))
 
     def reduce(self, comm, MPI, weight=1.0, average=True):
-        """Sum every bucket over the ranks (one non-blocking Allreduce each) and set the gradients.
+        """Sum every bucket over the ranks (one non-blocking Allreduce each, those not started
+        during backward now) and set the gradients.
 
         With *average*, each gradient becomes Σᵣ wᵣ·gᵣ / Σᵣ wᵣ, else Σᵣ wᵣ·gᵣ.
         """
-        requests = []
-        for bucket in self.buckets:
-            buf = bucket.pack(weight)
-            device_ready(buf)
-            requests.append(comm.Iallreduce(MPI.IN_PLACE, buf, op=MPI.SUM))
-        MPI.Request.Waitall(requests)
+        if self.requests and weight != self.weight:
+            raise UsageError(f"DistributedOptimizer: the gradients went out during backward "
+                             f"weighted by {self.weight}, but the step's sample count is "
+                             f"{weight}; call set_sample_count before backward")
+        while len(self.requests) < len(self.buckets):
+            self._start(comm, MPI, weight)
+        try:
+            MPI.Request.Waitall(self.requests)
+        finally:
+            self.reset()
         for bucket in self.buckets:
             bucket.unpack(average)

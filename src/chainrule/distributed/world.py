@@ -36,6 +36,7 @@ class _World:
         self.MPI = None          # the mpi4py.MPI module, once init() ran
         self.comm = None         # chainrule's own duplicate of the world communicator
         self.local_comm = None   # the ranks that share this node's memory
+        self.grad_comm = None    # another duplicate, for DistributedOptimizer's gradient buckets
         self.previous_hook = None
 
 
@@ -90,6 +91,7 @@ def init(comm=None):
                           f"{type(comm).__name__}")
     own = comm.Dup()                       # our messages never mix with the user's on *comm*
     local = own.Split_type(MPI.COMM_TYPE_SHARED, key=own.Get_rank())
+    _world.grad_comm = own.Dup()
     _world.MPI, _world.comm, _world.local_comm = MPI, own, local
     if own.Get_size() > 1:
         _install_abort_hook()
@@ -121,6 +123,14 @@ def _require(what):
         raise ConfigError(f"cr.distributed.{what}: the distributed world is not initialized; call "
                           f"cr.distributed.init() first (and launch with mpiexec -n N)")
     return _world.comm
+
+
+def gradient_comm():
+    """The communicator the gradient buckets travel on: their Allreduces start during backward,
+    so on a communicator of their own they cannot be mistaken for other collectives that the
+    ranks call between backward and ``step`` (MPI matches collectives by order)."""
+    _require("gradient_comm")
+    return _world.grad_comm
 
 
 def comm():

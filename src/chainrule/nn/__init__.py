@@ -31,6 +31,10 @@ __all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "MultiheadAttention", "RNN", "
             "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
             "TransformerEncoderLayer"]
 
+from chainrule.nn.modules import SyncBatchNorm  # noqa: E402
+
+__all__ += ["SyncBatchNorm"]
+
 from chainrule.nn.modules import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d,  # noqa: E402
                                   AvgPool2d, BatchNorm2d, ConstantPad2d, Conv1d, Conv2d,
                                   ConvTranspose1d, ConvTranspose2d, Dropout1d, Dropout2d,

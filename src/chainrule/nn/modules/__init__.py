@@ -30,6 +30,8 @@ from chainrule.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTrans
 from chainrule.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d,  # noqa: E402
                                           AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d)
 from chainrule.nn.modules.batchnorm import BatchNorm2d  # noqa: E402
+from chainrule.nn.modules.sync_batchnorm import SyncBatchNorm  # noqa: E402
+__all__ += ["SyncBatchNorm"]
 from chainrule.nn.modules.channel_dropout import Dropout1d, Dropout2d  # noqa: E402
 from chainrule.nn.modules.padding import (ConstantPad2d, ReflectionPad2d,  # noqa: E402
                                           ReplicationPad2d, ZeroPad2d)

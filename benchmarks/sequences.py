@@ -4,6 +4,7 @@
     python benchmarks/sequences.py --config gru,rnn
     python benchmarks/sequences.py --config lstm --rounds 10 --steps 5
     python benchmarks/sequences.py --memory             # peak RSS, one process per framework
+    python benchmarks/sequences.py --config lstm --phases  # forward/loss/backward/optimiser split
 
 A step is forward, loss (the mean square of the output against a fixed target), backward,
 ``Adam(lr=1e-3).step()`` and ``zero_grad()`` on a fixed batch:
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -69,9 +71,20 @@ def chainrule_model(config, state):
     return m
 
 
+PHASES = ("forward", "loss", "backward", "optimizer")
+
+
+def _mark(marks):
+    """Note the time at a phase boundary (when a step is asked for its phases)."""
+    if marks is not None:
+        marks.append(time.perf_counter())
+
+
 def make_steps(config, frameworks, state=None):
     """{framework: step function returning the loss as a float}, from one set of weights
-    (PyTorch's initialisation, or *state*, a dict of arrays, which spares importing torch)."""
+    (PyTorch's initialisation, or *state*, a dict of arrays, which spares importing torch).
+    ``step(marks)`` also appends the times of the phase boundaries to the list *marks*:
+    zero_grad and forward | loss | backward | optimiser step and ``loss.item()``."""
     x, y = _data(config)
     if state is None or "torch" in frameworks:
         theirs = torch_model(config)
@@ -83,14 +96,20 @@ def make_steps(config, frameworks, state=None):
         tx, ty = torch.tensor(x), torch.tensor(y)
         topt = torch.optim.Adam(theirs.parameters(), lr=1e-3)
 
-        def torch_step():
+        def torch_step(marks=None):
+            _mark(marks)
             topt.zero_grad()
             out = theirs(tx)
             out = out[0] if isinstance(out, tuple) else out
+            _mark(marks)
             loss = ((out - ty) ** 2).mean()
+            _mark(marks)
             loss.backward()
+            _mark(marks)
             topt.step()
-            return loss.item()
+            value = loss.item()
+            _mark(marks)
+            return value
         steps["torch"] = torch_step
     if "chainrule" in frameworks:
         import chainrule as cr
@@ -98,14 +117,20 @@ def make_steps(config, frameworks, state=None):
         cx, cy = cr.tensor(x), cr.tensor(y)
         opt = cr.optim.Adam(ours.parameters(), lr=1e-3)
 
-        def chainrule_step():
+        def chainrule_step(marks=None):
+            _mark(marks)
             opt.zero_grad()
             out = ours(cx)
             out = out[0] if isinstance(out, tuple) else out
+            _mark(marks)
             loss = ((out - cy) ** 2).mean()
+            _mark(marks)
             loss.backward()
+            _mark(marks)
             opt.step()
-            return loss.item()
+            value = loss.item()
+            _mark(marks)
+            return value
         steps["chainrule"] = chainrule_step
     return steps
 
@@ -123,6 +148,23 @@ def time_config(config, rounds, per_round, warmup):
     out = interleaved(make_steps(config, ("torch", "chainrule")), rounds, per_round, warmup)
     out["ratio"] = out["chainrule"]["ratio_to_torch"]
     return out
+
+
+def phases(config, rounds, per_round):
+    """{framework: {phase: median ms}}: the steps' phases (PHASES), timed as ``time_config``
+    times whole steps (interleaved rounds, one warm-up step per round)."""
+    steps = make_steps(config, ("torch", "chainrule"))
+    times = {name: {p: [] for p in PHASES} for name in steps}
+    names = list(steps)
+    for r in range(rounds):
+        for name in names[r % 2:] + names[:r % 2]:
+            steps[name]()
+            for _ in range(per_round):
+                marks = []
+                steps[name](marks)
+                for p, t0, t1 in zip(PHASES, marks, marks[1:]):
+                    times[name][p].append((t1 - t0) * 1000)
+    return {name: {p: float(np.median(ts)) for p, ts in ph.items()} for name, ph in times.items()}
 
 
 def memory_child(config, framework, n, weights):
@@ -152,6 +194,8 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--memory", action="store_true")
+    p.add_argument("--phases", action="store_true",
+                   help="median ms of forward, loss, backward and optimiser step per framework")
     p.add_argument("--memory-steps", type=int, default=20)
     p.add_argument("--json", default=None)
     p.add_argument("--child", nargs=4, default=None, help=argparse.SUPPRESS)
@@ -168,7 +212,12 @@ def main(argv=None):
         if not ok:
             print(f"{config}: losses disagree: torch {a}, chainrule {b}", file=sys.stderr)
             return 2
-        if args.memory:
+        if args.phases:
+            r = phases(config, args.rounds, args.steps)
+            for name in ("torch", "chainrule"):
+                parts = "  ".join(f"{p} {r[name][p]:6.2f}" for p in PHASES)
+                print(f"{config:8s} {name:9s} {parts} ms", flush=True)
+        elif args.memory:
             r = memory(config, args.memory_steps)
             t, c = r["torch"], r["chainrule"]
             print(f"{config:8s} peak RSS  torch {t['peak_mb']:7.1f} MB (+{t['peak_mb'] - t['before_mb']:.1f} "

@@ -459,3 +459,56 @@ def test_sequence_layers_on_the_standin_device_equal_the_cpu(ns, layer):
         m.zero_grad(set_to_none=True)
     for a, b in zip(got["cuda"], got["cpu"]):
         np.testing.assert_allclose(a, b, atol=1e-11)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("zero_state", ["h0,c0", "h0", "c0", ""])
+def test_lstm_sequence_at_a_split_gemm_size_equals_the_step_ops(reverse, zero_state):
+    """N = 16, H = 128 (the recurrent GEMM runs one per gate; zero initial states skip the
+    first step's GEMM and f ⊙ c0): values and every gradient equal one LSTM cell per step's,
+    with both backward rules (in place, and create_graph's)."""
+    n, hid, feat, steps = 16, 128, 8, 3
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal((steps, n, feat)),
+              np.zeros((n, hid)) if "h0" in zero_state else rng.standard_normal((n, hid)),
+              np.zeros((n, hid)) if "c0" in zero_state else rng.standard_normal((n, hid)),
+              rng.standard_normal((4 * hid, feat)) * 0.2, rng.standard_normal((4 * hid, hid)) * 0.1,
+              rng.standard_normal(4 * hid) * 0.1, rng.standard_normal(4 * hid) * 0.1]
+    ours, cells = ([cr.tensor(a, requires_grad=True) for a in arrays] for _ in range(2))
+    hs, cs, _, _ = LSTMSequence.apply(*ours, reverse)
+    x, h, c, *weights = cells
+    want_hs, want_cs = [None] * steps, [None] * steps
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        h, c = lstm_cell(x[t], (h, c), *weights)
+        want_hs[t], want_cs[t] = h, c
+    want_hs, want_cs = stack_steps(want_hs), stack_steps(want_cs)
+    np.testing.assert_allclose(hs.detach().numpy(), want_hs.detach().numpy(), atol=1e-13)
+    np.testing.assert_allclose(cs.detach().numpy(), want_cs.detach().numpy(), atol=1e-13)
+    w1, w2 = cr.tensor(rng.standard_normal(hs.shape)), cr.tensor(rng.standard_normal(cs.shape))
+    loss = (hs * w1).sum() + (cs * w2).sum()
+    plain = cr.autograd.grad(loss, ours, retain_graph=True)
+    graph = cr.autograd.grad(loss, ours, create_graph=True)
+    want = cr.autograd.grad((want_hs * w1).sum() + (want_cs * w2).sum(), cells)
+    for p, g, w in zip(plain, graph, want):
+        np.testing.assert_allclose(p.numpy(), w.numpy(), atol=1e-11)
+        np.testing.assert_allclose(g.detach().numpy(), w.numpy(), atol=1e-11)
+
+
+def test_lstm_backward_writes_every_element_of_its_uninitialised_buffers(monkeypatch):
+    """The LSTM's in-place backward builds z̄ in buffers from ``xp.empty``: filled with NaN
+    instead, the gradients are bit-identical (no element is read before it is written)."""
+    from chainrule.backend import numpy_namespace
+
+    def grads():
+        args = [cr.tensor(a, requires_grad=True) for a in (
+            _rand(L, N, IN, seed=0), _rand(N, H, seed=1), _rand(N, H, seed=2),
+            _rand(4 * H, IN, seed=3), _rand(4 * H, H, seed=4), _rand(4 * H, seed=5),
+            _rand(4 * H, seed=6))]
+        hs = LSTMSequence.apply(*args, False)[0]
+        return [g.numpy() for g in cr.autograd.grad((hs * hs).sum(), args)]
+
+    clean = grads()
+    monkeypatch.setattr(numpy_namespace, "empty",
+                        lambda shape, dtype=float: np.full(shape, np.nan, dtype=dtype))
+    for a, b in zip(grads(), clean):
+        np.testing.assert_array_equal(a, b)

@@ -293,3 +293,27 @@ def test_hidden_state_of_another_dtype_is_rejected_as_torch():
 def test_integer_input_is_rejected():
     with pytest.raises(cr.DTypeError, match="floating-point input"):
         nn.RNN(3, 4)(cr.zeros(2, 1, 3, dtype=cr.int64))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_float32_matches_torch_at_the_benchmark_sizes(bidirectional):
+    """nn.LSTM(128, 128, batch_first) on a (32, 12, 128) batch, float32, as benchmarks/
+    sequences.py runs it (the per-gate recurrent GEMMs, the gate-major backward): output and
+    every gradient equal torch's to float32 rounding."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTM(128, 128, batch_first=True, bidirectional=bidirectional)
+    ours = nn.LSTM(128, 128, batch_first=True, bidirectional=bidirectional)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x_np = _rand(32, 12, 128).astype(np.float32)
+    y_np = _rand(32, 12, 128 * (2 if bidirectional else 1), seed=1).astype(np.float32)
+    x, tx = cr.tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
+    out, tout = ours(x)[0], theirs(tx)[0]
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), atol=2e-6)
+    ((out - cr.tensor(y_np)) ** 2).mean().backward()
+    ((tout - torch.tensor(y_np)) ** 2).mean().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), atol=1e-7)
+    theirs_params = dict(theirs.named_parameters())
+    for pname, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), theirs_params[pname].grad.numpy(), rtol=1e-4,
+                                   atol=1e-7, err_msg=pname)

@@ -2,8 +2,10 @@
 
     python benchmarks/compiled.py                        # heart, small, deep
     python benchmarks/compiled.py --config heart --steps 200 --rounds 5
+    python benchmarks/compiled.py --config wide --steps 4 --rounds 12 --warmup 1
     python benchmarks/compiled.py --config heart --plan --profile    # the plan, and where it spends
     python benchmarks/compiled.py --shares             # a replay's time by part (cProfile)
+    python benchmarks/compiled.py --config medium --split   # fwd+bwd and Adam apart, vs NumPy
 
 One process. For each configuration: the eager step, the same step under ``cr.compile`` and the
 hand-written NumPy step (``numpy_reference.py``), built from one weight draw. It first checks
@@ -64,7 +66,7 @@ def _opaque(cfg, weights, batches):
     return compiled
 
 
-def run(cfg, steps, rounds, opaque=False):
+def run(cfg, steps, rounds, opaque=False, warmup=WARMUP):
     weights = init_weights(cfg)
     np_batches = make_batches(cfg)
     batches = chainrule_step.convert_batches(np_batches)
@@ -82,12 +84,12 @@ def run(cfg, steps, rounds, opaque=False):
     for r in range(rounds):
         for k in names[r % len(names):] + names[:r % len(names)]:
             fn, data = runners[k]
-            for i in range(steps + WARMUP):
+            for i in range(steps + warmup):
                 x, y = data[i % len(data)]
                 t0 = time.perf_counter()
                 fn(x, y)
                 t1 = time.perf_counter()
-                if i >= WARMUP:
+                if i >= warmup:
                     times[k].append(t1 - t0)
     med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
     return med, compiled_check.plans()[0], (compiled, batches)
@@ -104,9 +106,10 @@ def profile(compiled, batches, steps, top=18):
 
 
 PARTS = {"the generated function's NumPy calls and lines": ("<cr.compile", "numpy/", "~:<"),
-         "optimiser step + zero_grad (opaque) or its scalars": ("optim/", "optim_trace"),
          "guards and the plan cache": ("compile/compiled.py", "compile/guards.py",
-                                       "compile/plan.py", "layout_holds"),
+                                       "compile/plan.py", "compile/flat_plan.py",
+                                       "optim_trace.py:holds"),
+         "optimiser step + zero_grad (opaque) or its scalar function": ("optim/", "_scalars"),
          "leaf .grad tensors, result, detach": ("tensor.py", "grad_mode", "autograd/")}
 
 
@@ -131,14 +134,78 @@ def shares(compiled, batches, steps):
     return {k: v / whole for k, v in totals.items()}
 
 
+def _optimiser_start(body):
+    """The first line of the optimiser's part of a generated function: its first scalar
+    function call, after the loads of its buffers and the step count's ``+= 1`` before it."""
+    first = min(i for i, line in enumerate(body) if "_scalars_0(" in line)
+    while first and (body[first - 1].endswith(" += 1") or
+                     body[first - 1].split(" = ")[-1].startswith("ndarray_")):
+        first -= 1
+    return first
+
+
+def split(cfg, compiled, steps, rounds):
+    """Forward + backward and the optimiser's update timed apart, compiled against the NumPy
+    reference, interleaved: the flat plan's generated function is compiled again with a clock
+    read where its optimiser part begins (the step count of its first traced group), the
+    reference's ``_adam`` wrapped to read the clock on entry.  Returns medians in µs:
+    ``{"compiled fwd+bwd", "compiled optimiser", "NumPy fwd+bwd", "NumPy optimiser"}``."""
+    plan = compiled.plans()[0]
+    if plan.kind != "flat" or not plan.optims:
+        raise SystemExit(f"{cfg.name}: --split needs a flat plan with a traced optimiser")
+    body = plan.source.splitlines()[1:]
+    first = _optimiser_start(body)
+    scope = dict(plan._fn.__globals__, _clock=time.perf_counter, _mark=[0.0])
+    text = "\n".join(["def replay(inputs):", *body[:first], "    _mark[0] = _clock()",
+                      *body[first:]]) + "\n"
+    exec(compile(text, "<split plan>", "exec"), scope)  # noqa: S102 - the plan's own text
+    fn, mark = scope["replay"], scope["_mark"]
+    weights = init_weights(cfg)
+    np_batches = make_batches(cfg)
+    batches = chainrule_step.convert_batches(np_batches)
+    ref = numpy_reference.NumpyMLP(cfg, weights)
+    adam, ref_mark = ref._adam, [0.0]
+
+    def timed_adam():
+        ref_mark[0] = time.perf_counter()
+        adam()
+    ref._adam = timed_adam
+    from chainrule.grad_mode import state as grad_mode
+    times = {k: [] for k in ("compiled fwd+bwd", "compiled optimiser", "NumPy fwd+bwd",
+                             "NumPy optimiser")}
+    for _ in range(rounds):
+        for i in range(steps):
+            x, y = batches[i % len(batches)]
+            grad_mode.enabled = False
+            t0 = time.perf_counter()
+            fn([x, y])
+            t1 = time.perf_counter()
+            grad_mode.enabled = True
+            times["compiled fwd+bwd"].append(mark[0] - t0)
+            times["compiled optimiser"].append(t1 - mark[0])
+        for i in range(steps):
+            x, y = np_batches[i % len(np_batches)]
+            t0 = time.perf_counter()
+            ref.step(x, y)
+            t1 = time.perf_counter()
+            times["NumPy fwd+bwd"].append(ref_mark[0] - t0)
+            times["NumPy optimiser"].append(t1 - ref_mark[0])
+    return {k: statistics.median(v) * 1e6 for k, v in times.items()}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="heart,small,deep")
     ap.add_argument("--steps", type=int, default=200, help="timed steps per block")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=WARMUP,
+                    help=f"untimed steps at the start of every block (default {WARMUP}; "
+                         f"1 suits wide, whose steps take 0.1 s)")
     ap.add_argument("--plan", action="store_true", help="print each configuration's plan")
     ap.add_argument("--profile", action="store_true", help="profile each configuration's replay")
     ap.add_argument("--shares", action="store_true", help="a replay's time by part")
+    ap.add_argument("--split", action="store_true",
+                    help="time forward+backward and the optimiser apart (compiled vs NumPy)")
     ap.add_argument("--opaque", action="store_true",
                     help="also time the compiled step with the optimiser as one opaque call")
     args = ap.parse_args(argv)
@@ -147,7 +214,8 @@ def main(argv=None):
           f"{'compiled/eager':>15} {'compiled/NumPy':>15}{extra}")
     for name in args.config.split(","):
         cfg = CONFIGS[name]
-        med, plan, (compiled, batches) = run(cfg, args.steps, args.rounds, args.opaque)
+        med, plan, (compiled, batches) = run(cfg, args.steps, args.rounds, args.opaque,
+                                             args.warmup)
         extra = f" {med['opaque']:10.1f} {med['opaque'] / med['numpy']:13.3f}" \
             if args.opaque else ""
         print(f"{name:8} {med['eager']:9.1f} {med['compiled']:12.1f} {med['numpy']:9.1f} "
@@ -159,6 +227,12 @@ def main(argv=None):
                 print(plan.source)
         if args.profile:
             profile(compiled, batches, args.steps * args.rounds)
+        if args.split:
+            parts = split(cfg, compiled, max(args.steps // 2, 1), args.rounds)
+            print("    " + "   ".join(f"{k} {v:.1f} µs" for k, v in parts.items()))
+            print(f"    fwd+bwd compiled/NumPy "
+                  f"{parts['compiled fwd+bwd'] / parts['NumPy fwd+bwd']:.3f}   optimiser "
+                  f"{parts['compiled optimiser'] / parts['NumPy optimiser']:.3f}")
         if args.shares:
             for part, share in shares(compiled, batches, args.steps * args.rounds).items():
                 print(f"    {share:6.1%}  {part}")

@@ -19,12 +19,22 @@ What this plan cannot express is replayed by the op-level :class:`~chainrule.com
 made outside the step or into a tensor the step made without an op, a custom ``Function``.
 """
 
+
 from chainrule import function as _function
 from chainrule.autograd.engine import _topological_counts
 from chainrule.compile.codegen import BACKWARD, CALL, DATA, FORWARD, generate
 from chainrule.compile.plan import _show
 from chainrule.grad_mode import state as _grad_state
-from chainrule.tensor import Tensor, _leaf_hooks
+from chainrule.tensor import Tensor, _leaf_hooks, _post_acc_hooks
+
+
+def hooked(leaves, inputs):
+    """True if one of *leaves* or *inputs* has a tensor hook or a post-accumulate-grad hook,
+    which the engine runs (a replay then goes op by op, through it)."""
+    for t in (*leaves, *inputs):
+        if id(t) in _leaf_hooks or id(t) in _post_acc_hooks:
+            return True
+    return False
 
 
 class NotArrayPlannable(Exception):
@@ -59,8 +69,8 @@ class ArrayPlan:
 
     def replay(self, inputs):
         """Run the plan on the step's tensor arguments *inputs*; return the step's result."""
-        if _grad_state.anomaly or _function.dispatch_levels or (_leaf_hooks and any(
-                id(t) in _leaf_hooks for t in (*self.leaves, *inputs))):
+        if _grad_state.anomaly or _function.dispatch_levels or (
+                (_leaf_hooks or _post_acc_hooks) and hooked(self.leaves, inputs)):
             return self.ops.replay(inputs)
         prev = _grad_state.enabled
         _grad_state.enabled = False

@@ -1,7 +1,10 @@
 """``cr.compile(fn)``: record a training step once, replay it while its guards hold."""
 import functools
+import operator
 import warnings
 from collections import OrderedDict
+
+import numpy as np
 
 from chainrule import function as _function
 from chainrule.compile import array_plan, flat_plan
@@ -19,6 +22,10 @@ from chainrule.errors import ConfigError
 from chainrule.function import Function
 from chainrule.nn import Module
 from chainrule.optim.optimizer import Optimizer
+from chainrule.tensor import Tensor
+
+_ndarray = np.ndarray
+_training = operator.attrgetter("training")
 
 
 class CompileWarning(UserWarning):
@@ -34,6 +41,7 @@ after that its array plan replays (settings that change every step, as a one-cyc
 betas, would cost a trace a step)."""
 
 _EAGER = "eager"
+_MISS = object()
 
 
 class _Entry:
@@ -71,11 +79,18 @@ class CompiledFunction:
         self._optimizers = ()
         self._module_args = False
         self._last_key = self._last_entry = None
+        self._fast = None
         self.recordings = 0
         """How many times a plan was recorded (a test reads it)."""
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
+        fast = self._fast
+        if fast is not None and not kwargs:
+            out = fast.run(args)
+            if out is not _MISS:
+                return out
+        self._fast = None
         if _function.recorder is not None:       # compiled step called from a recorded one
             return self.fn(*args, **kwargs)
         if self._modules is None or self._module_args:
@@ -103,14 +118,24 @@ class CompiledFunction:
                 if plan.kind == "array" and not plan.traced:
                     return self._trace(entry, plan, tensors)
                 out = plan.replay(tensors)
-                if plan.kind == "flat" and plan.stale and entry.retraces < RETRACES:
-                    entry.retraces += 1             # a traced optimiser changed: trace again
-                    entry.plan, plan.array.traced = plan.array, False
+                if plan.kind == "flat":
+                    if plan.stale:
+                        self._restale(entry, plan)
+                    elif not kwargs and not self._module_args:
+                        self._fast = _FastPath.make(self, entry, plan, args, key)
                 return out
             entry.state, entry.first, entry.plan = "record", None, None
         if entry.state == _EAGER:
             return self.fn(*args, **kwargs)
         return self._record(entry, tensors, args, kwargs)
+
+    @staticmethod
+    def _restale(entry, plan):
+        """A traced optimiser of flat *plan* changed (repacked, new settings): trace again
+        (up to :data:`RETRACES` times)."""
+        if entry.retraces < RETRACES:
+            entry.retraces += 1
+            entry.plan, plan.array.traced = plan.array, False
 
     def _record(self, entry, tensors, args, kwargs):
         rec = Recorder(tensors, self._watched(), self._optimizers)
@@ -174,6 +199,55 @@ class CompiledFunction:
     def plans(self):
         """The plans recorded so far (the most recently used last)."""
         return [e.plan for e in self.cache.values() if e.plan is not None]
+
+
+class _FastPath:
+    """The guards of the last call of a compiled step, checked in one pass: when the next
+    call's arguments are distinct tensors of the same shapes, dtypes, ``requires_grad`` and
+    strides (the traced ones), the modules have the same training flags and no hooks, and the
+    plan's outside tensors still have the very arrays they had, the flat plan replays without
+    the cache's work (the key, its lookup).  Anything else goes the long way
+    (:meth:`CompiledFunction.__call__`)."""
+
+    __slots__ = ("entry", "fn", "hooks", "modules", "plan", "specs", "training")
+
+    @classmethod
+    def make(cls, fn, entry, plan, args, key):
+        """The fast path for calls like *args* (None unless every argument is a tensor)."""
+        if not all(type(a) is Tensor for a in args) or len(plan._layout) < len(args):
+            return None
+        self = cls()
+        self.fn, self.entry, self.plan = fn, entry, plan
+        self.specs = [(a._data.shape, a._data.dtype, a._requires_grad, strides)
+                      for a, strides in zip(args, plan._layout)]
+        self.modules, self.hooks = fn._modules, fn._hooks
+        self.training = list(key[2][0])
+        return self
+
+    def run(self, args):
+        plan = self.plan
+        if _function.recorder is not None or len(args) != len(self.specs) or \
+                self.entry.plan is not plan:
+            return _MISS
+        ids = []
+        for a, (shape, dtype, grad, strides) in zip(args, self.specs):
+            if type(a) is not Tensor:
+                return _MISS
+            d = a._data
+            if type(d) is not _ndarray or d.shape != shape or d.dtype is not dtype or \
+                    d.strides != strides or a._requires_grad is not grad:
+                return _MISS
+            ids.append(id(d))
+        if list(map(_training, self.modules)) != self.training or any(self.hooks):
+            return _MISS
+        if not plan.guards_hold() or not plan._same or len(set(ids)) != len(ids) or \
+                not plan._ext_ids.isdisjoint(ids):
+            return _MISS        # the full checks decide (plan.layout_holds)
+        out = plan.replay(args, True)
+        if plan.stale:
+            self.fn._fast = None
+            CompiledFunction._restale(self.entry, plan)
+        return out
 
 
 def compile(fn=None, *, cache_size=CACHE_SIZE):

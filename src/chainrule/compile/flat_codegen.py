@@ -90,6 +90,30 @@ def splat(calls, values):
     return out
 
 
+def _slot_refs(spec):
+    """The slots an encoded argument structure names."""
+    t = type(spec)
+    if t is tuple:
+        if len(spec) == 2 and spec[0] == "s" and type(spec[1]) is int:
+            yield spec[1]
+            return
+        if len(spec) == 3 and spec[0] == "seq":
+            for x in spec[2]:
+                yield from _slot_refs(x)
+            return
+        if len(spec) == 2 and spec[0] == "dict":
+            for _, x in spec[1]:
+                yield from _slot_refs(x)
+            return
+        if len(spec) == 2 and spec[0] in ("k", "in"):
+            return
+        for x in spec:
+            yield from _slot_refs(x)
+    elif t is dict:
+        for x in spec.values():
+            yield from _slot_refs(x)
+
+
 # ---- code generation -----------------------------------------------------------------------------
 def generate(calls, result, n_inputs, buffers, simple=False, folded=None, fresh=()):
     """``(replay function, its source)`` for the traced *calls*; *simple*: no two leaves get
@@ -182,8 +206,36 @@ def _arg(src, a):
     return src.const(v, name)
 
 
+_KEYWORD_OUT = frozenset((np.maximum, np.minimum))
+"""Ufuncs whose output NumPy wants as ``out=`` (a third positional argument is deprecated)."""
+
+
+def _takes_out(fn, n_args):
+    """Whether ufunc call ``fn(*args, out)`` with *n_args* inputs can take its output
+    positionally."""
+    return type(fn) is np.ufunc and fn.nout == 1 and n_args == fn.nin and \
+        fn not in _KEYWORD_OUT
+
+
+def _positional_out(fn, args, kwargs):
+    """The one output array of a ufunc call given all its inputs positionally and ``out=``
+    alone (``out=x`` or ``out=(x,)``), which the call can take positionally: the same call,
+    with less argument parsing; else None."""
+    if not _takes_out(fn, len(args)) or kwargs.keys() != {"out"}:
+        return None
+    o = kwargs["out"]
+    if o[0] == "seq" and o[1] is tuple and len(o[2]) == 1:
+        o = o[2][0]
+    return o if o[0] in ("s", "k") else None
+
+
 def _emit_call(src, fn, args, kwargs, out, buffer):
     a = [_arg(src, x) for x in args]
+    ufunc = _UFUNC_OF.get(fn, fn)
+    pos = _positional_out(ufunc, args, kwargs) if buffer is None else None
+    if pos is not None:
+        a.append(_arg(src, pos))
+        fn, kwargs = ufunc, {}
     kw = [f"{k}={_arg(src, x)}" for k, x in kwargs.items()]
     if type(out) is tuple and len(out) > 1 and all(type(k) is int for k in out):
         target = ", ".join(f"v{k}" for k in out) + " = "
@@ -197,9 +249,9 @@ def _emit_call(src, fn, args, kwargs, out, buffer):
     elif fn is grad_array:
         line = f"{a[0]}._grad.{DATA}"
     elif buffer is not None:
-        ufunc = _UFUNC_OF.get(fn, fn)
-        line = f"{src.const(ufunc, ufunc.__name__)}({', '.join(a + kw)}, " \
-               f"out={src.const(buffer, 'buf')})"
+        b = src.const(buffer, "buf")
+        out_arg = b if not kw and _takes_out(ufunc, len(a)) else f"out={b}"
+        line = f"{src.const(ufunc, ufunc.__name__)}({', '.join(a + kw + [out_arg])})"
     elif fn in SYMBOL and len(a) == 2 and not kw:
         line = f"{a[0]} {SYMBOL[fn]} {a[1]}"
     elif fn in INPLACE and len(a) == 2 and not kw and args[0][0] == "s" and out == args[0][1]:

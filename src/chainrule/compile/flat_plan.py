@@ -10,12 +10,15 @@ list into one straight-line function.  A call whose result is a fresh array that
 the step (not returned, not stored in a ``.grad``, not handed to the optimiser or another tensor
 call, nor a view of such an array) writes into a buffer allocated once (``out=``): each buffer
 belongs to one call, so no two live values share memory, and its value of the previous replay
-is dead.
+is dead.  A gradient that only the traced optimiser reads (stored into an empty ``.grad``, set to
+None again by ``zero_grad()`` after the step) is written where the optimiser reads it
+(:meth:`_Run.direct_grads`).
 
 The traced run is the step itself (real values, real side effects), so a trace that cannot be
 replayed (:attr:`.trace.Tracer.reason`) costs nothing: the step's result is right and the array
 plan stays in use.
 """
+import functools
 import operator
 
 import numpy as np
@@ -23,11 +26,13 @@ import numpy as np
 from chainrule import function as _function
 from chainrule.backend import numpy_namespace
 from chainrule.compile import optim_trace
+from chainrule.compile.array_plan import hooked
 from chainrule.compile.codegen import CALL, DATA, FORWARD
 from chainrule.compile.flat_codegen import (
     _UFUNC_OF,
     _data,
     _merge_grad_toggles,
+    _slot_refs,
     generate,
     splat,
     store_leaf,
@@ -36,10 +41,12 @@ from chainrule.compile.trace import INPLACE, Proxy, Ref, Tracer, _real
 from chainrule.grad_mode import state as _grad_state
 from chainrule.ops.shape import SumTo
 from chainrule.random import Generator, default_generator
-from chainrule.tensor import Tensor, _leaf_hooks, to_array, wrap
+from chainrule.tensor import Tensor, _leaf_hooks, _post_acc_hooks, to_array, wrap
 
 _ndarray = np.ndarray
 _requires_grad = operator.attrgetter("_requires_grad")
+_grad_of = operator.attrgetter("_grad")
+_not_none = functools.partial(operator.is_not, None)
 
 
 class FlatPlan:
@@ -48,14 +55,17 @@ class FlatPlan:
 
     kind = "flat"
     __slots__ = ("_ext_ids", "_fn", "_last", "_layout", "_same", "_watch", "_watch_data",
-                 "_watch_grad", "array", "buffers", "calls", "exts", "ops", "optims", "source",
-                 "stale")
+                 "_watch_grad", "array", "buffers", "calls", "direct", "exts", "ops", "optims",
+                 "source", "stale")
 
     def __init__(self, array, calls, result, inputs, exts, buffers, simple=False, folded=None,
-                 fresh=(), optims=()):
+                 fresh=(), optims=(), direct=()):
         self.array, self.ops, self.calls, self.buffers = array, array.ops, calls, buffers
         self.exts = exts
         self.optims = tuple(optims)
+        self.direct = tuple(direct)
+        """The parameters whose gradient the plan writes straight into their optimiser's flat
+        gradient buffer (:meth:`_Run.direct_grads`): their ``.grad`` must be None at a replay."""
         self.stale = False
         """True once a traced optimiser's layout or settings changed (a repacked group, a new
         beta): the array plan replays, and the compiled function traces it again."""
@@ -123,16 +133,36 @@ class FlatPlan:
         generated function: the NumPy calls, one a line)."""
         return self.array.describe()
 
-    def replay(self, inputs):
-        if _grad_state.anomaly or _function.dispatch_levels or (_leaf_hooks and any(
-                id(t) in _leaf_hooks for t in (*self.array.leaves, *inputs))):
+    def inputs_hold(self, inputs):
+        """The quick check of a replay with the same outside arrays as the last one
+        (:meth:`guards_hold` True and nothing new seen): the step's inputs have their traced
+        strides and are distinct arrays, apart from the outside ones.  False: let
+        :meth:`replay` decide."""
+        if not self._same:
+            return False
+        ids = []
+        for t, strides in zip(inputs, self._layout):
+            d = t._data
+            if d.strides != strides:
+                return False
+            ids.append(id(d))
+        return len(set(ids)) == len(ids) and self._ext_ids.isdisjoint(ids)
+
+    def replay(self, inputs, checked=False):
+        """One step: the generated function, or the array plan (or op by op) where what it
+        assumes does not hold; *checked*: :meth:`inputs_hold` said True."""
+        if _grad_state.anomaly or _function.dispatch_levels or (
+                (_leaf_hooks or _post_acc_hooks) and hooked(self.array.leaves, inputs)):
             return self.ops.replay(inputs)
-        if not self.layout_holds(inputs):
+        if not checked and not self.layout_holds(inputs):
             return self.array.replay(inputs)
         for o in self.optims:
             if not o.holds():
                 self.stale = True
                 return self.array.replay(inputs)
+        direct = self.direct
+        if direct and any(map(_not_none, map(_grad_of, direct))):
+            return self.array.replay(inputs)    # a .grad to add to, as eagerly
         prev = _grad_state.enabled
         _grad_state.enabled = False
         try:
@@ -145,8 +175,8 @@ class FlatPlan:
 def trace(array, inputs):
     """Run *array* (an ArrayPlan) once on *inputs*, traced: ``(result, FlatPlan or None, why)``
     (``why`` None and no plan: replayed op by op this time, not traced)."""
-    if _grad_state.anomaly or _function.dispatch_levels or (_leaf_hooks and any(
-            id(t) in _leaf_hooks for t in (*array.leaves, *inputs))):
+    if _grad_state.anomaly or _function.dispatch_levels or (
+            (_leaf_hooks or _post_acc_hooks) and hooked(array.leaves, inputs)):
         return array.ops.replay(inputs), None, None
     if any(type(t._data) is not _ndarray for t in inputs) or any(
             ins[0] == FORWARD and ins[3] is not numpy_namespace for ins in array.program):
@@ -169,12 +199,14 @@ def trace(array, inputs):
     tr = run.tr
     if tr.reason is not None:
         return out, None, tr.reason
+    direct = run.direct_grads(result)
     tr.calls = _merge_grad_toggles(tr.calls)
     buffers, simple, folded = run.buffers(), run.simple_leaves(), run.constants()
     calls = splat(tr.calls, tr.values)
+    optim_trace.array_scalars(calls, tr.values, result)
     fresh = {k for k, a in tr.fresh.items() if a.flags.writeable}
     return out, FlatPlan(array, calls, result, inputs, run.exts, buffers, simple, folded,
-                         fresh, run.optims), None
+                         fresh, run.optims, direct), None
 
 
 class _Run:
@@ -190,6 +222,9 @@ class _Run:
         self.owner = {}         # id(array) -> the outside tensor it belongs to
         self.exts = []          # the outside tensors whose arrays the trace reads
         self.optims = []        # optim_trace.OptimTrace of each traced optimiser step
+        self.gathers = []       # (concatenate entry, grad slots, params, flat group) of each
+        self.opaque = set()     # id of each opaque call entry (a call on tensors)
+        self.each_grads = []    # (param, grad slot, its read, the entries of its update)
 
     # slots and values
     def _new_slot(self):
@@ -378,6 +413,7 @@ class _Run:
         elif ospec is not None:
             slots = _bind_tuple(self, ospec, out, bound)
         tr.calls.append(("call", fn, eargs, ekw, slots))
+        self.opaque.add(id(tr.calls[-1]))
         if grad:
             tr.calls.append(("grad", False))
         for j, k, t in bound:
@@ -496,6 +532,75 @@ class _Run:
             raise AssertionError(kind)
         return expr(spec)
 
+    def direct_grads(self, result):
+        """Gradients written where the optimiser reads them, where nothing else does.
+
+        A parameter's one gradient of the step, stored into its empty ``.grad``, read by the
+        traced optimiser step and set to None again by ``zero_grad()`` after it, with no call
+        on tensors in between, made by a ``matmul``, ufunc or ufunc reduction whose fresh
+        result has the parameter's shape and is read by nothing else: that call gets ``out=``
+        the parameter's view of the optimiser's flat gradient buffer (a packed group: the
+        layout of a hand-written NumPy step, and its gather goes) or a buffer of the plan (a
+        group stepped parameter by parameter: no fresh array each step).  The same bits:
+        those calls compute the same with or without ``out=``.  The leaf store and the
+        ``.grad = None`` go; in a packed group the gather goes too, the gradients that do not
+        qualify (a batch norm's, a view of its sum) copied into their place one by one.
+        Returns the parameters so treated (their ``.grad`` must be None at a replay)."""
+        calls = self.tr.calls
+        index = {id(e): n for n, e in enumerate(calls)}
+        info = _Uses(calls, result, self.tr, self.opaque)
+        drop, outs, done, instead = set(), [], [], {}
+        for concat, gslots, params, fg, reads in self.gathers:
+            at = index.get(id(concat))
+            if at is None or sum(v.size for v in fg.views) != fg.grad.size:
+                continue
+            got, copies, off = [], [], 0
+            for p, g, view, read in zip(params, gslots, fg.views, reads):
+                buf = fg.grad[off:off + view.size].reshape(view.shape)
+                off += view.size
+                one = info.target(p, g, at, {id(concat)}, buf)
+                if one is not None and buf.dtype == info.fresh(one[1][0]).dtype and \
+                        index.get(id(read)) is not None:
+                    one[0].add(index[id(read)])
+                    got.append((p, one))
+                elif type(self.tr.values.get(g)) is np.ndarray and \
+                        self.tr.values[g].dtype == buf.dtype:
+                    copies.append(("call", np.copyto, (("k", buf), ("s", g)), {}, None))
+                else:
+                    got = None
+                    break
+            if not got:
+                continue
+            drop.add(at)            # the gather goes; what does not go direct is copied
+            instead[at] = copies
+            for p, (d, out) in got:
+                drop.update(d)
+                outs.append(out)
+                done.append(p)
+        for p, g, read, allowed in self.each_grads:
+            at = index.get(id(read))
+            if at is None:
+                continue
+            one = info.target(p, g, at, allowed, None)
+            if one is not None:
+                drop.update(one[0])
+                outs.append(one[1])
+                done.append(p)
+        for n, buf in outs:
+            _, fn, args, kwargs, k = calls[n]
+            if buf is None:
+                buf = np.empty_like(info.fresh(n))
+            calls[n] = ("call", _UFUNC_OF.get(fn, fn), args, {**kwargs, "out": ("k", buf)}, k)
+        if drop:
+            new = []
+            for n, e in enumerate(calls):
+                if n in drop:
+                    new.extend(instead.get(n, ()))
+                else:
+                    new.append(e)
+            self.tr.calls = new
+        return done
+
     def simple_leaves(self):
         """True when every leaf gets one gradient per backward, no two of them (nor the root's
         ones) share memory: the engine's bookkeeping of handed-over arrays is then moot."""
@@ -589,28 +694,85 @@ _CREATORS = frozenset((np.ones, np.zeros, np.full))
 """Functions that make the same array from the same constants (folded at trace time)."""
 
 
-def _slot_refs(spec):
-    """The slots an encoded argument structure names."""
-    t = type(spec)
-    if t is tuple:
-        if len(spec) == 2 and spec[0] == "s" and type(spec[1]) is int:
-            yield spec[1]
-            return
-        if len(spec) == 3 and spec[0] == "seq":
-            for x in spec[2]:
-                yield from _slot_refs(x)
-            return
-        if len(spec) == 2 and spec[0] == "dict":
-            for _, x in spec[1]:
-                yield from _slot_refs(x)
-            return
-        if len(spec) == 2 and spec[0] in ("k", "in"):
-            return
-        for x in spec:
-            yield from _slot_refs(x)
-    elif t is dict:
-        for x in spec.values():
-            yield from _slot_refs(x)
+class _Uses:
+    """Who reads which slot in a traced call list: what :meth:`_Run.direct_grads` checks."""
+
+    def __init__(self, calls, result, tr, opaque):
+        self.calls, self.tr, self.opaque = calls, tr, opaque
+        self.refs = {}          # slot -> indices of the calls reading it
+        self.made = {}          # slot -> index of the call that first makes it
+        self.leaves, self.nograd = {}, {}
+        for n, e in enumerate(calls):
+            kind = e[0]
+            if kind == "call":
+                for k in _slot_refs((e[2], e[3])):
+                    self.refs.setdefault(k, []).append(n)
+                outs = (e[4],) if type(e[4]) is int else e[4] if type(e[4]) is tuple else ()
+                for k in outs:
+                    if type(k) is int:
+                        self.made.setdefault(k, n)
+            elif kind == "leaf" and e[1][0] == "k":
+                self.leaves.setdefault(id(e[1][1]), []).append(n)
+            elif kind == "nograd":
+                self.nograd.setdefault(id(e[1]), []).append(n)
+        self.result = set(_slot_refs(result))
+        self.viewers = {}       # slot -> slots that are views of it
+        for j, ks in tr.links.items():
+            for k in ks:
+                if type(k) is int:
+                    self.viewers.setdefault(k, []).append(j)
+
+    def fresh(self, n_or_slot):
+        """The fresh array the call at index *n* made (or of slot)."""
+        e = self.calls[n_or_slot]
+        return self.tr.fresh.get(e[4])
+
+    def target(self, p, g, at, allowed, buf):
+        """``(entries to drop, (producer index, buf))`` for parameter *p*'s gradient, read as
+        slot *g* by the entry at *at*; *allowed*: ids of the entries that may read it (the
+        optimiser's).  None if it does not qualify."""
+        calls, mine = self.calls, self.leaves.get(id(p), ())
+        if len(mine) != 1 or mine[0] > at:
+            return None
+        stops = [n for n in self.nograd.get(id(p), ()) if n > at]
+        if not stops:
+            return None
+        stop = stops[0]
+        x = calls[mine[0]][2]
+        n = self.made.get(x)
+        real = self.tr.fresh.get(x)
+        if n is None or real is None or x in self.tr.links or x in self.result or \
+                g in self.result or not real.flags.c_contiguous or real.shape != p._data.shape:
+            return None
+        for k in {x, g}:
+            for r in self.refs.get(k, ()):
+                if id(calls[r]) not in allowed:
+                    return None
+        todo = list(self.viewers.get(x, ()))
+        seen = set()
+        while todo:                 # views of it: made and read by the optimiser only
+            j = todo.pop()
+            if j in seen:
+                continue
+            seen.add(j)
+            if j in self.result or id(calls[self.made.get(j, at)]) not in allowed:
+                return None
+            for r in self.refs.get(j, ()):
+                if id(calls[r]) not in allowed:
+                    return None
+            todo.extend(self.viewers.get(j, ()))
+        _, fn, _, kwargs, _ = calls[n]
+        fn = _UFUNC_OF.get(fn, fn)
+        owner = getattr(fn, "__self__", None)
+        if not (fn is np.matmul or (isinstance(fn, np.ufunc) and fn.nout == 1) or (
+                isinstance(owner, np.ufunc) and getattr(fn, "__name__", "") == "reduce")):
+            return None
+        if "out" in kwargs or "where" in kwargs:
+            return None
+        for e in calls[mine[0]:stop + 1]:
+            if e[0] == "call" and id(e) in self.opaque:
+                return None         # a call on tensors could see the .grad
+        return {mine[0], at, stop}, (n, buf)
 
 
 _WRITERS = frozenset(("fill", "put", "sort", "partition", "__setitem__", "at", "copyto", "place",

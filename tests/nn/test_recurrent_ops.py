@@ -178,13 +178,15 @@ def test_lstm_with_projection_keeps_one_step_node_per_time_step():
     assert _count(out, "LSTMStep") == 7 and _count(out, "LSTMSequence") == 0
 
 
-@pytest.mark.parametrize("layer,op", [(cr.layers.LSTM, "LSTMStep"), (cr.layers.GRU, "GRUStep"),
-                                      (cr.layers.SimpleRNN, "RNNStep")])
-def test_keras_layers_use_the_fused_steps_with_default_activations(layer, op):
+@pytest.mark.parametrize("layer,op", [(cr.layers.LSTM, "LSTM"), (cr.layers.GRU, "GRU"),
+                                      (cr.layers.SimpleRNN, "RNN")])
+def test_keras_layers_use_the_sequence_op_or_the_fused_steps_with_default_activations(layer, op):
     out = layer(4)(cr.randn(2, 6, 3))
-    assert _count(out, op) == 6
-    composed = layer(4, activation="relu" if op != "RNNStep" else "sigmoid")(cr.randn(2, 6, 3))
-    assert _count(composed, op) == 0
+    assert _count(out, op + "Sequence") == 1 and _count(out, op + "Step") == 0
+    masked = layer(4)(cr.randn(2, 6, 3), mask=cr.ones(2, 6, dtype=cr.bool))
+    assert _count(masked, op + "Step") == 6 and _count(masked, op + "Sequence") == 0
+    composed = layer(4, activation="relu" if op != "RNN" else "sigmoid")(cr.randn(2, 6, 3))
+    assert _count(composed, op + "Step") == 0 and _count(composed, op + "Sequence") == 0
 
 
 JVP_CASES = {

@@ -21,6 +21,7 @@ from chainrule.keras import regularizers
 from chainrule.keras.layers import activations, initializers
 from chainrule.keras.layers.masking import MaskedLayer, check_sequence_mask
 from chainrule.keras.layers.recurrent_initializers import ForgetBias, Orthogonal
+from chainrule.keras.layers.recurrent_sequence import gru_sequence, lstm_sequence, rnn_sequence
 from chainrule.keras.layers.registry import serializable
 from chainrule.keras.symbolic import is_symbolic, shape_repr
 from chainrule.keras.utils import check_float, positive_int
@@ -47,38 +48,36 @@ class RNNLayer(MaskedLayer):
     returned once per call: the weights laid out for the fused step ops of
     ``nn/functional/recurrent.py`` (one graph node per step), or None where the layer's
     activations are not the ones those ops compute (then the step is composed of tensor ops).
+    Where those ops fit and no mask or recurrent dropout applies, ``_sequence(x, states)`` runs
+    the whole call as one sequence op instead (``recurrent_sequence.py``).
     """
 
     _gates = 1
     _n_states = 1
+    _per_step = False    # True forces the per-step graph (tests compare it with the sequence op)
 
-    def _setup(self, units, activation, recurrent_activation, use_bias, kernel_initializer,
-               recurrent_initializer, bias_initializer, kernel_regularizer,
-               recurrent_regularizer, bias_regularizer, activity_regularizer, constraints,
-               dropout, recurrent_dropout, seed, return_sequences, return_state, go_backwards,
-               stateful, unroll, zero_output_for_mask):
+    def _setup(self, args):
+        """Check and keep the constructor's arguments; *args* is its ``locals()`` (Keras's
+        argument names; SimpleRNN has no recurrent_activation)."""
         where = f"{type(self).__name__} '{self.name}'"
-        self.units = positive_int(units, "units", where)
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        if activity_regularizer is not None or any(c is not None for c in constraints):
+        self.units = positive_int(args["units"], "units", where)
+        self.activation = activations.get(args["activation"])
+        self.recurrent_activation = activations.get(args.get("recurrent_activation"))
+        self.use_bias = bool(args["use_bias"])
+        for kind in ("kernel", "recurrent", "bias"):
+            setattr(self, f"{kind}_initializer", initializers.get(args[f"{kind}_initializer"]))
+            setattr(self, f"{kind}_regularizer", regularizers.get(args[f"{kind}_regularizer"]))
+        if args["activity_regularizer"] is not None or any(
+                args[f"{kind}_constraint"] is not None for kind in ("kernel", "recurrent", "bias")):
             raise ConfigError(f"{where}: activity_regularizer and weight constraints are not "
                               f"supported; leave them None")
-        self.dropout = check_float(dropout, "dropout", where, 0, 1)
-        self.recurrent_dropout = check_float(recurrent_dropout, "recurrent_dropout", where, 0, 1)
-        self.seed = _seed(seed, where)
+        for name in ("dropout", "recurrent_dropout"):
+            setattr(self, name, check_float(args[name], name, where, 0, 1))
+        self.seed = _seed(args["seed"], where)
         self._generator = None if self.seed is None else Generator().manual_seed(self.seed)
-        self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
-        self.go_backwards, self.stateful = bool(go_backwards), bool(stateful)
-        self.unroll = bool(unroll)
-        self.zero_output_for_mask = bool(zero_output_for_mask)
+        for name in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll",
+                     "zero_output_for_mask"):
+            setattr(self, name, bool(args[name]))
         self._states = None   # the last states, kept between calls when stateful
 
     @property
@@ -178,15 +177,27 @@ class RNNLayer(MaskedLayer):
             keep = _dropout(Tensor(ns.ones((batch, features), dtype=x._data.dtype)),
                             self.dropout, True, generator=self._generator)
             x = x * keep
+        rec_mask = None
+        if training and self.recurrent_dropout > 0:
+            rec_mask = _dropout(Tensor(ns.ones((batch, self.units), dtype=x._data.dtype)),
+                                self.recurrent_dropout, True, generator=self._generator)
+        if mask is None and rec_mask is None and self._fusable() and not self._per_step:
+            output, states = self._sequence(x, states)      # one graph node for all the steps
+        else:
+            output, states = self._step_loop(x, states, mask, rec_mask)
+        if self.stateful:
+            self._states = [s.detach() for s in states]
+        return [output] + list(states) if self.return_state else output
+
+    def _step_loop(self, x, states, mask, rec_mask):
+        """(output, states) from one step node per time step (masks, recurrent dropout and the
+        activations no sequence op computes)."""
         xw = x @ self.kernel
         bias = self._input_bias()
         if bias is not None:
             xw = xw + bias
         inputs = time_steps(xw)
-        rec_mask = None
-        if training and self.recurrent_dropout > 0:
-            rec_mask = _dropout(Tensor(ns.ones((batch, self.units), dtype=x._data.dtype)),
-                                self.recurrent_dropout, True, generator=self._generator)
+        steps = x.shape[0]
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         keep_steps = None if mask is None else mask._data
         outputs = []
@@ -203,10 +214,7 @@ class RNNLayer(MaskedLayer):
                 outputs.append(out)
             else:
                 outputs[0] = out
-        if self.stateful:
-            self._states = [s.detach() for s in states]
-        output = stack(outputs, 0).transpose(0, 1) if self.return_sequences else outputs[-1]
-        return [output] + list(states) if self.return_state else output
+        return stack(outputs, 0).transpose(0, 1) if self.return_sequences else outputs[-1], states
 
     def _fused_weights(self):
         """(W_hh, W_hhᵀ contiguous) for the fused step ops: Keras's recurrent_kernel (units,
@@ -282,15 +290,14 @@ class SimpleRNN(RNNLayer):
                  go_backwards=False, stateful=False, unroll=False, seed=None,
                  zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
-        self._setup(units, activation, None, use_bias, kernel_initializer,
-                    recurrent_initializer, bias_initializer, kernel_regularizer,
-                    recurrent_regularizer, bias_regularizer, activity_regularizer,
-                    (kernel_constraint, recurrent_constraint, bias_constraint), dropout,
-                    recurrent_dropout, seed, return_sequences, return_state, go_backwards,
-                    stateful, unroll, zero_output_for_mask)
+        self._setup(locals())
 
     def _fusable(self):
         return self.activation is activations.tanh or self.activation is activations.relu
+
+    def _sequence(self, x, states):
+        return rnn_sequence(self, x, states,
+                            "tanh" if self.activation is activations.tanh else "relu")
 
     def _step(self, x_t, states, rec_mask, fused):
         h = _recurrent_input(states[0], rec_mask)
@@ -336,18 +343,16 @@ class LSTM(_GatedRNN):
                  return_state=False, go_backwards=False, stateful=False, unroll=False,
                  use_cudnn="auto", zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
-        self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                    recurrent_initializer, bias_initializer, kernel_regularizer,
-                    recurrent_regularizer, bias_regularizer, activity_regularizer,
-                    (kernel_constraint, recurrent_constraint, bias_constraint), dropout,
-                    recurrent_dropout, seed, return_sequences, return_state, go_backwards,
-                    stateful, unroll, zero_output_for_mask)
+        self._setup(locals())
         self.unit_forget_bias = bool(unit_forget_bias)
         self.use_cudnn = use_cudnn
 
     def _bias_init(self):
         return ForgetBias(self.bias_initializer, self.units) if self.unit_forget_bias \
             else self.bias_initializer
+
+    def _sequence(self, x, states):
+        return lstm_sequence(self, x, states)
 
     def _step(self, x_t, states, rec_mask, fused):
         h, c = states
@@ -386,12 +391,7 @@ class GRU(_GatedRNN):
                  go_backwards=False, stateful=False, unroll=False, reset_after=True,
                  use_cudnn="auto", zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
-        self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                    recurrent_initializer, bias_initializer, kernel_regularizer,
-                    recurrent_regularizer, bias_regularizer, activity_regularizer,
-                    (kernel_constraint, recurrent_constraint, bias_constraint), dropout,
-                    recurrent_dropout, seed, return_sequences, return_state, go_backwards,
-                    stateful, unroll, zero_output_for_mask)
+        self._setup(locals())
         self.reset_after = bool(reset_after)
         self.use_cudnn = use_cudnn
 
@@ -405,6 +405,9 @@ class GRU(_GatedRNN):
 
     def _fusable(self):
         return self.reset_after and super()._fusable()
+
+    def _sequence(self, x, states):
+        return gru_sequence(self, x, states)
 
     def _fused_weights(self):
         """(W_hh, W_hhᵀ contiguous, the recurrent bias b_hh = bias[1] or None)."""

@@ -68,13 +68,9 @@ def load(seed=0):
 
 
 # ---- chainrule, as a user writes it ---------------------------------------------------------------
-def chainrule_job(data, weights, epochs, compiled=True, seed=0):
-    """Train with a DataLoader and the step under ``cr.compile`` (or eagerly); returns
-    ``(model, per-epoch mean losses)``."""
-    X_tr, _, y_tr, _ = data
-    ds = cr.data.TensorDataset(cr.from_numpy(X_tr), cr.from_numpy(y_tr))
-    loader = cr.data.DataLoader(ds, batch_size=BATCH, shuffle=True,
-                                generator=cr.Generator().manual_seed(seed))
+def training_step(weights, compiled=True):
+    """``(model, step)``: the 64→64→10 network from *weights* and its training step ``step(x, y)
+    -> loss`` (zero_grad, cross-entropy, backward, Adam), under ``cr.compile`` or eager."""
     model = chainrule_step.build(CFG, weights)
     loss_fn = cr.nn.CrossEntropyLoss()
     opt = cr.optim.Adam(model.parameters(), lr=LR)
@@ -86,8 +82,17 @@ def chainrule_job(data, weights, epochs, compiled=True, seed=0):
         opt.step()
         return loss.detach()
 
-    if compiled:
-        step = cr.compile(step)
+    return model, (cr.compile(step) if compiled else step)
+
+
+def chainrule_job(data, weights, epochs, compiled=True, seed=0):
+    """Train with a DataLoader and the step under ``cr.compile`` (or eagerly); returns
+    ``(model, per-epoch mean losses)``."""
+    X_tr, _, y_tr, _ = data
+    ds = cr.data.TensorDataset(cr.from_numpy(X_tr), cr.from_numpy(y_tr))
+    loader = cr.data.DataLoader(ds, batch_size=BATCH, shuffle=True,
+                                generator=cr.Generator().manual_seed(seed))
+    model, step = training_step(weights, compiled)
     losses = []
     for _ in range(epochs):
         total = 0.0
@@ -351,16 +356,7 @@ def parts(data, weights, epochs=20, rounds=5):
     np_batches = [(X_tr.take(i, 0), y_tr[i]) for i in idxs]
 
     def compiled_step():
-        model = chainrule_step.build(CFG, weights)
-        loss_fn, opt = cr.nn.CrossEntropyLoss(), cr.optim.Adam(model.parameters(), lr=LR)
-
-        @cr.compile
-        def step(x, y):
-            opt.zero_grad()
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss.detach()
+        _, step = training_step(weights, compiled=True)
         for x, y in batches[:8] + batches[44:46]:     # record both batch shapes first
             step(x, y)
         return step

@@ -185,9 +185,19 @@ def test_the_adam_scalar_function_is_coefficients_bit_for_bit(typ, betas):
         for lr in (1e-3, 0.37, 3):
             group["lr"] = lr
             steps = np.array([step], np.float32)
-            a, b = fast(group, steps, typ), optim_trace.adam_scalars(group, steps, typ)
+            a, b = fast(group, steps, typ), _reference_scalars(group, steps, typ)
             assert [type(v) for v in a] == [type(v) for v in b]
             assert [np.asarray(v).tobytes() for v in a] == [np.asarray(v).tobytes() for v in b]
+            arrays = [np.asarray(v) for v in fast.arrays(group, steps, typ)]   # in 0-d arrays
+            assert [v.tobytes() for v in arrays] == [np.asarray(r, v.dtype).tobytes()
+                                                     for v, r in zip(arrays, b)]
+
+
+def _reference_scalars(group, steps, typ):
+    """Adam's per-step scalars as eager Adam computes them (``_coefficients``), and 1 − γλ."""
+    from chainrule.optim.adam import _coefficients
+    k = _coefficients(group, float(steps[0]), typ)
+    return (*k, 1 - float(group["lr"]) * float(group["weight_decay"]))
 
 
 def _plain_step(model, opt):

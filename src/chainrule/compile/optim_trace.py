@@ -54,14 +54,6 @@ _LIVE = ("lr", "params", "param_names", "initial_lr")
 """Group entries the scalar functions read fresh (``lr``) or that are not settings."""
 
 
-def adam_scalars(group, steps, typ):
-    """Adam's (and AdamW's) per-step scalars: ``_coefficients`` of the step count after this
-    step and the live group, and the decoupled decay factor 1 − γλ."""
-    k = _adam._coefficients(group, float(steps[0]), typ)
-    lr = float(_to_scalar(group["lr"]))
-    return (*k, 1 - lr * float(group["weight_decay"]))
-
-
 def make_adam_scalars(group, typ):
     """:func:`adam_scalars` for *group*'s settings other than the learning rate (constants of
     a trace, checked before each replay: :meth:`OptimTrace.holds`): what depends only on them
@@ -89,28 +81,18 @@ def make_adam_scalars(group, typ):
     eps_arr, step_arr, decay_arr = (np.empty((), typ) for _ in range(3))
     out = (fixed[0], fixed[1], from_grad, fixed[2], fixed[3], eps_arr, step_arr, decay_arr)
 
-    def adam_array_scalars(group, steps, typ):
-        lr = group["lr"]
-        if type(lr) is not float:
-            lr = float(_to_scalar(lr))
-        step = float(steps[0])
-        bc2_sqrt = (1 - beta2 ** step) ** 0.5
-        eps_arr[()] = eps * bc2_sqrt
-        step_arr[()] = -(lr / (1 - beta1 ** step)) * bc2_sqrt
-        decay_arr[()] = 1 - lr * decay
+    def adam_array_scalars(group, steps, typ):   # the same numbers, written into 0-d arrays
+        k = adam_scalars(group, steps, typ)
+        eps_arr[()], step_arr[()], decay_arr[()] = k[5], k[6], k[7]
         return out
 
     adam_scalars.arrays = adam_array_scalars
     return adam_scalars
 
 
-def sgd_scalars(group, steps, typ):
-    """SGD's per-step scalar: −γ, the learning rate read from the live group."""
-    return (-float(_to_scalar(group["lr"])),)
-
-
 def make_sgd_scalars(group, typ):
-    """SGD's scalar function (nothing to compute ahead)."""
+    """SGD's scalar function: −γ, the learning rate read from the live group (nothing to compute
+    ahead)."""
     def sgd_scalars(group, steps, typ):
         return (-float(_to_scalar(group["lr"])),)
 

@@ -19,7 +19,7 @@ from chainrule.backend import namespace_of
 from chainrule.errors import ArgumentTypeError, ShapeError
 from chainrule.function import Op
 from chainrule.grad_mode import no_grad
-from chainrule.nn.functional.normalization import _update_running
+from chainrule.nn.functional.normalization import _count, _update_running
 from chainrule.nn.modules.normalization import BatchNorm1d
 from chainrule.ops.shape import cat
 from chainrule.tensor import Tensor
@@ -150,14 +150,6 @@ class SyncBatchNorm(BatchNorm1d):
         for name, child in module.named_children():
             out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
         return out
-
-
-def _count(shape, axes):
-    """How many values per channel a tensor of *shape* has over *axes*."""
-    n = 1
-    for a in axes:
-        n *= shape[a]
-    return n
 
 
 def _dtype_of(module):

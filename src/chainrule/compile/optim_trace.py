@@ -38,7 +38,6 @@ from chainrule.compile.flat_codegen import (
 )
 from chainrule.compile.trace import Ref
 from chainrule.optim import _kernels
-from chainrule.optim import adam as _adam
 from chainrule.optim._elementwise import ElementwiseOptimizer
 from chainrule.optim._kernels import Work
 from chainrule.optim.adam import Adam
@@ -199,8 +198,7 @@ def _traceable(opt):
     if type(opt).step is not ElementwiseOptimizer.step or _scalar_fn(opt) is None \
             or not opt._flat_ok or _kernels.EXACT_FMA:
         return False            # EXACT_FMA: the update derives float64 scalars from the live ones
-    if type(opt)._update is not _update_of(opt) or (
-            isinstance(opt, Adam) and not callable(getattr(_adam, "_coefficients", None))):
+    if type(opt)._update is not _update_of(opt):
         return False
     if type(opt)._step_flat is not ElementwiseOptimizer._step_flat:
         return False
@@ -394,14 +392,8 @@ def trace_step(run, opt, wrapped):
         bufs = {k: outside(v) for k, v in fg.bufs.items()}
         n = len(bufs)
         start = len(tr.calls)
-        saved = _adam._coefficients
-        if factory is make_adam_scalars:   # hand the update the scalar function's own objects
-            _adam._coefficients = lambda *a, _k=tuple(live[:-1]): _k
-        try:
-            type(opt)._update(opt, group, outside(fg.param), G, bufs, step, True,
-                              _TracedWork(fg.work, outside))
-        finally:
-            _adam._coefficients = saved
+        type(opt)._update(opt, group, outside(fg.param), G, bufs, step, True,
+                          _TracedWork(fg.work, outside), **_given(factory, live))
         if len(bufs) != n:
             tr.poison(f"{type(opt).__name__}.step makes a new state buffer")
         _bind_scalars(tr, start, live, slots)
@@ -450,36 +442,37 @@ def _trace_each(run, opt, group, factory, outside):
         arrays = {k: v._data for k, v in state.items() if k != "step"}
         n = len(arrays)
         start = len(tr.calls)
-        saved = _adam._coefficients
-        if factory is make_adam_scalars:
-            _adam._coefficients = lambda *a, _k=tuple(live[:-1]): _k
-        try:
-            c = opt._chunk
-            if n and P.size > c and _contiguous(P, g, *arrays.values()):
-                flat = {k: v.reshape(-1) for k, v in arrays.items()}
-                Pf, Gf, size = P.reshape(-1), G.reshape(-1), P.size
-                for a in range(0, size, c):
-                    b = min(a + c, size)
-                    work = works.get(b - a)
-                    if work is None:
-                        work = works[b - a] = Work((b - a,))
-                    bufs = {k: outside(v[a:b]) for k, v in flat.items()}
-                    type(opt)._update(opt, group, outside(Pf[a:b]), Gf[a:b], bufs, step, False,
-                                      _TracedWork(work, outside))
-                    if len(bufs) != n:
-                        break
-            else:
-                bufs = {k: outside(v) for k, v in arrays.items()}
-                type(opt)._update(opt, group, outside(P), G, bufs, step, False,
-                                  _TracedWork(Work(P.shape), outside))
-        finally:
-            _adam._coefficients = saved
+        given = _given(factory, live)
+        c = opt._chunk
+        if n and P.size > c and _contiguous(P, g, *arrays.values()):
+            flat = {k: v.reshape(-1) for k, v in arrays.items()}
+            Pf, Gf, size = P.reshape(-1), G.reshape(-1), P.size
+            for a in range(0, size, c):
+                b = min(a + c, size)
+                work = works.get(b - a)
+                if work is None:
+                    work = works[b - a] = Work((b - a,))
+                bufs = {k: outside(v[a:b]) for k, v in flat.items()}
+                type(opt)._update(opt, group, outside(Pf[a:b]), Gf[a:b], bufs, step, False,
+                                  _TracedWork(work, outside), **given)
+                if len(bufs) != n:
+                    break
+        else:
+            bufs = {k: outside(v) for k, v in arrays.items()}
+            type(opt)._update(opt, group, outside(P), G, bufs, step, False,
+                              _TracedWork(Work(P.shape), outside), **given)
         if len(bufs) != n:
             tr.poison(f"{type(opt).__name__}.step makes a new state buffer")
         _bind_scalars(tr, start, live, slots)
         run.each_grads.append((p, G._s, tr.calls[read], {id(e) for e in tr.calls[read:]}))
         p._vc[0] += 1
         tr.calls.append(("bump", p, 1))
+
+
+def _given(factory, live):
+    """What the traced ``_update`` is handed besides its usual arguments: for Adam, the scalar
+    function's own objects as its coefficients (so the trace reads them from their slots)."""
+    return {"coefficients": tuple(live[:-1])} if factory is make_adam_scalars else {}
 
 
 def _contiguous(*arrays):

@@ -99,9 +99,11 @@ class Adam(ElementwiseOptimizer):
             state["max_exp_avg_sq"] = xp.zeros_like(param)
         return state
 
-    def _update(self, group, param, grad, bufs, step, own_grad, work):
+    def _update(self, group, param, grad, bufs, step, own_grad, work, coefficients=None):
+        """One parameter's update; *coefficients* are ``_coefficients(group, step, dtype)``
+        when the caller has them already (a compiled step's scalar function)."""
         xp = work.xp
-        k = _coefficients(group, step, param.dtype.type)
+        k = _coefficients(group, step, param.dtype.type) if coefficients is None else coefficients
         grad = _decayed_grad(group, param, grad, own_grad, work)
         if xp.fuses and not _kernels._fused(param):
             # one kernel on a GPU for what follows (the same arithmetic; see make_adam_kernel)

@@ -13,77 +13,19 @@ so the three ops below are each other's VJPs and differentiable to any order::
     conv_t     z = conv_t(g, w)      ḡ = conv(z̄, w)         w̄ = conv_w(z̄, g)
     conv_w     v = conv_w(x, g)      x̄ = conv_t(g, v̄)       ḡ = conv(x, v̄)
 
-``conv_t`` (with a bias) is the transposed convolution.  Internally arrays are laid out
-(C, *spatial, N), the batch innermost (see ``_windows``): the GEMM writes its output that way and
-the result is returned as an (N, C, ...) view, so the next layer reads it without a transpose.
+``conv_t`` (with a bias) is the transposed convolution.  The GEMMs live in ``_conv_gemm``:
+between layers arrays are laid out (C, *spatial, N), the batch innermost (``_windows``), and
+returned as (N, C, ...) views, so the next layer reads them without a transpose; from 32 channels
+per group the GEMMs themselves run channels last (``_conv_columns``).
 """
 import math
 
 from chainrule.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from chainrule.function import Op
+from chainrule.nn.functional import _conv_gemm as _g
 from chainrule.nn.functional import _windows as _w
 from chainrule.ops._util import tangent_sum
 from chainrule.tensor import Tensor
-
-
-# ---- the three GEMMs, on arrays ----------------------------------------------------------------
-def _cf(xp, g):
-    """g (N, O, *out) laid out (O, *out, N): a view when it is already (as the ops make it),
-    else one copy, so every block below is a view."""
-    gt = _w.to_cf(xp, g)
-    return gt if gt.flags.c_contiguous else xp.ascontiguousarray(gt)
-
-
-def _rows(gt, groups, h0, h1):
-    """Output rows h0..h1 of gt (O, *out, N) as the (groups, O/groups, rows·…·N) matrices."""
-    return gt[:, h0:h1].reshape((groups, gt.shape[0] // groups, -1))
-
-
-def _conv_arrays(xp, a, w, win, groups, b=None):
-    """y (N, O, *out) = W · im2col(a) (+ b), per group, block by block; laid out (O, *out, N)."""
-    o, n = w.shape[0], a.shape[0]
-    y = xp.empty((o,) + win.out_size + (n,), dtype=a.dtype)
-    wm = w.reshape((groups, o // groups, -1))
-    for h0, h1, cols in _w.Columns(xp, a, win).blocks():
-        out = y[:, h0:h1].reshape((groups, o // groups, -1))
-        if groups == 1:
-            xp.matmul(wm[0], cols.reshape((wm.shape[2], -1)), out=out[0])
-        else:
-            xp.matmul(wm, cols.reshape((groups, wm.shape[2], -1)), out=out)
-    if b is not None:
-        y += b.reshape((o,) + (1,) * (y.ndim - 1))
-    return _w.from_cf(xp, y)
-
-
-def _conv_t_arrays(xp, g, w, win, groups, b=None):
-    """z (N, C, *in) = col2im(Wᵀ · g) (+ b), per group, block by block."""
-    n, c = g.shape[0], w.shape[1] * groups
-    wt = xp.swapaxes(w.reshape((groups, w.shape[0] // groups, -1)), 1, 2)   # (groups, C·K/g, O/g)
-    acc = _w.Accumulator(xp, win, n, c, g.dtype)
-    g = _cf(xp, g)
-    for h0, h1 in _w.row_blocks(win, c, n, g.dtype.itemsize):
-        gt = _rows(g, groups, h0, h1)
-        cols = wt[0] @ gt[0] if groups == 1 else wt @ gt
-        acc.add(cols.reshape((c,) + win.kernel + (h1 - h0,) + win.out_size[1:] + (n,)), h0, h1)
-    z = acc.result()
-    if b is not None:
-        z += b.reshape((c,) + (1,) * len(win.kernel))
-    return z
-
-
-def _conv_w_arrays(xp, a, g, win, groups, w_shape):
-    """w̄ (O, C/groups, *k) = g · im2col(a)ᵀ, per group, summed over the blocks."""
-    gw = None
-    g = _cf(xp, g)
-    for h0, h1, cols in _w.Columns(xp, a, win).blocks():
-        gt = _rows(g, groups, h0, h1)
-        cm = cols.reshape((groups, -1, gt.shape[2]))
-        part = gt[0] @ cm[0].T if groups == 1 else gt @ xp.swapaxes(cm, 1, 2)
-        if gw is None:
-            gw = part
-        else:
-            gw += part
-    return gw.reshape(w_shape)
 
 
 # ---- the ops -----------------------------------------------------------------------------------
@@ -95,16 +37,28 @@ class Conv(Op):
     def forward(ctx, x, w, b, win, groups):
         ctx.save_for_backward(x, w)
         ctx.meta = (win, groups)
-        return _conv_arrays(ctx.xp, x._data, w._data, win, groups, None if b is None else b._data)
+        cols = _g.columns(ctx.xp, x._data, w._data.shape, win, groups)
+        # the padded channels-last input copy, kept for a first-order weight gradient
+        ctx.columns_src = cols.src if cols is not None and ctx.needs_input_grad[1] else None
+        return _g.conv_arrays(ctx.xp, x._data, w._data, win, groups,
+                              None if b is None else b._data, cols)
 
     @staticmethod
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
         win, groups = ctx.meta
         nx, nw, nb = ctx.needs_input_grad[:3]
-        gx = ctx.call(ConvTranspose, gy, w, None, win, groups) if nx else None
-        gw = ctx.call(ConvWeight, x, gy, win, groups, w.shape) if nw else None
+        src = getattr(ctx, "columns_src", None)
+        ctx.columns_src = None
         gb = ctx.xp.sum(gy, axis=(0,) + tuple(range(2, gy.ndim))) if nb else None
+        first_order = not isinstance(gy, Tensor)       # arrays: no graph is recorded
+        if first_order and nx and nw:                  # one (C, *spatial, N) copy serves both
+            gy = _g.to_layout(ctx.xp, gy)
+        gx = ctx.call(ConvTranspose, gy, w, None, win, groups) if nx else None
+        if nw and first_order and src is not None:
+            gw = _g.conv_w_arrays(ctx.xp, x, gy, win, groups, w.shape, src)
+        else:
+            gw = ctx.call(ConvWeight, x, gy, win, groups, w.shape) if nw else None
         return gx, gw, gb, None, None
 
     @staticmethod
@@ -130,7 +84,7 @@ class ConvTranspose(Op):
     def forward(ctx, g, w, b, win, groups):
         ctx.save_for_backward(g, w)
         ctx.meta = (win, groups)
-        return _conv_t_arrays(ctx.xp, g._data, w._data, win, groups, None if b is None else b._data)
+        return _g.conv_t_arrays(ctx.xp, g._data, w._data, win, groups, None if b is None else b._data)
 
     @staticmethod
     def backward(ctx, gz):
@@ -160,7 +114,7 @@ class ConvWeight(Op):
     def forward(ctx, x, g, win, groups, w_shape):
         ctx.save_for_backward(x, g)
         ctx.meta = (win, groups)
-        return _conv_w_arrays(ctx.xp, x._data, g._data, win, groups, w_shape)
+        return _g.conv_w_arrays(ctx.xp, x._data, g._data, win, groups, w_shape)
 
     @staticmethod
     def backward(ctx, gv):

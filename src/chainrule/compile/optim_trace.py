@@ -380,13 +380,7 @@ def trace_step(run, opt, wrapped):
         typ = fg.param.dtype.type
         scalar_fn = factory(group, typ)
         S_enc = ("s", S._s) if fg.steps is not None else ("k", None)
-        live = scalar_fn(group, fg.steps, typ)
-        slots = tuple(range(tr.n, tr.n + len(live)))
-        tr.n += len(live)
-        for k, v in zip(slots, live):
-            tr.values[k] = v
-            tr.keep.append(v)
-        tr.calls.append(("call", scalar_fn, (("k", group), S_enc, ("k", typ)), {}, slots))
+        live, slots = _scalars(tr, scalar_fn, group, fg.steps, S_enc, typ)
         if fg.steps is not None:
             step = float(fg.steps[0])
         bufs = {k: outside(v) for k, v in fg.bufs.items()}

@@ -288,6 +288,8 @@ OPS = [
            np_ref=lambda x: np_norm(x, np.inf)),
     OpInfo("norm.p3", lambda m, x: x.norm(p=3), unary(nonzero, REDUCE_SHAPES),
            np_ref=lambda x: np_norm(x, 3)),
+    OpInfo("norm.p0.5", lambda m, x: x.norm(p=0.5), unary(nonzero, REDUCE_SHAPES),
+           np_ref=lambda x: np_norm(x, 0.5)),
     OpInfo("norm.dim", lambda m, x: m.norm(x, 2, 1), unary(nonzero, MATRIX_SHAPES),
            np_ref=lambda x: np_norm(x, 2, 1)),
     OpInfo("norm.p1_dims_keepdim", lambda m, x: x.norm(1, (0, -1), True),

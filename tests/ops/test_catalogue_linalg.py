@@ -114,6 +114,15 @@ def test_vector_norm_matches_torch_including_zeros(ord):
         grads(lambda m, x, d=dim, k=keepdim: m.linalg.vector_norm(x, ord, d, k), a)
 
 
+@pytest.mark.parametrize("p", [0.5, 0.3, 1, 2, 3])
+def test_tensor_norm_matches_torch_including_zeros(p):
+    """x.norm(p) with 0 < p < 1 gave NaN gradients where x = 0 (torch: 0); it is now the same op
+    as linalg.vector_norm's."""
+    a = np.array([[0.0, 3.0, -4.0], [0.0, 0.0, 0.0], [1.0, -1.0, 2.0]])
+    for dim, keepdim in [(None, False), (1, True), (-1, False)]:
+        grads(lambda m, x, d=dim, k=keepdim: x.norm(p, d, k), a)
+
+
 @pytest.mark.parametrize("ord", ["fro", "nuc", 1, -1, 2, -2, float("inf"), -float("inf")])
 def test_matrix_norm_matches_torch(ord):
     a = RNG.standard_normal((2, 3, 4))

@@ -28,12 +28,16 @@ from chainrule.grad_mode import state as _grad_state
 from chainrule.tensor import Tensor, _leaf_hooks, _post_acc_hooks
 
 
-def hooked(leaves, inputs):
-    """True if one of *leaves* or *inputs* has a tensor hook or a post-accumulate-grad hook,
-    which the engine runs (a replay then goes op by op, through it)."""
-    for t in (*leaves, *inputs):
-        if id(t) in _leaf_hooks or id(t) in _post_acc_hooks:
-            return True
+def op_by_op(leaves, inputs):
+    """True when a replay must go op by op, through the engine: anomaly detection is on, a
+    transform (vmap, forward AD) is active, or one of *leaves* or *inputs* has a tensor hook or
+    a post-accumulate-grad hook (which the engine runs)."""
+    if _grad_state.anomaly or _function.dispatch_levels:
+        return True
+    if _leaf_hooks or _post_acc_hooks:
+        for t in (*leaves, *inputs):
+            if id(t) in _leaf_hooks or id(t) in _post_acc_hooks:
+                return True
     return False
 
 
@@ -69,8 +73,7 @@ class ArrayPlan:
 
     def replay(self, inputs):
         """Run the plan on the step's tensor arguments *inputs*; return the step's result."""
-        if _grad_state.anomaly or _function.dispatch_levels or (
-                (_leaf_hooks or _post_acc_hooks) and hooked(self.leaves, inputs)):
+        if op_by_op(self.leaves, inputs):
             return self.ops.replay(inputs)
         prev = _grad_state.enabled
         _grad_state.enabled = False

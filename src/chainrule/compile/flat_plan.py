@@ -23,10 +23,9 @@ import operator
 
 import numpy as np
 
-from chainrule import function as _function
 from chainrule.backend import numpy_namespace
 from chainrule.compile import optim_trace
-from chainrule.compile.array_plan import hooked
+from chainrule.compile.array_plan import op_by_op
 from chainrule.compile.codegen import CALL, DATA, FORWARD
 from chainrule.compile.flat_codegen import (
     _UFUNC_OF,
@@ -41,7 +40,7 @@ from chainrule.compile.trace import INPLACE, Proxy, Ref, Tracer, _real
 from chainrule.grad_mode import state as _grad_state
 from chainrule.ops.shape import SumTo
 from chainrule.random import Generator, default_generator
-from chainrule.tensor import Tensor, _leaf_hooks, _post_acc_hooks, to_array, wrap
+from chainrule.tensor import Tensor, to_array, wrap
 
 _ndarray = np.ndarray
 _requires_grad = operator.attrgetter("_requires_grad")
@@ -151,8 +150,7 @@ class FlatPlan:
     def replay(self, inputs, checked=False):
         """One step: the generated function, or the array plan (or op by op) where what it
         assumes does not hold; *checked*: :meth:`inputs_hold` said True."""
-        if _grad_state.anomaly or _function.dispatch_levels or (
-                (_leaf_hooks or _post_acc_hooks) and hooked(self.array.leaves, inputs)):
+        if op_by_op(self.array.leaves, inputs):
             return self.ops.replay(inputs)
         if not checked and not self.layout_holds(inputs):
             return self.array.replay(inputs)
@@ -175,8 +173,7 @@ class FlatPlan:
 def trace(array, inputs):
     """Run *array* (an ArrayPlan) once on *inputs*, traced: ``(result, FlatPlan or None, why)``
     (``why`` None and no plan: replayed op by op this time, not traced)."""
-    if _grad_state.anomaly or _function.dispatch_levels or (
-            (_leaf_hooks or _post_acc_hooks) and hooked(array.leaves, inputs)):
+    if op_by_op(array.leaves, inputs):
         return array.ops.replay(inputs), None, None
     if any(type(t._data) is not _ndarray for t in inputs) or any(
             ins[0] == FORWARD and ins[3] is not numpy_namespace for ins in array.program):

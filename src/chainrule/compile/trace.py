@@ -285,12 +285,6 @@ def _reflected(fn):
     return op
 
 
-def _inplace(fn):
-    def op(self, other):
-        return self._t.call(fn, (self, other), {})
-    return op
-
-
 def _unary(fn):
     def op(self):
         return self._t.call(fn, (self,), {})
@@ -376,7 +370,7 @@ for _name, _fn in [("lt", operator.lt), ("le", operator.le), ("gt", operator.gt)
     setattr(Proxy, f"__{_name}__", _binary(_fn))
 for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
               "xor"):
-    setattr(Proxy, f"__i{_name}__", _inplace(getattr(operator, f"i{_name}")))
+    setattr(Proxy, f"__i{_name}__", _binary(getattr(operator, f"i{_name}")))   # iadd(a, b)
 for _name, _fn in [("neg", operator.neg), ("pos", operator.pos), ("invert", operator.invert),
                    ("abs", operator.abs)]:
     setattr(Proxy, f"__{_name}__", _unary(_fn))

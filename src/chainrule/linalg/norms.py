@@ -1,64 +1,25 @@
 """Vector and matrix norms: ``vector_norm, matrix_norm, norm`` (PyTorch's ``torch.linalg``).
 
-Vector p-norms for p ≥ 1 and ±inf are ``cr.norm`` (the reduction ``Norm``, ``amax``/``amin`` of
-|x|); 0 < p < 1 and p < 0 have their own op with PyTorch's conventions at zeros, and p = 0 counts
-the nonzero elements (gradient 0).  Matrix norms are sums and extremes of absolute row or column
+Vector p-norms are ``cr.norm``'s ops (``ops.reduction``: ``Norm`` for p ≥ 1, ``SmallPNorm`` with
+PyTorch's conventions at zeros for p < 1, ``amax``/``amin`` of |x| for ±inf); p = 0 counts the
+nonzero elements (gradient 0).  Matrix norms are sums and extremes of absolute row or column
 sums, or of singular values ("nuc", 2, −2).
 """
 import numbers
 
-from chainrule.backend import namespace_of
 from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.function import Op
 from chainrule.linalg.decompositions import svdvals
 from chainrule.ops._util import normalize_dim, normalize_dims
 from chainrule.ops.cast import to
 from chainrule.ops.rearrange import movedim
-from chainrule.ops.reduction import Norm, amax, amin
+from chainrule.ops.reduction import SmallPNorm, amax, amin
 from chainrule.ops.reduction import norm as _p_norm
 from chainrule.ops.reduction import sum as _sum
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor
 
 INF = float("inf")
-
-
-class SmallPNorm(Op):
-    """y = (Σ |x|ᵖ)^(1/p) for p < 1 (p ≠ 0).  x̄ = ȳ · sign(x) |x|^(p−1) · y^(1−p), and 0 where
-    x = 0 (PyTorch's choice: the sum is then inf for p < 0, so y = 0).
-    ẏ = Σ ẋ · sign(x) |x|^(p−1) · y^(1−p), the same 0 where x = 0."""
-
-    @staticmethod
-    def forward(ctx, x, p, axes, keepdim):
-        with ctx.xp.errstate(divide="ignore", over="ignore"):     # |0|ᵖ = inf for p < 0
-            return Norm.forward(ctx, x, p, axes, keepdim)
-
-    @staticmethod
-    def backward(ctx, gy):
-        xp = ctx.xp
-        x, y = ctx.saved_tensors
-        shape, p, axes, keepdim = ctx.meta
-        kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
-        g, yk = (gy, y) if keepdim else (gy.reshape(kept), y.reshape(kept))
-        xa = x._data if isinstance(x, Tensor) else x
-        zero = xa == 0
-        ns = namespace_of(xa)
-        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            scaled = xp.where(zero, 0.0, ns.sign(xa) * xp.abs(xp.where(zero, 1.0, x)) ** (p - 1))
-            return g * scaled * yk ** (1 - p), None, None, None
-
-    @staticmethod
-    def jvp(ctx, tx, *_):
-        """ẏ = Σ ẋ · sign(x) |x|^(p−1) · y^(1−p) (0 where x = 0)."""
-        xp = ctx.xp
-        x, y = ctx.primals[0], ctx.outputs[0]
-        _, p, axes, keepdim = ctx.meta
-        xa = _array_of(x)
-        zero = xa == 0
-        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            scaled = xp.where(zero, 0.0, namespace_of(xa).sign(xa)
-                              * xp.abs(xp.where(zero, 1.0, x)) ** (p - 1))
-            return xp.sum(tx * scaled, axis=axes, keepdims=keepdim) * y ** (1 - p)
 
 
 class ZeroNorm(Op):

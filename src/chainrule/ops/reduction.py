@@ -569,8 +569,47 @@ class Norm(Op):
         return xp.sum(tx * d, axis=axes, keepdims=keepdim)
 
 
+class SmallPNorm(Op):
+    """y = (Σ |x|ᵖ)^(1/p) for p < 1 (p ≠ 0).  x̄ = ȳ · sign(x) |x|^(p−1) · y^(1−p), and 0 where
+    x = 0 (PyTorch's choice: the sum is then inf for p < 0, so y = 0).
+    ẏ = Σ ẋ · sign(x) |x|^(p−1) · y^(1−p), the same 0 where x = 0."""
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdim):
+        with ctx.xp.errstate(divide="ignore", over="ignore"):     # |0|ᵖ = inf for p < 0
+            return Norm.forward(ctx, x, p, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = ctx.xp
+        x, y = ctx.saved_tensors
+        shape, p, axes, keepdim = ctx.meta
+        kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
+        g, yk = (gy, y) if keepdim else (gy.reshape(kept), y.reshape(kept))
+        xa = x._data if isinstance(x, Tensor) else x
+        zero = xa == 0
+        ns = namespace_of(xa)
+        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            scaled = xp.where(zero, 0.0, ns.sign(xa) * xp.abs(xp.where(zero, 1.0, x)) ** (p - 1))
+            return g * scaled * yk ** (1 - p), None, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        """ẏ = Σ ẋ · sign(x) |x|^(p−1) · y^(1−p) (0 where x = 0)."""
+        xp = ctx.xp
+        x, y = ctx.primals[0], ctx.outputs[0]
+        _, p, axes, keepdim = ctx.meta
+        xa = _array(x)
+        zero = xa == 0
+        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            scaled = xp.where(zero, 0.0, namespace_of(xa).sign(xa)
+                              * xp.abs(xp.where(zero, 1.0, x)) ** (p - 1))
+            return xp.sum(tx * scaled, axis=axes, keepdims=keepdim) * y ** (1 - p)
+
+
 def norm(input, p="fro", dim=None, keepdim=False, *, axis=None):
-    """The p-norm over *dim* (all elements by default): p = 'fro' or 2, 1, inf, -inf, or any p > 0."""
+    """The p-norm over *dim* (all elements by default): p = 'fro' or 2, 1, inf, -inf, or any p > 0
+    (for p < 1 the gradient is 0 where x = 0, as PyTorch's)."""
     axes = _reduce_args(input, dim, axis, "norm")
     if p in ("fro", None):
         p = 2
@@ -580,4 +619,6 @@ def norm(input, p="fro", dim=None, keepdim=False, *, axis=None):
         return amin(input.abs(), dim=axes, keepdim=keepdim)
     if not isinstance(p, (int, float)) or p <= 0:
         raise ConfigError(f"norm: p must be 'fro', a positive number or ±inf, got {p!r}")
+    if p < 1:
+        return SmallPNorm.apply(input, float(p), axes, bool(keepdim))
     return Norm.apply(input, p, axes, bool(keepdim))

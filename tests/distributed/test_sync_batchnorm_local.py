@@ -52,3 +52,32 @@ def test_errors():
         cr.nn.SyncBatchNorm(3)(cr.randn(4, 2))
     with pytest.raises(TypeError, match="process_group"):
         cr.nn.SyncBatchNorm(3, process_group="world")
+
+
+class _MirroredPair:
+    """A process group of two ranks where the other rank holds the same data as this one: an
+    Allreduce of sums doubles them. Lets the synchronised path run (and be differentiated) in
+    one process."""
+
+    def size(self):
+        return 2
+
+    def all_reduce_sum(self, array):
+        array *= 2
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (4, 3, 2, 3)])
+def test_synchronised_path_passes_gradcheck_and_equals_batchnorm_on_the_doubled_batch(shape):
+    """The Allreduce op's backward (the same Allreduce on the gradients) is consistent with its
+    forward: gradcheck in float64 of the whole synchronised forward; and its output equals
+    BatchNorm on the two ranks' batch (this one twice), as one process would compute it."""
+    x = cr.tensor(np.random.default_rng(1).standard_normal(shape), requires_grad=True)
+    bn = cr.nn.SyncBatchNorm(3, process_group=_MirroredPair()).to(cr.float64)
+    bn.weight.data.copy_(cr.tensor([0.5, -2.0, 1.5], dtype=cr.float64))
+    assert cr.autograd.gradcheck(lambda t: bn(t), (x,))
+    plain = cr.nn.BatchNorm1d(3) if len(shape) == 2 else cr.nn.BatchNorm2d(3)
+    plain = plain.to(cr.float64)
+    plain.weight.data.copy_(bn.weight.data)
+    whole = plain(cr.cat([x, x]))
+    np.testing.assert_allclose(bn(x).detach().numpy(), whole[:shape[0]].detach().numpy(),
+                               rtol=1e-12, atol=1e-12)

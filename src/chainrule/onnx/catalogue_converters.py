@@ -18,7 +18,7 @@ import numpy as np
 
 from chainrule import nn
 from chainrule.keras import layers
-from chainrule.onnx import ops
+from chainrule.onnx import nn_converters, ops
 from chainrule.onnx.builder import Value
 from chainrule.onnx.image_converters import _refuse
 from chainrule.onnx.keras_converters import _SELU
@@ -208,14 +208,9 @@ def keras_relu(ctx, layer, out, x):
     return y
 
 
-@register_converter(layers.LeakyReLU)
-def keras_leaky_relu(ctx, layer, out, x):
-    return ops.unary(ctx, "LeakyRelu", x, alpha=float(layer.negative_slope))
-
-
-@register_converter(layers.ELU)
-def keras_elu(ctx, layer, out, x):
-    return ops.unary(ctx, "Elu", x, alpha=float(layer.alpha))
+# Keras's LeakyReLU and ELU carry the same attributes as nn's (negative_slope, alpha)
+register_converter(layers.LeakyReLU)(nn_converters.leaky_relu)
+register_converter(layers.ELU)(nn_converters.elu)
 
 
 @register_converter(layers.PReLU)
